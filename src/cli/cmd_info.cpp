@@ -1,0 +1,17 @@
+#include "cli/commands.h"
+#include "core/communicator.h"
+#include "core/runtime.h"
+
+#include <fmt/format.h>
+
+namespace dnd::cli {
+
+Command add_info(CLI::App& root, const Global& g) {
+  CLI::App* app = root.add_subcommand("info", "Show dnd's build and runtime: torch, MPI, BLAS, threads, ranks");
+  return Command{app, [] {
+                   if (Communicator::world().rank() == 0) fmt::print("{}", runtime_report());
+                   return kExitOk;
+                 }};
+}
+
+}  // namespace dnd::cli

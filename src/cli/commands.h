@@ -1,0 +1,49 @@
+// The dnd executable's subcommands. Each lives in its own cmd_*.cpp, registers its
+// options on the CLI11 app, and runs after MPI is up. main.cpp only dispatches.
+#pragma once
+
+#include <CLI/App.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dnd::cli {
+
+// Options every subcommand shares.
+struct Global {
+  bool verbose = false;
+  bool quiet = false;
+  int nranks = 0;  // -n N: re-launch under mpirun with N ranks (0: as launched)
+};
+
+// What a subcommand runs once MPI is initialised; returns the exit code.
+using Action = std::function<int()>;
+
+struct Command {
+  CLI::App* app;
+  Action run;
+  bool needs_mpi = true;
+};
+
+Command add_demo(CLI::App& root, const Global& g);
+Command add_info(CLI::App& root, const Global& g);
+
+// Whether a launcher (mpirun, srun) started this process.
+bool under_launcher();
+// Replaces this process by `mpirun -n N <this executable> <args without -n N>`. Returns
+// only on failure (with the reason).
+std::string relaunch(int nranks, int argc, char** argv);
+
+// Invalid input found before anything ran (every rank finds it alike): exit 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Exit codes of DESIGN.md.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace dnd::cli

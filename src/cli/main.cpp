@@ -1,0 +1,64 @@
+// dnd: the command-line entry point. Parses flags, starts MPI, dispatches to one
+// subcommand, and turns errors into DESIGN.md's exit codes: 2 for invalid input (nothing
+// ran), 1 for a failure while running (one message naming the rank).
+#include "cli/commands.h"
+#include "core/communicator.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "dnd/version.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <vector>
+
+int main(int argc, char** argv) {
+  using namespace dnd::cli;
+  CLI::App app{"dnd: distributed n-dimensional arrays and pipelines on MPI + LibTorch", "dnd"};
+  app.set_version_flag("--version", std::string("dnd ") + DND_VERSION_STRING);
+  app.require_subcommand(1);
+  Global g;
+  app.add_flag("-v,--verbose", g.verbose, "report the runtime (BLAS, threads, ranks) at start-up");
+  app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
+  app.add_option("-n,--nranks", g.nranks, "run with N ranks: re-launches under mpirun when not already launched")
+      ->check(CLI::PositiveNumber);
+
+  std::vector<Command> commands{add_demo(app, g), add_info(app, g)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help / version / the error
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (g.nranks > 0 && !under_launcher()) {
+    const std::string why = relaunch(g.nranks, argc, argv);
+    fmt::print(stderr, "dnd: error: {}\n", why);
+    return kExitFailure;
+  }
+
+  dnd::Runtime runtime(&argc, &argv, dnd::RuntimeOptions{0, g.verbose});
+  const dnd::Communicator world = dnd::Communicator::world();
+  if (g.nranks > 0 && g.nranks != world.size()) {
+    if (world.rank() == 0)
+      fmt::print(stderr, "dnd: error: -n {} given, but the launcher started {} ranks\n", g.nranks, world.size());
+    return kExitUsage;
+  }
+
+  for (const Command& c : commands) {
+    if (!c.app->parsed()) continue;
+    try {
+      return c.run();
+    } catch (const UsageError& e) {
+      // Found before any communication, alike on every rank: nobody waits.
+      if (world.rank() == 0) fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      // May be one rank only: end the whole job so that no rank waits in a collective.
+      fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
+      dnd::abort_all(kExitFailure);
+    }
+  }
+  return kExitUsage;
+}

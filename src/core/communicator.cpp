@@ -1,0 +1,244 @@
+#include "core/communicator.h"
+
+#include "core/error.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace dnd {
+
+namespace detail {
+struct CommState {
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool owned = false;
+  int rank = -1;
+  int size = 0;
+  ~CommState() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owned && comm != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm);
+  }
+};
+}  // namespace detail
+
+namespace {
+
+std::shared_ptr<const detail::CommState> make_state(MPI_Comm comm, bool owned) {
+  auto s = std::make_shared<detail::CommState>();
+  s->comm = comm;
+  s->owned = owned;
+  if (comm != MPI_COMM_NULL) {
+    DND_MPI_CHECK(MPI_Comm_rank(comm, &s->rank));
+    DND_MPI_CHECK(MPI_Comm_size(comm, &s->size));
+  }
+  return s;
+}
+
+void check_initialized() {
+  int init = 0;
+  MPI_Initialized(&init);
+  if (!init) throw CommError("MPI is not initialised: create a dnd::Runtime before using communicators");
+}
+
+// Pieces of at most 1 GiB keep every count far inside MPI's int.
+constexpr int64_t kPiece = int64_t{1} << 30;
+
+}  // namespace
+
+void check_mpi(int rc, const char* call, const char* file, int line) {
+  if (rc == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  throw CommError(fmt::format("MPI error in {} at {}:{}: {}", call, file, line, std::string(msg, static_cast<size_t>(len))));
+}
+
+Communicator Communicator::world() {
+  check_initialized();
+  static const auto w = make_state(MPI_COMM_WORLD, false);
+  Communicator c(MPI_COMM_NULL, false);
+  c.s_ = w;
+  return c;
+}
+
+Communicator Communicator::self() {
+  check_initialized();
+  static const auto s = make_state(MPI_COMM_SELF, false);
+  Communicator c(MPI_COMM_NULL, false);
+  c.s_ = s;
+  return c;
+}
+
+Communicator::Communicator(MPI_Comm comm, bool owned) : s_(make_state(comm, owned)) {}
+
+Communicator::Communicator() : Communicator(world()) {}
+
+Communicator Communicator::split(int color, int key) const {
+  MPI_Comm out = MPI_COMM_NULL;
+  DND_MPI_CHECK(MPI_Comm_split(get(), color < 0 ? MPI_UNDEFINED : color, key, &out));
+  return Communicator(out, out != MPI_COMM_NULL);
+}
+
+Communicator Communicator::dup() const {
+  MPI_Comm out = MPI_COMM_NULL;
+  DND_MPI_CHECK(MPI_Comm_dup(get(), &out));
+  return Communicator(out, true);
+}
+
+int Communicator::rank() const noexcept { return s_->rank; }
+int Communicator::size() const noexcept { return s_->size; }
+MPI_Comm Communicator::get() const noexcept { return s_->comm; }
+bool Communicator::is_null() const noexcept { return s_->comm == MPI_COMM_NULL; }
+
+MPI_Datatype mpi_datatype(int scalar_type) {
+  switch (static_cast<c10::ScalarType>(scalar_type)) {
+    case c10::ScalarType::Bool: return MPI_C_BOOL;
+    case c10::ScalarType::Byte: return MPI_UINT8_T;
+    case c10::ScalarType::Char: return MPI_INT8_T;
+    case c10::ScalarType::Short: return MPI_INT16_T;
+    case c10::ScalarType::Int: return MPI_INT32_T;
+    case c10::ScalarType::Long: return MPI_INT64_T;
+    case c10::ScalarType::Float: return MPI_FLOAT;
+    case c10::ScalarType::Double: return MPI_DOUBLE;
+    case c10::ScalarType::ComplexFloat: return MPI_C_FLOAT_COMPLEX;
+    case c10::ScalarType::ComplexDouble: return MPI_C_DOUBLE_COMPLEX;
+    default:
+      throw TypeError(fmt::format("no MPI datatype for dtype {}", c10::toString(static_cast<c10::ScalarType>(scalar_type))));
+  }
+}
+
+static MPI_Op mpi_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: return MPI_SUM;
+    case ReduceOp::prod: return MPI_PROD;
+    case ReduceOp::min: return MPI_MIN;
+    case ReduceOp::max: return MPI_MAX;
+    case ReduceOp::land: return MPI_LAND;
+    case ReduceOp::lor: return MPI_LOR;
+  }
+  return MPI_OP_NULL;
+}
+
+void barrier(const Communicator& comm) { DND_MPI_CHECK(MPI_Barrier(comm.get())); }
+
+static void check_host_contiguous(const at::Tensor& t, const char* what) {
+  if (!t.defined() || !t.device().is_cpu() || !t.is_contiguous())
+    throw InternalError(fmt::format("{}: needs a defined, contiguous CPU tensor (a dnd bug)", what));
+}
+
+void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
+  check_host_contiguous(t, "allreduce");
+  if (comm.size() == 1) return;
+  at::Tensor buf = t;
+  // MPI defines no MIN/MAX/PROD on C_BOOL; reduce bools as bytes.
+  if (t.scalar_type() == at::kBool) buf = t.to(at::kByte);
+  MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
+  const int64_t esize = buf.element_size();
+  const int64_t per_piece = std::max<int64_t>(1, kPiece / esize);
+  char* p = static_cast<char*>(buf.data_ptr());
+  for (int64_t done = 0, n = buf.numel(); done < n; done += per_piece) {
+    const int cnt = static_cast<int>(std::min(per_piece, n - done));
+    DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + done * esize, cnt, dt, mpi_op(op), comm.get()));
+  }
+  if (!buf.is_same(t)) t.copy_(buf);
+}
+
+void broadcast_(const Communicator& comm, at::Tensor& t, int root) {
+  check_host_contiguous(t, "broadcast");
+  if (comm.size() == 1) return;
+  char* p = static_cast<char*>(t.data_ptr());
+  const int64_t bytes = t.numel() * t.element_size();
+  for (int64_t done = 0; done < bytes; done += kPiece) {
+    const int cnt = static_cast<int>(std::min(kPiece, bytes - done));
+    DND_MPI_CHECK(MPI_Bcast(p + done, cnt, MPI_BYTE, root, comm.get()));
+  }
+}
+
+std::vector<int64_t> allgather_value(const Communicator& comm, int64_t v) {
+  return allgather_values(comm, {v});
+}
+
+std::vector<int64_t> allgather_values(const Communicator& comm, const std::vector<int64_t>& v) {
+  std::vector<int64_t> out(v.size() * static_cast<size_t>(comm.size()));
+  DND_MPI_CHECK(MPI_Allgather(v.data(), static_cast<int>(v.size()), MPI_INT64_T, out.data(),
+                              static_cast<int>(v.size()), MPI_INT64_T, comm.get()));
+  return out;
+}
+
+int64_t allreduce_value(const Communicator& comm, int64_t v, ReduceOp op) {
+  int64_t out = 0;
+  DND_MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, mpi_op(op), comm.get()));
+  return out;
+}
+
+double allreduce_value(const Communicator& comm, double v, ReduceOp op) {
+  double out = 0;
+  DND_MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, mpi_op(op), comm.get()));
+  return out;
+}
+
+namespace {
+
+bool has_data(const at::Tensor& t) { return t.defined() && t.numel() > 0; }
+
+// Posts nonblocking transfers of `bytes` at p to/from `peer`, in pieces.
+void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std::vector<MPI_Request>& reqs) {
+  for (int64_t done = 0; done < bytes; done += kPiece) {
+    const int cnt = static_cast<int>(std::min(kPiece, bytes - done));
+    MPI_Request r;
+    if (send)
+      DND_MPI_CHECK(MPI_Isend(p + done, cnt, MPI_BYTE, peer, 0, comm, &r));
+    else
+      DND_MPI_CHECK(MPI_Irecv(p + done, cnt, MPI_BYTE, peer, 0, comm, &r));
+    reqs.push_back(r);
+  }
+}
+
+}  // namespace
+
+void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
+              const std::vector<at::Tensor>& recvs) {
+  const int p = comm.size(), me = comm.rank();
+  DND_ASSERT(static_cast<int>(sends.size()) == p && static_cast<int>(recvs.size()) == p,
+             "exchange needs one send and one receive slot per rank");
+
+  // The self block never touches MPI.
+  if (has_data(sends[me]) || has_data(recvs[me])) {
+    DND_ASSERT(has_data(sends[me]) && has_data(recvs[me]) && sends[me].numel() == recvs[me].numel(),
+               "exchange: self block sizes differ");
+    recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me] : sends[me].reshape(recvs[me].sizes()));
+  }
+
+  std::vector<MPI_Request> reqs;
+  std::vector<std::pair<at::Tensor, at::Tensor>> unpack;  // (staging buffer, destination view)
+  // Receives first, so that sends find a posted buffer.
+  for (int k = 1; k < p; ++k) {
+    const int q = (me - k + p) % p;
+    const at::Tensor& dst = recvs[q];
+    if (!has_data(dst)) continue;
+    DND_ASSERT(dst.device().is_cpu(), "exchange: receive views must be on the CPU");
+    at::Tensor buf = dst;
+    if (!dst.is_contiguous()) {
+      buf = at::empty(dst.sizes(), dst.options());
+      unpack.emplace_back(buf, dst);
+    }
+    post_pieces(false, static_cast<char*>(buf.data_ptr()), buf.numel() * buf.element_size(), q, comm.get(), reqs);
+  }
+  std::vector<at::Tensor> keep;  // packed send buffers live until Waitall
+  for (int k = 1; k < p; ++k) {
+    const int q = (me + k) % p;
+    const at::Tensor& src = sends[q];
+    if (!has_data(src)) continue;
+    DND_ASSERT(src.device().is_cpu(), "exchange: send views must be on the CPU");
+    at::Tensor buf = src.is_contiguous() ? src : src.contiguous();
+    keep.push_back(buf);
+    post_pieces(true, static_cast<char*>(buf.data_ptr()), buf.numel() * buf.element_size(), q, comm.get(), reqs);
+  }
+  if (!reqs.empty()) DND_MPI_CHECK(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
+  for (auto& [buf, dst] : unpack) dst.copy_(buf);
+}
+
+}  // namespace dnd

@@ -1,0 +1,265 @@
+#include "core/elementwise.h"
+
+#include "core/error.h"
+#include "core/manipulation.h"
+
+#include <ATen/ATen.h>
+#include <ATen/ScalarOps.h>
+#include <fmt/format.h>
+
+#include <functional>
+
+namespace dnd {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw ShapeError(fmt::format("{}: operands could not be broadcast together with shapes {} and {}", op,
+                                   shape_str(a), shape_str(b)));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+std::string describe(const std::vector<const DNDarray*>& arrays) {
+  std::string s;
+  for (const DNDarray* a : arrays)
+    s += fmt::format("{}{} split={}", s.empty() ? "" : " and ", shape_str(a->gshape()), split_str(a->split()));
+  return s;
+}
+
+// The operands' blocks brought to one distribution: the result's.
+struct Aligned {
+  Shape gshape;
+  Split split;
+  std::vector<int64_t> counts;
+  std::vector<at::Tensor> locals;  // one per array operand, in order
+};
+
+Aligned align(const char* op, const std::vector<const DNDarray*>& arrays) {
+  DND_ASSERT(!arrays.empty(), "align without arrays");
+  const Communicator& comm = arrays[0]->comm();
+  Aligned r;
+  r.gshape = arrays[0]->gshape();
+  for (const DNDarray* a : arrays) {
+    if (a->comm() != comm)
+      throw ValueError(fmt::format("{}: operands live on different communicators", op));
+    if (a->device() != arrays[0]->device())
+      throw TypeError(fmt::format("{}: operands live on different devices ({} and {})", op,
+                                  device_name(arrays[0]->device()), device_name(a->device())));
+    try {
+      r.gshape = broadcast_shapes(r.gshape, a->gshape(), op);
+    } catch (const ShapeError&) {
+      throw ShapeError(fmt::format("{}: operands could not be broadcast together: {}", op, describe(arrays)));
+    }
+  }
+  const int64_t nd = static_cast<int64_t>(r.gshape.size());
+
+  // The result follows the largest operand that is split along a non-broadcast axis.
+  const DNDarray* leader = nullptr;
+  int64_t axis = -1;
+  for (const DNDarray* a : arrays) {
+    if (!a->split()) continue;
+    const int64_t ax = *a->split() + (nd - a->ndim());
+    if (a->gshape()[static_cast<size_t>(*a->split())] != r.gshape[static_cast<size_t>(ax)]) continue;
+    if (!leader || a->numel() > leader->numel()) {
+      leader = a;
+      axis = ax;
+    }
+  }
+  if (leader) {
+    r.split = axis;
+    r.counts = leader->counts();
+  }
+  const Chunk mine = leader ? leader->chunk() : Chunk{};
+
+  for (const DNDarray* a : arrays) {
+    const int64_t shift = nd - a->ndim();
+    if (!leader) {
+      r.locals.push_back(allgather(*a));
+      continue;
+    }
+    const int64_t d = axis - shift;  // the operand's own axis that lines up with the result's split
+    const bool broadcasts = d < 0 || a->gshape()[static_cast<size_t>(d)] != r.gshape[static_cast<size_t>(axis)];
+    if (!a->split()) {
+      r.locals.push_back(broadcasts ? a->larray() : a->larray().narrow(d, mine.offset, mine.count));
+    } else if (broadcasts) {
+      r.locals.push_back(allgather(*a));  // split along an axis it broadcasts over: replicate
+    } else {
+      r.locals.push_back(resplit(*a, d, r.counts).larray());  // no-op when already aligned
+    }
+  }
+  return r;
+}
+
+at::Tensor as_tensor(const Operand& o, size_t& next_array, const Aligned& al, const at::Device& device) {
+  if (o.is_array()) return al.locals[next_array++];
+  at::Tensor t = at::native::wrapped_scalar_tensor(o.scalar());
+  return device.is_cpu() ? t : t.to(device);
+}
+
+using NaryFn = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
+
+// Aligns the array operands, applies fn to the local blocks (scalars become torch's
+// wrapped numbers, so type promotion is torch's), and wraps the result.
+DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const NaryFn& fn) {
+  std::vector<const DNDarray*> arrays;
+  for (const Operand* o : operands)
+    if (o->is_array()) arrays.push_back(&o->array());
+  if (arrays.empty()) throw TypeError(fmt::format("{}: at least one operand must be a DNDarray", op));
+  Aligned al = align(op, arrays);
+  const at::Device device = arrays[0]->larray().device();
+  std::vector<at::Tensor> ts;
+  size_t next = 0;
+  for (const Operand* o : operands) ts.push_back(as_tensor(*o, next, al, device));
+  at::Tensor out;
+  try {
+    out = fn(ts);
+  } catch (const c10::Error& e) {
+    throw ValueError(fmt::format("{} of {}: {}", op, describe(arrays), e.what_without_backtrace()));
+  }
+  // A result that broadcast only over scalars may still need the full local shape.
+  const Shape want = local_shape(al.gshape, al.split,
+                                 al.split ? al.counts[static_cast<size_t>(arrays[0]->comm().rank())] : 0);
+  if (out.sizes().vec() != want) out = out.expand(want).contiguous();
+  return DNDarray(out, al.gshape, al.split, arrays[0]->comm(), al.counts);
+}
+
+using BinaryFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
+
+DNDarray binary(const char* op, const Operand& a, const Operand& b, BinaryFn fn) {
+  return nary(op, {&a, &b}, [fn](const std::vector<at::Tensor>& t) { return fn(t[0], t[1]); });
+}
+
+DNDarray unary(const char* op, const DNDarray& a, at::Tensor (*fn)(const at::Tensor&)) {
+  at::Tensor out;
+  try {
+    out = fn(a.larray());
+  } catch (const c10::Error& e) {
+    throw ValueError(fmt::format("{} of {} split={}: {}", op, shape_str(a.gshape()), split_str(a.split()),
+                                 e.what_without_backtrace()));
+  }
+  return DNDarray(out, a.gshape(), a.split(), a.comm(), a.counts());
+}
+
+}  // namespace
+
+DNDarray add(const Operand& a, const Operand& b) {
+  return binary("add", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::add(x, y); });
+}
+DNDarray subtract(const Operand& a, const Operand& b) {
+  return binary("subtract", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::sub(x, y); });
+}
+DNDarray multiply(const Operand& a, const Operand& b) {
+  return binary("multiply", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::mul(x, y); });
+}
+DNDarray divide(const Operand& a, const Operand& b) {
+  return binary("divide", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y); });
+}
+DNDarray floor_divide(const Operand& a, const Operand& b) {
+  return binary("floor_divide", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y, "floor"); });
+}
+DNDarray remainder(const Operand& a, const Operand& b) {
+  return binary("remainder", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::remainder(x, y); });
+}
+DNDarray power(const Operand& a, const Operand& b) {
+  return binary("power", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::pow(x, y); });
+}
+DNDarray multiply_add(const Operand& a, const Operand& b, const Operand& c) {
+  return nary("multiply_add", {&a, &b, &c}, [](const std::vector<at::Tensor>& t) {
+    // addcmul promotes its three inputs like a * b + c does; bool has no addcmul kernel.
+    for (const at::Tensor& x : t)
+      if (x.scalar_type() == at::kBool) return at::add(at::mul(t[0], t[1]), t[2]);
+    return at::addcmul(t[2], t[0], t[1]);
+  });
+}
+
+DNDarray equal(const Operand& a, const Operand& b) {
+  return binary("equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::eq(x, y); });
+}
+DNDarray not_equal(const Operand& a, const Operand& b) {
+  return binary("not_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::ne(x, y); });
+}
+DNDarray less(const Operand& a, const Operand& b) {
+  return binary("less", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::lt(x, y); });
+}
+DNDarray less_equal(const Operand& a, const Operand& b) {
+  return binary("less_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::le(x, y); });
+}
+DNDarray greater(const Operand& a, const Operand& b) {
+  return binary("greater", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::gt(x, y); });
+}
+DNDarray greater_equal(const Operand& a, const Operand& b) {
+  return binary("greater_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::ge(x, y); });
+}
+DNDarray logical_and(const Operand& a, const Operand& b) {
+  return binary("logical_and", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_and(x, y); });
+}
+DNDarray logical_or(const Operand& a, const Operand& b) {
+  return binary("logical_or", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_or(x, y); });
+}
+DNDarray logical_xor(const Operand& a, const Operand& b) {
+  return binary("logical_xor", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_xor(x, y); });
+}
+DNDarray logical_not(const DNDarray& a) {
+  return unary("logical_not", a, [](const at::Tensor& x) { return at::logical_not(x); });
+}
+
+DNDarray abs(const DNDarray& a) {
+  return unary("abs", a, [](const at::Tensor& x) { return at::abs(x); });
+}
+DNDarray negative(const DNDarray& a) {
+  if (a.dtype() == at::kBool) throw TypeError("negative: not defined for bool arrays (use logical_not)");
+  return unary("negative", a, [](const at::Tensor& x) { return at::neg(x); });
+}
+DNDarray exp(const DNDarray& a) {
+  return unary("exp", a, [](const at::Tensor& x) { return at::exp(x); });
+}
+DNDarray log(const DNDarray& a) {
+  return unary("log", a, [](const at::Tensor& x) { return at::log(x); });
+}
+DNDarray sqrt(const DNDarray& a) {
+  return unary("sqrt", a, [](const at::Tensor& x) { return at::sqrt(x); });
+}
+DNDarray sin(const DNDarray& a) {
+  return unary("sin", a, [](const at::Tensor& x) { return at::sin(x); });
+}
+DNDarray cos(const DNDarray& a) {
+  return unary("cos", a, [](const at::Tensor& x) { return at::cos(x); });
+}
+DNDarray tanh(const DNDarray& a) {
+  return unary("tanh", a, [](const at::Tensor& x) { return at::tanh(x); });
+}
+
+DNDarray clip(const DNDarray& a, std::optional<c10::Scalar> min, std::optional<c10::Scalar> max) {
+  if (!min && !max) throw ValueError("clip: at least one of min and max must be given");
+  if (a.dtype() == at::kBool || at::isComplexType(a.dtype()))
+    throw TypeError(fmt::format("clip: not defined for {} arrays", dtype_name(a.dtype())));
+  at::Tensor out;
+  try {
+    out = at::clamp(a.larray(), min ? c10::optional<c10::Scalar>(*min) : c10::nullopt,
+                    max ? c10::optional<c10::Scalar>(*max) : c10::nullopt);
+  } catch (const c10::Error& e) {
+    throw ValueError(fmt::format("clip of {} split={}: {}", shape_str(a.gshape()), split_str(a.split()),
+                                 e.what_without_backtrace()));
+  }
+  return DNDarray(out, a.gshape(), a.split(), a.comm(), a.counts());
+}
+
+DNDarray where(const DNDarray& cond, const Operand& x, const Operand& y) {
+  if (cond.dtype() != at::kBool)
+    throw TypeError(fmt::format("where: the condition must be a bool array, not {}", dtype_name(cond.dtype())));
+  Operand c(cond);
+  return nary("where", {&c, &x, &y}, [](const std::vector<at::Tensor>& t) {
+    const Dtype dt = at::result_type(t[1], t[2]);
+    return at::where(t[0], t[1].to(dt), t[2].to(dt));
+  });
+}
+
+}  // namespace dnd

@@ -1,0 +1,299 @@
+#include "core/factories.h"
+
+#include "core/error.h"
+#include "core/manipulation.h"
+#include "core/random.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+namespace dnd {
+
+namespace {
+
+// The normalised split and this rank's counts for a new array of global shape g.
+struct Layout {
+  Split split;
+  std::vector<int64_t> counts;
+  Chunk mine;
+  Shape lshape;
+};
+
+Layout layout_for(const Shape& g, Split split, const Communicator& comm, const char* op) {
+  for (int64_t d : g)
+    if (d < 0) throw ShapeError(fmt::format("{}: negative dimension in shape {}", op, shape_str(g)));
+  Layout l;
+  if (split) {
+    l.split = normalize_axis(*split, static_cast<int64_t>(g.size()), op);
+    l.counts = balanced_counts(g[static_cast<size_t>(*l.split)], comm.size());
+    l.mine = balanced_chunk(g[static_cast<size_t>(*l.split)], comm.rank(), comm.size());
+    l.lshape = local_shape(g, l.split, l.mine.count);
+  } else {
+    l.lshape = g;
+  }
+  return l;
+}
+
+at::TensorOptions tensor_options(const ArrayOptions& o, Dtype fallback, const char* op) {
+  const Dtype dt = o.dtype.value_or(fallback);
+  check_supported_dtype(dt, op);
+  return at::TensorOptions().dtype(dt).device(at::kCPU);
+}
+
+DNDarray finish(at::Tensor local, const Shape& g, const Layout& l, const ArrayOptions& o) {
+  DNDarray a(std::move(local), g, l.split, o.communicator(), l.counts);
+  return o.device == DeviceKind::cpu ? a : to_device(a, o.device);
+}
+
+// Calls fn(local_flat_begin, local_flat_end, global_index_of) over this rank's block in
+// parallel. The global row-major index of local flat index k is computed from the layout.
+template <class Fn>
+void for_each_global_index(const Shape& g, const Layout& l, int64_t numel, Fn fn) {
+  int64_t inner = 1, gs = 1, off = 0, cnt = 1;
+  if (l.split) {
+    const auto s = static_cast<size_t>(*l.split);
+    for (size_t d = s + 1; d < g.size(); ++d) inner *= g[d];
+    gs = g[s];
+    off = l.mine.offset;
+    cnt = l.mine.count;
+  }
+  const int64_t run = cnt * inner;  // consecutive global indices per outer slice
+  at::parallel_for(0, numel, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t gi = l.split ? ((k / run) * gs + off) * inner + (k % run) : k;
+      fn(k, static_cast<uint64_t>(gi));
+    }
+  });
+}
+
+constexpr uint64_t kStreamUniform = 1, kStreamNormal = 2, kStreamIntegers = 3;
+
+bool is_integral_scalar(const c10::Scalar& s) { return s.isIntegral(/*includeBool=*/true); }
+
+}  // namespace
+
+DNDarray empty(const Shape& shape, const ArrayOptions& o) {
+  Layout l = layout_for(shape, o.split, o.communicator(), "empty");
+  return finish(at::empty(l.lshape, tensor_options(o, kDefaultDtype, "empty")), shape, l, o);
+}
+
+DNDarray zeros(const Shape& shape, const ArrayOptions& o) {
+  Layout l = layout_for(shape, o.split, o.communicator(), "zeros");
+  return finish(at::zeros(l.lshape, tensor_options(o, kDefaultDtype, "zeros")), shape, l, o);
+}
+
+DNDarray ones(const Shape& shape, const ArrayOptions& o) {
+  Layout l = layout_for(shape, o.split, o.communicator(), "ones");
+  return finish(at::ones(l.lshape, tensor_options(o, kDefaultDtype, "ones")), shape, l, o);
+}
+
+DNDarray full(const Shape& shape, const c10::Scalar& value, const ArrayOptions& o) {
+  Layout l = layout_for(shape, o.split, o.communicator(), "full");
+  // numpy's full infers the dtype from the value; torch's too (bool, int64, float32 default).
+  const Dtype fallback = value.isBoolean() ? at::kBool
+                         : value.isIntegral(false) ? at::kLong
+                         : value.isComplex()       ? at::kComplexFloat
+                                                   : kDefaultDtype;
+  return finish(at::full(l.lshape, value, tensor_options(o, fallback, "full")), shape, l, o);
+}
+
+static DNDarray like(const DNDarray& a, at::Tensor local) {
+  return DNDarray(std::move(local), a.gshape(), a.split(), a.comm(), a.counts());
+}
+
+DNDarray empty_like(const DNDarray& a) { return like(a, at::empty_like(a.larray())); }
+DNDarray zeros_like(const DNDarray& a) { return like(a, at::zeros_like(a.larray())); }
+DNDarray ones_like(const DNDarray& a) { return like(a, at::ones_like(a.larray())); }
+DNDarray full_like(const DNDarray& a, const c10::Scalar& value) { return like(a, at::full_like(a.larray(), value)); }
+
+DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step, const ArrayOptions& o) {
+  const bool integral = is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
+  const double st = start.toDouble(), sp = stop.toDouble(), dx = step.toDouble();
+  if (dx == 0 || !std::isfinite(dx) || !std::isfinite(st) || !std::isfinite(sp))
+    throw ValueError(fmt::format("arange: need finite start, stop and a non-zero step (got {}, {}, {})", st, sp, dx));
+  int64_t n;
+  if (integral) {
+    const int64_t a = start.toLong(), b = stop.toLong(), d = step.toLong();
+    n = d > 0 ? (b > a ? (b - a + d - 1) / d : 0) : (a > b ? (a - b + (-d) - 1) / (-d) : 0);
+  } else {
+    n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((sp - st) / dx)));
+  }
+  if (o.split && *o.split != 0 && *o.split != -1)
+    throw ValueError(fmt::format("arange: split axis {} is out of bounds for a 1-D array", *o.split));
+  const Shape g{n};
+  Layout l = layout_for(g, o.split, o.communicator(), "arange");
+  const auto opts = tensor_options(o, integral ? at::kLong : kDefaultDtype, "arange");
+  const Chunk c = l.split ? l.mine : Chunk{0, n};
+  at::Tensor local;
+  if (integral) {
+    local = (at::arange(c.offset, c.end(), at::kLong) * step.toLong() + start.toLong()).to(opts.dtype());
+  } else {
+    local = (at::arange(c.offset, c.end(), at::kDouble) * dx + st).to(opts.dtype());
+  }
+  return finish(local, g, l, o);
+}
+
+DNDarray arange(const c10::Scalar& stop, const ArrayOptions& o) { return arange(0, stop, 1, o); }
+
+DNDarray linspace(double start, double stop, int64_t num, bool endpoint, const ArrayOptions& o) {
+  if (num < 0) throw ValueError(fmt::format("linspace: number of samples {} must be non-negative", num));
+  if (o.split && *o.split != 0 && *o.split != -1)
+    throw ValueError(fmt::format("linspace: split axis {} is out of bounds for a 1-D array", *o.split));
+  const Shape g{num};
+  Layout l = layout_for(g, o.split, o.communicator(), "linspace");
+  const auto opts = tensor_options(o, kDefaultDtype, "linspace");
+  const Chunk c = l.split ? l.mine : Chunk{0, num};
+  at::Tensor idx = at::arange(c.offset, c.end(), at::kDouble);
+  at::Tensor local;
+  if (endpoint) {
+    // torch.linspace's formula: from the start in the first half, from the end in the second.
+    const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
+    local = at::where(idx < static_cast<double>(num / 2), idx * step + start,
+                      stop - (static_cast<double>(num - 1) - idx) * step);
+  } else {
+    const double step = num > 0 ? (stop - start) / static_cast<double>(num) : 0.0;
+    local = idx * step + start;
+  }
+  return finish(local.to(opts.dtype()), g, l, o);
+}
+
+DNDarray eye(int64_t n, int64_t m, const ArrayOptions& o) {
+  if (m < 0) m = n;
+  if (n < 0) throw ValueError(fmt::format("eye: negative size {}", n));
+  const Shape g{n, m};
+  Layout l = layout_for(g, o.split, o.communicator(), "eye");
+  const auto opts = tensor_options(o, kDefaultDtype, "eye");
+  const Chunk rows = l.split && *l.split == 0 ? l.mine : Chunk{0, n};
+  const Chunk cols = l.split && *l.split == 1 ? l.mine : Chunk{0, m};
+  at::Tensor r = at::arange(rows.offset, rows.end(), at::kLong).unsqueeze(1);
+  at::Tensor cidx = at::arange(cols.offset, cols.end(), at::kLong).unsqueeze(0);
+  return finish(at::eq(r, cidx).to(opts.dtype()), g, l, o);
+}
+
+DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double high, const ArrayOptions& o) {
+  if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high))
+    throw ValueError(fmt::format("random.uniform: need finite low <= high (got {}, {})", low, high));
+  Layout l = layout_for(shape, o.split, o.communicator(), "random.uniform");
+  const Dtype dt = o.dtype.value_or(kDefaultDtype);
+  if (dt != at::kFloat && dt != at::kDouble)
+    throw TypeError(fmt::format("random.uniform: dtype must be float32 or float64, not {}", dtype_name(dt)));
+  at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
+  const double span = high - low;
+  if (dt == at::kFloat) {
+    float* p = local.data_ptr<float>();
+    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
+      auto w = random::draw(seed, kStreamUniform, gi);
+      p[k] = static_cast<float>(low + span * static_cast<double>(random::to_unit_float(w[0])));
+    });
+  } else {
+    double* p = local.data_ptr<double>();
+    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
+      auto w = random::draw(seed, kStreamUniform, gi);
+      p[k] = low + span * random::to_unit_double(w[0], w[1]);
+    });
+  }
+  return finish(local, shape, l, o);
+}
+
+DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double std, const ArrayOptions& o) {
+  if (!(std >= 0) || !std::isfinite(std) || !std::isfinite(mean))
+    throw ValueError(fmt::format("random.normal: need a finite mean and std >= 0 (got {}, {})", mean, std));
+  Layout l = layout_for(shape, o.split, o.communicator(), "random.normal");
+  const Dtype dt = o.dtype.value_or(kDefaultDtype);
+  if (dt != at::kFloat && dt != at::kDouble)
+    throw TypeError(fmt::format("random.normal: dtype must be float32 or float64, not {}", dtype_name(dt)));
+  at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
+  auto sample = [&](uint64_t gi) {
+    auto w = random::draw(seed, kStreamNormal, gi);
+    // Box-Muller on (0, 1] x [0, 1): log never sees 0.
+    const double u1 = 1.0 - random::to_unit_double(w[0], w[1]);
+    const double u2 = random::to_unit_double(w[2], w[3]);
+    return mean + std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  };
+  if (dt == at::kFloat) {
+    float* p = local.data_ptr<float>();
+    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) { p[k] = static_cast<float>(sample(gi)); });
+  } else {
+    double* p = local.data_ptr<double>();
+    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) { p[k] = sample(gi); });
+  }
+  return finish(local, shape, l, o);
+}
+
+DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high, const ArrayOptions& o) {
+  if (high <= low) throw ValueError(fmt::format("random.integers: need low < high (got {}, {})", low, high));
+  Layout l = layout_for(shape, o.split, o.communicator(), "random.integers");
+  const Dtype dt = o.dtype.value_or(at::kLong);
+  if (!at::isIntegralType(dt, /*includeBool=*/false))
+    throw TypeError(fmt::format("random.integers: dtype must be an integer type, not {}", dtype_name(dt)));
+  // The range must fit the dtype.
+  at::Tensor probe = at::tensor({low, high - 1}, at::kLong);
+  if (!at::equal(probe.to(dt).to(at::kLong), probe))
+    throw ValueError(fmt::format("random.integers: [{}, {}) does not fit dtype {}", low, high, dtype_name(dt)));
+  at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(at::kLong));
+  int64_t* p = local.data_ptr<int64_t>();
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
+    auto w = random::draw(seed, kStreamIntegers, gi);
+    const uint64_t x = (static_cast<uint64_t>(w[0]) << 32) | w[1];
+    // Lemire's multiply-shift maps x to [0, range) with negligible bias.
+    const auto off = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * range) >> 64);
+    p[k] = static_cast<int64_t>(static_cast<uint64_t>(low) + off);
+  });
+  return finish(dt == at::kLong ? local : local.to(dt), shape, l, o);
+}
+
+DNDarray array(const at::Tensor& full, Split split, const ArrayOptions& o) {
+  if (!full.defined()) throw ValueError("array: undefined tensor");
+  const Shape g = full.sizes().vec();
+  Layout l = layout_for(g, split, o.communicator(), "array");
+  const Dtype dt = o.dtype.value_or(full.scalar_type());
+  check_supported_dtype(dt, "array");
+  at::Tensor local = l.split ? full.narrow(*l.split, l.mine.offset, l.mine.count) : full;
+  local = local.to(at::TensorOptions().dtype(dt).device(at::kCPU), /*non_blocking=*/false, /*copy=*/true)
+              .contiguous();
+  return finish(local, g, l, o);
+}
+
+DNDarray array_from_blocks(const at::Tensor& local, int64_t is_split, const ArrayOptions& o) {
+  const Communicator comm = o.communicator();
+  if (!local.defined()) throw ValueError("array: undefined tensor");
+  const int64_t nd = local.dim();
+  const auto head = allgather_values(comm, {nd, static_cast<int64_t>(local.scalar_type())});
+  for (int r = 0; r < comm.size(); ++r) {
+    if (head[2 * static_cast<size_t>(r)] != head[0])
+      throw ShapeError(fmt::format("array(is_split={}): rank 0 holds a {}-D block, rank {} a {}-D block", is_split,
+                                   head[0], r, head[2 * static_cast<size_t>(r)]));
+    if (head[2 * static_cast<size_t>(r) + 1] != head[1])
+      throw TypeError(fmt::format("array(is_split={}): ranks 0 and {} hold blocks of different dtypes ({} and {})",
+                                  is_split, r, c10::toString(static_cast<Dtype>(head[1])),
+                                  c10::toString(static_cast<Dtype>(head[2 * static_cast<size_t>(r) + 1]))));
+  }
+  const int64_t s = normalize_axis(is_split, nd, "array");
+  const auto shapes = allgather_values(comm, local.sizes().vec());
+  std::vector<int64_t> counts(static_cast<size_t>(comm.size()));
+  Shape g = local.sizes().vec();
+  g[static_cast<size_t>(s)] = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    for (int64_t d = 0; d < nd; ++d) {
+      const int64_t v = shapes[static_cast<size_t>(r * nd + d)], mine = shapes[static_cast<size_t>(d)];
+      if (d != s && v != mine)
+        throw ShapeError(fmt::format("array(is_split={}): blocks differ outside the split axis: rank 0 holds {}, "
+                                     "rank {} holds {}",
+                                     s, shape_str(Shape(shapes.begin(), shapes.begin() + nd)), r,
+                                     shape_str(Shape(shapes.begin() + r * nd, shapes.begin() + (r + 1) * nd))));
+    }
+    counts[static_cast<size_t>(r)] = shapes[static_cast<size_t>(r * nd + s)];
+    g[static_cast<size_t>(s)] += counts[static_cast<size_t>(r)];
+  }
+  const Dtype dt = o.dtype.value_or(local.scalar_type());
+  check_supported_dtype(dt, "array");
+  DNDarray a(local.to(at::TensorOptions().dtype(dt).device(at::kCPU)).contiguous(), g, s, comm, counts);
+  return o.device == DeviceKind::cpu ? a : to_device(a, o.device);
+}
+
+}  // namespace dnd

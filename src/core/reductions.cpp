@@ -1,0 +1,326 @@
+#include "core/reductions.h"
+
+#include "core/error.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace dnd {
+
+namespace {
+
+// What a reduction of `a` over `axes` produces, before any data is touched.
+struct Plan {
+  std::vector<int64_t> axes;  // normalised, ascending
+  bool over_split = false;    // communicates
+  Shape out_gshape;
+  Split out_split;
+  int64_t n_reduced = 1;      // global number of elements folded into each result element
+};
+
+Plan make_plan(const char* op, const DNDarray& a, const Axes& axes, bool keepdims) {
+  Plan p;
+  const int64_t nd = a.ndim();
+  if (!axes) {
+    for (int64_t d = 0; d < nd; ++d) p.axes.push_back(d);
+  } else {
+    for (int64_t ax : *axes) p.axes.push_back(normalize_axis(ax, nd, op));
+    std::sort(p.axes.begin(), p.axes.end());
+    if (std::adjacent_find(p.axes.begin(), p.axes.end()) != p.axes.end())
+      throw ValueError(fmt::format("{}: duplicate value in axis ({})", op, fmt::join(*axes, ", ")));
+  }
+  const auto reduced = [&](int64_t d) { return std::binary_search(p.axes.begin(), p.axes.end(), d); };
+  int64_t removed_before_split = 0;
+  for (int64_t d = 0; d < nd; ++d) {
+    const int64_t n = a.gshape()[static_cast<size_t>(d)];
+    if (reduced(d)) {
+      p.n_reduced *= n;
+      if (keepdims) p.out_gshape.push_back(1);
+      if (a.split() && d < *a.split()) ++removed_before_split;
+    } else {
+      p.out_gshape.push_back(n);
+    }
+  }
+  if (a.split()) {
+    p.over_split = reduced(*a.split());
+    if (!p.over_split) p.out_split = keepdims ? *a.split() : *a.split() - removed_before_split;
+  }
+  return p;
+}
+
+// Drops the reduced axes (kept with extent 1 during the computation) unless keepdims.
+at::Tensor finish_dims(at::Tensor t, const Plan& p, bool keepdims) {
+  if (keepdims) return t;
+  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) t = t.squeeze(*it);
+  return t;
+}
+
+DNDarray wrap(const DNDarray& a, at::Tensor local, const Plan& p) {
+  if (!local.is_contiguous()) local = local.contiguous();
+  if (p.out_split) return DNDarray(local, p.out_gshape, p.out_split, a.comm(), a.counts());
+  return DNDarray(local, p.out_gshape, kReplicated, a.comm());
+}
+
+// Combines the ranks' partial results in place (staging device tensors through the host).
+void combine(const Communicator& comm, at::Tensor& t, ReduceOp op) {
+  at::Tensor host = t.device().is_cpu() ? t.contiguous() : t.cpu().contiguous();
+  allreduce_(comm, host, op);
+  t = t.device().is_cpu() ? host : host.to(t.device());
+}
+
+// The local block's shape with the reduced axes set to 1.
+std::vector<int64_t> keep_shape(const at::Tensor& x, const Plan& p) {
+  std::vector<int64_t> s = x.sizes().vec();
+  for (int64_t ax : p.axes) s[static_cast<size_t>(ax)] = 1;
+  return s;
+}
+
+bool local_extent_empty(const at::Tensor& x, const Plan& p) {
+  for (int64_t ax : p.axes)
+    if (x.size(ax) == 0) return true;
+  return false;
+}
+
+// Sum over the axes, keeping them (an empty axis list reduces nothing).
+at::Tensor local_sum(const at::Tensor& x, const Plan& p, std::optional<Dtype> dt = std::nullopt) {
+  if (p.axes.empty()) return dt ? x.to(*dt) : at::sum(x.unsqueeze(0), 0);  // sum's dtype promotion
+  return at::sum(x, p.axes, /*keepdim=*/true, dt ? c10::optional<at::ScalarType>(*dt) : c10::nullopt);
+}
+
+Dtype float_result(Dtype t) { return at::isFloatingType(t) || at::isComplexType(t) ? t : kDefaultDtype; }
+
+// The identity of max (the dtype's lowest value) or min (its highest).
+at::Scalar extreme_identity(Dtype t, bool is_max) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  switch (t) {
+    case at::kByte: return is_max ? int64_t{0} : int64_t{std::numeric_limits<uint8_t>::max()};
+    case at::kChar: return is_max ? int64_t{std::numeric_limits<int8_t>::min()} : int64_t{std::numeric_limits<int8_t>::max()};
+    case at::kShort: return is_max ? int64_t{std::numeric_limits<int16_t>::min()} : int64_t{std::numeric_limits<int16_t>::max()};
+    case at::kInt: return is_max ? int64_t{std::numeric_limits<int32_t>::min()} : int64_t{std::numeric_limits<int32_t>::max()};
+    case at::kLong: return is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    default: return is_max ? -inf : inf;
+  }
+}
+
+// min / max with NaN propagation and empty local blocks.
+DNDarray extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_max) {
+  const Plan p = make_plan(op, a, axes, keepdims);
+  if (at::isComplexType(a.dtype()))
+    throw TypeError(fmt::format("{}: complex arrays have no ordering", op));
+  if (p.n_reduced == 0 && shape_numel(p.out_gshape) > 0)
+    throw ValueError(fmt::format("{}: zero-size array {} split={} to reduction operation which has no identity", op,
+                                 shape_str(a.gshape()), split_str(a.split())));
+  at::Tensor x = a.dtype() == at::kBool ? a.larray().to(at::kByte) : a.larray();
+  at::Tensor part;
+  if (p.axes.empty()) {
+    part = x.clone();
+  } else if (local_extent_empty(x, p)) {
+    // This rank holds nothing of the reduced extent: contribute the identity.
+    part = at::full(keep_shape(x, p), extreme_identity(x.scalar_type(), is_max), x.options());
+  } else {
+    part = is_max ? at::amax(x, p.axes, true) : at::amin(x, p.axes, true);
+  }
+  if (p.over_split) {
+    at::Tensor nan_flag;
+    if (at::isFloatingType(part.scalar_type())) nan_flag = at::isnan(part).to(at::kByte);
+    combine(a.comm(), part, is_max ? ReduceOp::max : ReduceOp::min);
+    if (nan_flag.defined()) {
+      combine(a.comm(), nan_flag, ReduceOp::max);
+      part = at::where(nan_flag.to(at::kBool), at::full({}, NAN, part.options()), part);
+    }
+  }
+  if (a.dtype() == at::kBool) part = part.to(at::kBool);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+// argmin / argmax: global indices, first occurrence on ties, NaN wins (numpy).
+DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis_opt, bool keepdims, bool is_max) {
+  if (at::isComplexType(a.dtype())) throw TypeError(fmt::format("{}: complex arrays have no ordering", op));
+  const bool flat = !axis_opt;
+  const int64_t ax = flat ? -1 : normalize_axis(*axis_opt, a.ndim(), op);
+  const Plan p = make_plan(op, a, flat ? all_axes() : Axes(std::vector<int64_t>{ax}), keepdims);
+  if (p.n_reduced == 0 && (flat || shape_numel(p.out_gshape) > 0))
+    throw ValueError(fmt::format("{}: attempt to get {} of an empty sequence (shape {})", op, op, shape_str(a.gshape())));
+  at::Tensor x = a.dtype() == at::kBool ? a.larray().to(at::kByte) : a.larray();
+  auto pick = [&](const at::Tensor& t, int64_t dim) { return is_max ? at::argmax(t, dim, true) : at::argmin(t, dim, true); };
+
+  if (!p.over_split) {
+    // The reduced axis is whole on every rank: local indices are global ones.
+    at::Tensor idx = flat ? pick(x.reshape({-1}), 0).reshape(keep_shape(x, p)) : pick(x, ax);
+    return wrap(a, finish_dims(idx, p, keepdims), p);
+  }
+
+  // Per rank candidate (value, global index); ranks holding nothing are masked out.
+  const Communicator& comm = a.comm();
+  const int64_t s = *a.split();
+  const Chunk mine = a.chunk();
+  const std::vector<int64_t> kshape = keep_shape(x, p);
+  at::Tensor val, gidx;
+  if (mine.count > 0) {
+    if (flat) {
+      at::Tensor k = pick(x.reshape({-1}), 0);  // local flat index
+      val = x.reshape({-1}).index_select(0, k).reshape(kshape);
+      // local flat -> local multi-index -> global flat index
+      int64_t rem = k.item<int64_t>(), g = 0, gstride = 1;
+      std::vector<int64_t> li(static_cast<size_t>(x.dim()));
+      for (int64_t d = x.dim() - 1; d >= 0; --d) {
+        li[static_cast<size_t>(d)] = rem % x.size(d);
+        rem /= x.size(d);
+      }
+      for (int64_t d = x.dim() - 1; d >= 0; --d) {
+        const int64_t gi = li[static_cast<size_t>(d)] + (d == s ? mine.offset : 0);
+        g += gi * gstride;
+        gstride *= a.gshape()[static_cast<size_t>(d)];
+      }
+      gidx = at::full(kshape, g, x.options().dtype(at::kLong));
+    } else {
+      gidx = pick(x, ax);
+      val = at::gather(x, ax, gidx);
+      gidx = gidx + mine.offset;
+    }
+  } else {
+    val = at::zeros(kshape, x.options());
+    gidx = at::zeros(kshape, x.options().dtype(at::kLong));
+  }
+  // Gather every rank's candidates: [p, ...kshape].
+  auto allgather_stack = [&](const at::Tensor& t) {
+    at::Tensor host = t.cpu().contiguous();
+    std::vector<int64_t> st{comm.size()};
+    st.insert(st.end(), kshape.begin(), kshape.end());
+    at::Tensor out = at::empty(st, host.options());
+    std::vector<at::Tensor> sends(static_cast<size_t>(comm.size()), host), recvs;
+    for (int r = 0; r < comm.size(); ++r) recvs.push_back(out[r]);
+    exchange(comm, sends, recvs);
+    return out;
+  };
+  at::Tensor vals = allgather_stack(val), idxs = allgather_stack(gidx);
+  std::vector<int64_t> bshape(kshape.size() + 1, 1);
+  bshape[0] = comm.size();
+  std::vector<uint8_t> valid_v;
+  for (int r = 0; r < comm.size(); ++r) valid_v.push_back(a.counts()[static_cast<size_t>(r)] > 0);
+  at::Tensor valid = at::tensor(at::ArrayRef<uint8_t>(valid_v), at::kByte).to(at::kBool).reshape(bshape);
+  at::Tensor cand;
+  if (at::isFloatingType(vals.scalar_type())) {
+    at::Tensor nan = at::isnan(vals) & valid;
+    at::Tensor any_nan = nan.any(0, true);
+    const double worst = is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    at::Tensor masked = at::where(valid & ~nan, vals, at::full({}, worst, vals.options()));
+    at::Tensor best = is_max ? masked.amax(0, true) : masked.amin(0, true);
+    cand = at::where(any_nan, nan, valid & (vals == best));
+  } else {
+    at::Tensor wide = vals.to(at::kLong);
+    const int64_t worst = is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    at::Tensor masked = at::where(valid, wide, at::full({}, worst, wide.options()));
+    at::Tensor best = is_max ? masked.amax(0, true) : masked.amin(0, true);
+    cand = valid & (wide == best);
+  }
+  at::Tensor result =
+      at::where(cand, idxs, at::full({}, std::numeric_limits<int64_t>::max(), idxs.options())).amin(0);
+  result = result.to(a.larray().device());
+  return wrap(a, finish_dims(result, p, keepdims), p);
+}
+
+}  // namespace
+
+DNDarray sum(const DNDarray& a, const Axes& axes, bool keepdims) {
+  const Plan p = make_plan("sum", a, axes, keepdims);
+  at::Tensor part = local_sum(a.larray(), p);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray prod(const DNDarray& a, const Axes& axes, bool keepdims) {
+  const Plan p = make_plan("prod", a, axes, keepdims);
+  at::Tensor part = a.larray();
+  if (p.axes.empty()) part = at::prod(part.unsqueeze(0), 0);
+  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) part = at::prod(part, *it, true);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::prod);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray mean(const DNDarray& a, const Axes& axes, bool keepdims) {
+  const Plan p = make_plan("mean", a, axes, keepdims);
+  const Dtype dt = float_result(a.dtype());
+  at::Tensor part = local_sum(a.larray(), p, dt);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  part = part / static_cast<double>(p.n_reduced);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray var(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
+  const Plan p = make_plan("var", a, axes, keepdims);
+  if (ddof < 0) throw ValueError(fmt::format("var: ddof must be non-negative, got {}", ddof));
+  const Dtype dt = float_result(a.dtype());
+  at::Tensor x = a.larray().to(dt);
+  // Pass 1: the mean (kept dims broadcast against the block).
+  at::Tensor m = local_sum(x, p);
+  if (p.over_split) combine(a.comm(), m, ReduceOp::sum);
+  m = m / static_cast<double>(p.n_reduced);
+  // Pass 2: squared deviations.
+  at::Tensor d = x - m;
+  at::Tensor sq = at::isComplexType(dt) ? at::real(d * at::conj(d)) : d * d;
+  at::Tensor part = local_sum(sq, p);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  part = part / static_cast<double>(p.n_reduced - ddof);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray std(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
+  DNDarray v = var(a, axes, ddof, keepdims);
+  return DNDarray(at::sqrt(v.larray()), v.gshape(), v.split(), v.comm(), v.counts());
+}
+
+DNDarray min(const DNDarray& a, const Axes& axes, bool keepdims) { return extreme("min", a, axes, keepdims, false); }
+DNDarray max(const DNDarray& a, const Axes& axes, bool keepdims) { return extreme("max", a, axes, keepdims, true); }
+
+DNDarray argmin(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
+  return arg_extreme("argmin", a, axis, keepdims, false);
+}
+DNDarray argmax(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
+  return arg_extreme("argmax", a, axis, keepdims, true);
+}
+
+static DNDarray any_all(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_any) {
+  const Plan p = make_plan(op, a, axes, keepdims);
+  at::Tensor part = a.larray().to(at::kBool);
+  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it)
+    part = is_any ? at::any(part, *it, true) : at::all(part, *it, true);
+  if (p.over_split) combine(a.comm(), part, is_any ? ReduceOp::max : ReduceOp::min);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray any(const DNDarray& a, const Axes& axes, bool keepdims) { return any_all("any", a, axes, keepdims, true); }
+DNDarray all(const DNDarray& a, const Axes& axes, bool keepdims) { return any_all("all", a, axes, keepdims, false); }
+
+DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
+  const Plan p = make_plan("norm", a, axes, keepdims);
+  const Dtype dt = float_result(a.dtype());
+  at::Tensor mag = at::abs(a.larray().to(dt));  // real for complex input
+  if (std::isinf(ord)) {
+    // max / min of |x|, through the same path as max / min.
+    DNDarray m(mag, a.gshape(), a.split(), a.comm(), a.counts());
+    return ord > 0 ? max(m, axes, keepdims) : min(m, axes, keepdims);
+  }
+  at::Tensor part;
+  if (ord == 0) {
+    part = local_sum((mag != 0).to(mag.scalar_type()), p);
+  } else if (ord == 1) {
+    part = local_sum(mag, p);
+  } else if (ord == 2) {
+    part = local_sum(mag * mag, p);
+  } else {
+    part = local_sum(at::pow(mag, ord), p);
+  }
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  if (ord == 2)
+    part = at::sqrt(part);
+  else if (ord != 0 && ord != 1)
+    part = at::pow(part, 1.0 / ord);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+}  // namespace dnd
