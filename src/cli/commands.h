@@ -30,6 +30,10 @@ struct Command {
 Command add_demo(CLI::App& root, const Global& g);
 Command add_info(CLI::App& root, const Global& g);
 
+// ", did you mean 'x'?" for the candidate nearest to `word` (edit distance at most 2
+// or a third of its length), else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
 // Whether a launcher (mpirun, srun) started this process.
 bool under_launcher();
 // Replaces this process by `mpirun -n N <this executable> <args without -n N>`. Returns

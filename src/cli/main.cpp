@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -24,6 +25,17 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 
   std::vector<Command> commands{add_demo(app, g), add_info(app, g)};
+
+  // An unknown first word is a mistyped command: say so, with the nearest name.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const Command& c : commands) names.push_back(c.app->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n", argv[1],
+                 did_you_mean(argv[1], names));
+      return kExitUsage;
+    }
+  }
 
   try {
     app.parse(argc, argv);

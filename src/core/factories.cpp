@@ -152,8 +152,10 @@ DNDarray linspace(double start, double stop, int64_t num, bool endpoint, const A
   if (endpoint) {
     // torch.linspace's formula: from the start in the first half, from the end in the second.
     const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
-    local = at::where(idx < static_cast<double>(num / 2), idx * step + start,
-                      stop - (static_cast<double>(num - 1) - idx) * step);
+    // (a single sample is the start, as in torch and numpy)
+    local = num == 1 ? at::full_like(idx, start)
+                     : at::where(idx < static_cast<double>(num / 2), idx * step + start,
+                                 stop - (static_cast<double>(num - 1) - idx) * step);
   } else {
     const double step = num > 0 ? (stop - start) / static_cast<double>(num) : 0.0;
     local = idx * step + start;
