@@ -137,11 +137,23 @@ int main(int argc, char** argv) {
     rows.push_back({"dnd sum over split axis", tsum, 4.0 * static_cast<double>(nl), "local sum + allreduce"});
   }
 
+  // Point-to-point bandwidth: every rank sends 64 MiB to its right neighbour.
+  if (p > 1) {
+    at::Tensor out = at::ones({16 << 20}, at::kFloat), in = at::zeros({16 << 20}, at::kFloat);
+    Timing t = measure(comm, 1, std::max(3, reps / 2), [&] {
+      std::vector<at::Tensor> sends(static_cast<size_t>(p)), recvs(static_cast<size_t>(p));
+      sends[static_cast<size_t>((rank + 1) % p)] = out;
+      recvs[static_cast<size_t>((rank + p - 1) % p)] = in;
+      exchange(comm, sends, recvs);
+    });
+    rows.push_back({"MPI send/recv 64 MiB", t, 64.0 * (1 << 20), "baseline: link bandwidth"});
+  }
+
   // Allreduce bandwidth of 64 MiB.
   {
     at::Tensor buf = at::ones({16 << 20}, at::kFloat);
     Timing t = measure(comm, 1, std::max(3, reps / 2), [&] { allreduce_(comm, buf, ReduceOp::sum); });
-    rows.push_back({"MPI allreduce 64 MiB", t, 64.0 * (1 << 20), p == 1 ? "1 rank: no communication" : "ring allreduce"});
+    rows.push_back({"MPI allreduce 64 MiB", t, 64.0 * (1 << 20), p == 1 ? "1 rank: no communication" : "reduce-scatter + allgather"});
   }
 
   if (rank == 0) {

@@ -129,19 +129,75 @@ static void check_host_contiguous(const at::Tensor& t, const char* what) {
     throw InternalError(fmt::format("{}: needs a defined, contiguous CPU tensor (a dnd bug)", what));
 }
 
+namespace {
+
+// Above this size allreduce runs as a reduce-scatter and an allgather over point-to-point
+// messages into reused (cached) buffers, with torch doing the arithmetic. Open MPI 4.1's
+// large-message allreduce allocates fresh temporaries on every call and, where first
+// touch of a page is expensive, runs at a fraction of the link's bandwidth.
+constexpr int64_t kLargeAllreduceBytes = int64_t{1} << 20;
+
+void combine_into(at::Tensor& acc, const at::Tensor& x, ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: acc.add_(x); break;
+    case ReduceOp::prod: acc.mul_(x); break;
+    case ReduceOp::min: at::minimum_out(acc, acc, x); break;
+    case ReduceOp::max: at::maximum_out(acc, acc, x); break;
+    case ReduceOp::land: acc.logical_and_(x); break;
+    case ReduceOp::lor: acc.logical_or_(x); break;
+  }
+}
+
+// Every rank owns one balanced segment: it receives that segment from every other
+// rank, reduces it, and sends the result to everyone (one rank reduces each element, so
+// all ranks end with bitwise identical results). Each rank moves 2 (p-1)/p of the buffer.
+void large_allreduce(const Communicator& comm, at::Tensor& flat, ReduceOp op) {
+  const int p = comm.size(), me = comm.rank();
+  const int64_t n = flat.numel();
+  std::vector<int64_t> off(static_cast<size_t>(p) + 1, 0);
+  for (int r = 0; r < p; ++r) off[static_cast<size_t>(r) + 1] = off[static_cast<size_t>(r)] + n / p + (r < n % p ? 1 : 0);
+  auto seg = [&](const at::Tensor& t, int r) {
+    return t.narrow(0, off[static_cast<size_t>(r)], off[static_cast<size_t>(r) + 1] - off[static_cast<size_t>(r)]);
+  };
+  const int64_t mine = off[static_cast<size_t>(me) + 1] - off[static_cast<size_t>(me)];
+  at::Tensor incoming = at::empty({p, mine}, flat.options());
+  std::vector<at::Tensor> sends(static_cast<size_t>(p)), recvs(static_cast<size_t>(p));
+  for (int r = 0; r < p; ++r) {
+    if (r == me) continue;
+    sends[static_cast<size_t>(r)] = seg(flat, r);
+    recvs[static_cast<size_t>(r)] = incoming[r];
+  }
+  exchange(comm, sends, recvs);
+  at::Tensor acc = seg(flat, me);
+  for (int r = 0; r < p; ++r)
+    if (r != me) combine_into(acc, incoming[r], op);
+  for (int r = 0; r < p; ++r) {
+    sends[static_cast<size_t>(r)] = r == me ? at::Tensor() : seg(flat, me);
+    recvs[static_cast<size_t>(r)] = r == me ? at::Tensor() : seg(flat, r);
+  }
+  exchange(comm, sends, recvs);
+}
+
+}  // namespace
+
 void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
   check_host_contiguous(t, "allreduce");
   if (comm.size() == 1) return;
   at::Tensor buf = t;
   // MPI defines no MIN/MAX/PROD on C_BOOL; reduce bools as bytes.
   if (t.scalar_type() == at::kBool) buf = t.to(at::kByte);
-  MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
-  const int64_t esize = buf.element_size();
-  const int64_t per_piece = std::max<int64_t>(1, kPiece / esize);
-  char* p = static_cast<char*>(buf.data_ptr());
-  for (int64_t done = 0, n = buf.numel(); done < n; done += per_piece) {
-    const int cnt = static_cast<int>(std::min(per_piece, n - done));
-    DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + done * esize, cnt, dt, mpi_op(op), comm.get()));
+  if (buf.numel() * static_cast<int64_t>(buf.element_size()) >= kLargeAllreduceBytes && buf.numel() >= comm.size()) {
+    at::Tensor flat = buf.view({-1});
+    large_allreduce(comm, flat, op);
+  } else {
+    MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
+    const int64_t esize = buf.element_size();
+    const int64_t per_piece = std::max<int64_t>(1, kPiece / esize);
+    char* p = static_cast<char*>(buf.data_ptr());
+    for (int64_t done = 0, n = buf.numel(); done < n; done += per_piece) {
+      const int cnt = static_cast<int>(std::min(per_piece, n - done));
+      DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + done * esize, cnt, dt, mpi_op(op), comm.get()));
+    }
   }
   if (!buf.is_same(t)) t.copy_(buf);
 }

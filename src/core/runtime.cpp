@@ -70,10 +70,6 @@ Runtime::Runtime(int* argc, char*** argv, const RuntimeOptions& opts) {
   int init = 0;
   MPI_Initialized(&init);
   if (!init) {
-    // Open MPI 4.1's default large-message allreduce is slow when fresh pages are expensive;
-    // the ring algorithm is several times faster. The user's own choice wins.
-    setenv("OMPI_MCA_coll_tuned_use_dynamic_rules", "1", 0);
-    setenv("OMPI_MCA_coll_tuned_allreduce_algorithm", "2", 0);
     int provided = 0;
     DND_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
     finalize_ = true;

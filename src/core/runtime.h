@@ -16,9 +16,8 @@ struct RuntimeOptions {
 };
 
 // Initialises MPI (when not yet initialised) and finalises it in the destructor (when it
-// initialised it). Sets Open MPI's faster large-message allreduce unless the user chose
-// one (OMPI_MCA_coll_tuned_* in the environment), picks threads per rank, and installs
-// the caching allocator. One per process.
+// initialised it), picks threads per rank, and installs the caching allocator. One per
+// process.
 class Runtime {
  public:
   Runtime(int* argc, char*** argv, const RuntimeOptions& opts = {});

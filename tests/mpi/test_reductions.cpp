@@ -245,3 +245,19 @@ TEST(Reductions, LargeSumMatchesTorch) {
     expect_global(sum(array(t, s), axis(0)), at::sum(t, 0), 1e-12, 0);
   }
 }
+
+TEST(Reductions, LargeResultsOverTheSplitAxis) {
+  // Results of several MiB take the segmented (reduce-scatter + allgather) allreduce.
+  const Communicator world = Communicator::world();
+  const int64_t rows = 2 * world.size() + 1, cols = 200003;
+  const at::Tensor t = (at::arange(rows * cols, at::kDouble).reshape({rows, cols}) * 0.6180339887).frac() - 0.5;
+  DNDarray a = array(t, 0);
+  expect_global(sum(a, axis(0)), at::sum(t, 0), 1e-12, 1e-12);
+  expect_global(dnd::min(a, axis(0)), at::amin(t, {0}));
+  expect_global(dnd::max(a, axis(0)), at::amax(t, {0}));
+  expect_global(prod(a, axis(0)), at::prod(t, 0), 1e-12, 1e-300);
+  expect_global(any(array(t > 0.4, 0), axis(0)), at::any(t > 0.4, 0));
+  expect_global(all(array(t > -0.4, 0), axis(0)), at::all(t > -0.4, 0));
+  const at::Tensor ti = (t * 100).to(at::kLong);
+  expect_global(sum(array(ti, 0), axis(0)), at::sum(ti, 0));
+}
