@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set-up command 2: installs every dependency, builds dnd, and runs the whole test suite
+# (unit tests, every distributed test at 1, 2, 3 and 4 ranks, the CLI end-to-end tests).
+set -euo pipefail
+here="$(dirname "${BASH_SOURCE[0]}")"
+bash "$here/install-deps.sh"
+bash "$here/build.sh"
+source "$here/env.sh"
+cd "$DND_BUILD"
+ctest --output-on-failure -j "$(nproc)"
