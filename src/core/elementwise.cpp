@@ -105,10 +105,18 @@ at::Tensor as_tensor(const Operand& o, size_t& next_array, const Aligned& al, co
 }
 
 using NaryFn = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
+// The same operation writing into `out` (which may alias an input).
+using NaryOutFn = std::function<void(at::Tensor& out, const std::vector<at::Tensor>&)>;
 
 // Aligns the array operands, applies fn to the local blocks (scalars become torch's
-// wrapped numbers, so type promotion is torch's), and wraps the result.
-DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const NaryFn& fn) {
+// wrapped numbers, so type promotion is torch's), and wraps the result. With out_fn, a
+// reusable temporary operand whose block already has the result's shape and dtype
+// receives the result in place.
+DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const NaryFn& fn,
+              const NaryOutFn& out_fn = nullptr) {
+  DND_ASSERT(!out_fn || operands.size() == 2, "in-place results are for binary operations");
+  std::vector<bool> reusable;
+  for (const Operand* o : operands) reusable.push_back(out_fn && o->reusable());
   std::vector<const DNDarray*> arrays;
   for (const Operand* o : operands)
     if (o->is_array()) arrays.push_back(&o->array());
@@ -118,23 +126,36 @@ DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const
   std::vector<at::Tensor> ts;
   size_t next = 0;
   for (const Operand* o : operands) ts.push_back(as_tensor(*o, next, al, device));
+  const Shape want = local_shape(al.gshape, al.split,
+                                 al.split ? al.counts[static_cast<size_t>(arrays[0]->comm().rank())] : 0);
   at::Tensor out;
   try {
-    out = fn(ts);
+    // out_fn is offered by binary ops whose result has the promoted dtype of the operands.
+    for (size_t i = 0; out_fn && i < ts.size() && !out.defined(); ++i) {
+      at::Tensor t = ts[i];
+      // Only the operand's own block (not an aligned copy), already of the result's shape and dtype.
+      if (!reusable[i] || !t.is_same(operands[i]->array().larray()) || t.sizes().vec() != want ||
+          t.scalar_type() != at::result_type(ts[0], ts[1]))
+        continue;
+      out_fn(t, ts);
+      out = t;
+    }
+    if (!out.defined()) out = fn(ts);
   } catch (const c10::Error& e) {
     throw ValueError(fmt::format("{} of {}: {}", op, describe(arrays), e.what_without_backtrace()));
   }
   // A result that broadcast only over scalars may still need the full local shape.
-  const Shape want = local_shape(al.gshape, al.split,
-                                 al.split ? al.counts[static_cast<size_t>(arrays[0]->comm().rank())] : 0);
   if (out.sizes().vec() != want) out = out.expand(want).contiguous();
   return DNDarray(out, al.gshape, al.split, arrays[0]->comm(), al.counts);
 }
 
 using BinaryFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
+using BinaryOutFn = void (*)(at::Tensor&, const at::Tensor&, const at::Tensor&);
 
-DNDarray binary(const char* op, const Operand& a, const Operand& b, BinaryFn fn) {
-  return nary(op, {&a, &b}, [fn](const std::vector<at::Tensor>& t) { return fn(t[0], t[1]); });
+DNDarray binary(const char* op, const Operand& a, const Operand& b, BinaryFn fn, BinaryOutFn out_fn = nullptr) {
+  NaryOutFn nout;
+  if (out_fn) nout = [out_fn](at::Tensor& o, const std::vector<at::Tensor>& t) { out_fn(o, t[0], t[1]); };
+  return nary(op, {&a, &b}, [fn](const std::vector<at::Tensor>& t) { return fn(t[0], t[1]); }, nout);
 }
 
 DNDarray unary(const char* op, const DNDarray& a, at::Tensor (*fn)(const at::Tensor&)) {
@@ -150,14 +171,23 @@ DNDarray unary(const char* op, const DNDarray& a, at::Tensor (*fn)(const at::Ten
 
 }  // namespace
 
+bool Operand::reusable() const {
+  if (!temporary_ || !is_array()) return false;
+  const at::Tensor& t = array().larray();
+  return t.use_count() == 1 && t.storage().use_count() == 1 && t.is_contiguous();
+}
+
 DNDarray add(const Operand& a, const Operand& b) {
-  return binary("add", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::add(x, y); });
+  return binary("add", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::add(x, y); },
+                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::add_out(o, x, y); });
 }
 DNDarray subtract(const Operand& a, const Operand& b) {
-  return binary("subtract", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::sub(x, y); });
+  return binary("subtract", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::sub(x, y); },
+                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::sub_out(o, x, y); });
 }
 DNDarray multiply(const Operand& a, const Operand& b) {
-  return binary("multiply", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::mul(x, y); });
+  return binary("multiply", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::mul(x, y); },
+                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::mul_out(o, x, y); });
 }
 DNDarray divide(const Operand& a, const Operand& b) {
   return binary("divide", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y); });

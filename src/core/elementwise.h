@@ -18,18 +18,27 @@
 
 namespace dnd {
 
+// An operand of an elementwise operation: a DNDarray or a scalar. A temporary array
+// (an rvalue, as `a * b` in `a * b + c`) whose storage nobody else shares may lend its
+// buffer to the result, as numpy's temporary elision does: `a * b + c` then makes one
+// fresh array instead of two.
 class Operand {
  public:
   Operand(const DNDarray& a) : v_(a) {}  // NOLINT(google-explicit-constructor)
+  Operand(DNDarray&& a) : v_(std::move(a)), temporary_(true) {}  // NOLINT
   Operand(const c10::Scalar& s) : v_(s) {}  // NOLINT
   template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
   Operand(T v) : v_(c10::Scalar(v)) {}  // NOLINT
   bool is_array() const noexcept { return std::holds_alternative<DNDarray>(v_); }
   const DNDarray& array() const { return std::get<DNDarray>(v_); }
   const c10::Scalar& scalar() const { return std::get<c10::Scalar>(v_); }
+  // Whether the result may be written into this operand's block: a temporary whose
+  // block and storage are referenced by this operand alone.
+  bool reusable() const;
 
  private:
   std::variant<DNDarray, c10::Scalar> v_;
+  bool temporary_ = false;
 };
 
 // Arithmetic. divide is true division (ints give float); floor_divide rounds toward

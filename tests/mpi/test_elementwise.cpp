@@ -184,3 +184,29 @@ TEST(Elementwise, ShapeErrorsNameTheOperationShapesAndSplits) {
   const Communicator other = world.dup();
   EXPECT_THROW(add(zeros({3}), zeros({3}, ArrayOptions{}.with_comm(other))), ValueError);
 }
+
+TEST(Elementwise, TemporariesLendTheirBufferToTheResult) {
+  const at::Tensor ta = sample({9, 4}, at::kFloat, 1), tb = sample({9, 4}, at::kFloat, 2), tc = sample({9, 4}, at::kFloat, 3);
+  for (Split s : all_splits(2)) {
+    DNDarray a = array(ta, s), b = array(tb, s), c = array(tc, s);
+    DNDarray t = a * b;
+    const void* buf = t.larray().data_ptr();
+    DNDarray r = std::move(t) + c;  // t is a temporary now: its block receives the sum
+    if (r.larray().numel() > 0) {
+      EXPECT_EQ(r.larray().data_ptr(), buf);
+    }
+    expect_global(r, ta * tb + tc, 1e-6, 1e-6);
+    expect_global(a * b + c, ta * tb + tc, 1e-6, 1e-6);
+    expect_global(c - a * b, tc - ta * tb, 1e-6, 1e-6);  // the temporary on the right
+    // Named operands are never overwritten.
+    DNDarray keep = a * b;
+    DNDarray r2 = keep + c;
+    EXPECT_NE(r2.larray().data_ptr(), keep.larray().data_ptr());
+    expect_global(keep, ta * tb, 1e-6, 1e-6);
+    // A temporary of another dtype or of a smaller (broadcast) shape is not reused.
+    const at::Tensor ti = sample({9, 4}, at::kInt);
+    expect_global(array(ti, s) * 2 + 0.5, ti * 2 + 0.5, 1e-6, 1e-6);
+    const at::Tensor row = sample({4}, at::kFloat, 4);
+    expect_global(array(row, kReplicated) * 2 + c, row * 2 + tc, 1e-6, 1e-6);
+  }
+}
