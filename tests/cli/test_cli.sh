@@ -3,6 +3,7 @@
 # ranks (through mpirun and through -n), and clear errors for bad command lines.
 set -u
 DND="$1"
+EXAMPLE="${2:-}"
 fail=0
 check() {  # check NAME EXPECTED_RC PATTERN -- command...
   local name="$1" want="$2" pattern="$3"; shift 4
@@ -33,6 +34,12 @@ check demo-same-at-any-rank-count 0 '^same$' -- bash -c \
   "diff <(\"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') <(mpirun -n 3 \"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') && echo same"
 check info 0 'BLAS' -- "$DND" info
 check ranks-mismatch 2 '-n 3 given, but the launcher started 2 ranks' -- mpirun -n 2 "$DND" -n 3 info
+
+if [ -n "$EXAMPLE" ]; then
+  # The README's C++ example: the same output at 1 and 2 ranks.
+  check readme-example 0 '^DNDarray\(\[' -- mpirun -n 2 "$EXAMPLE"
+  check readme-example-ranks 0 '^same$' -- bash -c "diff <(\"$EXAMPLE\") <(mpirun -n 2 \"$EXAMPLE\") && echo same"
+fi
 
 if [ "$fail" -ne 0 ]; then echo "cli: FAILED"; exit 1; fi
 echo "cli: all passed"
