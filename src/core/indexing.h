@@ -1,0 +1,46 @@
+// Basic indexing of DNDarrays with numpy semantics: a[start:stop:step, i, ...].
+//
+// An index is a Slice (start, stop, step; each optional, negative values count from the
+// end, step may be negative but not 0), an integer (selects one entry and drops the axis),
+// or Ellipsis (stands for as many full slices as needed). Fewer indices than axes leave
+// the remaining axes whole.
+//
+// getitem never gathers: along the split axis each rank keeps the part of the selection
+// it holds, so the result is split along the same axis (shifted left by the integer
+// indices before it) and may be unbalanced; a negative step along the split axis moves
+// each rank's part to its mirror rank (one message per rank). An integer index on the
+// split axis drops that axis: its owner broadcasts the selected slab and the result is
+// replicated. setitem writes a scalar or a broadcastable DNDarray into the selection,
+// across rank boundaries, moving only the value's elements to the ranks that own their
+// destinations.
+#pragma once
+
+#include "core/dndarray.h"
+#include "core/elementwise.h"
+
+#include <optional>
+#include <variant>
+#include <vector>
+
+namespace dnd {
+
+struct Slice {
+  std::optional<int64_t> start;
+  std::optional<int64_t> stop;
+  std::optional<int64_t> step;
+};
+
+struct Ellipsis {};
+
+using Index = std::variant<int64_t, Slice, Ellipsis>;
+
+// Collective over a's communicator. Throws ValueError (step 0, too many indices, more
+// than one Ellipsis) or IndexError-like ValueError naming the axis and its extent for an
+// integer index out of range.
+DNDarray getitem(const DNDarray& a, const std::vector<Index>& indices);
+
+// Collective: writes value (scalar, or a DNDarray broadcastable to the selection's shape)
+// into the selection of a, in place. The value is cast to a's dtype (numpy's rules).
+void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& value);
+
+}  // namespace dnd
