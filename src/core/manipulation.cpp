@@ -1,11 +1,14 @@
 #include "core/manipulation.h"
 
 #include "core/error.h"
+#include "core/movement_impl.h"
 #include "core/runtime.h"
 
 #include <ATen/ATen.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace dnd {
 
@@ -24,33 +27,50 @@ Chunk intersect(Chunk a, Chunk b) {
   return Chunk{lo, std::max<int64_t>(0, hi - lo)};
 }
 
-// The engine behind resplit / redistribute: every rank sends each peer the part of its
-// block that lies in the peer's target block (the intersection of two boxes that differ
-// from the full array only along the source and target split axes), in one exchange.
+// Moves a into a fresh array of the same global shape under a new distribution.
 DNDarray move(const DNDarray& a, Split target, const std::vector<int64_t>& tcounts) {
+  const int me = a.comm().rank();
+  at::Tensor out = at::empty(local_shape(a.gshape(), target, target ? tcounts[static_cast<size_t>(me)] : 0),
+                             a.larray().options());
+  detail::place(a, out, a.gshape(), target, tcounts);
+  return DNDarray(out, a.gshape(), target, a.comm(), target ? tcounts : std::vector<int64_t>{});
+}
+
+}  // namespace
+
+// Every rank sends each peer the part of its block that lies in the peer's target block:
+// the intersection of two boxes that differ from the full array only along the source
+// split axis, the target split axis and the shift axis.
+void detail::place(const DNDarray& a, at::Tensor& out, const Shape& rshape, Split target,
+                   const std::vector<int64_t>& tcounts, int64_t shift_axis, int64_t shift) {
   const Communicator& comm = a.comm();
   const int p = comm.size(), me = comm.rank();
   const Shape& g = a.gshape();
+  DND_ASSERT(g.size() == rshape.size(), "place: ranks of shapes differ");
+  for (size_t d = 0; d < g.size(); ++d)
+    DND_ASSERT(static_cast<int64_t>(d) == shift_axis || g[d] == rshape[d], "place: extents differ off the shift axis");
   const Split source = a.split();
   const std::vector<int64_t> soffsets = source ? counts_to_offsets(a.counts()) : std::vector<int64_t>{};
   const std::vector<int64_t> toffsets = target ? counts_to_offsets(tcounts) : std::vector<int64_t>{};
 
   at::Tensor src = a.larray();
-  const bool staged = !src.device().is_cpu();
-  if (staged) src = src.cpu();
-  at::Tensor out = at::empty(local_shape(g, target, target ? tcounts[static_cast<size_t>(me)] : 0), src.options());
+  const bool staged = !out.device().is_cpu();
+  if (!src.device().is_cpu()) src = src.cpu();
+  at::Tensor dst = staged ? at::empty(out.sizes(), out.options().device(at::kCPU)) : out;
 
-  // Axes along which boxes can differ.
+  // Axes along which the boxes can differ.
   std::vector<int64_t> axes;
-  if (source) axes.push_back(*source);
-  if (target && (!source || *target != *source)) axes.push_back(*target);
+  for (Split ax : {source, target, shift_axis >= 0 ? Split(shift_axis) : kReplicated})
+    if (ax && std::find(axes.begin(), axes.end(), *ax) == axes.end()) axes.push_back(*ax);
 
-  auto view = [&](at::Tensor t, int owner_src, int owner_tgt, bool as_source) {
-    // Slices t (rank owner's source or target block) down to the intersection.
+  // The intersection of rank `rs`'s source box (in R's coordinates) and rank `rt`'s
+  // target box, as a view of `t`: of the source block when as_source, else of the target.
+  auto view = [&](at::Tensor t, int rs, int rt, bool as_source) {
     for (int64_t ax : axes) {
-      Chunk s = extent(g, source, soffsets, a.counts(), owner_src, ax);
-      Chunk d = extent(g, target, toffsets, tcounts, owner_tgt, ax);
-      Chunk i = intersect(s, d);
+      Chunk s = extent(g, source, soffsets, a.counts(), rs, ax);
+      if (ax == shift_axis) s.offset += shift;
+      const Chunk d = extent(rshape, target, toffsets, tcounts, rt, ax);
+      const Chunk i = intersect(s, d);
       if (i.count == 0) return at::Tensor();
       t = t.narrow(ax, i.offset - (as_source ? s.offset : d.offset), i.count);
     }
@@ -61,19 +81,17 @@ DNDarray move(const DNDarray& a, Split target, const std::vector<int64_t>& tcoun
   if (!source) {
     // Every rank already holds everything: keep the own part, send nothing.
     sends[static_cast<size_t>(me)] = view(src, me, me, true);
-    recvs[static_cast<size_t>(me)] = view(out, me, me, false);
+    recvs[static_cast<size_t>(me)] = view(dst, me, me, false);
   } else {
     for (int q = 0; q < p; ++q) {
       sends[static_cast<size_t>(q)] = view(src, me, q, true);
-      recvs[static_cast<size_t>(q)] = view(out, q, me, false);
+      recvs[static_cast<size_t>(q)] = view(dst, q, me, false);
     }
   }
   exchange(comm, sends, recvs);
-  if (staged) out = out.to(a.larray().device());
-  return DNDarray(out, g, target, comm, target ? tcounts : std::vector<int64_t>{});
+  if (staged) out.copy_(dst);
 }
 
-}  // namespace
 
 DNDarray resplit(const DNDarray& a, Split axis) {
   if (!axis) return a.split() ? move(a, kReplicated, {}) : a;
