@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace dnd {
 
@@ -103,29 +104,47 @@ Shape resolve_shape(const DNDarray& a, const Shape& shape) {
   return out;
 }
 
-// Global row-major index of every element of a rank's block (in the block's own
-// row-major order, which is increasing): the block spans [off, off + cnt) of axis
-// `split` of global shape g.
-at::Tensor global_flat_index(const Shape& g, int64_t split, int64_t off, int64_t cnt) {
-  int64_t inner = 1;
+// A rank's block of an array split along `split` is a set of "runs" in the global
+// row-major order: run k (k < outer) covers [k * stride + start, k * stride + start + len),
+// and the runs lie one after another in the block's own memory.
+struct Runs {
+  int64_t outer = 0, stride = 0, start = 0, len = 0;
+};
+
+Runs runs_of(const Shape& g, int64_t split, Chunk c) {
+  int64_t inner = 1, outer = 1;
   for (size_t d = static_cast<size_t>(split) + 1; d < g.size(); ++d) inner *= g[d];
-  const int64_t run = cnt * inner, n = shape_numel(local_shape(g, split, cnt));
-  at::Tensor k = at::arange(n, at::kLong);
-  if (run == 0) return k;
-  return at::div(k, run, "floor") * (g[static_cast<size_t>(split)] * inner) + off * inner + at::remainder(k, run);
+  for (size_t d = 0; d < static_cast<size_t>(split); ++d) outer *= g[d];
+  const int64_t len = c.count * inner;
+  return Runs{len > 0 ? outer : 0, g[static_cast<size_t>(split)] * inner, c.offset * inner, len};
 }
 
-// The rank owning each global flat index under (shape g, split axis, counts).
-at::Tensor owners(const at::Tensor& flat, const Shape& g, int64_t split, const std::vector<int64_t>& counts) {
-  int64_t inner = 1;
-  for (size_t d = static_cast<size_t>(split) + 1; d < g.size(); ++d) inner *= g[d];
-  at::Tensor idx = at::remainder(at::div(flat, inner, "floor"), g[static_cast<size_t>(split)]);
-  std::vector<int64_t> ends(counts.size());
-  int64_t acc = 0;
-  for (size_t r = 0; r < counts.size(); ++r) ends[r] = acc += counts[r];
-  return at::searchsorted(at::tensor(ends, at::kLong), idx, /*out_int32=*/false, /*right=*/true);
-}
+// A contiguous range shared by two blocks: its offsets in each block's memory.
+struct Piece {
+  int64_t off_a, off_b, len;
+};
 
+// The ranges both blocks hold, in increasing global order, merged where they continue
+// each other in both blocks' memory. Linear in the number of runs.
+std::vector<Piece> shared_pieces(const Runs& a, const Runs& b) {
+  std::vector<Piece> out;
+  int64_t i = 0, j = 0;
+  while (i < a.outer && j < b.outer) {
+    const int64_t alo = i * a.stride + a.start, ahi = alo + a.len;
+    const int64_t blo = j * b.stride + b.start, bhi = blo + b.len;
+    const int64_t lo = std::max(alo, blo), hi = std::min(ahi, bhi);
+    if (hi > lo) {
+      const Piece p{i * a.len + (lo - alo), j * b.len + (lo - blo), hi - lo};
+      if (!out.empty() && out.back().off_a + out.back().len == p.off_a && out.back().off_b + out.back().len == p.off_b)
+        out.back().len += p.len;
+      else
+        out.push_back(p);
+    }
+    if (ahi <= bhi) ++i;
+    if (bhi <= ahi) ++j;
+  }
+  return out;
+}
 }  // namespace
 
 DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new_split) {
@@ -144,59 +163,68 @@ DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new
     return DNDarray(local, r, target, comm, tcounts);
   }
 
+  // Both blocks are sets of row-major runs: every rank sends each peer the ranges the
+  // peer's new block shares with its old one, in one exchange. A pair sharing a single
+  // range moves it straight between the blocks; several ranges travel packed, in
+  // increasing global order on both sides.
   const int64_t s = *a.split();
   at::Tensor src = a.larray().device().is_cpu() ? a.larray() : a.larray().cpu();
   at::Tensor out = at::empty(local_shape(r, target, mine.count), src.options());
-  at::Tensor src_flat = src.view({-1}), out_flat = out.view({-1});
+  const at::Tensor src_flat = src.view({-1});
+  at::Tensor out_flat = out.view({-1});
+  const int64_t esize = static_cast<int64_t>(src.element_size());
+  const auto soff = counts_to_offsets(a.counts());
+  const auto toff = counts_to_offsets(tcounts);
+  const Runs my_src = runs_of(a.gshape(), s, a.chunk());
+  const Runs my_dst = runs_of(r, *target, mine);
+
   std::vector<at::Tensor> sends(static_cast<size_t>(p)), recvs(static_cast<size_t>(p));
-
-  if (s == 0 && *target == 0) {
-    // Both blocks are ranges of the row-major order: exchange contiguous pieces, no packing.
-    int64_t sinner = 1, tinner = 1;
-    for (size_t d = 1; d < a.gshape().size(); ++d) sinner *= a.gshape()[d];
-    for (size_t d = 1; d < r.size(); ++d) tinner *= r[d];
-    const auto soff = counts_to_offsets(a.counts());
-    const auto toff = counts_to_offsets(tcounts);
-    auto range = [](int64_t off, int64_t cnt, int64_t inner) { return Chunk{off * inner, cnt * inner}; };
-    const Chunk smine = range(soff[static_cast<size_t>(me)], a.counts()[static_cast<size_t>(me)], sinner);
-    const Chunk tmine = range(toff[static_cast<size_t>(me)], tcounts[static_cast<size_t>(me)], tinner);
-    for (int q = 0; q < p; ++q) {
-      const Chunk tq = range(toff[static_cast<size_t>(q)], tcounts[static_cast<size_t>(q)], tinner);
-      const Chunk sq = range(soff[static_cast<size_t>(q)], a.counts()[static_cast<size_t>(q)], sinner);
-      const int64_t lo1 = std::max(smine.offset, tq.offset), hi1 = std::min(smine.end(), tq.end());
-      if (hi1 > lo1) sends[static_cast<size_t>(q)] = src_flat.narrow(0, lo1 - smine.offset, hi1 - lo1);
-      const int64_t lo2 = std::max(sq.offset, tmine.offset), hi2 = std::min(sq.end(), tmine.end());
-      if (hi2 > lo2) recvs[static_cast<size_t>(q)] = out_flat.narrow(0, lo2 - tmine.offset, hi2 - lo2);
+  std::vector<std::pair<at::Tensor, std::vector<Piece>>> unpack;
+  // What stays on this rank is copied range by range, without buffers.
+  {
+    const auto* from = static_cast<const char*>(src_flat.data_ptr());
+    auto* to = static_cast<char*>(out_flat.data_ptr());
+    for (const Piece& pc : shared_pieces(my_src, my_dst))
+      std::memcpy(to + pc.off_b * esize, from + pc.off_a * esize, static_cast<size_t>(pc.len * esize));
+  }
+  for (int q = 0; q < p; ++q) {
+    if (q == me) continue;
+    const auto uq = static_cast<size_t>(q);
+    // What I send to q: my old block against q's new block (off_a: mine, off_b: q's).
+    const auto out_pieces = shared_pieces(my_src, runs_of(r, *target, Chunk{toff[uq], tcounts[uq]}));
+    if (out_pieces.size() == 1) {
+      sends[uq] = src_flat.narrow(0, out_pieces[0].off_a, out_pieces[0].len);
+    } else if (out_pieces.size() > 1) {
+      int64_t total = 0;
+      for (const Piece& pc : out_pieces) total += pc.len;
+      at::Tensor buf = at::empty({total}, src.options());
+      auto* d = static_cast<char*>(buf.data_ptr());
+      const auto* from = static_cast<const char*>(src_flat.data_ptr());
+      for (const Piece& pc : out_pieces) {
+        std::memcpy(d, from + pc.off_a * esize, static_cast<size_t>(pc.len * esize));
+        d += pc.len * esize;
+      }
+      sends[uq] = buf;
     }
-    exchange(comm, sends, recvs);
-  } else {
-    // General case. Blocks are boxes, so their row-major order is increasing in the
-    // global flat index: a sender groups its elements by destination (keeping that
-    // order) and a receiver knows, for each of its positions, which sender fills it and
-    // that each sender's elements arrive in increasing order.
-    const at::Tensor fsrc = global_flat_index(a.gshape(), s, a.chunk().offset, a.chunk().count);
-    const at::Tensor dest = owners(fsrc, r, *target, tcounts);
-    const at::Tensor send_order = std::get<1>(at::sort(dest, c10::optional<bool>(true), 0));
-    const at::Tensor sendbuf = src_flat.index_select(0, send_order);
-    const at::Tensor send_counts = at::bincount(dest, {}, p);
-
-    const at::Tensor fdst = global_flat_index(r, *target, mine.offset, mine.count);
-    const at::Tensor from = owners(fdst, a.gshape(), s, a.counts());
-    const at::Tensor recv_order = std::get<1>(at::sort(from, c10::optional<bool>(true), 0));
-    at::Tensor recvbuf = at::empty({out_flat.numel()}, src.options());
-    const at::Tensor recv_counts = at::bincount(from, {}, p);
-
-    int64_t so = 0, ro = 0;
-    for (int q = 0; q < p; ++q) {
-      const int64_t sc = send_counts.numel() ? send_counts[q].item<int64_t>() : 0;
-      const int64_t rc = recv_counts.numel() ? recv_counts[q].item<int64_t>() : 0;
-      if (sc > 0) sends[static_cast<size_t>(q)] = sendbuf.narrow(0, so, sc);
-      if (rc > 0) recvs[static_cast<size_t>(q)] = recvbuf.narrow(0, ro, rc);
-      so += sc;
-      ro += rc;
+    // What I receive from q: q's old block against my new block (off_b: mine).
+    const auto in_pieces = shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst);
+    if (in_pieces.size() == 1) {
+      recvs[uq] = out_flat.narrow(0, in_pieces[0].off_b, in_pieces[0].len);
+    } else if (in_pieces.size() > 1) {
+      int64_t total = 0;
+      for (const Piece& pc : in_pieces) total += pc.len;
+      recvs[uq] = at::empty({total}, src.options());
+      unpack.emplace_back(recvs[uq], in_pieces);
     }
-    exchange(comm, sends, recvs);
-    out_flat.index_copy_(0, recv_order, recvbuf);
+  }
+  exchange(comm, sends, recvs);
+  for (auto& [buf, pieces] : unpack) {
+    const auto* from = static_cast<const char*>(buf.data_ptr());
+    auto* to = static_cast<char*>(out_flat.data_ptr());
+    for (const Piece& pc : pieces) {
+      std::memcpy(to + pc.off_b * esize, from, static_cast<size_t>(pc.len * esize));
+      from += pc.len * esize;
+    }
   }
   if (!a.larray().device().is_cpu()) out = out.to(a.larray().device());
   return DNDarray(out, r, target, comm, tcounts);

@@ -1,0 +1,119 @@
+// dnd-bench-movement: data movement against MPI_Alltoall of the same bytes, in one run.
+//
+//   mpirun -n 2 build/dnd-bench-movement [--n 8192]
+//
+// For a float32 n x n array: resplit 0 -> 1, resplit 1 -> 0, reshape (n, n) split 0 ->
+// (n/2, 2n) split 1 (the general path), reshape to (n*n,) split 0 (the contiguous path),
+// and transpose. Each is reported as GB/s per rank of the bytes a rank must send to
+// others ((p-1)/p of its block), next to MPI_Alltoall moving the same bytes, and with the
+// peak resident memory during the operation in units of the local block (input and
+// output included). Times: slowest rank, median of repeats after a warm-up.
+#include "core/communicator.h"
+#include "core/factories.h"
+#include "core/manipulation.h"
+#include "core/memory.h"
+#include "core/runtime.h"
+#include "core/shape_ops.h"
+
+#include <ATen/ATen.h>
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace dnd;
+
+namespace {
+
+double median_time(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
+  std::vector<double> t;
+  for (int i = -warmup; i < reps; ++i) {
+    barrier(comm);
+    const double t0 = MPI_Wtime();
+    fn();
+    const double mine = MPI_Wtime() - t0;
+    if (i >= 0) t.push_back(allreduce_value(comm, mine, ReduceOp::max));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+int64_t status_kb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
+  return -1;
+}
+
+// Peak resident bytes while fn runs, above what was resident before it (cached idle
+// blocks released first, the kernel's high-water mark reset).
+int64_t peak_extra_bytes(const std::function<void()>& fn) {
+  memory::release_cached();
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  const int64_t before = status_kb("VmRSS:");
+  fn();
+  const int64_t peak = status_kb("VmHWM:");
+  return (peak - before) * 1024;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dnd data-movement benchmark: resplit / reshape vs MPI_Alltoall"};
+  int64_t n = 8192;
+  int reps = 5, warmup = 1, threads = 1;
+  app.add_option("--n", n, "the array is n x n float32")->capture_default_str();
+  app.add_option("--repeat", reps, "timed repeats")->capture_default_str();
+  app.add_option("--threads", threads, "torch threads per rank")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  Runtime runtime(&argc, &argv, RuntimeOptions{threads, false});
+  const Communicator comm = Communicator::world();
+  const int p = comm.size();
+  DNDarray a0 = random_uniform({n, n}, 1, 0, 1, {0});
+  DNDarray a1 = resplit(a0, 1);
+  const double block = static_cast<double>(a0.lnbytes());
+  const double moved = block * (p - 1) / p;
+
+  // MPI_Alltoall of the same bytes: each rank sends block / p to every rank.
+  const int64_t per_peer = a0.larray().numel() / p;
+  at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
+  const double t_a2a = median_time(comm, warmup, reps, [&] {
+    DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr(), static_cast<int>(per_peer), MPI_FLOAT, rbuf.data_ptr(),
+                               static_cast<int>(per_peer), MPI_FLOAT, comm.get()));
+  });
+
+  struct Row {
+    std::string name;
+    std::function<void()> fn;
+  };
+  std::vector<Row> ops = {
+      {"resplit 0 -> 1", [&] { DNDarray r = resplit(a0, 1); }},
+      {"resplit 1 -> 0", [&] { DNDarray r = resplit(a1, 0); }},
+      {"reshape (n/2, 2n) split 1", [&] { DNDarray r = reshape(a0, {n / 2, 2 * n}, Split(1)); }},
+      {"reshape (n*n,) split 0", [&] { DNDarray r = reshape(a0, {n * n}); }},
+      {"transpose (local)", [&] { DNDarray r = transpose(a0); }},
+  };
+  if (comm.rank() == 0) {
+    fmt::print("dnd-bench-movement: {} ranks, {} x {} float32, local block {:.1f} MiB, {:.1f} MiB sent per rank\n", p, n,
+               n, block / (1 << 20), moved / (1 << 20));
+    fmt::print("{:<28} {:>10} {:>12} {:>14} {:>16}\n", "operation", "median s", "GB/s/rank", "vs alltoall", "peak / block");
+    fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>14} {:>16}\n", "MPI_Alltoall (baseline)", t_a2a, moved / t_a2a / 1e9, "100%",
+               "-");
+  }
+  for (const Row& r : ops) {
+    const double t = median_time(comm, warmup, reps, r.fn);
+    // The input block is resident already; peak counts it plus what the operation adds.
+    const int64_t extra = peak_extra_bytes(r.fn);
+    const double peak = (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;
+    if (comm.rank() == 0)
+      fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>13.0f}% {:>15.2f}x\n", r.name, t, moved / t / 1e9, 100 * t_a2a / t, peak);
+  }
+  return 0;
+}
