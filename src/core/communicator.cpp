@@ -261,13 +261,6 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
   DND_ASSERT(static_cast<int>(sends.size()) == p && static_cast<int>(recvs.size()) == p,
              "exchange needs one send and one receive slot per rank");
 
-  // The self block never touches MPI.
-  if (has_data(sends[me]) || has_data(recvs[me])) {
-    DND_ASSERT(has_data(sends[me]) && has_data(recvs[me]) && sends[me].numel() == recvs[me].numel(),
-               "exchange: self block sizes differ");
-    recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me] : sends[me].reshape(recvs[me].sizes()));
-  }
-
   std::vector<MPI_Request> reqs;
   std::vector<std::pair<at::Tensor, at::Tensor>> unpack;  // (staging buffer, destination view)
   // Receives first, so that sends find a posted buffer.
@@ -292,6 +285,12 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
     at::Tensor buf = src.is_contiguous() ? src : src.contiguous();
     keep.push_back(buf);
     post_pieces(true, static_cast<char*>(buf.data_ptr()), buf.numel() * buf.element_size(), q, comm.get(), reqs);
+  }
+  // The self block never touches MPI; copying it now overlaps the transfers in flight.
+  if (has_data(sends[me]) || has_data(recvs[me])) {
+    DND_ASSERT(has_data(sends[me]) && has_data(recvs[me]) && sends[me].numel() == recvs[me].numel(),
+               "exchange: self block sizes differ");
+    recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me] : sends[me].reshape(recvs[me].sizes()));
   }
   if (!reqs.empty()) DND_MPI_CHECK(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
   for (auto& [buf, dst] : unpack) dst.copy_(buf);
