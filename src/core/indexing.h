@@ -36,11 +36,21 @@ using Index = std::variant<int64_t, Slice, Ellipsis>;
 
 // Collective over a's communicator. Throws ValueError (step 0, too many indices, more
 // than one Ellipsis) or IndexError-like ValueError naming the axis and its extent for an
-// integer index out of range.
+// integer index out of range ("getitem: index 7 is out of bounds for axis 0 with size 5").
+// Errors come from global metadata, so every rank throws alike. The result is a new
+// array (it shares no memory with a); its counts along the split axis are the numbers of
+// selected entries each rank held (in reversed rank order for a negative step), so it may
+// be unbalanced, with empty ranks.
 DNDarray getitem(const DNDarray& a, const std::vector<Index>& indices);
 
 // Collective: writes value (scalar, or a DNDarray broadcastable to the selection's shape)
 // into the selection of a, in place. The value is cast to a's dtype (numpy's rules).
+// numpy's assignment broadcasting: extra leading value axes must have extent 1. A value
+// that runs along the selection's split axis is resplit to the owners of its destinations
+// (reversed first for a negative step); one that broadcasts along it is allgathered;
+// for an integer on the split axis it goes to the owning rank alone. Throws the errors of
+// getitem (naming setitem), ShapeError when the value does not broadcast, and ValueError
+// when it lives on another communicator; a is unchanged then.
 void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& value);
 
 }  // namespace dnd
