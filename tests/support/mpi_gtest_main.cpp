@@ -8,20 +8,27 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace {
 
 class RankFailurePrinter : public testing::EmptyTestEventListener {
  public:
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  // The name is recorded here: asking gtest for the current test inside
+  // OnTestPartResult would take a lock gtest already holds there (a deadlock).
+  void OnTestStart(const testing::TestInfo& info) override {
+    test_ = std::string(info.test_suite_name()) + "." + info.name();
+  }
   void OnTestPartResult(const testing::TestPartResult& r) override {
     if (!r.failed()) return;
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    fmt::print(stderr, "[rank {}] {}.{} failed at {}:{}\n{}\n", rank_, info ? info->test_suite_name() : "?",
-               info ? info->name() : "?", r.file_name() ? r.file_name() : "?", r.line_number(), r.message());
+    fmt::print(stderr, "[rank {}] {} failed at {}:{}\n{}\n", rank_, test_, r.file_name() ? r.file_name() : "?",
+               r.line_number(), r.message());
   }
 
  private:
   int rank_;
+  std::string test_;
 };
 
 }  // namespace
