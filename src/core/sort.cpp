@@ -1,11 +1,217 @@
 #include "core/sort.h"
 
 #include "core/error.h"
+#include "core/manipulation.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <vector>
 
 namespace dnd {
 
+namespace {
+
+// torch's stable sort along `axis` of a local block: (values, indices), both contiguous.
+std::pair<at::Tensor, at::Tensor> local_sort(const at::Tensor& t, int64_t axis, bool descending) {
+  auto [values, indices] = at::sort(t, /*stable=*/true, axis, descending);
+  return {values.contiguous(), indices.contiguous()};
+}
+
+// An element of the 1-D sample sort: its value and its global index.
+template <typename T>
+struct Key {
+  T value;
+  int64_t index;
+};
+
+template <typename T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
+}
+
+// The order of torch's stable sort as a strict total order on (value, global index):
+// ascending puts NaN after every number, descending before; equal values (and NaNs among
+// themselves) keep their global order, so every key is distinct.
+template <typename T>
+struct Before {
+  bool descending;
+  bool operator()(const Key<T>& a, const Key<T>& b) const {
+    const bool an = is_nan(a.value), bn = is_nan(b.value);
+    if (an != bn) return descending ? an : bn;
+    if (!an) {
+      if (a.value < b.value) return !descending;
+      if (b.value < a.value) return descending;
+    }
+    return a.index < b.index;
+  }
+};
+
+// Samples travel through allgather_values as int64 words: the value's bytes, bit for bit.
+template <typename T>
+int64_t to_word(T v) {
+  static_assert(sizeof(T) <= sizeof(int64_t), "sort: element wider than 8 bytes");
+  int64_t w = 0;
+  std::memcpy(&w, &v, sizeof(T));
+  return w;
+}
+
+template <typename T>
+T from_word(int64_t w) {
+  T v;
+  std::memcpy(&v, &w, sizeof(T));
+  return v;
+}
+
+// The 1-D distributed sample sort of a CPU block x (this rank's rows [offset, offset + n)
+// of the global array). Returns this rank's share of the sorted values and their global
+// indices, and every rank's share (the counts, unbalanced in general).
+//
+//  1. local stable sort: the run is ordered by Before (value, then global index);
+//  2. every rank with data picks p - 1 regular samples of its run; all samples are
+//     allgathered (3 words each: present, value bits, index) and every rank picks the same
+//     p - 1 splitters from them;
+//  3. bucket q receives the keys k with splitter[q - 1] < k <= splitter[q]; comparing the
+//     (value, index) pairs, not just the values, keeps ties exact and spreads runs of equal
+//     values over ranks instead of piling them onto one;
+//  4. one exchange moves every element once (values and indices);
+//  5. the received runs arrive in source rank order, i.e. in global index order for equal
+//     values, so a stable sort of the received values by value alone yields Before order.
+template <typename T>
+void sample_sort(const Communicator& comm, const at::Tensor& x, int64_t offset, bool descending,
+                 at::Tensor& out_values, at::Tensor& out_indices, std::vector<int64_t>& out_counts) {
+  const int p = comm.size(), me = comm.rank();
+  const size_t np = static_cast<size_t>(p);
+  const int64_t n = x.numel();
+  const Before<T> before{descending};
+
+  // 1. Local run.
+  auto [sv, si] = local_sort(x, 0, descending);
+  si.add_(offset);
+  const T* v = sv.data_ptr<T>();
+  const int64_t* idx = si.data_ptr<int64_t>();
+  const auto key = [&](int64_t i) { return Key<T>{v[i], idx[i]}; };
+
+  // 2. Regular samples and splitters (identical on every rank).
+  std::vector<int64_t> mine(3 * (np - 1), 0);
+  if (n > 0)
+    for (size_t k = 0; k + 1 < np; ++k) {
+      const int64_t pos = static_cast<int64_t>(k + 1) * n / p;
+      mine[3 * k] = 1;
+      mine[3 * k + 1] = to_word(v[pos]);
+      mine[3 * k + 2] = idx[pos];
+    }
+  const std::vector<int64_t> all = allgather_values(comm, mine);
+  std::vector<Key<T>> samples;
+  for (size_t s = 0; s < all.size(); s += 3)
+    if (all[s] != 0) samples.push_back(Key<T>{from_word<T>(all[s + 1]), all[s + 2]});
+  std::sort(samples.begin(), samples.end(), before);
+  const size_t m = samples.size();
+  std::vector<Key<T>> splitters;
+  if (m > 0)
+    for (size_t k = 0; k + 1 < np; ++k) splitters.push_back(samples[std::min(m - 1, (k + 1) * m / np)]);
+
+  // 3. Cut the run: cut[q] = number of keys <= splitter[q] (an upper bound search).
+  std::vector<int64_t> cut(np, n);
+  for (size_t q = 0; q < splitters.size(); ++q) {
+    int64_t lo = q > 0 ? cut[q - 1] : 0, hi = n;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (before(splitters[q], key(mid)))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    cut[q] = lo;
+  }
+  std::vector<int64_t> send_counts(np);
+  for (size_t q = 0; q < np; ++q) send_counts[q] = cut[q] - (q > 0 ? cut[q - 1] : 0);
+
+  // 4. Who receives how much from whom (a p x p matrix, row = sender), then the exchange.
+  const std::vector<int64_t> matrix = allgather_values(comm, send_counts);
+  std::vector<int64_t> recv_counts(np);
+  int64_t total = 0;
+  for (size_t q = 0; q < np; ++q) {
+    recv_counts[q] = matrix[q * np + static_cast<size_t>(me)];
+    total += recv_counts[q];
+  }
+  at::Tensor rv = at::empty({total}, sv.options()), ri = at::empty({total}, si.options());
+  std::vector<at::Tensor> send_v(np), send_i(np), recv_v(np), recv_i(np);
+  for (size_t q = 0, s = 0, r = 0; q < np; ++q) {
+    send_v[q] = sv.narrow(0, static_cast<int64_t>(s), send_counts[q]);
+    send_i[q] = si.narrow(0, static_cast<int64_t>(s), send_counts[q]);
+    recv_v[q] = rv.narrow(0, static_cast<int64_t>(r), recv_counts[q]);
+    recv_i[q] = ri.narrow(0, static_cast<int64_t>(r), recv_counts[q]);
+    s += static_cast<size_t>(send_counts[q]);
+    r += static_cast<size_t>(recv_counts[q]);
+  }
+  exchange(comm, send_v, recv_v);
+  exchange(comm, send_i, recv_i);
+
+  // 5. Merge.
+  auto [mv, perm] = local_sort(rv, 0, descending);
+  out_values = mv;
+  out_indices = ri.index_select(0, perm);
+  out_counts.assign(np, 0);
+  for (size_t q = 0; q < np; ++q)
+    for (size_t r = 0; r < np; ++r) out_counts[q] += matrix[r * np + q];
+}
+
+}  // namespace
+
 std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descending) {
-  throw InternalError("sort: work in progress");
+  // A 0-d array sorts like a 1-element line (torch accepts axis -1 and 0 for it).
+  const int64_t ax = normalize_axis(axis, std::max<int64_t>(a.ndim(), 1), "sort");
+  if (at::isComplexType(a.dtype()))
+    throw TypeError(fmt::format("sort: {} array of shape {} (split={}) cannot be sorted: complex numbers have no order",
+                                dtype_name(a.dtype()), shape_str(a.gshape()), split_str(a.split())));
+  const Communicator& comm = a.comm();
+  const int p = comm.size();
+
+  // Every line along the axis is local: sort each block, no communication. Indices along
+  // an unsplit axis are already global.
+  if (!a.split() || *a.split() != ax || p == 1 || a.ndim() == 0 || a.numel() == 0) {
+    auto [v, i] = local_sort(a.larray(), a.ndim() == 0 ? 0 : ax, descending);
+    return {DNDarray(v, a.gshape(), a.split(), comm, a.counts()),
+            DNDarray(i, a.gshape(), a.split(), comm, a.counts())};
+  }
+
+  // n-d along the split axis: make the lines local by splitting along the largest other
+  // axis (the first on ties), sort, and move back to a's split axis and counts.
+  if (a.ndim() >= 2) {
+    int64_t other = -1;
+    for (int64_t d = 0; d < a.ndim(); ++d)
+      if (d != ax && (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
+        other = d;
+    const DNDarray lines = resplit(a, other);
+    auto [v, i] = local_sort(lines.larray(), ax, descending);
+    const DNDarray values(v, lines.gshape(), lines.split(), comm, lines.counts());
+    const DNDarray indices(i, lines.gshape(), lines.split(), comm, lines.counts());
+    return {resplit(values, ax, a.counts()), resplit(indices, ax, a.counts())};
+  }
+
+  // 1-D along the split axis: distributed sample sort, then balanced. Device blocks are
+  // staged through the host (the exchange and the splitter search work on CPU memory).
+  at::Tensor x = a.larray().device().is_cpu() ? a.larray() : a.larray().cpu();
+  at::Tensor values, indices;
+  std::vector<int64_t> counts;
+  AT_DISPATCH_ALL_TYPES_AND(at::kBool, x.scalar_type(), "sort", [&] {
+    sample_sort<scalar_t>(comm, x.contiguous(), a.chunk().offset, descending, values, indices, counts);
+  });
+  const at::Device device = a.larray().device();
+  if (!device.is_cpu()) {
+    values = values.to(device);
+    indices = indices.to(device);
+  }
+  return {balance(DNDarray(values, a.gshape(), 0, comm, counts)), balance(DNDarray(indices, a.gshape(), 0, comm, counts))};
 }
 
 }  // namespace dnd
