@@ -255,6 +255,35 @@ void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std
 
 }  // namespace
 
+namespace {
+
+// An MPI datatype describing a strided view in place (bytes, relative to its data
+// pointer), so MPI reads or writes it without a packed copy. Innermost contiguous axes
+// are merged into one block. The caller frees it.
+MPI_Datatype strided_type(const at::Tensor& v) {
+  const int64_t esize = static_cast<int64_t>(v.element_size());
+  int64_t d = v.dim() - 1;
+  int64_t block = 1;  // elements in the innermost contiguous run
+  while (d >= 0 && (v.size(d) == 1 || v.stride(d) == block)) block *= v.size(d--);
+  MPI_Datatype t;
+  DND_MPI_CHECK(MPI_Type_contiguous(static_cast<int>(block * esize), MPI_BYTE, &t));
+  for (; d >= 0; --d) {
+    if (v.size(d) == 1) continue;
+    MPI_Datatype outer;
+    DND_MPI_CHECK(MPI_Type_create_hvector(static_cast<int>(v.size(d)), 1, v.stride(d) * esize, t, &outer));
+    DND_MPI_CHECK(MPI_Type_free(&t));
+    t = outer;
+  }
+  DND_MPI_CHECK(MPI_Type_commit(&t));
+  return t;
+}
+
+// Views up to this size travel as one message of a derived datatype; larger ones are
+// packed and sent in pieces (derived datatypes count their size in int bytes).
+constexpr int64_t kMaxStridedBytes = int64_t{1} << 30;
+
+}  // namespace
+
 void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
               const std::vector<at::Tensor>& recvs) {
   const int p = comm.size(), me = comm.rank();
@@ -262,29 +291,44 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
              "exchange needs one send and one receive slot per rank");
 
   std::vector<MPI_Request> reqs;
+  std::vector<MPI_Datatype> types;                        // freed after Waitall
   std::vector<std::pair<at::Tensor, at::Tensor>> unpack;  // (staging buffer, destination view)
+  std::vector<at::Tensor> keep;                           // packed send buffers live until Waitall
+  auto bytes_of = [](const at::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); };
+  // A matching send and receive agree on the path: both sides know the byte count, and a
+  // strided message of a derived datatype matches contiguous bytes of the same length.
+  auto post = [&](bool send, const at::Tensor& view, int peer) {
+    DND_ASSERT(view.device().is_cpu(), "exchange: views must be on the CPU");
+    const int64_t bytes = bytes_of(view);
+    if (view.is_contiguous()) {
+      post_pieces(send, static_cast<char*>(view.data_ptr()), bytes, peer, comm.get(), reqs);
+    } else if (bytes <= kMaxStridedBytes) {
+      MPI_Datatype t = strided_type(view);
+      types.push_back(t);
+      MPI_Request r;
+      if (send)
+        DND_MPI_CHECK(MPI_Isend(view.data_ptr(), 1, t, peer, 0, comm.get(), &r));
+      else
+        DND_MPI_CHECK(MPI_Irecv(view.data_ptr(), 1, t, peer, 0, comm.get(), &r));
+      reqs.push_back(r);
+    } else if (send) {
+      at::Tensor buf = view.contiguous();
+      keep.push_back(buf);
+      post_pieces(true, static_cast<char*>(buf.data_ptr()), bytes, peer, comm.get(), reqs);
+    } else {
+      at::Tensor buf = at::empty(view.sizes(), view.options());
+      unpack.emplace_back(buf, view);
+      post_pieces(false, static_cast<char*>(buf.data_ptr()), bytes, peer, comm.get(), reqs);
+    }
+  };
   // Receives first, so that sends find a posted buffer.
   for (int k = 1; k < p; ++k) {
     const int q = (me - k + p) % p;
-    const at::Tensor& dst = recvs[q];
-    if (!has_data(dst)) continue;
-    DND_ASSERT(dst.device().is_cpu(), "exchange: receive views must be on the CPU");
-    at::Tensor buf = dst;
-    if (!dst.is_contiguous()) {
-      buf = at::empty(dst.sizes(), dst.options());
-      unpack.emplace_back(buf, dst);
-    }
-    post_pieces(false, static_cast<char*>(buf.data_ptr()), buf.numel() * buf.element_size(), q, comm.get(), reqs);
+    if (has_data(recvs[q])) post(false, recvs[q], q);
   }
-  std::vector<at::Tensor> keep;  // packed send buffers live until Waitall
   for (int k = 1; k < p; ++k) {
     const int q = (me + k) % p;
-    const at::Tensor& src = sends[q];
-    if (!has_data(src)) continue;
-    DND_ASSERT(src.device().is_cpu(), "exchange: send views must be on the CPU");
-    at::Tensor buf = src.is_contiguous() ? src : src.contiguous();
-    keep.push_back(buf);
-    post_pieces(true, static_cast<char*>(buf.data_ptr()), buf.numel() * buf.element_size(), q, comm.get(), reqs);
+    if (has_data(sends[q])) post(true, sends[q], q);
   }
   // The self block never touches MPI; copying it now overlaps the transfers in flight.
   if (has_data(sends[me]) || has_data(recvs[me])) {
@@ -293,6 +337,7 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
     recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me] : sends[me].reshape(recvs[me].sizes()));
   }
   if (!reqs.empty()) DND_MPI_CHECK(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
+  for (MPI_Datatype& t : types) MPI_Type_free(&t);
   for (auto& [buf, dst] : unpack) dst.copy_(buf);
 }
 
