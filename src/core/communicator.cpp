@@ -6,7 +6,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <string>
+
+#include <sys/uio.h>
+#include <unistd.h>
 
 namespace dnd {
 
@@ -255,7 +261,134 @@ void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std
 
 }  // namespace
 
+
 namespace {
+
+// ---- single-copy transfers between ranks of one node (Linux cross-memory attach) ----
+//
+// MPI moves a strided view by copying it into shared-memory fragments on the sender and
+// out of them on the receiver: two copies. When every rank lives on one node and the
+// kernel lets ranks read each other's memory, the receiver instead reads the sender's
+// view directly with process_vm_readv (one copy, strided on both sides), as Open MPI does
+// for contiguous buffers. The sender sends a small descriptor of its view, the receiver
+// pulls and acknowledges; either side falls back to plain MPI for that pair when the
+// pull is not worth it (runs shorter than 2 KiB) or fails.
+
+std::atomic<bool> g_cma{false};
+
+constexpr int kTagData = 0, kTagDesc = 1, kTagAck = 2;
+constexpr int64_t kMaxDims = 32;
+constexpr int64_t kMinRun = 2048;  // bytes: shorter runs are not worth one iovec each
+enum : int64_t { kAckPulled = 1, kAckSendPlease = 2 };
+
+// [pid, address, element size, ndim, sizes..., byte strides...]
+std::vector<int64_t> describe_view(const at::Tensor& v) {
+  std::vector<int64_t> d{static_cast<int64_t>(getpid()), static_cast<int64_t>(reinterpret_cast<uintptr_t>(v.data_ptr())),
+                         static_cast<int64_t>(v.element_size()), v.dim()};
+  for (int64_t k = 0; k < v.dim(); ++k) d.push_back(v.size(k));
+  for (int64_t k = 0; k < v.dim(); ++k) d.push_back(v.stride(k) * static_cast<int64_t>(v.element_size()));
+  d.resize(static_cast<size_t>(4 + 2 * kMaxDims), 0);
+  return d;
+}
+
+// How many contiguous runs a strided view has (innermost contiguous axes merged).
+int64_t run_count(int64_t esize, const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
+  int64_t d = static_cast<int64_t>(sizes.size()) - 1, block = esize, n = 1;
+  while (d >= 0 && (sizes[static_cast<size_t>(d)] == 1 || strides[static_cast<size_t>(d)] == block))
+    block *= sizes[static_cast<size_t>(d--)];
+  for (int64_t k = 0; k <= d; ++k) n *= sizes[static_cast<size_t>(k)];
+  return n;
+}
+
+// The contiguous runs of a strided view, in row-major order.
+std::vector<iovec> view_runs(uintptr_t base, int64_t esize, const std::vector<int64_t>& sizes,
+                             const std::vector<int64_t>& strides) {
+  std::vector<iovec> out;
+  int64_t d = static_cast<int64_t>(sizes.size()) - 1, block = esize;
+  while (d >= 0 && (sizes[static_cast<size_t>(d)] == 1 || strides[static_cast<size_t>(d)] == block))
+    block *= sizes[static_cast<size_t>(d--)];
+  int64_t n = 1;
+  for (int64_t k = 0; k <= d; ++k) n *= sizes[static_cast<size_t>(k)];
+  out.reserve(static_cast<size_t>(n));
+  std::vector<int64_t> idx(static_cast<size_t>(std::max<int64_t>(d + 1, 0)), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    uintptr_t a = base;
+    for (int64_t k = 0; k <= d; ++k) a += static_cast<uintptr_t>(idx[static_cast<size_t>(k)] * strides[static_cast<size_t>(k)]);
+    out.push_back(iovec{reinterpret_cast<void*>(a), static_cast<size_t>(block)});
+    for (int64_t k = d; k >= 0; --k) {
+      if (++idx[static_cast<size_t>(k)] < sizes[static_cast<size_t>(k)]) break;
+      idx[static_cast<size_t>(k)] = 0;
+    }
+  }
+  return out;
+}
+
+std::vector<iovec> local_runs(const at::Tensor& v) {
+  const auto esize = static_cast<int64_t>(v.element_size());
+  std::vector<int64_t> strides;
+  for (int64_t k = 0; k < v.dim(); ++k) strides.push_back(v.stride(k) * esize);
+  return view_runs(reinterpret_cast<uintptr_t>(v.data_ptr()), esize, v.sizes().vec(), strides);
+}
+
+// Reads the remote runs into the local runs (equal byte totals). False on any failure.
+bool pull(pid_t pid, std::vector<iovec> local, std::vector<iovec> remote) {
+  size_t li = 0, ri = 0;
+  while (li < local.size() && ri < remote.size()) {
+    const size_t ln = std::min<size_t>(local.size() - li, IOV_MAX), rn = std::min<size_t>(remote.size() - ri, IOV_MAX);
+    const ssize_t got = process_vm_readv(pid, &local[li], ln, &remote[ri], rn, 0);
+    if (got <= 0) return false;
+    // Advance both lists by `got` bytes.
+    for (auto* list : {&local, &remote}) {
+      size_t& i = list == &local ? li : ri;
+      size_t left = static_cast<size_t>(got);
+      while (left > 0) {
+        iovec& v = (*list)[i];
+        const size_t take = std::min(left, v.iov_len);
+        v.iov_base = static_cast<char*>(v.iov_base) + take;
+        v.iov_len -= take;
+        left -= take;
+        if (v.iov_len == 0) ++i;
+      }
+    }
+  }
+  return li == local.size() && ri == remote.size();
+}
+
+}  // namespace
+
+void enable_single_copy(const Communicator& world) {
+  // Collective over world: on only when every rank is on this node, the user did not
+  // turn it off (DND_CMA=0), and every rank could read its neighbour's probe.
+  const char* env = std::getenv("DND_CMA");
+  MPI_Comm node;
+  DND_MPI_CHECK(MPI_Comm_split_type(world.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int node_size = 0;
+  MPI_Comm_size(node, &node_size);
+  MPI_Comm_free(&node);
+  const int p = world.size(), me = world.rank();
+  int64_t probe = 1000 + me;
+  const auto info = allgather_values(world, {static_cast<int64_t>(getpid()),
+                                             static_cast<int64_t>(reinterpret_cast<uintptr_t>(&probe))});
+  int64_t ok = p > 1 && node_size == p && !(env && std::string(env) == "0");
+  if (ok) {
+    const int q = (me + 1) % p;
+    int64_t seen = -1;
+    iovec l{&seen, sizeof(seen)},
+        r{reinterpret_cast<void*>(static_cast<uintptr_t>(info[static_cast<size_t>(2 * q + 1)])), sizeof(seen)};
+    ok = process_vm_readv(static_cast<pid_t>(info[static_cast<size_t>(2 * q)]), &l, 1, &r, 1, 0) ==
+             static_cast<ssize_t>(sizeof(seen)) &&
+         seen == 1000 + q;
+  }
+  g_cma = allreduce_value(world, ok, ReduceOp::min) == 1;  // also keeps `probe` alive until all have read
+}
+
+bool single_copy_enabled() { return g_cma.load(); }
+
+namespace {
+
+// Views up to this size travel as one message of a derived datatype; larger ones are
+// packed and sent in pieces (derived datatypes count their size in int bytes).
+constexpr int64_t kMaxStridedBytes = int64_t{1} << 30;
 
 // An MPI datatype describing a strided view in place (bytes, relative to its data
 // pointer), so MPI reads or writes it without a packed copy. Innermost contiguous axes
@@ -277,10 +410,6 @@ MPI_Datatype strided_type(const at::Tensor& v) {
   DND_MPI_CHECK(MPI_Type_commit(&t));
   return t;
 }
-
-// Views up to this size travel as one message of a derived datatype; larger ones are
-// packed and sent in pieces (derived datatypes count their size in int bytes).
-constexpr int64_t kMaxStridedBytes = int64_t{1} << 30;
 
 }  // namespace
 
@@ -307,9 +436,9 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       types.push_back(t);
       MPI_Request r;
       if (send)
-        DND_MPI_CHECK(MPI_Isend(view.data_ptr(), 1, t, peer, 0, comm.get(), &r));
+        DND_MPI_CHECK(MPI_Isend(view.data_ptr(), 1, t, peer, kTagData, comm.get(), &r));
       else
-        DND_MPI_CHECK(MPI_Irecv(view.data_ptr(), 1, t, peer, 0, comm.get(), &r));
+        DND_MPI_CHECK(MPI_Irecv(view.data_ptr(), 1, t, peer, kTagData, comm.get(), &r));
       reqs.push_back(r);
     } else if (send) {
       at::Tensor buf = view.contiguous();
@@ -321,14 +450,65 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       post_pieces(false, static_cast<char*>(buf.data_ptr()), bytes, peer, comm.get(), reqs);
     }
   };
-  // Receives first, so that sends find a posted buffer.
-  for (int k = 1; k < p; ++k) {
-    const int q = (me - k + p) % p;
-    if (has_data(recvs[q])) post(false, recvs[q], q);
-  }
-  for (int k = 1; k < p; ++k) {
-    const int q = (me + k) % p;
-    if (has_data(sends[q])) post(true, sends[q], q);
+
+  if (!g_cma.load() || p == 1) {
+    // Receives first, so that sends find a posted buffer.
+    for (int k = 1; k < p; ++k) {
+      const int q = (me - k + p) % p;
+      if (has_data(recvs[q])) post(false, recvs[q], q);
+    }
+    for (int k = 1; k < p; ++k) {
+      const int q = (me + k) % p;
+      if (has_data(sends[q])) post(true, sends[q], q);
+    }
+  } else {
+    // Single-copy protocol: descriptors out, acknowledgements back.
+    std::vector<std::vector<int64_t>> descs_out(static_cast<size_t>(p)), descs_in(static_cast<size_t>(p));
+    std::vector<int64_t> acks_in(static_cast<size_t>(p), 0), acks_out(static_cast<size_t>(p), 0);
+    std::vector<MPI_Request> desc_reqs, ack_in_reqs(static_cast<size_t>(p), MPI_REQUEST_NULL);
+    const int dn = static_cast<int>(4 + 2 * kMaxDims);
+    for (int k = 1; k < p; ++k) {
+      const int q = (me + k) % p;
+      if (!has_data(sends[q])) continue;
+      DND_ASSERT(sends[q].device().is_cpu() && sends[q].dim() <= kMaxDims, "exchange: unsupported send view");
+      descs_out[static_cast<size_t>(q)] = describe_view(sends[q]);
+      MPI_Request r;
+      DND_MPI_CHECK(MPI_Isend(descs_out[static_cast<size_t>(q)].data(), dn, MPI_INT64_T, q, kTagDesc, comm.get(), &r));
+      desc_reqs.push_back(r);
+      DND_MPI_CHECK(MPI_Irecv(&acks_in[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(),
+                              &ack_in_reqs[static_cast<size_t>(q)]));
+    }
+    for (int k = 1; k < p; ++k) {
+      const int q = (me - k + p) % p;
+      if (!has_data(recvs[q])) continue;
+      auto& d = descs_in[static_cast<size_t>(q)];
+      d.resize(static_cast<size_t>(dn));
+      DND_MPI_CHECK(MPI_Recv(d.data(), dn, MPI_INT64_T, q, kTagDesc, comm.get(), MPI_STATUS_IGNORE));
+      const int64_t nd = d[3];
+      const std::vector<int64_t> sizes(d.begin() + 4, d.begin() + 4 + nd), strides(d.begin() + 4 + nd, d.begin() + 4 + 2 * nd);
+      const int64_t bytes = bytes_of(recvs[q]);
+      // Worth it only with long runs on both sides (few iovecs per byte).
+      const at::Tensor& dst = recvs[q];
+      std::vector<int64_t> dst_strides;
+      for (int64_t k = 0; k < dst.dim(); ++k) dst_strides.push_back(dst.stride(k) * static_cast<int64_t>(dst.element_size()));
+      bool pulled = false;
+      if (run_count(d[2], sizes, strides) * kMinRun <= bytes &&
+          run_count(static_cast<int64_t>(dst.element_size()), dst.sizes().vec(), dst_strides) * kMinRun <= bytes)
+        pulled = pull(static_cast<pid_t>(d[0]), local_runs(dst), view_runs(static_cast<uintptr_t>(d[1]), d[2], sizes, strides));
+      acks_out[static_cast<size_t>(q)] = pulled ? kAckPulled : kAckSendPlease;
+      MPI_Request r;
+      DND_MPI_CHECK(MPI_Isend(&acks_out[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(), &r));
+      desc_reqs.push_back(r);
+      if (!pulled) post(false, recvs[q], q);
+    }
+    // Serve the peers that asked for plain messages.
+    for (int k = 1; k < p; ++k) {
+      const int q = (me + k) % p;
+      if (ack_in_reqs[static_cast<size_t>(q)] == MPI_REQUEST_NULL) continue;
+      DND_MPI_CHECK(MPI_Wait(&ack_in_reqs[static_cast<size_t>(q)], MPI_STATUS_IGNORE));
+      if (acks_in[static_cast<size_t>(q)] == kAckSendPlease) post(true, sends[q], q);
+    }
+    reqs.insert(reqs.end(), desc_reqs.begin(), desc_reqs.end());
   }
   // The self block never touches MPI; copying it now overlaps the transfers in flight.
   if (has_data(sends[me]) || has_data(recvs[me])) {

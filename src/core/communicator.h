@@ -88,6 +88,13 @@ double allreduce_value(const Communicator& comm, double v, ReduceOp op);
 void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
               const std::vector<at::Tensor>& recvs);
 
+// Collective over world (called by Runtime): turns on single-copy transfers between ranks
+// of one node for exchange (the receiver reads the sender's strided view directly with
+// process_vm_readv) when every rank is on this node, the kernel allows it, and DND_CMA is
+// not 0. Falls back to plain MPI otherwise, and per message when a view's runs are short.
+void enable_single_copy(const Communicator& world);
+bool single_copy_enabled();
+
 // The MPI datatype of a torch dtype (one table for the whole project).
 MPI_Datatype mpi_datatype(int scalar_type /* c10::ScalarType */);
 

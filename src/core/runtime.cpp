@@ -76,6 +76,8 @@ Runtime::Runtime(int* argc, char*** argv, const RuntimeOptions& opts) {
   }
   // Errors come back as codes (and become CommError) instead of aborting silently.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  node_info();  // collective: every rank learns its node-local rank now, not lazily on one rank
+  enable_single_copy(Communicator::world());
   memory::install_caching_allocator();
   set_threads(opts.threads > 0 ? opts.threads : default_threads());
   if (opts.verbose && Communicator::world().rank() == 0) fmt::print(stderr, "{}", runtime_report());
@@ -132,9 +134,10 @@ std::string runtime_report() {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   return fmt::format(
       "dnd {}\n  torch     {}\n  MPI       {}\n  BLAS      {}\n  ranks     {} ({} on this node)\n"
-      "  threads   {} per rank\n  allocator {}\n",
+      "  threads   {} per rank\n  allocator {}\n  transfers {}\n",
       DND_VERSION_STRING, TORCH_VERSION, mpi, blas_info(), size, node_local_size(), threads(),
-      memory::caching_enabled() ? "caching (large blocks reused, huge pages advised)" : "system");
+      memory::caching_enabled() ? "caching (large blocks reused, huge pages advised)" : "system",
+      single_copy_enabled() ? "single-copy between ranks of this node (process_vm_readv)" : "MPI");
 }
 
 void abort_all(int code) {

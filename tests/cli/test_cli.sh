@@ -33,6 +33,7 @@ check demo-quiet 0 '^$' -- mpirun -n 2 "$DND" -q demo
 check demo-same-at-any-rank-count 0 '^same$' -- bash -c \
   "diff <(\"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') <(mpirun -n 3 \"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') && echo same"
 check info 0 'BLAS' -- "$DND" info
+check info-2-ranks 0 'ranks     2 \(2 on this node\)' -- mpirun -n 2 "$DND" info
 check ranks-mismatch 2 '-n 3 given, but the launcher started 2 ranks' -- mpirun -n 2 "$DND" -n 3 info
 
 if [ -n "$EXAMPLE" ]; then
