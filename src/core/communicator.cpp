@@ -9,6 +9,7 @@
 #include <atomic>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include <sys/uio.h>
@@ -383,6 +384,40 @@ void enable_single_copy(const Communicator& world) {
 }
 
 bool single_copy_enabled() { return g_cma.load(); }
+
+bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
+                 const std::vector<std::vector<RangeCopy>>& wanted) {
+  if (!g_cma.load() || comm.size() == 1) return false;
+  int64_t ok = 1;
+  for (const auto& list : wanted) {
+    int64_t bytes = 0;
+    for (const RangeCopy& r : list) bytes += r.bytes;
+    if (static_cast<int64_t>(list.size()) * kMinRun > bytes) ok = 0;
+  }
+  if (allreduce_value(comm, ok, ReduceOp::min) == 0) return false;
+  const auto where = allgather_values(comm, {static_cast<int64_t>(getpid()),
+                                             static_cast<int64_t>(reinterpret_cast<uintptr_t>(exposed))});
+  for (int q = 0; q < comm.size() && ok; ++q) {
+    const auto& list = wanted[static_cast<size_t>(q)];
+    if (list.empty()) continue;
+    if (q == comm.rank()) {
+      for (const RangeCopy& r : list)
+        std::memcpy(static_cast<char*>(into) + r.local_offset, static_cast<const char*>(exposed) + r.remote_offset,
+                    static_cast<size_t>(r.bytes));
+      continue;
+    }
+    std::vector<iovec> local, remote;
+    const auto base = static_cast<uintptr_t>(where[static_cast<size_t>(2 * q + 1)]);
+    for (const RangeCopy& r : list) {
+      local.push_back(iovec{static_cast<char*>(into) + r.local_offset, static_cast<size_t>(r.bytes)});
+      remote.push_back(iovec{reinterpret_cast<void*>(base + static_cast<uintptr_t>(r.remote_offset)),
+                             static_cast<size_t>(r.bytes)});
+    }
+    ok = pull(static_cast<pid_t>(where[static_cast<size_t>(2 * q)]), std::move(local), std::move(remote)) ? 1 : 0;
+  }
+  // Also the barrier that keeps every exposed buffer alive until all reads are done.
+  return allreduce_value(comm, ok, ReduceOp::min) == 1;
+}
 
 namespace {
 

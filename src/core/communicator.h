@@ -95,6 +95,22 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
 void enable_single_copy(const Communicator& world);
 bool single_copy_enabled();
 
+// A byte range of another rank's exposed buffer and where it lands in this rank's.
+struct RangeCopy {
+  int64_t remote_offset;
+  int64_t local_offset;
+  int64_t bytes;
+};
+
+// Collective over comm: every rank exposes `exposed` (host memory, unchanged until the
+// call returns) and copies, from each rank q, the ranges wanted[q] of q's exposed buffer
+// into its own `into` (ranges from itself included), with single-copy reads. Returns
+// false on every rank, having completed nothing reliable, when single-copy transfers are
+// off or some rank's ranges are too fragmented to be worth it; callers then fall back to
+// exchange().
+bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
+                 const std::vector<std::vector<RangeCopy>>& wanted);
+
 // The MPI datatype of a torch dtype (one table for the whole project).
 MPI_Datatype mpi_datatype(int scalar_type /* c10::ScalarType */);
 

@@ -180,6 +180,19 @@ DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new
 
   std::vector<at::Tensor> sends(static_cast<size_t>(p)), recvs(static_cast<size_t>(p));
   std::vector<std::pair<at::Tensor, std::vector<Piece>>> unpack;
+  // Single-copy reads straight from the peers' blocks, when this node allows them.
+  {
+    std::vector<std::vector<RangeCopy>> wanted(static_cast<size_t>(p));
+    for (int q = 0; q < p; ++q) {
+      const auto uq = static_cast<size_t>(q);
+      for (const Piece& pc : shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst))
+        wanted[uq].push_back(RangeCopy{pc.off_a * esize, pc.off_b * esize, pc.len * esize});
+    }
+    if (copy_ranges(comm, src_flat.data_ptr(), out_flat.data_ptr(), wanted)) {
+      if (!a.larray().device().is_cpu()) out = out.to(a.larray().device());
+      return DNDarray(out, r, target, comm, tcounts);
+    }
+  }
   // What stays on this rank is copied range by range, without buffers.
   {
     const auto* from = static_cast<const char*>(src_flat.data_ptr());

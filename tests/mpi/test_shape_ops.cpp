@@ -1,5 +1,6 @@
 #include "core/error.h"
 #include "core/factories.h"
+#include "core/manipulation.h"
 #include "core/shape_ops.h"
 #include "support/testing.h"
 
@@ -98,4 +99,16 @@ TEST(ShapeOps, ReshapeDefaultsAndUnbalancedInputs) {
   }
   EXPECT_THROW(reshape(array(t, 0), {-1, -1}), ValueError);
   EXPECT_THROW(reshape(array(t, 0), {36}, Split(1)), ValueError);
+}
+
+TEST(ShapeOps, LargeBlocksMoveCorrectlyOnEveryPath) {
+  // Rows of several KiB: on one node these take the single-copy path (long runs);
+  // the same test runs with DND_CMA=0 through plain MPI.
+  const at::Tensor t = (at::arange(512 * 1536, at::kDouble).reshape({512, 1536}) * 0.37).frac();
+  for (Split s : all_splits(2))
+    for (Split ns : all_splits(2)) {
+      expect_global(reshape(array(t, s), {1536, 512}, ns), t.reshape({1536, 512}), 0, 0, "reshape");
+      expect_global(reshape(array(t, s), {256, 3072}, ns), t.reshape({256, 3072}), 0, 0, "reshape");
+      if (s && ns) expect_global(resplit(array(t, s), ns), t, 0, 0, "resplit");
+    }
 }
