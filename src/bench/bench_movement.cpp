@@ -112,8 +112,13 @@ int main(int argc, char** argv) {
     // The input block is resident already; peak counts it plus what the operation adds.
     const int64_t extra = peak_extra_bytes(r.fn);
     const double peak = (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;
-    if (comm.rank() == 0)
-      fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>13.0f}% {:>15.2f}x\n", r.name, t, moved / t / 1e9, 100 * t_a2a / t, peak);
+    if (comm.rank() == 0) {
+      if (r.name.find("local") != std::string::npos)  // no communication: the ratio means nothing
+        fmt::print("{:<28} {:>10.4f} {:>12} {:>14} {:>15.2f}x\n", r.name, t, "-", "-", peak);
+      else
+        fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>13.0f}% {:>15.2f}x\n", r.name, t, moved / t / 1e9, 100 * t_a2a / t,
+                   peak);
+    }
   }
   return 0;
 }
