@@ -21,6 +21,7 @@
 #include "core/memory.h"
 #include "core/reductions.h"
 #include "core/runtime.h"
+#include "bench/timing.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
@@ -32,28 +33,10 @@
 #include <vector>
 
 using namespace dnd;
+using dnd::bench::measure;
+using dnd::bench::Timing;
 
 namespace {
-
-struct Timing {
-  double median = 0, min = 0, max = 0;
-};
-
-// Collective: runs fn warmup + reps times with a barrier before each; returns the
-// slowest rank's time per repeat, summarised.
-Timing measure(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
-  std::vector<double> t;
-  for (int i = -warmup; i < reps; ++i) {
-    barrier(comm);
-    const double t0 = MPI_Wtime();
-    fn();
-    const double mine = MPI_Wtime() - t0;
-    const double slowest = allreduce_value(comm, mine, ReduceOp::max);
-    if (i >= 0) t.push_back(slowest);
-  }
-  std::sort(t.begin(), t.end());
-  return Timing{t[t.size() / 2], t.front(), t.back()};
-}
 
 // Cloned for the widest vector unit the CPU has (torch's kernels dispatch the same way),
 // so the baseline is not handicapped by the portable SSE2 default.

@@ -14,6 +14,7 @@
 #include "core/memory.h"
 #include "core/runtime.h"
 #include "core/shape_ops.h"
+#include "bench/timing.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
@@ -31,16 +32,7 @@ using namespace dnd;
 namespace {
 
 double median_time(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
-  std::vector<double> t;
-  for (int i = -warmup; i < reps; ++i) {
-    barrier(comm);
-    const double t0 = MPI_Wtime();
-    fn();
-    const double mine = MPI_Wtime() - t0;
-    if (i >= 0) t.push_back(allreduce_value(comm, mine, ReduceOp::max));
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return bench::measure(comm, warmup, reps, fn).median;
 }
 
 int64_t status_kb(const char* key) {

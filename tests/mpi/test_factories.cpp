@@ -158,5 +158,7 @@ TEST(Factories, BadArgumentsAreClearErrors) {
   EXPECT_THROW(random_uniform({3}, 0, 0, 1, {kReplicated, at::kLong}), TypeError);
   EXPECT_THROW(random_integers({3}, 0, 5, 5), ValueError);
   EXPECT_THROW(random_integers({3}, 0, 0, 300, {kReplicated, at::kChar}), ValueError);
-  if (!at::hasCUDA()) EXPECT_THROW(zeros({3}, ArrayOptions{}.with_device(DeviceKind::gpu)), TypeError);
+  if (!at::hasCUDA()) {
+    EXPECT_THROW(zeros({3}, ArrayOptions{}.with_device(DeviceKind::gpu)), TypeError);
+  }
 }

@@ -93,26 +93,6 @@ std::string idx_str(const Indices& idx) {
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 
-// An unbalanced split array: rank q holds a share proportional to q (rank 0 nothing
-// when p > 1), the last rank the rest. Its blocks are copies (setitem must not write
-// into the reference tensor).
-DNDarray unbalanced(const at::Tensor& full, int64_t axis) {
-  const Communicator world = Communicator::world();
-  const int p = world.size();
-  const int64_t n = full.size(axis);
-  std::vector<int64_t> counts(static_cast<size_t>(p), 0);
-  const int64_t weight = std::max<int64_t>(1, static_cast<int64_t>(p) * (p - 1) / 2);
-  int64_t given = 0;
-  for (int q = 1; q < p; ++q) {
-    counts[static_cast<size_t>(q)] = n * q / weight;
-    given += counts[static_cast<size_t>(q)];
-  }
-  counts[static_cast<size_t>(p - 1)] += n - given;
-  const auto offsets = counts_to_offsets(counts);
-  at::Tensor local =
-      full.narrow(axis, offsets[static_cast<size_t>(world.rank())], counts[static_cast<size_t>(world.rank())]).clone();
-  return DNDarray(local, full.sizes().vec(), axis, world, counts);
-}
 
 // The split a getitem result must have: the source's, shifted left by the integers before
 // it; none when the source is replicated or an integer selects along its split axis.

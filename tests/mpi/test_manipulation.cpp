@@ -9,30 +9,6 @@
 using namespace dnd;
 using namespace dnd::testing;
 
-namespace {
-
-// An unbalanced split array: rank r holds a share proportional to r (rank 0 nothing
-// when possible), built with explicit counts.
-DNDarray unbalanced(const at::Tensor& full, int64_t axis) {
-  const Communicator world = Communicator::world();
-  const int p = world.size();
-  const int64_t n = full.size(axis);
-  // Rank q gets a share proportional to q (rank 0 nothing), the last rank the rest.
-  std::vector<int64_t> counts(static_cast<size_t>(p), 0);
-  const int64_t weight = static_cast<int64_t>(p) * (p - 1) / 2;
-  int64_t given = 0;
-  for (int q = 1; q < p; ++q) {
-    counts[static_cast<size_t>(q)] = n * q / weight;
-    given += counts[static_cast<size_t>(q)];
-  }
-  counts[static_cast<size_t>(p - 1)] += n - given;
-  const auto offsets = counts_to_offsets(counts);
-  at::Tensor local = full.narrow(axis, offsets[static_cast<size_t>(world.rank())], counts[static_cast<size_t>(world.rank())]).contiguous();
-  return DNDarray(local, full.sizes().vec(), axis, world, counts);
-}
-
-}  // namespace
-
 TEST(Resplit, EverySplitToEverySplit) {
   for (const Shape& shape : test_shapes())
     for (at::ScalarType dt : {at::kBool, at::kInt, at::kFloat, at::kComplexDouble}) {
@@ -124,7 +100,9 @@ TEST(Conversion, AstypeCopyAndDevice) {
     c.larray().fill_(0);
     expect_global(a, t);
     EXPECT_TRUE(to_device(a, DeviceKind::cpu).larray().is_same(a.larray()));
-    if (!at::hasCUDA()) EXPECT_THROW(to_device(a, DeviceKind::gpu), TypeError);
+    if (!at::hasCUDA()) {
+      EXPECT_THROW(to_device(a, DeviceKind::gpu), TypeError);
+    }
   }
   EXPECT_THROW(astype(zeros({2}), at::kHalf), TypeError);
 }

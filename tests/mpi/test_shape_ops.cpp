@@ -10,32 +10,15 @@
 using namespace dnd;
 using namespace dnd::testing;
 
-namespace {
-
-// An unbalanced split array: rank q holds a share proportional to q, the last rank the rest.
-DNDarray unbalanced(const at::Tensor& full, int64_t axis) {
-  const Communicator world = Communicator::world();
-  const int p = world.size();
-  const int64_t n = full.size(axis);
-  std::vector<int64_t> counts(static_cast<size_t>(p), 0);
-  const int64_t weight = static_cast<int64_t>(p) * (p - 1) / 2;
-  int64_t given = 0;
-  for (int q = 1; q < p; ++q) given += counts[static_cast<size_t>(q)] = n * q / weight;
-  counts[static_cast<size_t>(p - 1)] += n - given;
-  const auto off = counts_to_offsets(counts);
-  const auto r = static_cast<size_t>(world.rank());
-  return DNDarray(full.narrow(axis, off[r], counts[r]).contiguous(), full.sizes().vec(), axis, world, counts);
-}
-
-}  // namespace
-
 TEST(ShapeOps, TransposeMovesTheSplitWithItsAxis) {
   const at::Tensor t = sample({3, 5, 2}, at::kDouble);
   for (Split s : all_splits(3)) {
     DNDarray a = array(t, s);
     DNDarray r = transpose(a);
     expect_global(r, t.permute({2, 1, 0}).contiguous());
-    if (s) EXPECT_EQ(r.split(), Split(2 - *s));
+    if (s) {
+      EXPECT_EQ(r.split(), Split(2 - *s));
+    }
     expect_global(transpose(a, {1, 2, 0}), t.permute({1, 2, 0}).contiguous());
     expect_global(permute(a, {0, -1, 1}), t.permute({0, 2, 1}).contiguous());
     expect_global(swapaxes(a, 0, -1), t.transpose(0, 2).contiguous());

@@ -19,24 +19,6 @@ namespace {
 
 const std::vector<at::ScalarType> kDtypes{at::kBool, at::kInt, at::kLong, at::kFloat, at::kDouble};
 
-// An unbalanced split array: rank q holds a share proportional to q (rank 0 nothing
-// when possible), built with explicit counts.
-DNDarray unbalanced(const at::Tensor& full, int64_t axis, const Communicator& comm = Communicator::world()) {
-  const int p = comm.size();
-  const int64_t n = full.size(axis);
-  std::vector<int64_t> counts(static_cast<size_t>(p), 0);
-  const int64_t weight = std::max<int64_t>(1, static_cast<int64_t>(p) * (p - 1) / 2);
-  int64_t given = 0;
-  for (int q = 1; q < p; ++q) {
-    counts[static_cast<size_t>(q)] = n * q / weight;
-    given += counts[static_cast<size_t>(q)];
-  }
-  counts[static_cast<size_t>(p - 1)] += n - given;
-  const auto offsets = counts_to_offsets(counts);
-  at::Tensor local =
-      full.narrow(axis, offsets[static_cast<size_t>(comm.rank())], counts[static_cast<size_t>(comm.rank())]).contiguous();
-  return DNDarray(local, full.sizes().vec(), axis, comm, counts);
-}
 
 // Values in a small range (many duplicates) in a scrambled order; floats get NaNs, -0.0
 // and infinities sprinkled in when `special`.

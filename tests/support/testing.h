@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,26 @@ inline at::Tensor sample(const Shape& shape, at::ScalarType dtype, int64_t seed 
   }
   if (dtype == at::kByte) return (base + 11).reshape(shape).to(dtype);
   return base.reshape(shape).to(dtype);
+}
+
+// An unbalanced split array made from a full tensor (identical on every rank): rank q
+// holds a share proportional to q (rank 0 nothing when p > 1), the last rank the rest.
+// Its blocks are copies, so writing into it never changes `full`.
+inline DNDarray unbalanced(const at::Tensor& full, int64_t axis, const Communicator& comm = Communicator::world()) {
+  const int p = comm.size();
+  const int64_t n = full.size(axis);
+  std::vector<int64_t> counts(static_cast<size_t>(p), 0);
+  const int64_t weight = std::max<int64_t>(1, static_cast<int64_t>(p) * (p - 1) / 2);
+  int64_t given = 0;
+  for (int q = 1; q < p; ++q) {
+    counts[static_cast<size_t>(q)] = n * q / weight;
+    given += counts[static_cast<size_t>(q)];
+  }
+  counts[static_cast<size_t>(p - 1)] += n - given;
+  const auto offsets = counts_to_offsets(counts);
+  const auto r = static_cast<size_t>(comm.rank());
+  at::Tensor local = full.narrow(axis, offsets[r], counts[r]).clone(at::MemoryFormat::Contiguous);
+  return DNDarray(local, full.sizes().vec(), axis, comm, counts);
 }
 
 inline std::string where_str(const DNDarray& a) {
