@@ -260,11 +260,6 @@ void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std
   }
 }
 
-}  // namespace
-
-
-namespace {
-
 // ---- single-copy transfers between ranks of one node (Linux cross-memory attach) ----
 //
 // MPI moves a strided view by copying it into shared-memory fragments on the sender and
