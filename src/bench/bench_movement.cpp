@@ -31,10 +31,6 @@ using namespace dnd;
 
 namespace {
 
-double median_time(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
-  return bench::measure(comm, warmup, reps, fn).median;
-}
-
 int64_t status_kb(const char* key) {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -76,10 +72,10 @@ int main(int argc, char** argv) {
   // MPI_Alltoall of the same bytes: each rank sends block / p to every rank.
   const int64_t per_peer = a0.larray().numel() / p;
   at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
-  const double t_a2a = median_time(comm, warmup, reps, [&] {
+  const double t_a2a = bench::measure(comm, warmup, reps, [&] {
     DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr(), static_cast<int>(per_peer), MPI_FLOAT, rbuf.data_ptr(),
                                static_cast<int>(per_peer), MPI_FLOAT, comm.get()));
-  });
+  }).median;
 
   struct Row {
     std::string name;
@@ -100,7 +96,7 @@ int main(int argc, char** argv) {
                "-");
   }
   for (const Row& r : ops) {
-    const double t = median_time(comm, warmup, reps, r.fn);
+    const double t = bench::measure(comm, warmup, reps, r.fn).median;
     // The input block is resident already; peak counts it plus what the operation adds.
     const int64_t extra = peak_extra_bytes(r.fn);
     const double peak = (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;

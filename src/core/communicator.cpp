@@ -277,54 +277,64 @@ constexpr int64_t kMaxDims = 32;
 constexpr int64_t kMinRun = 2048;  // bytes: shorter runs are not worth one iovec each
 enum : int64_t { kAckPulled = 1, kAckSendPlease = 2 };
 
-// [pid, address, element size, ndim, sizes..., byte strides...]
-std::vector<int64_t> describe_view(const at::Tensor& v) {
-  std::vector<int64_t> d{static_cast<int64_t>(getpid()), static_cast<int64_t>(reinterpret_cast<uintptr_t>(v.data_ptr())),
-                         static_cast<int64_t>(v.element_size()), v.dim()};
-  for (int64_t k = 0; k < v.dim(); ++k) d.push_back(v.size(k));
-  for (int64_t k = 0; k < v.dim(); ++k) d.push_back(v.stride(k) * static_cast<int64_t>(v.element_size()));
-  d.resize(static_cast<size_t>(4 + 2 * kMaxDims), 0);
-  return d;
-}
+// A strided view in bytes: its address, element size, extents and byte strides.
+struct ByteView {
+  uintptr_t base = 0;
+  int64_t esize = 0;
+  std::vector<int64_t> sizes, strides;
 
-// How many contiguous runs a strided view has (innermost contiguous axes merged).
-int64_t run_count(int64_t esize, const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
-  int64_t d = static_cast<int64_t>(sizes.size()) - 1, block = esize, n = 1;
-  while (d >= 0 && (sizes[static_cast<size_t>(d)] == 1 || strides[static_cast<size_t>(d)] == block))
-    block *= sizes[static_cast<size_t>(d--)];
-  for (int64_t k = 0; k <= d; ++k) n *= sizes[static_cast<size_t>(k)];
-  return n;
-}
-
-// The contiguous runs of a strided view, in row-major order.
-std::vector<iovec> view_runs(uintptr_t base, int64_t esize, const std::vector<int64_t>& sizes,
-                             const std::vector<int64_t>& strides) {
-  std::vector<iovec> out;
-  int64_t d = static_cast<int64_t>(sizes.size()) - 1, block = esize;
-  while (d >= 0 && (sizes[static_cast<size_t>(d)] == 1 || strides[static_cast<size_t>(d)] == block))
-    block *= sizes[static_cast<size_t>(d--)];
-  int64_t n = 1;
-  for (int64_t k = 0; k <= d; ++k) n *= sizes[static_cast<size_t>(k)];
-  out.reserve(static_cast<size_t>(n));
-  std::vector<int64_t> idx(static_cast<size_t>(std::max<int64_t>(d + 1, 0)), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    uintptr_t a = base;
-    for (int64_t k = 0; k <= d; ++k) a += static_cast<uintptr_t>(idx[static_cast<size_t>(k)] * strides[static_cast<size_t>(k)]);
-    out.push_back(iovec{reinterpret_cast<void*>(a), static_cast<size_t>(block)});
-    for (int64_t k = d; k >= 0; --k) {
-      if (++idx[static_cast<size_t>(k)] < sizes[static_cast<size_t>(k)]) break;
-      idx[static_cast<size_t>(k)] = 0;
-    }
+  static ByteView of(const at::Tensor& v) {
+    ByteView b{reinterpret_cast<uintptr_t>(v.data_ptr()), static_cast<int64_t>(v.element_size()), v.sizes().vec(), {}};
+    for (int64_t k = 0; k < v.dim(); ++k) b.strides.push_back(v.stride(k) * b.esize);
+    return b;
   }
-  return out;
-}
+  // Wire form: [pid, address, element size, ndim, sizes..., byte strides...], padded.
+  std::vector<int64_t> describe() const {
+    const auto nd = static_cast<int64_t>(sizes.size());
+    std::vector<int64_t> d{static_cast<int64_t>(getpid()), static_cast<int64_t>(base), esize, nd};
+    d.insert(d.end(), sizes.begin(), sizes.end());
+    d.insert(d.end(), strides.begin(), strides.end());
+    d.resize(static_cast<size_t>(4 + 2 * kMaxDims), 0);
+    return d;
+  }
+  static ByteView from(const std::vector<int64_t>& d) {
+    const auto nd = static_cast<std::ptrdiff_t>(d[3]);
+    return ByteView{static_cast<uintptr_t>(d[1]), d[2], {d.begin() + 4, d.begin() + 4 + nd},
+                    {d.begin() + 4 + nd, d.begin() + 4 + 2 * nd}};
+  }
 
-std::vector<iovec> local_runs(const at::Tensor& v) {
-  const auto esize = static_cast<int64_t>(v.element_size());
-  std::vector<int64_t> strides;
-  for (int64_t k = 0; k < v.dim(); ++k) strides.push_back(v.stride(k) * esize);
-  return view_runs(reinterpret_cast<uintptr_t>(v.data_ptr()), esize, v.sizes().vec(), strides);
-}
+  // The innermost axes that are contiguous merge into one run of `block` bytes; axes
+  // [0, outer) are iterated, giving `count` runs.
+  struct Runs {
+    int64_t outer, block, count;
+  };
+  Runs runs() const {
+    int64_t d = static_cast<int64_t>(sizes.size()) - 1, block = esize, count = 1;
+    while (d >= 0 && (sizes[static_cast<size_t>(d)] == 1 || strides[static_cast<size_t>(d)] == block))
+      block *= sizes[static_cast<size_t>(d--)];
+    for (int64_t k = 0; k <= d; ++k) count *= sizes[static_cast<size_t>(k)];
+    return Runs{d + 1, block, count};
+  }
+
+  // The contiguous runs, in row-major order.
+  std::vector<iovec> iovecs() const {
+    const Runs r = runs();
+    std::vector<iovec> out;
+    out.reserve(static_cast<size_t>(r.count));
+    std::vector<int64_t> idx(static_cast<size_t>(r.outer), 0);
+    for (int64_t i = 0; i < r.count; ++i) {
+      uintptr_t a = base;
+      for (int64_t k = 0; k < r.outer; ++k)
+        a += static_cast<uintptr_t>(idx[static_cast<size_t>(k)] * strides[static_cast<size_t>(k)]);
+      out.push_back(iovec{reinterpret_cast<void*>(a), static_cast<size_t>(r.block)});
+      for (int64_t k = r.outer - 1; k >= 0; --k) {
+        if (++idx[static_cast<size_t>(k)] < sizes[static_cast<size_t>(k)]) break;
+        idx[static_cast<size_t>(k)] = 0;
+      }
+    }
+    return out;
+  }
+};
 
 // Reads the remote runs into the local runs (equal byte totals). False on any failure.
 bool pull(pid_t pid, std::vector<iovec> local, std::vector<iovec> remote) {
@@ -424,16 +434,15 @@ constexpr int64_t kMaxStridedBytes = int64_t{1} << 30;
 // pointer), so MPI reads or writes it without a packed copy. Innermost contiguous axes
 // are merged into one block. The caller frees it.
 MPI_Datatype strided_type(const at::Tensor& v) {
-  const int64_t esize = static_cast<int64_t>(v.element_size());
-  int64_t d = v.dim() - 1;
-  int64_t block = 1;  // elements in the innermost contiguous run
-  while (d >= 0 && (v.size(d) == 1 || v.stride(d) == block)) block *= v.size(d--);
+  const ByteView b = ByteView::of(v);
+  const ByteView::Runs r = b.runs();
   MPI_Datatype t;
-  DND_MPI_CHECK(MPI_Type_contiguous(static_cast<int>(block * esize), MPI_BYTE, &t));
-  for (; d >= 0; --d) {
-    if (v.size(d) == 1) continue;
+  DND_MPI_CHECK(MPI_Type_contiguous(static_cast<int>(r.block), MPI_BYTE, &t));
+  for (int64_t d = r.outer - 1; d >= 0; --d) {
+    if (b.sizes[static_cast<size_t>(d)] == 1) continue;
     MPI_Datatype outer;
-    DND_MPI_CHECK(MPI_Type_create_hvector(static_cast<int>(v.size(d)), 1, v.stride(d) * esize, t, &outer));
+    DND_MPI_CHECK(MPI_Type_create_hvector(static_cast<int>(b.sizes[static_cast<size_t>(d)]), 1,
+                                          b.strides[static_cast<size_t>(d)], t, &outer));
     DND_MPI_CHECK(MPI_Type_free(&t));
     t = outer;
   }
@@ -501,7 +510,7 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       const int q = (me + k) % p;
       if (!has_data(sends[q])) continue;
       DND_ASSERT(sends[q].device().is_cpu() && sends[q].dim() <= kMaxDims, "exchange: unsupported send view");
-      descs_out[static_cast<size_t>(q)] = describe_view(sends[q]);
+      descs_out[static_cast<size_t>(q)] = ByteView::of(sends[q]).describe();
       MPI_Request r;
       DND_MPI_CHECK(MPI_Isend(descs_out[static_cast<size_t>(q)].data(), dn, MPI_INT64_T, q, kTagDesc, comm.get(), &r));
       desc_reqs.push_back(r);
@@ -514,17 +523,11 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       auto& d = descs_in[static_cast<size_t>(q)];
       d.resize(static_cast<size_t>(dn));
       DND_MPI_CHECK(MPI_Recv(d.data(), dn, MPI_INT64_T, q, kTagDesc, comm.get(), MPI_STATUS_IGNORE));
-      const int64_t nd = d[3];
-      const std::vector<int64_t> sizes(d.begin() + 4, d.begin() + 4 + nd), strides(d.begin() + 4 + nd, d.begin() + 4 + 2 * nd);
-      const int64_t bytes = bytes_of(recvs[q]);
       // Worth it only with long runs on both sides (few iovecs per byte).
-      const at::Tensor& dst = recvs[q];
-      std::vector<int64_t> dst_strides;
-      for (int64_t k = 0; k < dst.dim(); ++k) dst_strides.push_back(dst.stride(k) * static_cast<int64_t>(dst.element_size()));
-      bool pulled = false;
-      if (run_count(d[2], sizes, strides) * kMinRun <= bytes &&
-          run_count(static_cast<int64_t>(dst.element_size()), dst.sizes().vec(), dst_strides) * kMinRun <= bytes)
-        pulled = pull(static_cast<pid_t>(d[0]), local_runs(dst), view_runs(static_cast<uintptr_t>(d[1]), d[2], sizes, strides));
+      const ByteView remote = ByteView::from(d), local = ByteView::of(recvs[q]);
+      const int64_t bytes = bytes_of(recvs[q]);
+      const bool pulled = remote.runs().count * kMinRun <= bytes && local.runs().count * kMinRun <= bytes &&
+                          pull(static_cast<pid_t>(d[0]), local.iovecs(), remote.iovecs());
       acks_out[static_cast<size_t>(q)] = pulled ? kAckPulled : kAckSendPlease;
       MPI_Request r;
       DND_MPI_CHECK(MPI_Isend(&acks_out[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(), &r));
