@@ -24,6 +24,7 @@ using Action = std::function<int()>;
 struct Command {
   CLI::App* app;
   Action run;
+  // false: runs before (and without) MPI initialisation, in one process.
   bool needs_mpi = true;
 };
 

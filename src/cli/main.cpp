@@ -44,6 +44,21 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
 
+  // Commands that read only files and metadata (validate, plan, ops, inspect, jobs) run in
+  // this one process and never initialise MPI, so they work on a login node.
+  for (const Command& c : commands) {
+    if (!c.app->parsed() || c.needs_mpi) continue;
+    try {
+      return c.run();
+    } catch (const UsageError& e) {
+      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      return kExitFailure;
+    }
+  }
+
   if (g.nranks > 0 && !under_launcher()) {
     const std::string why = relaunch(g.nranks, argc, argv);
     fmt::print(stderr, "dnd: error: {}\n", why);
