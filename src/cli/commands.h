@@ -2,6 +2,8 @@
 // options on the CLI11 app, and runs after MPI is up. main.cpp only dispatches.
 #pragma once
 
+#include "core/text.h"
+
 #include <CLI/App.hpp>
 
 #include <functional>
@@ -30,10 +32,12 @@ struct Command {
 
 Command add_demo(CLI::App& root, const Global& g);
 Command add_info(CLI::App& root, const Global& g);
+Command add_run(CLI::App& root, const Global& g);
+Command add_plan(CLI::App& root, const Global& g);
+Command add_validate(CLI::App& root, const Global& g);
+Command add_ops(CLI::App& root, const Global& g);
 
-// ", did you mean 'x'?" for the candidate nearest to `word` (edit distance at most 2
-// or a third of its length), else "".
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+// did_you_mean: core/text.h.
 
 // Whether a launcher (mpirun, srun) started this process.
 bool under_launcher();

@@ -24,7 +24,10 @@ int main(int argc, char** argv) {
   app.add_option("-n,--nranks", g.nranks, "run with N ranks: re-launches under mpirun when not already launched")
       ->check(CLI::PositiveNumber);
 
-  std::vector<Command> commands{add_demo(app, g), add_info(app, g)};
+  // Global options may also follow the subcommand: dnd run pipe.yaml -n 4.
+  app.fallthrough();
+  std::vector<Command> commands{add_demo(app, g),    add_info(app, g), add_run(app, g),
+                                add_plan(app, g),    add_validate(app, g), add_ops(app, g)};
 
   // An unknown first word is a mistyped command: say so, with the nearest name.
   if (argc > 1 && argv[1][0] != '-') {
@@ -32,7 +35,7 @@ int main(int argc, char** argv) {
     for (const Command& c : commands) names.push_back(c.app->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
       fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n", argv[1],
-                 did_you_mean(argv[1], names));
+                 dnd::did_you_mean(argv[1], names));
       return kExitUsage;
     }
   }

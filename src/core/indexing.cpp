@@ -67,9 +67,8 @@ AxisSel normalize_slice(const Slice& s, int64_t n, int64_t axis, const char* op)
 
 // Expands the Ellipsis, checks every index against the global shape and computes the
 // result's global shape and split. Depends on metadata only, so every rank throws alike.
-Selection normalize(const DNDarray& a, const std::vector<Index>& indices, const char* op) {
-  const Shape& g = a.gshape();
-  const int64_t nd = a.ndim();
+Selection normalize(const Shape& g, Split split, const std::vector<Index>& indices, const char* op) {
+  const int64_t nd = static_cast<int64_t>(g.size());
   int64_t ellipses = 0, consumed = 0;
   for (const Index& ix : indices) {
     if (std::holds_alternative<Ellipsis>(ix))
@@ -82,7 +81,7 @@ Selection normalize(const DNDarray& a, const std::vector<Index>& indices, const 
     throw ValueError(fmt::format("{}: too many indices for an array of shape {}: {} were given", op, shape_str(g),
                                  consumed));
   Selection sel;
-  sel.source_split = a.split();
+  sel.source_split = split;
   sel.axes.reserve(static_cast<size_t>(nd));
   for (const Index& ix : indices) {
     if (std::holds_alternative<Ellipsis>(ix)) {
@@ -113,7 +112,7 @@ Selection normalize(const DNDarray& a, const std::vector<Index>& indices, const 
   for (int64_t d = 0; d < nd; ++d) {
     const AxisSel& s = sel.axes[static_cast<size_t>(d)];
     if (s.drop) continue;
-    if (a.split() && *a.split() == d) sel.split = static_cast<int64_t>(sel.shape.size());
+    if (split && *split == d) sel.split = static_cast<int64_t>(sel.shape.size());
     sel.shape.push_back(s.len);
   }
   return sel;
@@ -193,7 +192,7 @@ std::string describe(const DNDarray& a) {
 }  // namespace
 
 DNDarray getitem(const DNDarray& a, const std::vector<Index>& indices) {
-  const Selection sel = normalize(a, indices, "getitem");
+  const Selection sel = normalize(a.gshape(), a.split(), indices, "getitem");
   const Communicator& comm = a.comm();
   const int p = comm.size(), me = comm.rank();
   const at::Tensor view = ascending_view(a, sel);
@@ -238,7 +237,7 @@ DNDarray getitem(const DNDarray& a, const std::vector<Index>& indices) {
 }
 
 void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& value) {
-  const Selection sel = normalize(a, indices, "setitem");
+  const Selection sel = normalize(a.gshape(), a.split(), indices, "setitem");
   at::Tensor dst = ascending_view(a, sel);  // undefined where this rank owns none of it
   const at::Device device = a.larray().device();
 
@@ -316,6 +315,11 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
   // The value may be (a view of) the target itself: copy_ needs disjoint memory.
   if (v.is_alias_of(a.larray())) v = v.clone();
   dst.copy_(v);
+}
+
+std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split, const std::vector<Index>& indices) {
+  const Selection sel = normalize(gshape, split, indices, "getitem");
+  return {sel.shape, sel.split};
 }
 
 }  // namespace dnd

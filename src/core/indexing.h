@@ -19,6 +19,7 @@
 #include "core/elementwise.h"
 
 #include <optional>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,5 +53,9 @@ DNDarray getitem(const DNDarray& a, const std::vector<Index>& indices);
 // getitem (naming setitem), ShapeError when the value does not broadcast, and ValueError
 // when it lives on another communicator; a is unchanged then.
 void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& value);
+
+// getitem's result shape and split from metadata only (no data, no MPI); throws as
+// getitem would.
+std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split, const std::vector<Index>& indices);
 
 }  // namespace dnd

@@ -1,0 +1,75 @@
+// dnd run PIPE.yaml: executes a pipeline SPMD on every rank of the job.
+#include "cli/commands.h"
+#include "core/communicator.h"
+#include "core/runtime.h"
+#include "pipeline/execute.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace dnd::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  std::string timings;
+  bool quiet = false;
+  bool force = false;
+};
+
+// Memory this rank may use: what the node has available, shared by its ranks.
+int64_t available_bytes_per_rank() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024 / std::max(1, node_local_size());
+  return INT64_MAX;
+}
+
+int run_pipeline(const RunArgs& a, const Global& g) {
+  const Communicator world = Communicator::world();
+  pipeline::Document doc;
+  std::unique_ptr<pipeline::Plan> plan;
+  try {  // every rank reads the same file and finds the same errors
+    doc = pipeline::load_document(a.file, a.sets);
+    plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
+  } catch (const pipeline::PipelineError& e) {
+    throw UsageError(e.what());
+  }
+  const int64_t avail = allreduce_value(world, available_bytes_per_rank(), ReduceOp::min);
+  if (plan->peak_bytes > avail && !a.force)
+    throw UsageError(fmt::format("the plan needs {} per rank at its peak (step '{}'), but only {} is available per "
+                                 "rank; use more ranks, or --force to run anyway",
+                                 pipeline::human_bytes(plan->peak_bytes), plan->peak_step,
+                                 pipeline::human_bytes(avail)));
+  pipeline::RunOptions o;
+  o.quiet = a.quiet || g.quiet;
+  o.timings_path = a.timings;
+  if (world.rank() == 0 && !o.quiet)
+    fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file, plan->steps.size(),
+               world.size(), world.size() == 1 ? "" : "s", pipeline::human_bytes(plan->peak_bytes));
+  pipeline::execute(*plan, world, o);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_run(CLI::App& root, const Global& g) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* app = root.add_subcommand("run", "Run a pipeline (SPMD on every rank; -n N launches N ranks)");
+  app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
+  app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
+  app->add_option("--timings", args->timings, "write per-step times, communication and peak memory to this JSON file");
+  app->add_flag("--quiet", args->quiet, "no progress lines (print steps still print)");
+  app->add_flag("--force", args->force, "run even if the planned peak memory exceeds what the ranks have");
+  return Command{app, [args, &g] { return run_pipeline(*args, g); }};
+}
+
+}  // namespace dnd::cli

@@ -1,0 +1,87 @@
+// A pipeline file as written: its params, defaults and steps, each value with the
+// position it came from, so that every error can cite file:line:column. Parsing knows no
+// ops; the planner (plan.h) checks the steps against the op registry.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dnd::pipeline {
+
+// A 1-based position in the pipeline file; line 0 when unknown.
+struct Mark {
+  int line = 0;
+  int col = 0;
+};
+Mark mark_of(const YAML::Node& n);
+
+// An invalid pipeline (found before anything ran): `dnd` exits 2. what() is the
+// ninja-style message: "file:line:col: error: msg", then the source line and a caret.
+class PipelineError : public std::runtime_error {
+ public:
+  PipelineError(const std::string& file, Mark mark, const std::string& msg, const std::string& source_line = {});
+  const std::string& file() const noexcept { return file_; }
+  Mark mark() const noexcept { return mark_; }
+  const std::string& message() const noexcept { return msg_; }
+
+ private:
+  std::string file_;
+  Mark mark_;
+  std::string msg_;
+};
+
+// One step's input: a reference to an earlier result ("X", "model.centroids") or, for
+// the elementwise ops, a number.
+struct InputRef {
+  std::string ref;     // empty for a number
+  YAML::Node literal;  // the number, when ref is empty
+  Mark mark;
+};
+
+struct Step {
+  std::string id;  // as written; generated ("print#3") when the file gives none
+  bool has_id = false;
+  std::string op;
+  Mark mark;     // the step's first key
+  Mark op_mark;  // the op's value
+  std::vector<InputRef> inputs;
+  Mark inputs_mark;
+  // Parameters other than id/op/input(s), in file order, with ${...} already resolved.
+  std::vector<std::pair<std::string, YAML::Node>> params;
+  std::map<std::string, Mark> param_marks;  // name -> position of its key
+  int index = 0;  // 0-based position in the file
+};
+
+struct Document {
+  std::string file;
+  std::vector<std::string> lines;  // the source, for error carets
+  int version = 1;
+  std::string name;
+  std::vector<std::pair<std::string, YAML::Node>> params;  // after --set overrides
+  std::string default_dtype = "float32";
+  std::string default_device = "cpu";
+  std::vector<Step> steps;
+
+  // An error at a position of this file, with its source line.
+  PipelineError error(Mark m, const std::string& msg) const;
+};
+
+// Reads and parses a pipeline file. `sets` are --set key=value overrides of params
+// (values are read as YAML scalars: 16 is an int, 1e-3 a float, abc a string).
+Document load_document(const std::string& path, const std::vector<std::string>& sets = {});
+// The same from text (tests; `file` names it in messages).
+Document parse_document(const std::string& text, const std::string& file,
+                        const std::vector<std::string>& sets = {});
+
+// Evaluates the text inside ${...}: numbers, params, + - * / // % **, parentheses and
+// unary minus. Integer arithmetic stays integer except '/'. Throws std::invalid_argument
+// with a short reason.
+YAML::Node evaluate_expression(const std::string& expr,
+                               const std::vector<std::pair<std::string, YAML::Node>>& params);
+
+}  // namespace dnd::pipeline

@@ -1,0 +1,46 @@
+// The executor: runs a Plan SPMD on every rank of a communicator. Rank 0 reports
+// progress; every rank runs every step in the same order, so collectives match.
+#pragma once
+
+#include "pipeline/plan.h"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace dnd {
+class Communicator;
+class DNDarray;
+}  // namespace dnd
+
+namespace dnd::pipeline {
+
+struct RunOptions {
+  bool quiet = false;           // no progress lines (results of print steps still go to `out`)
+  std::string timings_path;     // --timings OUT.json ("" for none)
+  std::FILE* out = stdout;      // print steps (rank 0)
+  std::FILE* log = stderr;      // progress (rank 0)
+  bool keep_results = false;    // keep every value in RunResult (tests, bench); else free after last use
+};
+
+struct StepTiming {
+  std::string id, op;
+  double seconds = 0;           // the slowest rank
+  int64_t comm_bytes = 0;       // planned bytes sent by the busiest rank
+  std::vector<int64_t> peak_rss;  // per rank, bytes, after the step
+};
+
+struct RunResult {
+  double seconds = 0;  // the whole run, slowest rank
+  std::vector<StepTiming> steps;
+  std::map<std::string, DNDarray> values;  // only with keep_results
+};
+
+// Collective over comm. A failing step throws dnd::Error naming the step, its op and its
+// file:line; the caller must end every rank (the dnd executable aborts the job).
+RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& opts = {});
+
+// Writes the timings JSON that `dnd run --timings` produces (rank 0).
+void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks);
+
+}  // namespace dnd::pipeline

@@ -1,0 +1,45 @@
+// The planner: checks a Document against the op registry (ops, parameters, inputs,
+// ids, cycles), orders the steps, infers every result's shape/dtype/split without data,
+// and accounts for memory per rank (arrays are freed after their last use). It needs no
+// MPI: `dnd validate` and `dnd plan` run it on a login node.
+#pragma once
+
+#include "pipeline/registry.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dnd::pipeline {
+
+struct PlannedStep {
+  const Step* step = nullptr;
+  const OpDef* op = nullptr;
+  std::unique_ptr<Params> params;
+  std::vector<std::string> input_names;  // value names ("" for a number)
+  std::vector<InputMeta> inputs;
+  std::vector<std::string> output_names;  // "X" or "model.centroids"
+  InferResult info;                       // outputs, communication, note
+  int64_t out_bytes = 0;                  // per rank (largest block) of the outputs
+  int64_t live_bytes = 0;                 // per rank while the step runs
+  std::vector<std::string> frees;         // values dropped after the step
+};
+
+struct Plan {
+  const Document* doc = nullptr;
+  int nranks = 1;
+  std::vector<PlannedStep> steps;  // in execution order
+  int64_t peak_bytes = 0;          // per rank
+  std::string peak_step;
+  int64_t comm_bytes = 0;          // total over steps, busiest rank
+};
+
+// Throws PipelineError (file:line:column) for anything invalid.
+Plan make_plan(const Document& doc, int nranks);
+
+// `dnd plan` output.
+std::string plan_table(const Plan& plan);
+std::string plan_json(const Plan& plan);
+std::string human_bytes(int64_t bytes);
+
+}  // namespace dnd::pipeline

@@ -1,0 +1,369 @@
+// The op registry and typed access to a step's parameters.
+#include "pipeline/registry.h"
+
+#include "core/error.h"
+#include "core/text.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+namespace dnd::pipeline {
+
+namespace {
+
+std::map<std::string, OpDef>& registry() {
+  static std::map<std::string, OpDef> ops;
+  return ops;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool is_none_text(const std::string& s) { return s == "none" || s == "None" || s == "null" || s == "~" || s.empty(); }
+
+// Conversions shared by validation and access: each throws std::invalid_argument with
+// what was expected.
+int64_t to_int(const YAML::Node& n) {
+  if (!n.IsScalar()) throw std::invalid_argument("an integer");
+  const std::string s = trim(n.Scalar());
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno == ERANGE) throw std::invalid_argument("an integer");
+  return v;
+}
+
+double to_double(const YAML::Node& n) {
+  if (!n.IsScalar()) throw std::invalid_argument("a number");
+  const std::string s = trim(n.Scalar());
+  if (s == "inf" || s == ".inf") return HUGE_VAL;
+  if (s == "-inf" || s == "-.inf") return -HUGE_VAL;
+  if (s == "nan" || s == ".nan") return std::nan("");
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0') throw std::invalid_argument("a number");
+  return v;
+}
+
+bool to_bool(const YAML::Node& n) {
+  if (!n.IsScalar()) throw std::invalid_argument("true or false");
+  const std::string s = n.Scalar();
+  if (s == "true" || s == "True" || s == "yes") return true;
+  if (s == "false" || s == "False" || s == "no") return false;
+  throw std::invalid_argument("true or false");
+}
+
+std::vector<int64_t> to_int_list(const YAML::Node& n, bool allow_single) {
+  if (allow_single && n.IsScalar()) return {to_int(n)};
+  if (!n.IsSequence()) throw std::invalid_argument(allow_single ? "an integer or a list of integers" : "a list of integers");
+  std::vector<int64_t> v;
+  for (const auto& x : n) {
+    try {
+      v.push_back(to_int(x));
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument("a list of integers");
+    }
+  }
+  return v;
+}
+
+bool node_is_none(const YAML::Node& n) { return !n.IsDefined() || n.IsNull() || (n.IsScalar() && is_none_text(n.Scalar())); }
+
+std::vector<Index> to_index(const YAML::Node& n) {
+  if (!n.IsScalar()) throw std::invalid_argument("an index such as \"2:10, ::2, 0\"");
+  std::string s = trim(n.Scalar());
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+  std::vector<Index> out;
+  if (trim(s).empty()) return out;
+  size_t i = 0;
+  for (;;) {
+    const size_t comma = s.find(',', i);
+    const std::string item = trim(s.substr(i, comma == std::string::npos ? std::string::npos : comma - i));
+    if (item == "...") {
+      out.emplace_back(Ellipsis{});
+    } else if (item.find(':') == std::string::npos) {
+      out.emplace_back(to_int(YAML::Node(item)));
+    } else {
+      Slice sl;
+      std::vector<std::string> parts;
+      size_t j = 0;
+      for (;;) {
+        const size_t c = item.find(':', j);
+        parts.push_back(trim(item.substr(j, c == std::string::npos ? std::string::npos : c - j)));
+        if (c == std::string::npos) break;
+        j = c + 1;
+      }
+      if (parts.size() > 3) throw std::invalid_argument("an index item of at most start:stop:step");
+      auto get = [&](size_t k) -> std::optional<int64_t> {
+        if (k >= parts.size() || parts[k].empty()) return std::nullopt;
+        return to_int(YAML::Node(parts[k]));
+      };
+      sl.start = get(0);
+      sl.stop = get(1);
+      sl.step = get(2);
+      if (sl.step && *sl.step <= 0) throw std::invalid_argument("a positive slice step");
+      out.emplace_back(sl);
+    }
+    if (comma == std::string::npos) break;
+    i = comma + 1;
+  }
+  return out;
+}
+
+// Checks one value against its spec; throws std::invalid_argument("expected ...").
+void check_value(const ParamSpec& spec, const YAML::Node& n) {
+  switch (spec.kind) {
+    case ParamKind::integer: to_int(n); break;
+    case ParamKind::number: to_double(n); break;
+    case ParamKind::boolean: to_bool(n); break;
+    case ParamKind::string:
+    case ParamKind::path:
+      if (!n.IsScalar()) throw std::invalid_argument("a text value");
+      break;
+    case ParamKind::choice: {
+      if (!n.IsScalar() || std::find(spec.choices.begin(), spec.choices.end(), n.Scalar()) == spec.choices.end()) {
+        std::string list;
+        for (const auto& c : spec.choices) list += (list.empty() ? "" : ", ") + c;
+        throw std::invalid_argument("one of " + list);
+      }
+      break;
+    }
+    case ParamKind::shape: {
+      for (int64_t d : to_int_list(n, true))
+        if (d < 0) throw std::invalid_argument("a shape of non-negative extents");
+      break;
+    }
+    case ParamKind::int_list: to_int_list(n, false); break;
+    case ParamKind::axes:
+      if (!node_is_none(n)) to_int_list(n, true);
+      break;
+    case ParamKind::axis:
+    case ParamKind::split:
+      if (!node_is_none(n)) to_int(n);
+      break;
+    case ParamKind::dtype:
+      if (!n.IsScalar()) throw std::invalid_argument("a dtype name");
+      parse_dtype(n.Scalar());
+      break;
+    case ParamKind::device:
+      if (!n.IsScalar()) throw std::invalid_argument("cpu or gpu");
+      parse_device(n.Scalar());
+      break;
+    case ParamKind::scalar:
+      try {
+        to_double(n);
+      } catch (const std::invalid_argument&) {
+        to_bool(n);
+      }
+      break;
+    case ParamKind::index: to_index(n); break;
+  }
+}
+
+}  // namespace
+
+const char* param_kind_name(ParamKind k) {
+  switch (k) {
+    case ParamKind::integer: return "integer";
+    case ParamKind::number: return "number";
+    case ParamKind::boolean: return "bool";
+    case ParamKind::string: return "string";
+    case ParamKind::path: return "path";
+    case ParamKind::choice: return "choice";
+    case ParamKind::shape: return "shape";
+    case ParamKind::int_list: return "int list";
+    case ParamKind::axes: return "axes";
+    case ParamKind::axis: return "axis";
+    case ParamKind::split: return "split";
+    case ParamKind::dtype: return "dtype";
+    case ParamKind::device: return "device";
+    case ParamKind::scalar: return "scalar";
+    case ParamKind::index: return "index";
+  }
+  return "?";
+}
+
+bool register_op(OpDef def, const char* file, int line) {
+  auto& ops = registry();
+  if (auto it = ops.find(def.name); it != ops.end()) {
+    std::fprintf(stderr, "dnd: internal error: op '%s' registered twice: %s:%d and %s:%d\n", def.name.c_str(),
+                 it->second.file, it->second.line, file, line);
+    std::abort();
+  }
+  def.file = file;
+  def.line = line;
+  const std::string name = def.name;
+  ops.emplace(name, std::move(def));
+  return true;
+}
+
+const OpDef* find_op(const std::string& name) {
+  const auto& ops = registry();
+  auto it = ops.find(name);
+  return it == ops.end() ? nullptr : &it->second;
+}
+
+std::vector<const OpDef*> all_ops() {
+  std::vector<const OpDef*> v;
+  for (const auto& [k, d] : registry()) v.push_back(&d);
+  return v;
+}
+
+ParamSpec p_split(const std::string& help, const std::string& def) {
+  return ParamSpec{"split", ParamKind::split, help, false, def};
+}
+ParamSpec p_dtype(const std::string& help) { return ParamSpec{"dtype", ParamKind::dtype, help}; }
+
+// ---- Params --------------------------------------------------------------------------------
+
+Params::Params(const Step& step, const std::vector<ParamSpec>& specs, const Document& doc)
+    : step_(&step), specs_(&specs), doc_(&doc) {
+  std::vector<std::string> names;
+  for (const auto& s : specs) names.push_back(s.name);
+  for (const auto& [k, v] : step.params) {
+    auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; });
+    if (it == specs.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      const std::string hint = did_you_mean(k, names);
+      throw doc.error(step.param_marks.at(k),
+                      fmt::format("op '{}' has no parameter '{}'{}", step.op, k,
+                                  !hint.empty()    ? hint
+                                  : known.empty() ? std::string(" (it takes none)")
+                                                  : " (it takes: " + known + ")"));
+    }
+    try {
+      check_value(*it, v);
+    } catch (const std::invalid_argument& e) {
+      throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}' must be {}, got {}", k, step.op,
+                                                          e.what(), v.IsScalar() ? "'" + v.Scalar() + "'" : std::string("a list or mapping")));
+    } catch (const dnd::Error& e) {
+      throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}': {}", k, step.op, e.what()));
+    }
+  }
+  for (const auto& s : specs)
+    if (s.required && !given(s.name))
+      throw doc.error(step.op_mark, fmt::format("op '{}' needs parameter '{}' ({})", step.op, s.name, s.help));
+}
+
+const ParamSpec& Params::spec(const std::string& name) const {
+  for (const auto& s : *specs_)
+    if (s.name == name) return s;
+  throw InternalError(fmt::format("op '{}' reads parameter '{}' that it does not declare", step_->op, name));
+}
+
+bool Params::given(const std::string& name) const {
+  for (const auto& [k, v] : step_->params)
+    if (k == name) return true;
+  return false;
+}
+
+YAML::Node Params::node(const std::string& name) const {
+  const ParamSpec& s = spec(name);
+  for (const auto& [k, v] : step_->params)
+    if (k == name) return v;
+  if (s.default_value.empty()) return YAML::Node();
+  return YAML::Load(s.default_value);
+}
+
+Mark Params::mark(const std::string& name) const {
+  auto it = step_->param_marks.find(name);
+  return it == step_->param_marks.end() ? step_->op_mark : it->second;
+}
+
+bool Params::is_none(const std::string& name) const { return node_is_none(node(name)); }
+
+namespace {
+template <class F>
+auto convert(const Params& p, const Document& doc, const Step& st, const std::string& name, F f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw doc.error(p.mark(name), fmt::format("parameter '{}' of op '{}' must be {}", name, st.op, e.what()));
+  }
+}
+}  // namespace
+
+int64_t Params::integer(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return to_int(node(name)); });
+}
+double Params::number(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return to_double(node(name)); });
+}
+bool Params::boolean(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return to_bool(node(name)); });
+}
+std::string Params::string(const std::string& name) const {
+  const YAML::Node n = node(name);
+  return n.IsScalar() ? n.Scalar() : std::string();
+}
+Shape Params::shape(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return to_int_list(node(name), true); });
+}
+std::vector<int64_t> Params::int_list(const std::string& name) const {
+  if (is_none(name)) return {};
+  return convert(*this, *doc_, *step_, name, [&] { return to_int_list(node(name), false); });
+}
+std::optional<std::vector<int64_t>> Params::axes(const std::string& name) const {
+  if (is_none(name)) return std::nullopt;
+  return convert(*this, *doc_, *step_, name, [&] { return to_int_list(node(name), true); });
+}
+std::optional<int64_t> Params::axis(const std::string& name) const {
+  if (is_none(name)) return std::nullopt;
+  return convert(*this, *doc_, *step_, name, [&] { return to_int(node(name)); });
+}
+Split Params::split(const std::string& name) const { return axis(name); }
+Dtype Params::dtype(const std::string& name, Dtype fallback) const {
+  if (is_none(name)) return fallback;
+  return parse_dtype(node(name).Scalar());
+}
+DeviceKind Params::device(const std::string& name, DeviceKind fallback) const {
+  if (is_none(name)) return fallback;
+  return parse_device(node(name).Scalar());
+}
+c10::Scalar Params::scalar(const std::string& name) const {
+  const YAML::Node n = node(name);
+  try {
+    const int64_t i = to_int(n);
+    return c10::Scalar(i);
+  } catch (const std::invalid_argument&) {
+  }
+  try {
+    return c10::Scalar(to_double(n));
+  } catch (const std::invalid_argument&) {
+  }
+  return convert(*this, *doc_, *step_, name, [&] { return c10::Scalar(to_bool(n)); });
+}
+std::vector<Index> Params::index(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return to_index(node(name)); });
+}
+
+// ---- metadata helpers ------------------------------------------------------------------------
+
+int64_t global_bytes(const ArrayMeta& m) {
+  return shape_numel(m.shape) * static_cast<int64_t>(c10::elementSize(m.dtype));
+}
+
+int64_t max_block_bytes(const ArrayMeta& m, int nranks) {
+  if (!m.split || nranks <= 1) return global_bytes(m);
+  const int64_t ext = m.shape[static_cast<size_t>(*m.split)];
+  if (ext == 0) return 0;
+  const int64_t per = (ext + nranks - 1) / nranks;
+  return global_bytes(m) / ext * per;
+}
+
+std::string meta_str(const ArrayMeta& m) {
+  return fmt::format("{} {} split={}", shape_str(m.shape), dtype_name(m.dtype), split_str(m.split));
+}
+
+}  // namespace dnd::pipeline

@@ -1,0 +1,175 @@
+// The op registry. Each op is one self-registering definition under src/pipeline/ops/:
+// its parameters (which validate files and feed `dnd ops` and the JSON schema), how it
+// infers result shapes/dtypes/splits without data (`dnd plan`), and how it runs.
+//
+//   DND_REGISTER_OP(make_transpose());   // OpDef make_transpose() { ... }
+//
+// The registry is a function-local static, filled before main() runs; src/pipeline is an
+// OBJECT library so that no self-registering file is dropped by the linker.
+#pragma once
+
+#include "core/elementwise.h"
+#include "core/indexing.h"
+#include "core/types.h"
+#include "pipeline/document.h"
+
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dnd {
+class DNDarray;
+class Communicator;
+}  // namespace dnd
+
+namespace dnd::pipeline {
+
+enum class ParamKind {
+  integer,   // 3
+  number,    // 0.5, 1e-4
+  boolean,   // true / false
+  string,    // any text
+  path,      // a file path (text)
+  choice,    // one of `choices`
+  shape,     // 8 or [1000, 16]
+  int_list,  // [0, 2, 1]
+  axes,      // none (all axes), 1 or [0, 2]
+  axis,      // none or an axis
+  split,     // none or an axis
+  dtype,     // float32, int64, ...
+  device,    // cpu or gpu
+  scalar,    // a number or a bool (a fill value)
+  index,     // numpy-style "2:10, ::2, 0, ..."
+};
+const char* param_kind_name(ParamKind k);
+
+struct ParamSpec {
+  std::string name;
+  ParamKind kind;
+  std::string help;
+  bool required = false;
+  std::string default_value;  // YAML text used when the step omits it ("" = none/null)
+  std::vector<std::string> choices;
+};
+
+// A step's parameters, validated against its op's specs. Accessors return the value
+// given in the file or the spec's default; validation has already checked the types.
+class Params {
+ public:
+  Params(const Step& step, const std::vector<ParamSpec>& specs, const Document& doc);
+  bool given(const std::string& name) const;  // written in the file (not a default)
+  bool is_none(const std::string& name) const;  // absent without default, or null/none
+  int64_t integer(const std::string& name) const;
+  double number(const std::string& name) const;
+  bool boolean(const std::string& name) const;
+  std::string string(const std::string& name) const;
+  Shape shape(const std::string& name) const;
+  std::vector<int64_t> int_list(const std::string& name) const;
+  std::optional<std::vector<int64_t>> axes(const std::string& name) const;  // nullopt: all
+  std::optional<int64_t> axis(const std::string& name) const;
+  Split split(const std::string& name) const;
+  Dtype dtype(const std::string& name, Dtype fallback) const;  // fallback when none
+  DeviceKind device(const std::string& name, DeviceKind fallback) const;
+  c10::Scalar scalar(const std::string& name) const;
+  std::vector<Index> index(const std::string& name) const;
+  Mark mark(const std::string& name) const;
+
+ private:
+  YAML::Node node(const std::string& name) const;
+  const ParamSpec& spec(const std::string& name) const;
+  const Step* step_;
+  const std::vector<ParamSpec>* specs_;
+  const Document* doc_;
+};
+
+// What the planner knows of an array: no data.
+struct ArrayMeta {
+  Shape shape;
+  Dtype dtype = kDefaultDtype;
+  Split split;
+  DeviceKind device = DeviceKind::cpu;
+};
+// The largest block any of `nranks` ranks holds (balanced blocks), in bytes.
+int64_t max_block_bytes(const ArrayMeta& m, int nranks);
+int64_t global_bytes(const ArrayMeta& m);
+std::string meta_str(const ArrayMeta& m);
+
+// One input of a step at plan time: an array (from an earlier step) or a number.
+struct InputMeta {
+  bool is_scalar = false;
+  ArrayMeta array;
+  YAML::Node literal;
+};
+
+struct InferContext {
+  const Step& step;
+  const Params& params;
+  const std::vector<InputMeta>& inputs;
+  int nranks;
+  Dtype default_dtype;
+  DeviceKind default_device;
+  const ArrayMeta& array(size_t i) const { return inputs.at(i).array; }
+};
+
+struct InferResult {
+  std::vector<ArrayMeta> outputs;  // one per OpDef::outputs (one when that is empty)
+  int64_t comm_bytes = 0;          // bytes the busiest rank sends
+  int64_t temp_bytes = 0;          // extra memory per rank while the step runs
+  std::string note;                // shown by `dnd plan` (e.g. "aligns B: resplit 1 -> 0")
+};
+
+// Rank 0's live progress line for long steps (kmeans iterations, I/O).
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  virtual void update(const std::string& text) = 0;
+};
+
+struct RunContext {
+  const Step& step;
+  const Params& params;
+  std::vector<Operand> inputs;  // arrays and numbers, in the step's order
+  const Communicator& comm;
+  Dtype default_dtype;
+  DeviceKind default_device;
+  const std::vector<ArrayMeta>& planned;  // what the planner inferred for the outputs
+  Progress& progress;
+  std::FILE* out;  // rank 0's results (print)
+  const DNDarray& array(size_t i) const { return inputs.at(i).array(); }
+};
+
+struct OpDef {
+  std::string name;
+  std::string summary;
+  int min_inputs = 1;
+  int max_inputs = 1;  // -1: any number
+  bool scalar_inputs = false;          // numbers allowed among the inputs (elementwise)
+  std::vector<ParamSpec> params;
+  std::vector<std::string> outputs;    // named results (id.field); empty: one, named by the id
+  bool has_result = true;              // false: save, print (the step needs no id)
+  std::string category = "array";
+  std::function<InferResult(const InferContext&)> infer;
+  std::function<std::vector<DNDarray>(RunContext&)> run;
+  const char* file = "";
+  int line = 0;
+};
+
+// Adds an op; a second op of the same name is an error naming both places.
+bool register_op(OpDef def, const char* file, int line);
+const OpDef* find_op(const std::string& name);
+std::vector<const OpDef*> all_ops();  // sorted by name
+
+#define DND_PIPELINE_CONCAT2(a, b) a##b
+#define DND_PIPELINE_CONCAT(a, b) DND_PIPELINE_CONCAT2(a, b)
+#define DND_REGISTER_OP(def)                                                                 \
+  static const bool DND_PIPELINE_CONCAT(dnd_registered_op_, __LINE__) [[maybe_unused]] = \
+      ::dnd::pipeline::register_op((def), __FILE__, __LINE__)
+
+// Common parameter specs.
+ParamSpec p_split(const std::string& help = "axis to distribute along (none: every rank holds all)",
+                  const std::string& def = "");
+ParamSpec p_dtype(const std::string& help = "element type (default: the pipeline's defaults.dtype)");
+
+}  // namespace dnd::pipeline
