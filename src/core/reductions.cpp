@@ -265,7 +265,8 @@ DNDarray var(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
   at::Tensor sq = at::isComplexType(dt) ? at::real(d * at::conj(d)) : d * d;
   at::Tensor part = local_sum(sq, p);
   if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
-  part = part / static_cast<double>(p.n_reduced - ddof);
+  // As numpy: no degrees of freedom left gives nan (0/0) or inf, never a negative divisor.
+  part = part / static_cast<double>(std::max<int64_t>(p.n_reduced - ddof, 0));
   return wrap(a, finish_dims(part, p, keepdims), p);
 }
 

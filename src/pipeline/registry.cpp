@@ -71,7 +71,7 @@ std::vector<int64_t> to_int_list(const YAML::Node& n, bool allow_single) {
     try {
       v.push_back(to_int(x));
     } catch (const std::invalid_argument&) {
-      throw std::invalid_argument("a list of integers");
+      throw std::invalid_argument(allow_single ? "an integer or a list of integers" : "a list of integers");
     }
   }
   return v;
