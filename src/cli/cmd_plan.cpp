@@ -22,7 +22,7 @@ pipeline::Plan plan_or_usage(const PlanArgs& a, int nranks, pipeline::Document& 
     doc = pipeline::load_document(a.file, a.sets);
     return pipeline::make_plan(doc, nranks);
   } catch (const pipeline::PipelineError& e) {
-    throw UsageError(e.what());
+    throw UsageError(e.what(), /*bare=*/true);
   }
 }
 

@@ -41,7 +41,7 @@ int run_pipeline(const RunArgs& a, const Global& g) {
     doc = pipeline::load_document(a.file, a.sets);
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
   } catch (const pipeline::PipelineError& e) {
-    throw UsageError(e.what());
+    throw UsageError(e.what(), /*bare=*/true);
   }
   const int64_t avail = allreduce_value(world, available_bytes_per_rank(), ReduceOp::min);
   if (plan->peak_bytes > avail && !a.force)

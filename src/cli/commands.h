@@ -46,8 +46,12 @@ bool under_launcher();
 std::string relaunch(int nranks, int argc, char** argv);
 
 // Invalid input found before anything ran (every rank finds it alike): exit 2.
+// `bare`: the message is complete as it stands (a pipeline error that already reads
+// "file:line:col: error: ..."), so it is printed without the command's prefix.
 struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& msg, bool bare_message = false)
+      : std::runtime_error(msg), bare(bare_message) {}
+  bool bare = false;
 };
 
 // Exit codes of DESIGN.md.

@@ -54,7 +54,10 @@ int main(int argc, char** argv) {
     try {
       return c.run();
     } catch (const UsageError& e) {
-      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      if (e.bare)
+        fmt::print(stderr, "{}\n", e.what());
+      else
+        fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
       return kExitUsage;
     } catch (const std::exception& e) {
       fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
@@ -82,7 +85,12 @@ int main(int argc, char** argv) {
       return c.run();
     } catch (const UsageError& e) {
       // Found before any communication, alike on every rank: nobody waits.
-      if (world.rank() == 0) fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      if (world.rank() == 0) {
+        if (e.bare)
+          fmt::print(stderr, "{}\n", e.what());
+        else
+          fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      }
       return kExitUsage;
     } catch (const std::exception& e) {
       // May be one rank only: end the whole job so that no rank waits in a collective.

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# End-to-end checks of pipelines through the dnd executable:
+#  - every file in pipelines/ validates, plans and runs at 1, 2, 3 and 4 ranks, and its
+#    printed results are the same at every rank count (the ops themselves are checked
+#    against torch in test_pipeline_ops);
+#  - every file in tests/cli/broken/ fails validate and run with exit 2 and the message
+#    (with file:line:column) its first line expects, and writes nothing;
+#  - plan --json, ops, ops --schema, --set, --timings, the memory refusal, and a failure
+#    while running (exit 1, one message naming the step).
+set -u
+DND="$1"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+fail=0
+check() {  # check NAME EXPECTED_RC PATTERN -- command...
+  local name="$1" want="$2" pattern="$3"; shift 4
+  local out rc
+  out="$("$@" 2>&1)"; rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, expected $want"; echo "$out" | sed 's/^/    /'; fail=1; return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | sed 's/^/    /'; fail=1; return
+  fi
+  echo "ok   $name"
+}
+
+# ---- the example pipelines, in name order (data-making ones first: 0-*.yaml) ------------
+# They run in a scratch directory; files they write go under it.
+cd "$WORK"
+for p in $(ls "$ROOT"/pipelines/*.yaml | sort); do
+  name="$(basename "$p" .yaml)"
+  check "validate-$name" 0 'ok \(' -- "$DND" validate "$p"
+  check "plan-$name" 0 'peak memory per rank' -- "$DND" plan "$p" -n 3
+  ref=""
+  for n in 1 2 3 4; do
+    out="$(mpirun -n $n "$DND" run "$p" --quiet 2>"$WORK/err")"; rc=$?
+    if [ $rc -ne 0 ]; then
+      echo "FAIL run-$name-np$n: exit $rc"; sed 's/^/    /' "$WORK/err"; fail=1; continue
+    fi
+    if [ -z "$ref" ]; then
+      ref="$out"
+    elif [ "$out" != "$ref" ]; then
+      echo "FAIL run-$name-np$n: results differ from 1 rank"; diff <(echo "$ref") <(echo "$out") | sed 's/^/    /'
+      fail=1; continue
+    fi
+    echo "ok   run-$name-np$n"
+  done
+done
+
+# ---- broken pipelines: exit 2, the message with its position, nothing written ----------
+for f in "$ROOT"/tests/cli/broken/*.yaml; do
+  name="$(basename "$f" .yaml)"
+  want="$(head -1 "$f" | sed 's/^# expect: //')"
+  cp "$f" "$WORK/$name.yaml"
+  check "broken-validate-$name" 2 "^$want" -- "$DND" validate "$name.yaml"
+  check "broken-run-$name" 2 "$want" -- mpirun -n 2 "$DND" run "$name.yaml"
+done
+
+# ---- the commands around run -------------------------------------------------------------
+Q="$ROOT/pipelines/quickstart.yaml"
+check plan-json 0 '"peak_bytes_per_rank": [0-9]+' -- "$DND" plan "$Q" --json -n 2
+check plan-set 0 '\(1000, 4\) float32 split=0' -- "$DND" plan "$Q" --set n=1000
+check set-unknown 2 "no param 'nn', did you mean 'n'" -- "$DND" run "$Q" --set nn=3
+check missing-file 2 'cannot read the pipeline file: No such file or directory' -- "$DND" validate nope.yaml
+check ops-list 0 'random.normal +normally distributed' -- "$DND" ops
+check ops-one 0 'fn +choice +\(required\) the reduction' -- "$DND" ops reduce
+check ops-unknown 2 "unknown op 'redcue', did you mean 'reduce'" -- "$DND" ops redcue
+"$DND" ops --schema > schema.json
+check ops-schema 0 'ok' -- python3 -c "import json; s = json.load(open('schema.json')); assert 'reduce' in s['\$defs']['step']['properties']['op']['enum']; print('ok')"
+check schema-shipped 0 'same' -- bash -c "cmp -s schema.json '$ROOT/share/dnd-pipeline.schema.json' && echo same || echo 'share/dnd-pipeline.schema.json is stale: run dnd ops --schema > share/dnd-pipeline.schema.json'"
+check timings 0 'ok' -- bash -c "mpirun -n 2 '$DND' run '$Q' --quiet --timings t.json >/dev/null && python3 -c \"
+import json; t = json.load(open('t.json')); assert t['ranks'] == 2 and len(t['steps']) == 8
+assert all(len(s['peak_rss_bytes']) == 2 and s['seconds'] >= 0 for s in t['steps']); print('ok')\""
+check run-n 0 'on 2 ranks' -- "$DND" run "$Q" -n 2
+check progress 0 '\[4/8\] scaled: done in [0-9.]+ s' -- "$DND" run "$Q"
+check memory-refusal 2 'the plan needs [0-9.]+ TiB per rank at its peak \(step '[a-z]+'\).*--force' -- \
+  "$DND" run "$Q" --set n=1000000000000
+cat > fails.yaml <<'Y'
+version: 1
+steps:
+  - {id: a, op: arange, stop: 8, split: 0}
+  - {id: b, op: floor_divide, inputs: [a, 0]}
+  - {op: print, input: b}
+Y
+check run-failure 1 "error on rank [0-9]: step 'b' \(floor_divide, fails.yaml:4\)" -- mpirun -n 2 "$DND" run fails.yaml
+
+exit $fail
