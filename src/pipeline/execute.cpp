@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 namespace dnd::pipeline {
 
@@ -70,6 +72,23 @@ std::string inputs_str(const PlannedStep& ps) {
   return s;
 }
 
+// Seconds since this process started (from /proc; 10 ms resolution), or -1.
+double process_age_seconds() {
+  std::ifstream stat("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = content.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream rest(content.substr(paren + 2));
+  std::string field;
+  unsigned long long start_ticks = 0;
+  for (int k = 3; k <= 22 && rest >> field; ++k)
+    if (k == 22) start_ticks = std::stoull(field);
+  double uptime = 0;
+  std::ifstream up("/proc/uptime");
+  if (!(up >> uptime) || start_ticks == 0) return -1;
+  return uptime - static_cast<double>(start_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace
 
 RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& opts) {
@@ -89,6 +108,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   RunResult result;
   std::vector<double> local_seconds;
   std::vector<int64_t> local_rss;
+  const double startup = process_age_seconds();  // process start to the first step
   const auto t_run = Clock::now();
   const size_t nsteps = plan.steps.size();
   for (size_t pos = 0; pos < nsteps; ++pos) {
@@ -159,6 +179,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   // One collective at the end: the slowest rank's times and every rank's peak memory.
   std::vector<double> tv = local_seconds;
   tv.push_back(total);
+  tv.push_back(startup);
   at::Tensor tt = at::from_blob(tv.data(), {static_cast<int64_t>(tv.size())}, at::kDouble).clone();
   allreduce_(comm, tt, ReduceOp::max);
   const double* times = tt.data_ptr<double>();
@@ -174,6 +195,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     result.steps.push_back(t);
   }
   result.seconds = times[nsteps];
+  result.startup_seconds = times[nsteps + 1];
   if (opts.keep_results) result.values = std::move(store);
   if (talk)
     std::fprintf(opts.log, "%s: %zu steps on %d rank%s in %.3f s\n", doc.file.c_str(), nsteps, p, p == 1 ? "" : "s",
@@ -184,8 +206,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
 
 void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks) {
   std::string o = "{\n";
-  o += fmt::format("  \"pipeline\": \"{}\",\n  \"ranks\": {},\n  \"seconds\": {:.6f},\n  \"steps\": [\n",
-                   plan.doc->file, nranks, r.seconds);
+  o += fmt::format("  \"pipeline\": \"{}\",\n  \"ranks\": {},\n  \"seconds\": {:.6f},\n"
+                   "  \"startup_seconds\": {:.3f},\n  \"steps\": [\n",
+                   plan.doc->file, nranks, r.seconds, r.startup_seconds);
   for (size_t s = 0; s < r.steps.size(); ++s) {
     const StepTiming& t = r.steps[s];
     std::string rss;

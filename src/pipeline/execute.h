@@ -31,7 +31,8 @@ struct StepTiming {
 };
 
 struct RunResult {
-  double seconds = 0;  // the whole run, slowest rank
+  double seconds = 0;          // the whole run, slowest rank
+  double startup_seconds = 0;  // process start to the first step (MPI, torch, parsing), slowest rank
   std::vector<StepTiming> steps;
   std::map<std::string, DNDarray> values;  // only with keep_results
 };
