@@ -59,6 +59,8 @@ Plan make_plan(const Document& doc, int nranks) {
 
   // Ops, parameters and input counts.
   std::vector<const OpDef*> ops(n);
+  std::vector<std::unique_ptr<Params>> params(n);
+  std::vector<std::vector<std::string>> fields(n);  // named results of each step
   std::vector<std::string> op_names;
   for (const OpDef* d : all_ops()) op_names.push_back(d->name);
   for (size_t i = 0; i < n; ++i) {
@@ -68,6 +70,8 @@ Plan make_plan(const Document& doc, int nranks) {
       throw doc.error(st.op_mark, fmt::format("unknown op '{}'{}{}", st.op, did_you_mean(st.op, op_names),
                                               did_you_mean(st.op, op_names).empty() ? " (run 'dnd ops' for the list)" : ""));
     const OpDef& op = *ops[i];
+    params[i] = std::make_unique<Params>(st, op.params, doc);
+    fields[i] = op.outputs_for ? op.outputs_for(*params[i]) : op.outputs;
     const int k = static_cast<int>(st.inputs.size());
     const Mark where = st.inputs_mark.line ? st.inputs_mark : st.op_mark;
     if (k < op.min_inputs || (op.max_inputs >= 0 && k > op.max_inputs)) {
@@ -102,7 +106,7 @@ Plan make_plan(const Document& doc, int nranks) {
     if (ops[i]->outputs.empty()) {
       values[st.id] = {i, 0};
     } else {
-      for (size_t f = 0; f < ops[i]->outputs.size(); ++f) values[st.id + "." + ops[i]->outputs[f]] = {i, f};
+      for (size_t f = 0; f < fields[i].size(); ++f) values[st.id + "." + fields[i][f]] = {i, f};
     }
   }
   std::vector<std::string> value_names;
@@ -119,9 +123,19 @@ Plan make_plan(const Document& doc, int nranks) {
       if (it == values.end()) {
         auto s = by_id.find(in.ref);
         if (s != by_id.end() && !ops[s->second]->outputs.empty()) {
-          std::string fields;
-          for (const auto& f : ops[s->second]->outputs) fields += (fields.empty() ? "" : ", ") + in.ref + "." + f;
-          throw doc.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref, fields));
+          std::string names;
+          for (const auto& f : fields[s->second]) names += (names.empty() ? "" : ", ") + in.ref + "." + f;
+          throw doc.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref, names));
+        }
+        const size_t dot = in.ref.rfind('.');
+        if (dot != std::string::npos) {
+          auto owner = by_id.find(in.ref.substr(0, dot));
+          if (owner != by_id.end() && !ops[owner->second]->outputs.empty()) {
+            std::string names;
+            for (const auto& f : fields[owner->second]) names += (names.empty() ? "" : ", ") + owner->first + "." + f;
+            throw doc.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
+                                                 owner->first, ops[owner->second]->name, in.ref.substr(dot + 1), names));
+          }
         }
         if (s != by_id.end())
           throw doc.error(in.mark, fmt::format("step '{}' ({}) has no result to use", in.ref, ops[s->second]->name));
@@ -186,7 +200,7 @@ Plan make_plan(const Document& doc, int nranks) {
     PlannedStep ps;
     ps.step = &st;
     ps.op = ops[i];
-    ps.params = std::make_unique<Params>(st, ops[i]->params, doc);
+    ps.params = std::move(params[i]);
     for (size_t k = 0; k < st.inputs.size(); ++k) {
       InputMeta im;
       if (refs[i][k].first == SIZE_MAX) {
@@ -207,12 +221,12 @@ Plan make_plan(const Document& doc, int nranks) {
     } catch (const std::exception& e) {
       throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
     }
-    const size_t nout = ops[i]->has_result ? std::max<size_t>(1, ops[i]->outputs.size()) : 0;
+    const size_t nout = !ops[i]->has_result ? 0 : ops[i]->outputs.empty() ? 1 : fields[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout,
                fmt::format("op '{}' inferred {} results, declares {}", st.op, ps.info.outputs.size(), nout));
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
-      ps.output_names.push_back(ops[i]->outputs.empty() ? st.id : st.id + "." + ops[i]->outputs[f]);
+      ps.output_names.push_back(ops[i]->outputs.empty() ? st.id : st.id + "." + fields[i][f]);
       ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan.nranks);
     }
     plan.comm_bytes += ps.info.comm_bytes;
@@ -268,7 +282,8 @@ std::string plan_table(const Plan& plan) {
     ++k;
     std::vector<std::string> results;
     for (size_t f = 0; f < ps.info.outputs.size(); ++f)
-      results.push_back((ps.op->outputs.empty() ? "" : ps.op->outputs[f] + ": ") + meta_str(ps.info.outputs[f]));
+      results.push_back((ps.op->outputs.empty() ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
+                        meta_str(ps.info.outputs[f]));
     if (results.empty()) results.push_back("-");
     o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name, results[0],
                      human_bytes(ps.out_bytes), human_bytes(ps.info.comm_bytes), human_bytes(ps.live_bytes));

@@ -148,6 +148,9 @@ struct OpDef {
   bool scalar_inputs = false;          // numbers allowed among the inputs (elementwise)
   std::vector<ParamSpec> params;
   std::vector<std::string> outputs;    // named results (id.field); empty: one, named by the id
+  // When set: the results a step gives with its parameters (a subset of `outputs`, such
+  // as svd's S alone with compute_uv: false). Using a missing one is a plan error.
+  std::function<std::vector<std::string>(const Params&)> outputs_for;
   bool has_result = true;              // false: save, print (the step needs no id)
   std::string category = "array";
   std::function<InferResult(const InferContext&)> infer;
