@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/manipulation.h"
 #include "linalg/p2p_impl.h"
+#include "linalg/qr_impl.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -84,7 +85,7 @@ QrResult tsqr(const DNDarray& a, QrMode mode) {
   return QrResult{Q, Rd, QrAlgorithm::cholesky_qr2, true};
 }
 
-QrResult cholesky_qr2(const DNDarray& a, QrMode mode) {
+detail::LazyQr cholesky_qr2(const DNDarray& a, QrMode mode, bool lazy) {
   const Communicator& comm = a.comm();
   const int64_t m = a.gshape()[0], n = a.gshape()[1];
   const at::Tensor A = a.larray();
@@ -93,25 +94,29 @@ QrResult cholesky_qr2(const DNDarray& a, QrMode mode) {
     DNDarray R(at::empty({0, 0}, A.options()), {0, 0}, kReplicated, comm);
     std::optional<DNDarray> Q;
     if (mode == QrMode::reduced) Q = DNDarray(at::empty({A.size(0), 0}, A.options()), {m, 0}, 0, comm, a.counts());
-    return QrResult{Q, R, QrAlgorithm::cholesky_qr2, false};
+    return {QrResult{Q, R, QrAlgorithm::cholesky_qr2, false}, {}, {}};
   }
+  // X R^-1 as one GEMM with the (n x n) inverse: torch's trsm with the triangle on the
+  // right copies X into column-major order first and runs at a fraction of the GEMM's
+  // speed. The second pass's Gram check catches the accuracy this could lose.
+  const at::Tensor I = at::eye(n, A.options());
+  auto inverse = [&](const at::Tensor& R) { return at::linalg_solve_triangular(R, I, /*upper=*/true); };
   if (cholesky_pass(comm, A, R1, false)) {
-    at::Tensor Q1 = at::linalg_solve_triangular(R1, A, /*upper=*/true, /*left=*/false);
+    const at::Tensor Q1 = at::mm(A, inverse(R1));
     if (cholesky_pass(comm, Q1, R2, true)) {
       DNDarray R(at::mm(R2, R1), {n, n}, kReplicated, comm);
+      if (lazy) return {QrResult{std::nullopt, R, QrAlgorithm::cholesky_qr2, false}, Q1, inverse(R2)};
       std::optional<DNDarray> Q;
-      if (mode == QrMode::reduced)
-        Q = DNDarray(at::linalg_solve_triangular(R2, Q1, /*upper=*/true, /*left=*/false), {m, n}, 0, comm,
-                     a.counts());
-      return QrResult{Q, R, QrAlgorithm::cholesky_qr2, false};
+      if (mode == QrMode::reduced) Q = DNDarray(at::mm(Q1, inverse(R2)), {m, n}, 0, comm, a.counts());
+      return {QrResult{Q, R, QrAlgorithm::cholesky_qr2, false}, {}, {}};
     }
   }
   // Too ill-conditioned for Cholesky: Householder.
-  if (m >= n * comm.size()) return tsqr(balance(a), mode);
+  if (m >= n * comm.size()) return {tsqr(balance(a), mode), {}, {}};
   QrResult r = qr(resplit(a, 1), mode);
   if (r.Q) r.Q = resplit(*r.Q, 0);
   r.fell_back = true;
-  return r;
+  return {r, {}, {}};
 }
 
 // Block Householder over the column panels of an array split 1.
@@ -193,11 +198,17 @@ QrResult qr(const DNDarray& a, QrMode mode) {
     if (mode == QrMode::reduced) Qd = DNDarray(Q.contiguous(), plan.q_shape, kReplicated, comm);
     return QrResult{Qd, DNDarray(R.contiguous(), plan.r_shape, kReplicated, comm), QrAlgorithm::local, false};
   }
-  if (plan.algorithm == QrAlgorithm::cholesky_qr2) return cholesky_qr2(a, mode);
+  if (plan.algorithm == QrAlgorithm::cholesky_qr2) return cholesky_qr2(a, mode, false).result;
   if (*a.split() == 1) return householder_panels(a, mode);
   QrResult r = householder_panels(resplit(a, 1), mode);
   if (r.Q) r.Q = resplit(*r.Q, 0);
   return r;
+}
+
+detail::LazyQr detail::qr_lazy(const DNDarray& a) {
+  const QrPlan plan = plan_qr(a, QrMode::reduced);
+  if (a.split() && plan.algorithm == QrAlgorithm::cholesky_qr2) return cholesky_qr2(a, QrMode::reduced, true);
+  return {qr(a, QrMode::reduced), {}, {}};
 }
 
 }  // namespace dnd::linalg

@@ -5,8 +5,8 @@
 // - replicated: LAPACK Householder QR on every rank.
 // - split 0 with m >= n (tall-skinny): CholeskyQR2. The Gram matrix a^T a is summed over
 //   ranks (one allreduce of n x n), rank 0 factors it (Cholesky) and broadcasts R1, every
-//   rank forms Q1 = a_r R1^-1 (trsm); the same again on Q1 makes Q orthonormal to rounding
-//   (R = R2 R1). Everything but two n x n factorisations is GEMM/TRSM, so it runs near
+//   rank forms Q1 = a_r R1^-1 (one GEMM with the small inverse); the same again on Q1 makes Q orthonormal to rounding
+//   (R = R2 R1). Everything but a few n x n factorisations is GEMM, so it runs near
 //   the BLAS peak. The second pass's Gram matrix measures the first's loss of
 //   orthogonality: when Cholesky fails or ||Q1^T Q1 - I||_F > 1/2 (cond(a) beyond about
 //   u^-1/2: 1e8 in float64, 4e3 in float32; rank-deficient a), qr falls back to

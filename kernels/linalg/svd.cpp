@@ -8,6 +8,7 @@
 #include "linalg/matmul.h"
 #include "linalg/p2p_impl.h"
 #include "linalg/qr.h"
+#include "linalg/qr_impl.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -95,10 +96,17 @@ SvdResult svd_tsqr(const DNDarray& a, const SvdOptions& o) {
   const int64_t kk = std::min(m, n), r = o.rank > 0 ? std::min(o.rank, kk) : kk;
   at::Tensor Ur, S, Vh, R;
   std::optional<DNDarray> Q;
+  at::Tensor X, T;  // Q = X T when the QR leaves it unformed
   if (a.split()) {
-    QrResult f = qr(a, o.compute_uv ? QrMode::reduced : QrMode::r);
-    Q = f.Q;
-    R = f.R.larray();
+    if (o.compute_uv) {
+      detail::LazyQr f = detail::qr_lazy(a);
+      Q = f.result.Q;
+      R = f.result.R.larray();
+      X = f.X;
+      T = f.T;
+    } else {
+      R = qr(a, QrMode::r).R.larray();
+    }
   } else {
     R = a.larray();
   }
@@ -124,7 +132,9 @@ SvdResult svd_tsqr(const DNDarray& a, const SvdOptions& o) {
   if (!o.compute_uv) return out;
   at::Tensor Urr = Ur.narrow(1, 0, r).contiguous();
   out.V = DNDarray(Vh.narrow(0, 0, r).t().contiguous(), {n, r}, kReplicated, comm);
-  if (a.split())
+  if (X.defined())
+    out.U = DNDarray(at::mm(X, at::mm(T, Urr)), {m, r}, 0, comm, a.counts());
+  else if (a.split())
     out.U = matmul(*Q, DNDarray(Urr, {kk, r}, kReplicated, comm));
   else
     out.U = DNDarray(Urr, {m, r}, kReplicated, comm);
