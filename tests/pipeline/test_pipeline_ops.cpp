@@ -263,3 +263,36 @@ TEST(PipelineOps, StepErrorsNameTheStep) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PipelineOps, LinalgMatchesTorch) {
+  for (Split sa : all_splits(2)) {
+    for (Split sb : all_splits(2)) {
+      Ran r = run(fmt::format(R"(steps:
+  - {{id: a, op: random.normal, shape: [9, 5], split: {0}, seed: 1, dtype: float64}}
+  - {{id: b, op: random.normal, shape: [5, 3], split: {1}, seed: 2, dtype: float64}}
+  - {{id: c, op: matmul, inputs: [a, b]}}
+  - {{id: q, op: qr, input: a}}
+  - {{id: r, op: qr, input: a, mode: r}}
+  - {{id: s, op: svd, input: a}}
+  - {{id: s_only, op: svd, input: a, compute_uv: false}}
+)",
+                              split_text(sa), split_text(sb)));
+      const std::string ctx = fmt::format("splits {} x {}", split_text(sa), split_text(sb));
+      const at::Tensor a = r.full("a"), b = r.full("b");
+      expect_global(r["c"], at::matmul(a, b), 1e-10, 1e-10, ctx);
+      EXPECT_TRUE(at::allclose(at::matmul(r.full("q.Q").t(), r.full("q.Q")), at::eye(5, at::kDouble), 1e-10, 1e-10)) << ctx;
+      EXPECT_EQ(r["q.Q"].split(), sa) << ctx;
+      EXPECT_TRUE(at::allclose(at::matmul(r.full("q.Q"), r.full("q.R")), a, 1e-10, 1e-10)) << ctx;
+      EXPECT_TRUE(at::allclose(at::abs(r.full("r.R")), at::abs(r.full("q.R")), 1e-10, 1e-10)) << ctx;
+      const at::Tensor S = std::get<1>(at::linalg_svd(a, false));
+      expect_global(r["s.S"], S, 1e-10, 1e-10, ctx);
+      expect_global(r["s_only.S"], S, 1e-10, 1e-10, ctx);
+      const at::Tensor usv = at::matmul(r.full("s.U") * r.full("s.S"), r.full("s.V").t());
+      EXPECT_TRUE(at::allclose(usv, a, 1e-10, 1e-10)) << ctx;
+    }
+  }
+}
+
+}  // namespace

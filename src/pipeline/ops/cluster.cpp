@@ -1,0 +1,159 @@
+// Clustering ops on kernels/cluster: kmeans (with a live line per Lloyd iteration),
+// predict and cdist.
+#include "cluster/cdist.h"
+#include "cluster/kmeans.h"
+#include "core/factories.h"
+#include "pipeline/ops/common.h"
+
+namespace dnd::pipeline::ops {
+namespace {
+
+void check_samples(const ArrayMeta& x, const char* op) {
+  if (x.shape.size() != 2)
+    throw ShapeError(fmt::format("{}: the samples must be 2-D (rows x features), got {}", op, shape_str(x.shape)));
+  if (x.dtype != at::kFloat && x.dtype != at::kDouble)
+    throw TypeError(fmt::format("{}: the samples must be float32 or float64, got {}", op, dtype_name(x.dtype)));
+}
+
+// The split of a result with one entry per row of x: rows stay where they are (x split 1
+// is resplit to rows first).
+Split row_split(const ArrayMeta& x) { return x.split ? Split(0) : kReplicated; }
+
+OpDef kmeans_op() {
+  OpDef d;
+  d.name = "kmeans";
+  d.summary = "k-means clustering of the rows (Lloyd; kmeans|| init by default); one allreduce per iteration";
+  d.category = "cluster";
+  d.min_inputs = 1;
+  d.max_inputs = 2;
+  d.params = {ParamSpec{"k", ParamKind::integer, "number of clusters", true},
+              ParamSpec{"init", ParamKind::choice, "initial centroids (a second input gives them instead)", false,
+                        "kmeans||", {"kmeans||", "kmeans++", "random"}},
+              ParamSpec{"max_iter", ParamKind::integer, "Lloyd iterations at most", false, "300"},
+              ParamSpec{"tol", ParamKind::number, "stop when the centroid shift is below tol x mean variance", false, "1e-4"},
+              ParamSpec{"n_init", ParamKind::integer, "restarts (seeds seed, seed+1, ...); the lowest inertia is kept", false, "1"},
+              ParamSpec{"seed", ParamKind::integer, "seed: same result at any rank count", false, "0"},
+              ParamSpec{"oversampling", ParamKind::number, "kmeans||: rows sampled per round, times k", false, "2.0"},
+              ParamSpec{"rounds", ParamKind::integer, "kmeans||: sampling rounds", false, "5"}};
+  d.outputs = {"centroids", "labels", "inertia", "n_iter"};
+  d.infer = [](const InferContext& c) {
+    const ArrayMeta& x = c.array(0);
+    check_samples(x, "kmeans");
+    const int64_t k = c.params.integer("k");
+    if (k < 1) throw ValueError(fmt::format("kmeans: k must be at least 1, got {}", k));
+    if (k > x.shape[0])
+      throw ValueError(fmt::format("kmeans: k = {} is larger than the number of samples ({})", k, x.shape[0]));
+    if (c.params.integer("max_iter") < 1) throw ValueError("kmeans: max_iter must be at least 1");
+    if (c.params.integer("n_init") < 1) throw ValueError("kmeans: n_init must be at least 1");
+    if (c.inputs.size() == 2) {
+      const ArrayMeta& c0 = c.array(1);
+      if (c0.shape != Shape{k, x.shape[1]})
+        throw ShapeError(fmt::format("kmeans: initial centroids must be ({}, {}) for k = {}, got {}", k, x.shape[1], k,
+                                     shape_str(c0.shape)));
+    }
+    InferResult r;
+    r.outputs.push_back(ArrayMeta{{k, x.shape[1]}, x.dtype, kReplicated, x.device});
+    r.outputs.push_back(ArrayMeta{{x.shape[0]}, at::kLong, row_split(x), x.device});
+    r.outputs.push_back(ArrayMeta{{}, at::kDouble, kReplicated, x.device});
+    r.outputs.push_back(ArrayMeta{{}, at::kLong, kReplicated, x.device});
+    // One allreduce of k x (d + 1) doubles per iteration (the planner cannot know how
+    // many iterations run; this is max_iter's worth).
+    r.comm_bytes = 2 * k * (x.shape[1] + 2) * 8 * c.params.integer("max_iter") * c.params.integer("n_init");
+    if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
+    return r;
+  };
+  d.run = [](RunContext& c) {
+    cluster::KMeansOptions o;
+    o.k = c.params.integer("k");
+    o.init = cluster::parse_kmeans_init(c.params.string("init"));
+    o.max_iter = c.params.integer("max_iter");
+    o.tol = c.params.number("tol");
+    o.n_init = c.params.integer("n_init");
+    o.seed = static_cast<uint64_t>(c.params.integer("seed"));
+    o.oversampling = c.params.number("oversampling");
+    o.rounds = c.params.integer("rounds");
+    if (c.inputs.size() == 2) o.centroids = c.array(1);
+    Progress& progress = c.progress;
+    const int64_t max_iter = o.max_iter;
+    o.progress = [&progress, max_iter](int iter, double inertia, double shift) {
+      progress.update(fmt::format("iteration {}/{}  inertia {:.6g}  shift {:.3g}", iter, max_iter, inertia, shift));
+    };
+    cluster::KMeansResult km = cluster::kmeans(c.array(0), o);
+    const ArrayOptions scalar = ArrayOptions{}.with_comm(c.comm);
+    std::vector<DNDarray> out;
+    out.push_back(std::move(km.centroids));
+    out.push_back(std::move(km.labels));
+    out.push_back(full({}, km.inertia, ArrayOptions(scalar).with_dtype(at::kDouble)));
+    out.push_back(full({}, km.n_iter, ArrayOptions(scalar).with_dtype(at::kLong)));
+    c.progress.update(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s", km.n_iter,
+                                  km.inertia, km.init_seconds, km.iter_seconds));
+    return out;
+  };
+  return d;
+}
+DND_REGISTER_OP(kmeans_op());
+
+OpDef predict_op() {
+  OpDef d;
+  d.name = "predict";
+  d.summary = "the nearest centroid of every row (inputs: [X, centroids])";
+  d.category = "cluster";
+  d.min_inputs = d.max_inputs = 2;
+  d.infer = [](const InferContext& c) {
+    const ArrayMeta& x = c.array(0);
+    const ArrayMeta& cs = c.array(1);
+    check_samples(x, "predict");
+    if (cs.shape.size() != 2 || cs.shape[1] != x.shape[1])
+      throw ShapeError(fmt::format("predict: centroids {} do not match samples {}", shape_str(cs.shape),
+                                   shape_str(x.shape)));
+    InferResult r;
+    r.outputs.push_back(ArrayMeta{{x.shape[0]}, at::kLong, row_split(x), x.device});
+    if (cs.split) r.comm_bytes = allgather_bytes(cs, c.nranks);
+    return r;
+  };
+  d.run = [](RunContext& c) { return one(cluster::predict(c.array(0), c.array(1))); };
+  return d;
+}
+DND_REGISTER_OP(predict_op());
+
+OpDef cdist_op() {
+  OpDef d;
+  d.name = "cdist";
+  d.summary = "pairwise Euclidean distances between the rows of x and y (inputs: [x, y])";
+  d.category = "cluster";
+  d.min_inputs = d.max_inputs = 2;
+  d.params = {ParamSpec{"method", ParamKind::choice, "matmul (fast) or exact", false, "matmul", {"matmul", "exact"}},
+              ParamSpec{"squared", ParamKind::boolean, "squared distances", false, "false"}};
+  d.infer = [](const InferContext& c) {
+    const ArrayMeta& x = c.array(0);
+    const ArrayMeta& y = c.array(1);
+    check_samples(x, "cdist");
+    check_samples(y, "cdist");
+    if (x.shape[1] != y.shape[1])
+      throw ShapeError(fmt::format("cdist: x {} and y {} have different numbers of features", shape_str(x.shape),
+                                   shape_str(y.shape)));
+    InferResult r;
+    ArrayMeta m{{x.shape[0], y.shape[0]}, c10::promoteTypes(x.dtype, y.dtype), kReplicated, x.device};
+    if (x.split) {
+      m.split = 0;
+      if (y.split) r.comm_bytes = allgather_bytes(y, c.nranks);  // y's blocks travel round the ring
+    } else if (y.split) {
+      m.split = 1;
+    }
+    if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
+    if (y.split && *y.split == 1) r.comm_bytes += move_bytes(y, c.nranks);
+    r.outputs.push_back(m);
+    return r;
+  };
+  d.run = [](RunContext& c) {
+    cluster::CdistOptions o;
+    o.method = c.params.string("method") == "exact" ? cluster::CdistMethod::exact : cluster::CdistMethod::matmul;
+    o.squared = c.params.boolean("squared");
+    return one(cluster::cdist(c.array(0), c.array(1), o));
+  };
+  return d;
+}
+DND_REGISTER_OP(cdist_op());
+
+}  // namespace
+}  // namespace dnd::pipeline::ops
