@@ -292,7 +292,11 @@ std::string human_bytes(double bytes) {
 std::string render(const Request& r, const Template& t, const std::string& plan_note) {
   const bool array = !r.array.empty();
   const bool bench = t.name == "bench" || (!t.builtin && !r.workload.empty() && r.pipeline.empty());
-  const std::string base = bench ? "dnd-bench-" + r.workload : "dnd-" + r.pipeline_name;
+  // Jobs and their output are named after what they run: the pipeline, the workload, or
+  // (an own template without either) the template file.
+  const std::string base = bench                      ? "dnd-bench-" + r.workload
+                           : !r.pipeline_name.empty() ? "dnd-" + r.pipeline_name
+                                                      : "dnd-" + safe_name(fs::path(t.name).stem().string());
 
   std::string sbatch = fmt::format("#SBATCH --job-name={}\n#SBATCH --nodes={}\n#SBATCH --ntasks-per-node={}\n"
                                    "#SBATCH --cpus-per-task={}\n",
