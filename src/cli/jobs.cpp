@@ -313,7 +313,8 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
   // mpirun reads the allocation from Slurm; threads are set explicitly, so no binding.
   const std::string launch =
       r.launcher == "srun"
-          ? "srun --mpi=pmix --cpus-per-task=\"$THREADS\" --kill-on-bad-exit=1"
+          ? fmt::format("srun --mpi=pmix --cpus-per-task=\"${{SLURM_CPUS_PER_TASK:-{}}}\" --kill-on-bad-exit=1",
+                        r.cpus_per_task)
           : fmt::format("mpirun -n \"$SLURM_NTASKS\" --map-by ppr:{}:node --bind-to none", r.ntasks_per_node);
 
   std::string sets;

@@ -211,7 +211,8 @@ TEST(Jobs, PipelineScriptCarriesTheRequest) {
         "DND=/opt/dnd/bin/dnd\n", "SETS=(--set n=5 --set 'label=a b'\\''s')\n", "THREADS=${SLURM_CPUS_PER_TASK:-3}\n",
         "export DND_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS\n", "# dnd plan: note\n",
         "\"$DND\" validate \"$PIPELINE\"\n",
-        "srun --mpi=pmix --cpus-per-task=\"$THREADS\" --kill-on-bad-exit=1 \"$DND\" -v run \"$PIPELINE\" "
+        "srun --mpi=pmix --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-3}\" --kill-on-bad-exit=1 \"$DND\" -v run "
+        "\"$PIPELINE\" "
         "\"${SETS[@]}\"\n"})
     EXPECT_TRUE(has(s, line)) << "missing: " << line << "\nin:\n" << s;
   EXPECT_TRUE(has(s, "PIPELINE=" + shell_quote(std::filesystem::absolute(pipeline_file()).string()) + "\n"));
