@@ -234,6 +234,10 @@ void normalize(Request& r) {
     parse_rank_list(r.bench_ranks, r.ranks(), r);
   }
 
+  // A path is made absolute (jobs start in the submission directory, but users move
+  // scripts); a bare name is looked up on the compute nodes' PATH.
+  if (r.dnd.find('/') != std::string::npos) r.dnd = fs::absolute(r.dnd).lexically_normal().string();
+
   if (!r.pipeline.empty()) {
     std::error_code ec;
     if (!fs::is_regular_file(r.pipeline, ec)) throw UsageError(fmt::format("{}: no such pipeline file", r.pipeline));
