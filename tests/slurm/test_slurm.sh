@@ -113,6 +113,8 @@ done
 mkdir -p "$T/state" "$T/spool" "$T/log" "$T/jobs"
 cat > "$SLURM_CONF" << EOF
 ClusterName=dndtest
+# Job ids of their own, so that two test runs at once do not share PMIx's /tmp/spmix_* names.
+FirstJobId=$((1000 + (RANDOM * 32768 + RANDOM) % 10000000))
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
@@ -231,6 +233,19 @@ check_info mpirun-3x1 3 1 -N 1 --ntasks-per-node 3 --launcher mpirun
 if render info-fails.sh --template info-fails.sbatch -N 1 --ntasks-per-node 2; then
   id="$(submit info-fails.sh)" && expect_job exit-code "$id" "FAILED 2:0" &&
     has exit-code "dnd-info-fails-$id.out" "frobnicate" && ok "exit-code: a rank's exit 2 is the job's"
+fi
+
+# The gpu template's premise: with --gpus-per-node, every rank of a node sees all of the
+# node's GPUs (dnd picks one by node-local rank).
+cat > gpu-check.sbatch << 'EOF'
+#!/bin/bash
+{{SBATCH}}
+{{LAUNCH}} bash -c 'echo "rank $SLURM_PROCID sees GPUs ${CUDA_VISIBLE_DEVICES:-none}"'
+EOF
+if render gpu-check.sh --template gpu-check.sbatch -N 1 --ntasks-per-node 2 --gpus-per-node 2; then
+  id="$(submit gpu-check.sh)" && expect_job gpu-visible "$id" "COMPLETED 0:0" &&
+    if [ "$(grep -c 'sees GPUs 0,1$' "dnd-gpu-check-$id.out")" -eq 2 ]; then ok "gpu-visible: both ranks see GPUs 0,1"
+    else bad gpu-visible "not every rank sees both GPUs:"; cat "dnd-gpu-check-$id.out"; fi
 fi
 
 # More ranks x cores than the node has: `dnd jobs` warns (from sinfo), sbatch refuses at
