@@ -166,9 +166,15 @@ void ask_sinfo(const jobs::Request& r, jobs::Fit& f) {
     if (mm > 0) mib = std::min<uint64_t>(mib.value_or(UINT64_MAX), static_cast<uint64_t>(mm));
   }
   if (!cpus && !mib) return;
-  f.node_source = r.partition.empty() ? "sinfo, default partition" : "sinfo, partition " + r.partition;
-  f.node_cpus = cpus;
-  if (!f.node_bytes && mib) f.node_bytes = *mib << 20;
+  const std::string source = r.partition.empty() ? "sinfo, default partition" : "sinfo, partition " + r.partition;
+  if (cpus) {
+    f.node_cpus = cpus;
+    f.node_cpus_source = source;
+  }
+  if (!f.node_bytes && mib) {  // --mem, when given, is what the job gets
+    f.node_bytes = *mib << 20;
+    f.node_bytes_source = source;
+  }
 }
 
 }  // namespace
@@ -227,7 +233,7 @@ Command add_jobs(CLI::App& root, const Global& g) {
                    std::vector<std::string> notes;
                    if (!req.mem.empty()) {
                      fit.node_bytes = jobs::parse_mem(req.mem);
-                     fit.node_source = "--mem " + req.mem;
+                     fit.node_bytes_source = "--mem " + req.mem;
                    }
                    if (!*no_check) {
                      if (!req.pipeline.empty()) {

@@ -3,7 +3,6 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -60,13 +59,15 @@ int64_t to_int(const std::string& s, const std::string& what) {
 }
 
 std::string pipeline_name(const std::string& path) {
-  // The `name:` of the pipeline, if the file says one; a broken file is `dnd validate`'s
-  // business (the script runs it first), not the renderer's.
-  try {
-    const YAML::Node root = YAML::LoadFile(path);
-    if (root.IsMap() && root["name"] && root["name"].IsScalar()) return safe_name(root["name"].as<std::string>());
-  } catch (const std::exception&) {
-  }
+  // The top-level `name:` line, read as text: pipelines hold ${param} references that are
+  // not YAML until substituted, and a broken file is `dnd validate`'s business (the
+  // script runs it first), not the renderer's.
+  std::ifstream in(path);
+  std::string line;
+  std::smatch m;
+  static const std::regex name_line(R"(name:[ \t]*(["']?)([^"'#]*?)\1[ \t]*(#.*)?\r?)");
+  while (std::getline(in, line))
+    if (std::regex_match(line, m, name_line) && m[2].length() > 0) return safe_name(m[2]);
   return safe_name(fs::path(path).stem().string());
 }
 
@@ -416,13 +417,14 @@ FitReport check_fit(const Request& r, const Fit& f) {
     rep.note = fmt::format("# dnd plan: about {} per rank at {} ranks, {} for the {} rank(s) of a node", human_bytes(rank),
                            r.ranks(), human_bytes(node), per_node);
     if (f.node_bytes) {
-      rep.note += fmt::format("; a node has {} ({})", human_bytes(static_cast<double>(*f.node_bytes)), f.node_source);
+      rep.note +=
+          fmt::format("; a node has {} ({})", human_bytes(static_cast<double>(*f.node_bytes)), f.node_bytes_source);
       if (node > static_cast<double>(*f.node_bytes))
         rep.warnings.push_back(fmt::format(
             "the pipeline needs about {} per rank at {} ranks (dnd plan), {} for the {} rank(s) of a node, but a node "
             "has {} ({}): use more nodes, fewer ranks per node, or more memory (--mem)",
             human_bytes(rank), r.ranks(), human_bytes(node), per_node, human_bytes(static_cast<double>(*f.node_bytes)),
-            f.node_source));
+            f.node_bytes_source));
     }
     rep.note += "\n";
   }
@@ -430,7 +432,8 @@ FitReport check_fit(const Request& r, const Fit& f) {
     rep.warnings.push_back(fmt::format(
         "{} rank(s) per node x {} core(s) per rank need {} CPUs per node, but the nodes have {} ({}): Slurm will "
         "refuse or hold the job",
-        per_node, r.cpus_per_task, static_cast<int64_t>(per_node) * r.cpus_per_task, *f.node_cpus, f.node_source));
+        per_node, r.cpus_per_task, static_cast<int64_t>(per_node) * r.cpus_per_task, *f.node_cpus,
+        f.node_cpus_source));
   return rep;
 }
 

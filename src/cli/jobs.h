@@ -70,8 +70,9 @@ std::optional<double> json_top_level_number(const std::string& json, const std::
 struct Fit {
   std::optional<uint64_t> peak_bytes_per_rank;  // from `dnd plan` at r.ranks()
   std::optional<uint64_t> node_bytes;           // memory per node: --mem, else sinfo's
+  std::string node_bytes_source;                // "--mem 8G", "sinfo, partition batch"
   std::optional<int> node_cpus;                 // CPUs per node, from sinfo
-  std::string node_source;                      // where node_bytes/node_cpus come from
+  std::string node_cpus_source;
 };
 struct FitReport {
   std::string note;                   // comment lines for the script, or ""

@@ -265,21 +265,22 @@ PIPE="$SRC/pipelines/quickstart.yaml"
 if [ ! -f "$PIPE" ] || ! "$DND" validate "$PIPE" > /dev/null 2>&1; then
   bad pipelines "no pipelines/quickstart.yaml, or \`dnd validate\` cannot check it: the template checks did not run"
 else
-  # What the pipeline prints on one process, without the lines that differ by run or by
-  # rank count (timings, rank counts): every one of these must be in the job's log.
-  reference() {  # reference OUT [--set k=v]...
-    local out="$1"; shift
-    "$DND" run "$PIPE" "$@" 2>&1 | grep -vE '[0-9] ?(ns|us|µs|ms|s)\b|[Rr]anks?\b|[Tt]ime' > "$out"
-    [ -s "$out" ] || bad reference "\`dnd run $PIPE $*\` printed nothing to compare"
+  # What the pipeline prints under plain mpirun with the same ranks and threads (float
+  # reductions may differ in the last digit between rank counts), without the lines that
+  # differ by run (timings, rank counts): every one of these must be in the job's log.
+  reference() {  # reference OUT RANKS THREADS [--set k=v]...
+    local out="$1" ranks="$2" threads="$3"; shift 3
+    DND_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" mpirun -n "$ranks" "$DND" run "$PIPE" "$@" 2>&1 |
+      grep -vE '[0-9] ?(ns|us|µs|ms|s)\b|[Rr]anks?\b|[Tt]ime' > "$out"
+    [ -s "$out" ] || bad reference "\`mpirun -n $ranks dnd run $PIPE $*\` printed nothing to compare"
   }
   same_results() {  # same_results NAME LOG REFERENCE
     local missing
     [ -f "$2" ] || { bad "$1" "no log $2"; return 1; }
     missing="$(grep -vxF -f "$2" "$3")"
-    [ -z "$missing" ] || { bad "$1" "$2 lacks the one-process results:"; sed 's/^/    /' <<< "$missing"; return 1; }
+    [ -z "$missing" ] || { bad "$1" "$2 lacks lines that mpirun printed:"; sed 's/^/    /' <<< "$missing"; return 1; }
   }
   name="$(sed -n 's/^#SBATCH --job-name=dnd-//p' < <("$DND" jobs sbatch "$PIPE" -N 1 --ntasks-per-node 1 --no-check))"
-  reference ref-n1000.txt --set n=1000
 
   for spec in "srun 4 1" "mpirun 2 2"; do
     read -r launcher ranks threads <<< "$spec"
@@ -289,8 +290,9 @@ else
     id="$(submit "$check.sh")" || { bad "$check" "sbatch refused it"; continue; }
     log="dnd-$name-$id.out"
     expect_job "$check" "$id" "COMPLETED 0:0" || { cat "$log" 2> /dev/null; continue; }
+    reference "ref-$check.txt" "$ranks" "$threads" --set n=1000
     has "$check" "$log" "^  ranks     $ranks " && has "$check" "$log" "^  threads   $threads per rank$" &&
-      same_results "$check" "$log" ref-n1000.txt && ok "$check: the one-process results, in $log"
+      same_results "$check" "$log" "ref-$check.txt" && ok "$check: the results of mpirun -n $ranks, in $log"
   done
 
   # A broken pipeline fails in seconds at `dnd validate`, before any rank starts.
@@ -305,31 +307,32 @@ else
       fi
   fi
 
-  # A job array: task i runs with --set n=V_i and prints what one process prints for it.
+  # A job array: task i runs with --set n=V_i and prints what mpirun prints for it.
   values=(100 2000 30000)
   if render array.sh "$PIPE" -N 1 --ntasks-per-node 2 --sweep "n=$(IFS=,; echo "${values[*]}")"; then
     id="$(submit array.sh)" && expect_job array "$id" "COMPLETED 0:0" 3 && {
       good=1
       for i in 0 1 2; do
-        reference "ref-array-$i.txt" --set "n=${values[$i]}"
+        reference "ref-array-$i.txt" 2 1 --set "n=${values[$i]}"
         has array "dnd-$name-${id}_$i.out" "array task $i: --set n=${values[$i]}" &&
           same_results array "dnd-$name-${id}_$i.out" "ref-array-$i.txt" || good=0
       done
       if cmp -s ref-array-0.txt ref-array-2.txt; then bad array "n=${values[0]} and n=${values[2]} print the same"; good=0; fi
-      [ "$good" = 1 ] && ok "array: 3 tasks, each with its own n, each the one-process result"
+      [ "$good" = 1 ] && ok "array: 3 tasks, each with its own n, each the results of mpirun -n 2"
     }
   fi
 
   # One rank per GPU (two counted GPUs; the pipeline itself runs on the CPU here).
   if render gpu.sh "$PIPE" -N 1 --gpus-per-node 2 --set n=1000; then
+    reference ref-gpu.txt 2 1 --set n=1000
     id="$(submit gpu.sh)" && expect_job gpu "$id" "COMPLETED 0:0" &&
-      has gpu "dnd-$name-$id.out" "^  ranks     2 " && same_results gpu "dnd-$name-$id.out" ref-n1000.txt &&
-      ok "gpu: 2 GPUs, 2 ranks, the one-process results"
+      has gpu "dnd-$name-$id.out" "^  ranks     2 " && same_results gpu "dnd-$name-$id.out" ref-gpu.txt &&
+      ok "gpu: 2 GPUs, 2 ranks, the results of mpirun -n 2"
   fi
 
   # The memory check: 1 KiB per node cannot hold the pipeline.
   if render tiny-mem.sh "$PIPE" -N 1 --ntasks-per-node 2 --mem 1K; then
-    has mem-warning tiny-mem.sh.err "warning: the pipeline needs about .* per rank at 2 ranks \\(dnd plan\\)" &&
+    has mem-warning tiny-mem.sh.err "warning: the pipeline needs about .* per rank at 2 ranks \\(dnd plan\\), .* but a node has 1.0 KiB \\(--mem 1K\\)" &&
       has mem-note tiny-mem.sh "^# dnd plan: about .* per rank at 2 ranks" && ok "memory: dnd plan's estimate warns"
   fi
 

@@ -82,6 +82,25 @@ TEST(Jobs, TemplateChosenFromTheOptions) {
   EXPECT_EQ(r.bench_ranks, "1,2,4,6");
 }
 
+TEST(Jobs, PipelineNameFromTheFileElseItsStem) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto name_of = [&](const std::string& file, const std::string& text) {
+    const std::string path = (dir / file).string();
+    std::ofstream(path) << text;
+    Request r = base();
+    r.pipeline = path;
+    normalize(r);
+    std::remove(path.c_str());
+    return r.pipeline_name;
+  };
+  // ${...} in a flow sequence is not YAML until substituted: the name is read as text.
+  EXPECT_EQ(name_of("dnd_test_jobs_a.yaml", "version: 1\nname: \"cluster points\"  # k-means\nparams: {n: 4}\n"
+                                            "steps:\n  - op: random.normal\n    shape: [${n}, 4]\n"),
+            "cluster-points");
+  EXPECT_EQ(name_of("dnd_test_jobs_b.yaml", "steps:\n  - id: x\n    name: inner\n"), "dnd_test_jobs_b");
+  EXPECT_EQ(name_of("dnd_test_jobs_c.yaml", "name: 'it'\n"), "it");
+}
+
 TEST(Jobs, MalformedRequestsAreUsageErrors) {
   Request r = base();
   r.template_name = "pipline";
@@ -311,7 +330,7 @@ TEST(Jobs, FitWarnsWhenTheNodesCannotHoldThePipeline) {
   Fit f;
   f.peak_bytes_per_rank = 3ull << 30;
   f.node_bytes = 8ull << 30;
-  f.node_source = "--mem 8G";
+  f.node_bytes_source = "--mem 8G";
   FitReport rep = check_fit(r, f);
   ASSERT_EQ(rep.warnings.size(), 1u);
   EXPECT_EQ(rep.warnings[0],
@@ -329,7 +348,7 @@ TEST(Jobs, FitWarnsWhenTheNodesCannotHoldThePipeline) {
   EXPECT_EQ(check_fit(r, f).note, "");
 
   f.node_cpus = 6;
-  f.node_source = "sinfo, partition batch";
+  f.node_cpus_source = "sinfo, partition batch";
   r.cpus_per_task = 2;  // 4 x 2 = 8 > 6
   rep = check_fit(r, f);
   ASSERT_EQ(rep.warnings.size(), 1u);
