@@ -10,6 +10,9 @@ PACKAGES=(
   libtorch-dev
   libopenblas0-openmp
   libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev
+  # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
+  # whose recommends pull in ~30 more packages).
+  slurmctld slurmd slurm-client munge
 )
 
 SUDO=""
