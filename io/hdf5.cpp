@@ -486,7 +486,8 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o) 
   const void* data = b.t.defined() && b.t.numel() > 0 ? b.t.data_ptr() : nullptr;
   const unsigned char dummy = 0;  // HDF5 wants a buffer even for nothing selected
   Hid dxpl = transfer(true);
-  const herr_t rc = H5Dwrite(ds, ftype, mspace, fspace, dxpl, data ? data : &dummy);
+  // An empty dataset has no storage to write to.
+  const herr_t rc = shape_numel(g) == 0 ? 0 : H5Dwrite(ds, ftype, mspace, fspace, dxpl, data ? data : &dummy);
   agree(comm, [&] {
     if (rc < 0) throw ValueError(fmt::format("{}: writing the data failed: {}", what, h5_detail()));
   });

@@ -139,10 +139,15 @@ DNDarray load(const std::string& path, const LoadOptions& o, const Communicator&
   check_allocation(checked_nbytes(split ? largest : shape, itemsize(info.dtype), what), what);
 
   at::Tensor local;
-  agree(comm, [&] {
-    if (f == Format::npy) local = load_npy(path, info, mine, comm);
-  });
-  if (f == Format::hdf5) local = load_hdf5(path, info, mine, /*collective=*/info.layout == "contiguous", comm);
+  if (shape_numel(shape) == 0) {  // nothing to read (HDF5 may not even have storage)
+    Shape lshape;
+    for (const Sel& s : mine) lshape.push_back(s.count);
+    local = at::empty(lshape, at::TensorOptions().dtype(info.dtype));
+  } else if (f == Format::npy) {
+    agree(comm, [&] { local = load_npy(path, info, mine, comm); });
+  } else {
+    local = load_hdf5(path, info, mine, /*collective=*/info.layout == "contiguous", comm);
+  }
 
   DNDarray a(local, shape, axis, comm);
   for (int64_t d : sel.flips) {
