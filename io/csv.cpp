@@ -58,10 +58,12 @@ bool parse_field(std::string_view s, T& out) {
 
 struct Parsed {
   int64_t rows = 0, cols = -1;
-  int64_t lines = 0;           // physical lines, blank ones included
-  int64_t first_row_line = -1; // local line index of the first row
-  int64_t error_line = -1;     // local line index of the first bad line
+  int64_t lines = 0;            // physical lines, blank ones included
+  int64_t first_row_line = -1;  // local line index of the first row
+  int64_t error_line = -1;      // local line index of the first invalid value, and why
   std::string error;
+  int64_t mismatch_line = -1;   // local line index of the first row with another field count
+  int64_t mismatch_cols = 0;
   at::Tensor values;
 };
 
@@ -77,7 +79,7 @@ Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
     const std::string_view line = trim(text.substr(pos, nl - pos));
     const int64_t here = p.lines++;
     pos = nl + 1;
-    if (line.empty() || p.error_line >= 0) continue;
+    if (line.empty() || p.error_line >= 0 || p.mismatch_line >= 0) continue;
     int64_t fields = 0;
     size_t f0 = 0;
     while (true) {
@@ -98,15 +100,14 @@ Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
     if (p.error_line >= 0) continue;
     if (p.cols < 0) p.cols = fields, p.first_row_line = here;
     if (fields != p.cols) {
-      p.error_line = here;
-      p.error = fmt::format("{} fields where the lines before have {}", fields, p.cols);
+      p.mismatch_line = here, p.mismatch_cols = fields;
       continue;
     }
     ++p.rows;
   }
   const int64_t cols = std::max<int64_t>(p.cols, 0);
   p.values = at::empty({p.rows, cols}, at::TensorOptions().dtype(dtype));
-  if (p.error_line < 0 && !vals.empty()) std::memcpy(p.values.data_ptr(), vals.data(), vals.size() * sizeof(Stored));
+  if (p.error_line < 0 && p.mismatch_line < 0 && !vals.empty()) std::memcpy(p.values.data_ptr(), vals.data(), vals.size() * sizeof(Stored));
   return p;
 }
 
@@ -280,24 +281,35 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
 
   // Line numbers for messages: physical lines of the ranks before, plus the header.
   const std::vector<int64_t> lines = allgather_value(comm, parsed.lines);
-  int64_t before = o.header_lines;
+  int64_t before = o.header_lines + 1;  // 1-based
   for (int q = 0; q < r; ++q) before += lines[static_cast<size_t>(q)];
-  agree(comm, [&] {
-    if (parsed.error_line >= 0)
-      throw ValueError(fmt::format("{}: line {}: {}", what, before + parsed.error_line + 1, parsed.error));
-  });
+  auto global = [&](int64_t local_line) { return local_line < 0 ? int64_t{-1} : before + local_line; };
   const std::vector<int64_t> info =
-      allgather_values(comm, {parsed.rows, parsed.cols, parsed.rows > 0 ? before + parsed.first_row_line + 1 : -1});
+      allgather_values(comm, {parsed.rows, parsed.cols, global(parsed.first_row_line), global(parsed.error_line),
+                              global(parsed.mismatch_line), parsed.mismatch_cols});
+  // The file's first bad line, whichever rank read it (the message must not depend on
+  // the rank count): an invalid value, or a row whose field count differs from the
+  // first row's.
   int64_t cols = -1, first_line = -1, total = 0;
   std::vector<int64_t> counts;
   for (int q = 0; q < p; ++q) {
-    const int64_t rows = info[3 * q], qc = info[3 * q + 1], ql = info[3 * q + 2];
+    const int64_t* v = &info[static_cast<size_t>(6 * q)];
+    const int64_t rows = v[0], qc = v[1], fr = v[2], err = v[3], mm = v[4], mmc = v[5];
     counts.push_back(rows);
     total += rows;
-    if (rows == 0) continue;
-    if (cols < 0) cols = qc, first_line = ql;
-    else if (qc != cols)
-      throw ValueError(fmt::format("{}: line {} has {} fields, line {} has {}", what, ql, qc, first_line, cols));
+    const bool value_error_first = err >= 0 && (fr < 0 || err <= fr);
+    if (!value_error_first && fr >= 0) {
+      if (cols < 0) cols = qc, first_line = fr;
+      else if (qc != cols)
+        throw ValueError(fmt::format("{}: line {}: {} fields where line {} has {}", what, fr, qc, first_line, cols));
+    }
+    if (err >= 0) {
+      agree(comm, [&] {
+        if (q == r) throw ValueError(fmt::format("{}: line {}: {}", what, err, parsed.error));
+      });
+    }
+    if (mm >= 0)
+      throw ValueError(fmt::format("{}: line {}: {} fields where line {} has {}", what, mm, mmc, first_line, cols));
   }
   cols = std::max<int64_t>(cols, 0);
   at::Tensor local = parsed.values;
