@@ -44,7 +44,7 @@ std::string human_bytes(int64_t bytes) {
 
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries) {
   std::string s = fmt::format("{}\n", path);
-  s += fmt::format("  {:<28} {:<16} {:<10} {:<11} {:<14} {:<16} {:>10}\n", "path", "shape", "dtype", "layout", "chunks",
+  s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", "path", "shape", "dtype", "layout", "chunks",
                    "compression", "bytes");
   for (const Entry& e : entries) {
     if (e.is_group) {
@@ -52,7 +52,7 @@ std::string listing_text(const std::string& path, const std::vector<Entry>& entr
       continue;
     }
     const ArrayInfo& i = e.info;
-    s += fmt::format("  {:<28} {:<16} {:<10} {:<11} {:<14} {:<16} {:>10}\n", e.path, shape_str(i.shape),
+    s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", e.path, shape_str(i.shape),
                      i.supported ? dtype_name(i.dtype) : i.type + " (unsupported)", i.layout,
                      i.chunks.empty() ? "-" : shape_str(i.chunks), i.compression.empty() ? "-" : i.compression,
                      human_bytes(i.nbytes));

@@ -68,7 +68,8 @@ std::vector<Entry> list(const std::string& path, Format format) {
   if (f == Format::hdf5) return list_hdf5(path);
   LoadOptions o;
   o.format = f;
-  return {Entry{"/", false, probe(path, o)}};
+  const auto slash = path.find_last_of('/');
+  return {Entry{slash == std::string::npos ? path : path.substr(slash + 1), false, probe(path, o)}};
 }
 
 Shape selection_shape(const Shape& shape, const std::vector<Slice>& slices) {

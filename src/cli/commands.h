@@ -30,6 +30,7 @@ struct Command {
 
 Command add_demo(CLI::App& root, const Global& g);
 Command add_info(CLI::App& root, const Global& g);
+Command add_inspect(CLI::App& root, const Global& g);
 
 // ", did you mean 'x'?" for the candidate nearest to `word` (edit distance at most 2
 // or a third of its length), else "".

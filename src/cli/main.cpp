@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("-n,--nranks", g.nranks, "run with N ranks: re-launches under mpirun when not already launched")
       ->check(CLI::PositiveNumber);
 
-  std::vector<Command> commands{add_demo(app, g), add_info(app, g)};
+  std::vector<Command> commands{add_demo(app, g), add_info(app, g), add_inspect(app, g)};
 
   // An unknown first word is a mistyped command: say so, with the nearest name.
   if (argc > 1 && argv[1][0] != '-') {
