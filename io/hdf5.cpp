@@ -342,10 +342,24 @@ Hid mpio_fapl(const Communicator& comm) {
   return fapl;
 }
 
-Hid transfer(bool collective) {
+// Collective transfers; `blocks`: every rank's part is one contiguous byte range of the
+// file, so MPI-IO's two-phase aggregation would only add a copy (each rank then does
+// its own I/O inside the collective call).
+Hid transfer(bool collective, bool blocks = false) {
   Hid dxpl(H5Pcreate(H5P_DATASET_XFER));
   H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT);
+  if (collective && blocks) H5Pset_dxpl_mpio_collective_opt(dxpl, H5FD_MPIO_INDIVIDUAL_IO);
   return dxpl;
+}
+
+// Whether a selection is one contiguous run of a row-major array.
+bool one_run(const std::vector<Sel>& sel, const Shape& g) {
+  size_t k = 0;
+  while (k < sel.size() && sel[k].count == 1) ++k;  // leading single indices
+  if (k < sel.size() && sel[k].step != 1) return false;
+  for (size_t j = k + 1; j < sel.size(); ++j)
+    if (!sel[j].full(g[j])) return false;
+  return true;
 }
 
 }  // namespace
@@ -415,7 +429,7 @@ at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::
   select_hyperslab(fspace, mine);
   Hid mspace = mem_space(lshape);
   Hid mtype = mem_type(info.dtype);
-  Hid dxpl = transfer(collective);
+  Hid dxpl = transfer(collective, one_run(mine, info.shape));
   herr_t rc = 0;
   if (collective || local.numel() > 0) rc = H5Dread(ds, mtype, mspace, fspace, dxpl, local.data_ptr());
   agree(comm, [&] {
@@ -485,7 +499,7 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o) 
   if (nd == 0 && !b.t.defined()) H5Sselect_none(mspace);
   const void* data = b.t.defined() && b.t.numel() > 0 ? b.t.data_ptr() : nullptr;
   const unsigned char dummy = 0;  // HDF5 wants a buffer even for nothing selected
-  Hid dxpl = transfer(true);
+  Hid dxpl = transfer(true, b.axis == 0 && o.chunks.empty() && o.compression == 0);
   // An empty dataset has no storage to write to.
   const herr_t rc = shape_numel(g) == 0 ? 0 : H5Dwrite(ds, ftype, mspace, fspace, dxpl, data ? data : &dummy);
   agree(comm, [&] {
