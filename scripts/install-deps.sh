@@ -10,6 +10,7 @@ PACKAGES=(
   libtorch-dev
   libopenblas0-openmp
   libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev
+  python3-h5py python3-numpy  # the I/O tests write their fixture files with h5py/numpy
 )
 
 SUDO=""
