@@ -429,7 +429,10 @@ at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::
   select_hyperslab(fspace, mine);
   Hid mspace = mem_space(lshape);
   Hid mtype = mem_type(info.dtype);
-  Hid dxpl = transfer(collective, one_run(mine, info.shape));
+  // The transfer mode must be the same on every rank (a rank with an empty or one-row
+  // block may look contiguous when the others are not).
+  const bool blocks = collective && allreduce_value(comm, int64_t{one_run(mine, info.shape)}, ReduceOp::min) == 1;
+  Hid dxpl = transfer(collective, blocks);
   herr_t rc = 0;
   if (collective || local.numel() > 0) rc = H5Dread(ds, mtype, mspace, fspace, dxpl, local.data_ptr());
   agree(comm, [&] {
