@@ -13,6 +13,7 @@ PACKAGES=(
   # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
   # whose recommends pull in ~30 more packages).
   slurmctld slurmd slurm-client munge
+  python3-h5py python3-numpy  # the I/O tests write their fixture files with h5py/numpy
 )
 
 SUDO=""

@@ -37,6 +37,7 @@ Command add_plan(CLI::App& root, const Global& g);
 Command add_validate(CLI::App& root, const Global& g);
 Command add_ops(CLI::App& root, const Global& g);
 Command add_jobs(CLI::App& root, const Global& g);
+Command add_inspect(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
 
