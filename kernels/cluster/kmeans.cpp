@@ -171,14 +171,24 @@ template <typename T>
 std::vector<Key> local_smallest_keys(const T* w, int64_t nl, int64_t offset, uint64_t seed, uint64_t stream,
                                      int64_t l) {
   std::priority_queue<Key> heap;  // the largest kept key on top
+  double top = std::numeric_limits<double>::infinity();  // its value once the heap is full
+  random::Counter c{};
+  int64_t drawn = -1;  // one Philox block gives the uniforms of two consecutive rows
   for (int64_t i = 0; i < nl; ++i) {
-    if (!(w[i] > 0)) continue;
+    const double wi = static_cast<double>(w[i]);
+    if (!(wi > 0)) continue;
     const int64_t g = offset + i;
-    const auto c = random::draw(seed, stream, static_cast<uint64_t>(g));
-    const double u = 1.0 - random::to_unit_double(c[0], c[1]);  // (0, 1]
-    double e = -std::log(u);
+    if ((g >> 1) != drawn) {
+      drawn = g >> 1;
+      c = random::draw(seed, stream, static_cast<uint64_t>(drawn));
+    }
+    const double u = 1.0 - ((g & 1) ? random::to_unit_double(c[2], c[3]) : random::to_unit_double(c[0], c[1]));
+    // -log(u) >= 1 - u, so most rows are rejected without the logarithm; the margin
+    // keeps the shortcut from ever rejecting a row the exact comparison would keep.
+    if (1.0 - u > top * wi * (1 + 1e-9)) continue;
+    double e = -std::log(u);  // u in (0, 1]
     if (!(e > 0)) e = 0.0;
-    const double key = e / static_cast<double>(w[i]);
+    const double key = e / wi;
     int64_t bits;
     std::memcpy(&bits, &key, sizeof bits);
     const Key kv{bits, g};
@@ -187,7 +197,10 @@ std::vector<Key> local_smallest_keys(const T* w, int64_t nl, int64_t offset, uin
     } else if (kv < heap.top()) {
       heap.pop();
       heap.push(kv);
+    } else {
+      continue;
     }
+    if (static_cast<int64_t>(heap.size()) == l) std::memcpy(&top, &heap.top().first, sizeof top);
   }
   std::vector<Key> out;
   while (!heap.empty()) {
