@@ -6,6 +6,7 @@
 #include "kernels/cluster/nearest_impl.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -55,24 +56,32 @@ void block_dist(const at::Tensor& x, const at::Tensor& y, T* out, int64_t ldo, c
     std::vector<detail::PackedCenters<T>> packs;
     for (int64_t j = 0; j < m; j += chunk)
       packs.push_back(detail::pack_centers(y.data_ptr<T>() + j * d, std::min(chunk, m - j), d));
-    for (int64_t i = 0; i < n; i += rows) {
-      const int64_t nb = std::min(rows, n - i);
-      for (size_t c = 0; c < packs.size(); ++c)
-        detail::sqdist_exact(xp + i * d, nb, packs[c], out + i * ldo + static_cast<int64_t>(c) * chunk, ldo, root);
-    }
+    const int64_t blocks = (n + rows - 1) / rows;
+    at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t i = b * rows, nb = std::min(rows, n - i);
+        for (size_t c = 0; c < packs.size(); ++c)
+          detail::sqdist_exact(xp + i * d, nb, packs[c], out + i * ldo + static_cast<int64_t>(c) * chunk, ldo, root);
+      }
+    });
     return;
   }
   const at::Tensor yn = at::empty({m}, x.options());
   detail::row_sqnorms(y.data_ptr<T>(), m, d, yn.data_ptr<T>());
-  const at::Tensor xn = at::empty({rows}, x.options());
   const at::Tensor yt = y.t();
-  for (int64_t i = 0; i < n; i += rows) {
-    const int64_t nb = std::min(rows, n - i);
-    at::Tensor g = at::from_blob(out + i * ldo, {nb, m}, {ldo, 1}, x.options());
-    at::mm_out(g, x.narrow(0, i, nb), yt);
-    detail::row_sqnorms(xp + i * d, nb, d, xn.data_ptr<T>());
-    detail::gram_to_dist(out + i * ldo, nb, m, ldo, xn.data_ptr<T>(), yn.data_ptr<T>(), root);
-  }
+  const int64_t blocks = (n + rows - 1) / rows;
+  // Row blocks are independent: in parallel over torch's threads (each product then runs
+  // on one thread).
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<T> xn(static_cast<size_t>(rows));
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t i = b * rows, nb = std::min(rows, n - i);
+      at::Tensor g = at::from_blob(out + i * ldo, {nb, m}, {ldo, 1}, x.options());
+      at::mm_out(g, x.narrow(0, i, nb), yt);
+      detail::row_sqnorms(xp + i * d, nb, d, xn.data());
+      detail::gram_to_dist(out + i * ldo, nb, m, ldo, xn.data(), yn.data_ptr<T>(), root);
+    }
+  });
 }
 
 template <typename T>

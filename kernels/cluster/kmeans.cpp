@@ -8,6 +8,7 @@
 #include "kernels/cluster/nearest_impl.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -65,6 +66,43 @@ void check_options(const DNDarray& x, const KMeansOptions& o) {
     if (c.comm().size() != x.comm().size())
       throw ValueError("kmeans: initial centroids live on a different communicator than X");
   }
+}
+
+// ---- the local pass, over torch's threads ------------------------------------------------
+
+// detail::nearest over n rows in chunks, in parallel over torch's intra-op threads.
+// Sums, counts and the total are accumulated per chunk and combined in chunk order; the
+// chunks depend only on n and the output's width, so the result does not depend on the
+// number of threads. The partials take at most ~4 MiB (from the caching allocator).
+template <typename T>
+double nearest_chunked(const T* x, int64_t n, const PackedCenters<T>& pc, const NearestOut<T>& out) {
+  const int64_t k = pc.k, d = pc.d;
+  const int64_t nsums = out.sums ? k * d : 0, ncounts = out.counts ? k : 0, width = nsums + ncounts + 1;
+  const int64_t max_chunks = std::max<int64_t>(1, (int64_t{4} << 20) / 8 / width);
+  const int64_t chunks = std::clamp<int64_t>((n + (int64_t{1} << 14) - 1) >> 14, 1, max_chunks);
+  const int64_t per = (n + chunks - 1) / chunks;
+  at::Tensor part = at::zeros({chunks, width}, at::kDouble);
+  double* pp0 = part.data_ptr<double>();
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = std::min(n, c * per), rows = std::min(per, n - i0);
+      double* pp = pp0 + c * width;
+      NearestOut<T> o = out;
+      o.labels = out.labels ? out.labels + i0 : nullptr;
+      o.dist = out.dist ? out.dist + i0 : nullptr;
+      o.sums = out.sums ? pp : nullptr;
+      o.counts = out.counts ? pp + nsums : nullptr;
+      pp[width - 1] = detail::nearest(x + i0 * d, rows, pc, o);
+    }
+  });
+  double total = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    const double* pp = pp0 + c * width;
+    for (int64_t j = 0; j < nsums; ++j) out.sums[j] += pp[j];
+    for (int64_t j = 0; j < ncounts; ++j) out.counts[j] += pp[nsums + j];
+    total += pp[width - 1];
+  }
+  return total;
 }
 
 // ---- this rank's rows ------------------------------------------------------------------
@@ -257,7 +295,7 @@ at::Tensor init_plus_plus(const Rows& r, int64_t k, uint64_t seed) {
     NearestOut<T> o;
     o.dist = dp;
     o.min_update = j > 1;
-    detail::nearest(x, r.nl(), pack_centers(c.data_ptr<T>(), 1, r.d), o);
+    nearest_chunked(x, r.nl(), pack_centers(c.data_ptr<T>(), 1, r.d), o);
     const auto keys = local_smallest_keys(dp, r.nl(), r.offset, seed, kStreamPlusPlus + static_cast<uint64_t>(j), 1);
     std::vector<int64_t> g = smallest_keys(r.comm(), keys, 1);
     // Every row coincides with a pick (fewer distinct rows than k): any row will do.
@@ -350,7 +388,7 @@ at::Tensor init_parallel(const Rows& r, const KMeansOptions& o, uint64_t seed) {
     out.dist = dp;
     out.min_update = round > 1;
     const at::Tensor& c = cand.back();
-    detail::nearest(x, r.nl(), pack_centers(c.data_ptr<T>(), c.size(0), r.d), out);
+    nearest_chunked(x, r.nl(), pack_centers(c.data_ptr<T>(), c.size(0), r.d), out);
     const auto keys =
         local_smallest_keys(dp, r.nl(), r.offset, seed, kStreamParallel + static_cast<uint64_t>(round), l);
     const std::vector<int64_t> g = smallest_keys(r.comm(), keys, l);
@@ -364,7 +402,7 @@ at::Tensor init_parallel(const Rows& r, const KMeansOptions& o, uint64_t seed) {
   at::Tensor w = at::zeros({m}, at::kDouble);
   NearestOut<T> out;
   out.counts = w.data_ptr<double>();
-  detail::nearest(x, r.nl(), pack_centers(all.data_ptr<T>(), m, r.d), out);
+  nearest_chunked(x, r.nl(), pack_centers(all.data_ptr<T>(), m, r.d), out);
   allreduce_(r.comm(), w, ReduceOp::sum);
   const std::vector<double> wv(w.data_ptr<double>(), w.data_ptr<double>() + m);
   return reduce_candidates(all.to(at::kDouble), wv, k, seed).to(c10::CppTypeToScalarType<T>::value);
@@ -402,7 +440,7 @@ void reseed_empty(const Rows& r, const PackedCenters<T>& pc, double* sums, doubl
   NearestOut<T> o;
   o.labels = lab.data_ptr<int64_t>();
   o.dist = dist.data_ptr<T>();
-  detail::nearest(x, nl, pc, o);
+  nearest_chunked(x, nl, pc, o);
   // This rank's k farthest rows (distance descending, then global index), with their
   // rows: the global k farthest always suffice (each skipped candidate is the last row of
   // a distinct cluster, so at most k - e of them are skipped).
@@ -485,7 +523,7 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
     NearestOut<T> out;
     out.sums = sums;
     out.counts = counts;
-    b[k * d + k] = detail::nearest(x, r.nl(), pc, out);
+    b[k * d + k] = nearest_chunked(x, r.nl(), pc, out);
     allreduce_(r.comm(), buf, ReduceOp::sum);
     const double inertia = b[k * d + k];
     if (std::any_of(counts, counts + k, [](double c) { return c == 0; })) reseed_empty<T>(r, pc, sums, counts);
@@ -508,7 +546,7 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
   run.labels = at::empty({r.all.size(0)}, at::kLong);
   NearestOut<T> out;
   out.labels = run.labels.data_ptr<int64_t>();
-  const double mine = detail::nearest(rows_ptr<T>(r.all), r.all.size(0), pack_centers(centers.data_ptr<T>(), k, d), out);
+  const double mine = nearest_chunked(rows_ptr<T>(r.all), r.all.size(0), pack_centers(centers.data_ptr<T>(), k, d), out);
   run.inertia = r.src.split() ? allreduce_value(r.comm(), mine, ReduceOp::sum) : mine;
   run.centers = centers;
   times.iter_seconds += t1 - t0;
@@ -594,11 +632,11 @@ DNDarray predict(const DNDarray& x, const DNDarray& centroids) {
   if (x.dtype() == at::kFloat) {
     NearestOut<float> o;
     o.labels = lab.data_ptr<int64_t>();
-    detail::nearest(rows_ptr<float>(r.all), n, pack_centers(c.data_ptr<float>(), k, d), o);
+    nearest_chunked(rows_ptr<float>(r.all), n, pack_centers(c.data_ptr<float>(), k, d), o);
   } else {
     NearestOut<double> o;
     o.labels = lab.data_ptr<int64_t>();
-    detail::nearest(rows_ptr<double>(r.all), n, pack_centers(c.data_ptr<double>(), k, d), o);
+    nearest_chunked(rows_ptr<double>(r.all), n, pack_centers(c.data_ptr<double>(), k, d), o);
   }
   return r.src.split() ? DNDarray(lab, {r.n}, Split(0), r.comm(), r.src.counts())
                        : DNDarray(lab, {r.n}, kReplicated, r.comm());

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/factories.h"
 #include "core/manipulation.h"
+#include "core/runtime.h"
 #include "support/testing.h"
 
 #include <ATen/ATen.h>
@@ -99,13 +100,19 @@ TEST(Cdist, UnbalancedBlocks) {
 
 // More columns than one cache block of the matmul path and more rows than one packed
 // chunk of the exact path.
+// (With two threads the blocks run in parallel.)
 TEST(Cdist, SeveralBlocks) {
   const at::Tensor x = points(300, 5, at::kFloat, 7), y = points(3001, 5, at::kFloat, 8);
-  for (CdistMethod method : {CdistMethod::matmul, CdistMethod::exact}) {
-    const auto [rtol, atol] = tolerances(method, false, at::kFloat);
-    expect_global(cdist(make(x, Split(0)), make(y, Split(0)), CdistOptions{method, false}),
-                  reference(x, y, false, at::kFloat), rtol, atol);
+  const int before = threads();
+  for (int t : {1, 2}) {
+    set_threads(t);
+    for (CdistMethod method : {CdistMethod::matmul, CdistMethod::exact}) {
+      const auto [rtol, atol] = tolerances(method, false, at::kFloat);
+      expect_global(cdist(make(x, Split(0)), make(y, Split(0)), CdistOptions{method, false}),
+                    reference(x, y, false, at::kFloat), rtol, atol, fmt::format("{} threads", t));
+    }
   }
+  set_threads(before);
 }
 
 TEST(Cdist, BadInputThrowsOnEveryRank) {

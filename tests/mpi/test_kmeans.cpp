@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/factories.h"
 #include "core/manipulation.h"
+#include "core/runtime.h"
 #include "support/testing.h"
 
 #include <ATen/ATen.h>
@@ -356,4 +357,24 @@ TEST(KMeans, BadInputThrowsOnEveryRank) {
       EXPECT_NE(std::string(e.what()).find("NaN or infinity"), std::string::npos) << e.what();
     }
   }
+}
+
+// The local pass runs in chunks over torch's threads; the chunks do not depend on the
+// thread count, so neither does the result (bit for bit).
+TEST(KMeans, ThreadCountDoesNotChangeTheResult) {
+  const at::Tensor x = uniform_points(150000, 2, at::kFloat, 31);
+  KMeansOptions o;
+  o.k = 5;
+  o.seed = 1;
+  o.max_iter = 10;
+  const int before = threads();
+  set_threads(1);
+  const KMeansResult one = kmeans(array(x, Split(0)), o);
+  set_threads(2);
+  const KMeansResult two = kmeans(array(x, Split(0)), o);
+  set_threads(before);
+  expect_global(two.centroids, one.centroids.larray(), 0, 0);
+  expect_global(two.labels, allgather(one.labels), 0, 0);
+  EXPECT_EQ(two.inertia, one.inertia);
+  EXPECT_EQ(two.n_iter, one.n_iter);
 }
