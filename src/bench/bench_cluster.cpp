@@ -24,6 +24,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -62,6 +63,30 @@ int64_t peak_extra_bytes(const std::function<void()>& fn) {
   return (status_kb("VmHWM:") - before) * 1024;
 }
 
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Wall and CPU seconds of single iterations, slowest rank per iteration.
+struct IterTimes {
+  std::vector<double> wall, cpu;
+  void add(const Communicator& world, std::vector<double> w, std::vector<double> c, size_t slots) {
+    w.resize(slots, 0.0);
+    c.resize(slots, 0.0);
+    at::Tensor t = at::empty({2, static_cast<int64_t>(slots)}, at::kDouble);
+    std::copy(w.begin(), w.end(), t.data_ptr<double>());
+    std::copy(c.begin(), c.end(), t.data_ptr<double>() + slots);
+    allreduce_(world, t, ReduceOp::max);
+    for (size_t i = 0; i < slots; ++i) {
+      if (t.data_ptr<double>()[i] <= 0) continue;
+      wall.push_back(t.data_ptr<double>()[i]);
+      cpu.push_back(t.data_ptr<double>()[slots + i]);
+    }
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,9 +109,10 @@ int main(int argc, char** argv) {
     std::string name;
     Stat s;
     std::string note;
+    double cpu = -1;  // CPU seconds of this thread per iteration (median), for Lloyd rows
   };
   std::vector<Row> rows;
-  double torch_iter = 0, one_rank_iter = 0;
+  double torch_iter = 0, one_rank_iter = 0, torch_cpu = 0, one_rank_cpu = 0;
   at::Tensor x_full;  // rank 0: the whole X, for the torch baseline
 
   // dnd at 1 rank, then at all ranks. Ranks outside the communicator only take part in
@@ -107,23 +133,27 @@ int main(int argc, char** argv) {
       o.centroids = random_uniform({k, d}, 2, 0, 1, ArrayOptions{}.with_dtype(at::kFloat).with_comm(comm));
       if (ranks == 1 && rank == 0) x_full = x->larray();
     }
-    std::vector<double> per_iter;
+    // Every iteration is timed from one progress call to the next (the first, which
+    // follows the initialisation, is left out).
+    IterTimes it_times;
     int64_t n_iter = 0;
     for (int rep = -1; rep < reps; ++rep) {
+      std::vector<double> w, c;
+      double last_w = 0, last_c = 0;
+      KMeansOptions ot = o;
+      ot.progress = [&](int iter, double, double) {
+        const double nw = MPI_Wtime(), nc = cpu_now();
+        if (iter > 1) w.push_back(nw - last_w), c.push_back(nc - last_c);
+        last_w = nw, last_c = nc;
+      };
       barrier(world);
-      double mine = 0;
-      if (member) {
-        const KMeansResult r = cluster::kmeans(*x, o);
-        mine = r.iter_seconds / static_cast<double>(r.n_iter);
-        n_iter = r.n_iter;
-      }
-      const double slowest = allreduce_value(world, mine, ReduceOp::max);
-      if (rep >= 0) per_iter.push_back(slowest);
+      if (member) n_iter = cluster::kmeans(*x, ot).n_iter;
+      if (rep >= 0) it_times.add(world, w, c, static_cast<size_t>(iters));
     }
-    const Stat s = stat_of(per_iter);
-    if (ranks == 1) one_rank_iter = s.median;
+    const Stat s = stat_of(it_times.wall), sc = stat_of(it_times.cpu);
+    if (ranks == 1) one_rank_iter = s.median, one_rank_cpu = sc.median;
     rows.push_back({fmt::format("dnd kmeans Lloyd, {} rank{}", ranks, ranks > 1 ? "s" : ""), s,
-                    fmt::format("{} iterations per fit", n_iter)});
+                    fmt::format("{} iterations per fit", n_iter), sc.median});
 
     // Initialisation (default kmeans||, and kmeans++), and the memory a fit adds.
     if (ranks == p) {
@@ -155,31 +185,31 @@ int main(int argc, char** argv) {
   for (bool caching : {true, false}) {
     memory::set_caching(caching);
     if (!caching) memory::release_cached();
-    std::vector<double> per_iter;
+    IterTimes t;
     for (int rep = -1; rep < reps; ++rep) {
       barrier(world);
-      double mine = 0;
+      std::vector<double> w, cp;
       if (rank == 0) {
         at::Tensor c = random_uniform({k, d}, 2, 0, 1, ArrayOptions{}.with_dtype(at::kFloat).with_comm(Communicator::self()))
                            .larray()
                            .clone();
-        const double t0 = MPI_Wtime();
         for (int64_t it = 0; it < iters; ++it) {
+          const double w0 = MPI_Wtime(), c0 = cpu_now();
           const at::Tensor lab = at::cdist(x_full, c).argmin(1);
           const at::Tensor sums = at::zeros({k, d}, at::kFloat).index_add_(0, lab, x_full);
           const at::Tensor cnt = at::bincount(lab, {}, k).to(at::kFloat).clamp_min(1);
           c = sums / cnt.unsqueeze(1);
+          w.push_back(MPI_Wtime() - w0);
+          cp.push_back(cpu_now() - c0);
         }
-        mine = (MPI_Wtime() - t0) / static_cast<double>(iters);
       }
-      const double slowest = allreduce_value(world, mine, ReduceOp::max);
-      if (rep >= 0) per_iter.push_back(slowest);
+      if (rep >= 0) t.add(world, w, cp, static_cast<size_t>(iters));
     }
-    const Stat s = stat_of(per_iter);
-    if (caching) torch_iter = s.median;
+    const Stat s = stat_of(t.wall), sc = stat_of(t.cpu);
+    if (caching) torch_iter = s.median, torch_cpu = sc.median;
     rows.insert(rows.begin() + (caching ? 0 : 1),
                 Row{fmt::format("torch Lloyd step, 1 process{}", caching ? "" : ", torch allocator"), s,
-                    "baseline: cdist + argmin + index_add + bincount"});
+                    "baseline: cdist + argmin + index_add + bincount", sc.median});
   }
   memory::set_caching(true);
 
@@ -187,20 +217,26 @@ int main(int argc, char** argv) {
     fmt::print("dnd-bench-cluster: {} ranks, {} thread(s) per rank, X {} x {} float32 ({:.0f} MiB), k={}, {} Lloyd "
                "iterations per fit, {} fits per measure\n",
                p, threads, n, d, static_cast<double>(n * d * 4) / (1 << 20), k, iters, reps);
-    fmt::print("{:<36} {:>10} {:>10} {:>10} {:>9} {:>9}  {}\n", "measure", "median", "min", "max", "vs torch",
+    fmt::print("{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "measure", "median", "min", "max", "cpu", "vs torch",
                "speedup", "note");
     for (const Row& r : rows) {
-      const bool lloyd = r.name.find("Lloyd") != std::string::npos;
+      const bool lloyd = r.cpu >= 0;
       const bool dnd_lloyd = lloyd && r.name.rfind("dnd", 0) == 0;
-      fmt::print("{:<36} {:>10.5f} {:>10.5f} {:>10.5f} {:>9} {:>9}  {}\n", r.name, r.s.median, r.s.min, r.s.max,
+      fmt::print("{:<44} {:>9.5f} {:>9.5f} {:>9.5f} {:>9} {:>9} {:>9}  {}\n", r.name, r.s.median, r.s.min, r.s.max,
+                 lloyd ? fmt::format("{:.5f}", r.cpu) : "-",
                  lloyd ? fmt::format("{:.2f}x", torch_iter / r.s.median) : "-",
                  dnd_lloyd ? fmt::format("{:.2f}x", one_rank_iter / r.s.median) : "-", r.note);
     }
-    fmt::print("(Lloyd rows: seconds per iteration; vs torch: torch's time / this one; speedup: dnd at 1 rank / this)\n");
-    fmt::print("\n# csv: bench,version,ranks,threads,n,d,k,measure,median,min,max\n");
+    fmt::print("Lloyd rows: seconds per iteration (wall, slowest rank; median/min/max over the iterations of {} fits, a\n"
+               "dnd fit's first iteration left out) and\n"
+               "cpu = CPU seconds of the rank's thread per iteration (what the step costs when the core is not shared);\n"
+               "vs torch = torch step / this (wall), speedup = dnd at 1 rank / this (wall). cpu-time ratios: torch/dnd 1 "
+               "rank {:.2f}x.\n",
+               reps, torch_cpu / one_rank_cpu);
+    fmt::print("\n# csv: bench,version,ranks,threads,n,d,k,measure,median,min,max,cpu\n");
     for (const Row& r : rows)
-      fmt::print("bench_cluster,1,{},{},{},{},{},{},{:.6f},{:.6f},{:.6f}\n", p, threads, n, d, k, r.name, r.s.median,
-                 r.s.min, r.s.max);
+      fmt::print("bench_cluster,1,{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", p, threads, n, d, k, r.name,
+                 r.s.median, r.s.min, r.s.max, r.cpu);
   }
   return 0;
 }
