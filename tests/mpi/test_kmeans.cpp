@@ -100,8 +100,8 @@ void expect_same_labels(const DNDarray& labels, const at::Tensor& expected, cons
 
 TEST(KMeans, MatchesTorchLloydFromTheSameCentroids) {
   for (at::ScalarType dt : {at::kDouble, at::kFloat})
-    for (int64_t n : {101, 7, 4}) {
-      const int64_t k = std::min<int64_t>(4, n);
+    for (const auto& [n, kk] : std::vector<std::pair<int64_t, int64_t>>{{101, 4}, {101, 12}, {7, 4}, {4, 4}}) {
+      const int64_t k = kk;  // 12: two tiles of centres
       const at::Tensor x = uniform_points(n, 3, dt, 11 + n);
       const at::Tensor c0 = x.narrow(0, 0, k).clone();
       for (double tol : {1e-4, 0.0})
@@ -117,7 +117,7 @@ TEST(KMeans, MatchesTorchLloydFromTheSameCentroids) {
           o.centroids = array(c0, kReplicated);
           const KMeansResult r = kmeans(xd, o);
           const Reference ref = reference_lloyd(x, c0, o.max_iter, tol);
-          const std::string ctx = fmt::format("{} n={} tol={} layout={}", dtype_name(dt), n, tol, layout);
+          const std::string ctx = fmt::format("{} n={} k={} tol={} layout={}", dtype_name(dt), n, k, tol, layout);
           const double rt = dt == at::kFloat ? 1e-5 : 1e-12;
           EXPECT_EQ(r.centroids.split(), kReplicated) << ctx;
           expect_global(r.centroids, ref.centroids, rt, rt, ctx);
