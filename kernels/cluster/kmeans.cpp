@@ -524,7 +524,9 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
     out.sums = sums;
     out.counts = counts;
     b[k * d + k] = nearest_chunked(x, r.nl(), pc, out);
+    const double tc = now();
     allreduce_(r.comm(), buf, ReduceOp::sum);
+    times.comm_seconds += now() - tc;
     const double inertia = b[k * d + k];
     if (std::any_of(counts, counts + k, [](double c) { return c == 0; })) reseed_empty<T>(r, pc, sums, counts);
     const T* c = centers.data_ptr<T>();
