@@ -1,9 +1,9 @@
-#include "kernels/cluster/cdist.h"
+#include "cluster/cdist.h"
 
 #include "core/communicator.h"
 #include "core/error.h"
 #include "core/manipulation.h"
-#include "kernels/cluster/nearest_impl.h"
+#include "cluster/nearest_impl.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

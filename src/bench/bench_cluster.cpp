@@ -16,7 +16,7 @@
 #include "core/factories.h"
 #include "core/memory.h"
 #include "core/runtime.h"
-#include "kernels/cluster/kmeans.h"
+#include "cluster/kmeans.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

@@ -1,7 +1,7 @@
 // cdist against torch.cdist on one process, for every combination of splits (none, 0,
 // 1) of x and y, both methods, both dtypes, unbalanced blocks, and arrays with fewer rows
 // than ranks or none at all.
-#include "kernels/cluster/cdist.h"
+#include "cluster/cdist.h"
 
 #include "core/error.h"
 #include "core/factories.h"

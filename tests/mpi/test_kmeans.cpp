@@ -2,7 +2,7 @@
 // from the same initial centroids; blob recovery for every init; the same result on the
 // world communicator as on one process (MPI_COMM_SELF holding all of X); empty clusters,
 // k above the rows per rank, bad input.
-#include "kernels/cluster/kmeans.h"
+#include "cluster/kmeans.h"
 
 #include "core/error.h"
 #include "core/factories.h"
@@ -123,7 +123,9 @@ TEST(KMeans, MatchesTorchLloydFromTheSameCentroids) {
           expect_global(r.centroids, ref.centroids, rt, rt, ctx);
           expect_same_labels(r.labels, ref.labels, ctx);
           EXPECT_EQ(r.labels.split(), layout == 1 ? kReplicated : Split(0)) << ctx;
-          if (layout == 3) EXPECT_EQ(r.labels.counts(), xd.counts()) << ctx;
+          if (layout == 3) {
+            EXPECT_EQ(r.labels.counts(), xd.counts()) << ctx;
+          }
           EXPECT_NEAR(r.inertia, ref.inertia, rt * std::max(1.0, ref.inertia)) << ctx;
           EXPECT_EQ(r.n_iter, ref.n_iter) << ctx;
         }
