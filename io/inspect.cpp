@@ -3,6 +3,7 @@
 
 #include "core/distribution.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <fmt/format.h>
 
@@ -34,13 +35,6 @@ std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t
   return out;
 }
 
-std::string human_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
 
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries) {
   std::string s = fmt::format("{}\n", path);
@@ -100,22 +94,6 @@ std::string xml_escape(const std::string& in) {
   return s;
 }
 
-std::string json_escape(const std::string& in) {
-  std::string s = "\"";
-  for (char c : in) {
-    switch (c) {
-      case '"': s += "\\\""; break;
-      case '\\': s += "\\\\"; break;
-      case '\n': s += "\\n"; break;
-      case '\t': s += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) s += fmt::format("\\u{:04x}", c);
-        else s += c;
-    }
-  }
-  return s + "\"";
-}
-
 std::string json_shape(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
 // matplotlib's tab10, like DistArray's distribution plots.
@@ -172,27 +150,27 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
 
 std::string inspect_json(const std::string& path, const std::vector<Entry>& entries, const ArrayInfo* selected,
                          Split split, const std::vector<RankBlock>& map) {
-  std::string s = fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_escape(path),
-                              json_escape(entries.empty() ? "" : format_name(entries.back().info.format)));
+  std::string s = fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_quote(path),
+                              json_quote(entries.empty() ? "" : format_name(entries.back().info.format)));
   for (size_t k = 0; k < entries.size(); ++k) {
     const Entry& e = entries[k];
     s += k ? ", " : "";
     if (e.is_group) {
-      s += fmt::format("{{\"path\": {}, \"kind\": \"group\"}}", json_escape(e.path));
+      s += fmt::format("{{\"path\": {}, \"kind\": \"group\"}}", json_quote(e.path));
       continue;
     }
     const ArrayInfo& i = e.info;
     s += fmt::format(
         "{{\"path\": {}, \"kind\": \"dataset\", \"shape\": {}, \"dtype\": {}, \"supported\": {}, \"layout\": {}, "
         "\"chunks\": {}, \"compression\": {}, \"nbytes\": {}, \"storage_bytes\": {}}}",
-        json_escape(e.path), json_shape(i.shape), json_escape(i.supported ? dtype_name(i.dtype) : i.type),
-        i.supported ? "true" : "false", json_escape(i.layout), i.chunks.empty() ? "null" : json_shape(i.chunks),
-        i.compression.empty() ? "null" : json_escape(i.compression), i.nbytes, i.storage_bytes);
+        json_quote(e.path), json_shape(i.shape), json_quote(i.supported ? dtype_name(i.dtype) : i.type),
+        i.supported ? "true" : "false", json_quote(i.layout), i.chunks.empty() ? "null" : json_shape(i.chunks),
+        i.compression.empty() ? "null" : json_quote(i.compression), i.nbytes, i.storage_bytes);
   }
   s += "], \"distribution\": ";
   if (!selected) return s + "null}\n";
   s += fmt::format("{{\"dataset\": {}, \"shape\": {}, \"dtype\": {}, \"split\": {}, \"nranks\": {}, \"ranks\": [",
-                   json_escape(selected->dataset), json_shape(selected->shape), json_escape(dtype_name(selected->dtype)),
+                   json_quote(selected->dataset), json_shape(selected->shape), json_quote(dtype_name(selected->dtype)),
                    split ? std::to_string(*split) : "null", map.size());
   for (size_t k = 0; k < map.size(); ++k) {
     const RankBlock& b = map[k];

@@ -22,9 +22,6 @@ struct RankBlock {
 // every rank holds everything). Throws ValueError for a bad axis or rank count.
 std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t itemsize, int nranks);
 
-// "1.5 MiB", "12 B".
-std::string human_bytes(int64_t bytes);
-
 // The tree of groups and datasets: path, shape, dtype, layout, chunks, compression, bytes.
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries);
 // For every rank: index range, local shape, bytes, and a bar showing where its block

@@ -12,14 +12,6 @@ namespace dnd::cli {
 
 namespace {
 
-std::string q(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
 
 // A value may always be a ${...} expression, resolved before validation.
 std::string with_expr(const std::string& schema) {
@@ -39,7 +31,7 @@ std::string param_schema(const pipeline::ParamSpec& p) {
     case ParamKind::index: s = "{\"type\": \"string\"}"; break;
     case ParamKind::choice: {
       std::string e;
-      for (const auto& c : p.choices) e += (e.empty() ? "" : ", ") + q(c);
+      for (const auto& c : p.choices) e += (e.empty() ? "" : ", ") + json_quote(c);
       s = "{\"enum\": [" + e + "]}";
       break;
     }
@@ -56,7 +48,7 @@ std::string param_schema(const pipeline::ParamSpec& p) {
     case ParamKind::scalar: s = "{\"type\": [\"number\", \"boolean\"]}"; break;
   }
   std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
-  return fmt::format("{{\"description\": {}, \"allOf\": [{}]}}", q(desc), with_expr(s));
+  return fmt::format("{{\"description\": {}, \"allOf\": [{}]}}", json_quote(desc), with_expr(s));
 }
 
 std::string schema() {
@@ -64,7 +56,7 @@ std::string schema() {
   for (const pipeline::OpDef* op : pipeline::all_ops()) {
     std::string props = fmt::format("\"op\": {{\"const\": {}, \"description\": {}}}, \"id\": {{\"type\": \"string\", "
                                     "\"pattern\": \"^[A-Za-z_][A-Za-z0-9_-]*$\"}}",
-                                    q(op->name), q(op->summary));
+                                    json_quote(op->name), json_quote(op->summary));
     if (op->max_inputs != 0) {
       props += ", \"input\": {\"type\": \"string\"}";
       props += ", \"inputs\": {\"type\": \"array\", \"items\": {\"type\": [\"string\", \"number\"]}}";
@@ -72,15 +64,15 @@ std::string schema() {
     std::string required = "\"op\"";
     if (op->has_result) required += ", \"id\"";
     for (const auto& p : op->params) {
-      props += fmt::format(", {}: {}", q(p.name), param_schema(p));
-      if (p.required) required += ", " + q(p.name);
+      props += fmt::format(", {}: {}", json_quote(p.name), param_schema(p));
+      if (p.required) required += ", " + json_quote(p.name);
     }
     steps += fmt::format("{}      {{\"if\": {{\"properties\": {{\"op\": {{\"const\": {}}}}}}}, \"then\": {{\"properties\": {{{}}}, "
                          "\"required\": [{}], \"additionalProperties\": false}}}}",
-                         steps.empty() ? "" : ",\n", q(op->name), props, required);
+                         steps.empty() ? "" : ",\n", json_quote(op->name), props, required);
   }
   std::string names;
-  for (const pipeline::OpDef* op : pipeline::all_ops()) names += (names.empty() ? "" : ", ") + q(op->name);
+  for (const pipeline::OpDef* op : pipeline::all_ops()) names += (names.empty() ? "" : ", ") + json_quote(op->name);
   return fmt::format(R"JSON({{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://dnd.dev/schema/pipeline-v1.json",

@@ -47,14 +47,14 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   if (plan->peak_bytes > avail && !a.force)
     throw UsageError(fmt::format("the plan needs {} per rank at its peak (step '{}'), but only {} is available per "
                                  "rank; use more ranks, or --force to run anyway",
-                                 pipeline::human_bytes(plan->peak_bytes), plan->peak_step,
-                                 pipeline::human_bytes(avail)));
+                                 human_bytes(plan->peak_bytes), plan->peak_step,
+                                 human_bytes(avail)));
   pipeline::RunOptions o;
   o.quiet = a.quiet || g.quiet;
   o.timings_path = a.timings;
   if (world.rank() == 0 && !o.quiet)
     fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file, plan->steps.size(),
-               world.size(), world.size() == 1 ? "" : "s", pipeline::human_bytes(plan->peak_bytes));
+               world.size(), world.size() == 1 ? "" : "s", human_bytes(plan->peak_bytes));
   pipeline::execute(*plan, world, o);
   return kExitOk;
 }

@@ -284,15 +284,6 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 5) {
-    bytes /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
-}
 
 std::string render(const Request& r, const Template& t, const std::string& plan_note) {
   const bool array = !r.array.empty();

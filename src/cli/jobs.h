@@ -81,7 +81,6 @@ struct FitReport {
 FitReport check_fit(const Request& r, const Fit& f);
 
 // "1.5 GiB"
-std::string human_bytes(double bytes);
 // A word the shell reads back unchanged.
 std::string shell_quote(const std::string& s);
 

@@ -1,5 +1,7 @@
 #include "core/printing.h"
 
+#include "core/text.h"
+
 #include "core/error.h"
 #include "core/manipulation.h"
 
@@ -131,16 +133,6 @@ std::string device_str(const DNDarray& a) {
   return fmt::format("{}:{}", d.is_cpu() ? "cpu" : "gpu", d.has_index() ? d.index() : 0);
 }
 
-std::string human_bytes(int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Small text helpers shared by the command line and the pipeline parser.
 #include "core/text.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace dnd {
@@ -27,6 +29,34 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
     }
   }
   return best.empty() ? std::string() : ", did you mean '" + best + "'?";
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 5) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+std::string json_quote(const std::string& in) {
+  std::string s = "\"";
+  for (char c : in) {
+    switch (c) {
+      case '"': s += "\\\""; break;
+      case '\\': s += "\\\\"; break;
+      case '\n': s += "\\n"; break;
+      case '\t': s += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          s += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else
+          s += c;
+    }
+  }
+  return s + "\"";
 }
 
 }  // namespace dnd

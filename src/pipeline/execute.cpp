@@ -6,6 +6,7 @@
 #include "core/communicator.h"
 #include "core/dndarray.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -206,16 +207,16 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
 
 void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks) {
   std::string o = "{\n";
-  o += fmt::format("  \"pipeline\": \"{}\",\n  \"ranks\": {},\n  \"seconds\": {:.6f},\n"
+  o += fmt::format("  \"pipeline\": {},\n  \"ranks\": {},\n  \"seconds\": {:.6f},\n"
                    "  \"startup_seconds\": {:.3f},\n  \"steps\": [\n",
-                   plan.doc->file, nranks, r.seconds, r.startup_seconds);
+                   json_quote(plan.doc->file), nranks, r.seconds, r.startup_seconds);
   for (size_t s = 0; s < r.steps.size(); ++s) {
     const StepTiming& t = r.steps[s];
     std::string rss;
     for (size_t k = 0; k < t.peak_rss.size(); ++k) rss += (k ? ", " : "") + std::to_string(t.peak_rss[k]);
-    o += fmt::format("    {{\"id\": \"{}\", \"op\": \"{}\", \"seconds\": {:.6f}, \"comm_bytes\": {}, "
+    o += fmt::format("    {{\"id\": {}, \"op\": \"{}\", \"seconds\": {:.6f}, \"comm_bytes\": {}, "
                      "\"peak_rss_bytes\": [{}]}}{}\n",
-                     t.id, t.op, t.seconds, t.comm_bytes, rss, s + 1 < r.steps.size() ? "," : "");
+                     json_quote(t.id), t.op, t.seconds, t.comm_bytes, rss, s + 1 < r.steps.size() ? "," : "");
   }
   o += "  ]\n}\n";
   const std::string tmp = path + ".tmp";

@@ -14,24 +14,6 @@ namespace dnd::pipeline {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          o += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else
-          o += c;
-    }
-  }
-  return o;
-}
-
 std::string json_shape(const Shape& s) {
   std::string o = "[";
   for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
@@ -40,16 +22,6 @@ std::string json_shape(const Shape& s) {
 
 }  // namespace
 
-std::string human_bytes(int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
 
 Plan make_plan(const Document& doc, int nranks) {
   Plan plan;
@@ -297,26 +269,26 @@ std::string plan_table(const Plan& plan) {
 
 std::string plan_json(const Plan& plan) {
   std::string o = "{\n";
-  o += fmt::format("  \"file\": \"{}\",\n  \"name\": \"{}\",\n  \"ranks\": {},\n", json_escape(plan.doc->file),
-                   json_escape(plan.doc->name), plan.nranks);
-  o += fmt::format("  \"peak_bytes_per_rank\": {},\n  \"peak_step\": \"{}\",\n  \"comm_bytes_per_rank\": {},\n",
-                   plan.peak_bytes, json_escape(plan.peak_step), plan.comm_bytes);
+  o += fmt::format("  \"file\": {},\n  \"name\": {},\n  \"ranks\": {},\n", json_quote(plan.doc->file),
+                   json_quote(plan.doc->name), plan.nranks);
+  o += fmt::format("  \"peak_bytes_per_rank\": {},\n  \"peak_step\": {},\n  \"comm_bytes_per_rank\": {},\n",
+                   plan.peak_bytes, json_quote(plan.peak_step), plan.comm_bytes);
   o += "  \"steps\": [\n";
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     const PlannedStep& ps = plan.steps[s];
-    o += fmt::format("    {{\"id\": \"{}\", \"op\": \"{}\", \"line\": {}, \"inputs\": [", json_escape(ps.step->id),
+    o += fmt::format("    {{\"id\": {}, \"op\": \"{}\", \"line\": {}, \"inputs\": [", json_quote(ps.step->id),
                      ps.op->name, ps.step->mark.line);
     for (size_t i = 0; i < ps.input_names.size(); ++i)
-      o += (i ? ", " : "") + (ps.input_names[i].empty() ? std::string("null") : "\"" + json_escape(ps.input_names[i]) + "\"");
+      o += (i ? ", " : "") + (ps.input_names[i].empty() ? std::string("null") : json_quote(ps.input_names[i]));
     o += "], \"outputs\": [";
     for (size_t f = 0; f < ps.info.outputs.size(); ++f) {
       const ArrayMeta& m = ps.info.outputs[f];
-      o += fmt::format("{}{{\"name\": \"{}\", \"shape\": {}, \"dtype\": \"{}\", \"split\": {}, \"bytes_per_rank\": {}}}",
-                       f ? ", " : "", json_escape(ps.output_names[f]), json_shape(m.shape), dtype_name(m.dtype),
+      o += fmt::format("{}{{\"name\": {}, \"shape\": {}, \"dtype\": \"{}\", \"split\": {}, \"bytes_per_rank\": {}}}",
+                       f ? ", " : "", json_quote(ps.output_names[f]), json_shape(m.shape), dtype_name(m.dtype),
                        m.split ? std::to_string(*m.split) : "null", max_block_bytes(m, plan.nranks));
     }
-    o += fmt::format("], \"comm_bytes_per_rank\": {}, \"live_bytes_per_rank\": {}, \"note\": \"{}\"}}{}\n",
-                     ps.info.comm_bytes, ps.live_bytes, json_escape(ps.info.note), s + 1 < plan.steps.size() ? "," : "");
+    o += fmt::format("], \"comm_bytes_per_rank\": {}, \"live_bytes_per_rank\": {}, \"note\": {}}}{}\n",
+                     ps.info.comm_bytes, ps.live_bytes, json_quote(ps.info.note), s + 1 < plan.steps.size() ? "," : "");
   }
   o += "  ]\n}\n";
   return o;

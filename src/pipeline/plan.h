@@ -40,6 +40,5 @@ Plan make_plan(const Document& doc, int nranks);
 // `dnd plan` output.
 std::string plan_table(const Plan& plan);
 std::string plan_json(const Plan& plan);
-std::string human_bytes(int64_t bytes);
 
 }  // namespace dnd::pipeline
