@@ -36,6 +36,7 @@ Command add_run(CLI::App& root, const Global& g);
 Command add_plan(CLI::App& root, const Global& g);
 Command add_validate(CLI::App& root, const Global& g);
 Command add_ops(CLI::App& root, const Global& g);
+Command add_bench(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
 
