@@ -71,12 +71,13 @@ std::string cell(double v, const char* fmtstr) { return finite(v) ? fmt::format(
 
 // ---- SVG ---------------------------------------------------------------------------
 
-// A "nice" upper bound for an axis: 1, 2, 2.5 or 5 times a power of ten.
-double nice_ceil(double v) {
-  if (!(v > 0)) return 1;
-  const double p = std::pow(10.0, std::floor(std::log10(v)));
+// A "nice" tick step for an axis from 0 to v: 1, 2, 2.5 or 5 times a power of ten, at
+// most 5 steps.
+double nice_step(double v) {
+  if (!(v > 0)) return 0.25;
+  const double raw = v / 5, p = std::pow(10.0, std::floor(std::log10(raw)));
   for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-    if (m * p >= v * (1 - 1e-12)) return m * p;
+    if (m * p >= raw * (1 - 1e-12)) return m * p;
   return 10 * p;
 }
 
@@ -90,6 +91,7 @@ struct Series {
   std::string name, color;
   std::vector<double> y;  // NaN: no point
   bool dashed = false;
+  std::vector<double> lo, hi;  // when given: a bar from lo to hi at each point (min / max)
 };
 
 // One panel: x is the rank count on a log2 axis, y linear from 0.
@@ -97,11 +99,14 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                   const std::vector<int>& ranks, const std::vector<Series>& series) {
   const double left = 62, right = 14, top = 28, bottom = 40;
   const double pw = w - left - right, ph = h - top - bottom;
-  double ymax = 0;
+  double top_value = 0;
   for (const Series& s : series)
-    for (double v : s.y)
-      if (finite(v)) ymax = std::max(ymax, v);
-  ymax = nice_ceil(ymax * 1.05);
+    for (const std::vector<double>* ys : {&s.y, &s.hi})
+      for (double v : *ys)
+        if (finite(v)) top_value = std::max(top_value, v);
+  const double step = nice_step(top_value);
+  const int nticks = std::max(1, static_cast<int>(std::ceil(top_value / step - 1e-9)));
+  const double ymax = step * nticks;
   const double l0 = std::log2(static_cast<double>(ranks.front()));
   const double l1 = std::log2(static_cast<double>(ranks.back()));
   auto px = [&](int r) {
@@ -115,8 +120,8 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                               x0 + left + pw / 2, y0 + 18, xml_escape(title));
   o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n",
                    x0 + left, y0 + top, pw, ph);
-  for (int i = 0; i <= 4; ++i) {
-    const double v = ymax * i / 4;
+  for (int i = 0; i <= nticks; ++i) {
+    const double v = step * i;
     o += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x0 + left,
                      py(v), x0 + left + pw, py(v));
     o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
@@ -137,6 +142,11 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (pts.empty()) continue;
     o += fmt::format("<polyline class=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
                      s.dashed ? "ideal" : "measured", pts, s.color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+    for (size_t i = 0; i < s.lo.size() && i < ranks.size(); ++i)
+      if (finite(s.lo[i]) && finite(s.hi[i]))
+        o += fmt::format("<line class=\"range\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+                         "stroke=\"{3}\" stroke-width=\"1.5\"><title>min {4}, max {5}</title></line>\n",
+                         px(ranks[i]), py(s.lo[i]), py(s.hi[i]), s.color, tick_label(s.lo[i]), tick_label(s.hi[i]));
     if (!s.dashed)
       for (size_t i = 0; i < ranks.size(); ++i)
         if (finite(s.y[i]))
@@ -174,11 +184,10 @@ std::string plot(const Study& s, const std::string& case_name, const std::string
       W, H);
   o += fmt::format("<text x=\"12\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}: {} scaling</text>\n",
                    xml_escape(case_name), mode);
-  o += fmt::format("<text x=\"12\" y=\"38\" font-size=\"12\">{} at {} rank{}; median of {} runs, slowest rank; "
-                   "{}</text>\n",
-                   xml_escape(f.shape), f.ranks, f.ranks == 1 ? "" : "s", f.times.size(),
-                   mode == "weak" ? "the problem grows with the ranks (ideal: constant time)"
-                                  : "fixed problem (ideal: time / ranks)");
+  o += fmt::format("<text x=\"12\" y=\"38\" font-size=\"12\">{} at {} rank{}{}; slowest rank, median of {} "
+                   "runs, bars min to max; ideal: {}</text>\n",
+                   xml_escape(f.shape), f.ranks, f.ranks == 1 ? "" : "s", mode == "weak" ? ", grown with the ranks" : "",
+                   f.times.size(), mode == "weak" ? "constant time" : "time / ranks");
   // Legend.
   o += "<line x1=\"700\" y1=\"16\" x2=\"730\" y2=\"16\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
        "<text x=\"736\" y=\"20\" font-size=\"12\">measured</text>\n"
@@ -186,12 +195,11 @@ std::string plot(const Study& s, const std::string& case_name, const std::string
        "<text x=\"846\" y=\"20\" font-size=\"12\">ideal</text>\n";
   const double pw = W / 3, y0 = 44, ph = H - y0;
   o += panel(0, y0, pw, ph, "time", "seconds", ranks,
-             {{"ideal", "#888", t_ideal, true}, {"min", "#aec7e8", tmin, true}, {"max", "#aec7e8", tmax, true},
-              {"median", "#1f77b4", t, false}});
+             {{"ideal", "#888", t_ideal, true, {}, {}}, {"median", "#1f77b4", t, false, tmin, tmax}});
   o += panel(pw, y0, pw, ph, "speedup", mode == "weak" ? "scaled speedup" : "speedup", ranks,
-             {{"ideal", "#888", sp_ideal, true}, {"measured", "#1f77b4", sp, false}});
+             {{"ideal", "#888", sp_ideal, true, {}, {}}, {"measured", "#1f77b4", sp, false, {}, {}}});
   o += panel(2 * pw, y0, pw, ph, "efficiency", "efficiency", ranks,
-             {{"ideal", "#888", eff_ideal, true}, {"measured", "#1f77b4", eff, false}});
+             {{"ideal", "#888", eff_ideal, true, {}, {}}, {"measured", "#1f77b4", eff, false, {}, {}}});
   return o + "</svg>\n";
 }
 
@@ -242,7 +250,7 @@ std::string format_table(const Study& s) {
                      rows.front()->ranks == 1 ? "" : "s");
     if (!c.unit.empty()) o += fmt::format("  {}: {}\n", c.unit, c.unit_doc);
     if (!c.solo.name.empty())
-      o += fmt::format("  baseline: {}: {} {} ({:.4f} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"), c.unit,
+      o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"), c.unit,
                        c.solo.seconds);
     if (!c.rank_baseline_name.empty()) o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
     const std::string unit = c.unit.empty() ? "-" : c.unit;
@@ -250,7 +258,7 @@ std::string format_table(const Study& s) {
                      c.size_name, "median s", "min s", "max s", "speedup", "effic.", unit, "vs base",
                      cmp ? fmt::format(" {:>9}", "time/old") : "");
     for (const Row* r : rows)
-      o += fmt::format("  {:<6} {:>5} {:>10} {:>10.5f} {:>10.5f} {:>10.5f} {:>8} {:>7} {:>10} {:>9}{}\n", r->mode,
+      o += fmt::format("  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7} {:>10} {:>9}{}\n", r->mode,
                        r->ranks, r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
                        cell(r->efficiency * 100, "{:.0f}%"), cell(r->value, "{:.3g}"),
                        cell(r->vs_baseline, "{:.2f}x"), cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");

@@ -58,13 +58,13 @@ class Progress {
     const double left = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;
     const std::string what = i < 0 ? fmt::format("warm-up {}/{}", i + warmup + 1, warmup)
                                     : fmt::format("repeat {}/{}", i + 1, repeat);
-    const std::string text = fmt::format("{}: {} {:.4f} s | elapsed {}, ~{} left", label, what, seconds,
+    const std::string text = fmt::format("{}: {} {:.4g} s | elapsed {}, ~{} left", label, what, seconds,
                                          seconds_str(elapsed), seconds_str(left));
     if (tty_) {
       std::fprintf(log_, "\r\033[K%s", text.c_str());
       live_ = true;
       std::fflush(log_);
-    } else if (now - last_ >= 2.0) {  // a log file gets a line every few seconds at most
+    } else if (i == -warmup || now - last_ >= 2.0) {  // a log: each size's first run, then every 2 s at most
       std::fprintf(log_, "%s\n", text.c_str());
       std::fflush(log_);
       last_ = now;
@@ -157,7 +157,7 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           if (row.value > 0 && row.baseline_value > 0) row.vs_baseline = row.value / row.baseline_value;
           std::string fig;
           if (!std::isnan(row.value)) fig = fmt::format(", {:.3g} {}", row.value, c.unit);
-          progress.line(fmt::format("{}: median {:.4f} s (min {:.4f}, max {:.4f}){}", label, row.t.median, row.t.min,
+          progress.line(fmt::format("{}: median {:.4g} s (min {:.4g}, max {:.4g}){}", label, row.t.median, row.t.min,
                                     row.t.max, fig));
         }
         // The ranks outside the sub-communicator wait here without spinning.

@@ -82,9 +82,9 @@ struct Case {
   std::string definition;   // everything that defines the problem, hashed into the report
   std::string rank_baseline_name;  // the name of Problem::baseline, "" when none
   // Throws (dnd::ValueError, pipeline::PipelineError) when the problem cannot run at
-  // `size` on `ranks` ranks; called for every mode and rank count before anything runs.
-  // Not collective.
-  std::function<void(int64_t size, int ranks)> check;
+  // every size of a sweep over these rank counts ("strong", "weak"); called before
+  // anything runs. Not collective.
+  std::function<void(const std::vector<int>& ranks, const std::vector<std::string>& modes)> check;
   // Collective over comm: the problem at `size` (the size at this rank count).
   std::function<Problem(const Communicator& comm, int64_t size)> make;
   // Collective over world (rank 0 measures alone): the one-process baseline, measured at

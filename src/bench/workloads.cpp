@@ -39,18 +39,26 @@ std::string shape2(int64_t r, int64_t c, Split s) {
   return fmt::format("({}, {}) float32 split {}", r, c, s ? std::to_string(*s) : "none");
 }
 
+using Check = std::function<void(const std::vector<int>&, const std::vector<std::string>&)>;
+
 // Every rank count must divide the size at one rank (and `multiple` must too): then every
 // rank holds an equal block at every size, and the ideal lines are exact.
-std::function<void(int64_t, int)> divides(const std::string& name, int64_t base, int64_t multiple,
-                                          const std::string& why_multiple = {}) {
-  return [=](int64_t, int p) {
-    const int64_t need = std::lcm(multiple, static_cast<int64_t>(p));
+Check divides(const std::string& name, int64_t base, int64_t multiple, const std::string& why_multiple = {}) {
+  return [=](const std::vector<int>& ranks, const std::vector<std::string>&) {
+    int64_t need = multiple;
+    for (int p : ranks) need = std::lcm(need, static_cast<int64_t>(p));
     if (base % need == 0) return;
+    int bad = ranks.front();
+    for (int p : ranks)
+      if (base % std::lcm(multiple, static_cast<int64_t>(p)) != 0) {
+        bad = p;
+        break;
+      }
     const int64_t lo = base / need * need, hi = lo + need;
     throw ValueError(fmt::format(
         "{}: --size {} does not divide evenly over {} rank{}{}: every rank count must divide the size, so that "
         "every rank holds an equal block and the ideal lines are exact; try --size {}",
-        name, base, p, p == 1 ? "" : "s", why_multiple, lo > 0 ? fmt::format("{} or {}", lo, hi) : std::to_string(hi)));
+        name, base, bad, bad == 1 ? "" : "s", why_multiple, lo > 0 ? fmt::format("{} or {}", lo, hi) : std::to_string(hi)));
   };
 }
 
@@ -274,8 +282,10 @@ Case factor_case(const std::string& name, int64_t base) {
   c.size_name = "rows";
   c.size = base;
   c.definition = fmt::format("{} rows={} cols={} float32 split 0", name, base, kTall);
-  c.check = [name, base, check = divides(name, base, 1)](int64_t size, int p) {
-    check(size, p);
+  c.check = [name, base, check = divides(name, base, 1)](const std::vector<int>& ranks,
+                                                         const std::vector<std::string>& modes) {
+    check(ranks, modes);
+    const int p = ranks.back();
     if (base / p < kTall)
       throw ValueError(fmt::format("{}: --size {} gives {} rows per rank at {} ranks, fewer than the {} columns: use "
                                    "--size {} or more for a tall-skinny array",
@@ -429,9 +439,12 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
     if (!param.empty()) s.push_back(fmt::format("{}={}", param, size));
     return s;
   };
-  c.check = [path, sets_at](int64_t size, int p) {
-    const pipeline::Document d = pipeline::load_document(path, sets_at(size));
-    pipeline::make_plan(d, p);
+  c.check = [path, sets_at, base](const std::vector<int>& ranks, const std::vector<std::string>& modes) {
+    for (const std::string& m : modes)
+      for (int p : ranks) {
+        const pipeline::Document d = pipeline::load_document(path, sets_at(m == "weak" ? base * p : base));
+        pipeline::make_plan(d, p);
+      }
   };
   c.make = [path, sets_at](const Communicator& comm, int64_t size) {
     struct Loaded {

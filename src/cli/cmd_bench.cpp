@@ -111,9 +111,7 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
         throw UsageError(fmt::format("--mode {} needs --scale PARAM: weak scaling grows a param of {} with the ranks",
                                      a.mode, a.pipeline));
     }
-    for (const bench::Case& c : p.cases)
-      for (const std::string& m : p.modes)
-        for (int r : ranks) c.check(m == "weak" ? c.size * r : c.size, r);
+    for (const bench::Case& c : p.cases) c.check(ranks, p.modes);
     if (!a.compare.empty()) p.old = std::make_unique<bench::Study>(bench::read_json(a.compare));
   } catch (const pipeline::PipelineError& e) {
     throw UsageError(e.what(), /*bare=*/true);
