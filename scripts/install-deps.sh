@@ -10,6 +10,10 @@ PACKAGES=(
   libtorch-dev
   libopenblas0-openmp
   libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev
+  # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
+  # whose recommends pull in ~30 more packages).
+  slurmctld slurmd slurm-client munge
+  python3-h5py python3-numpy  # the I/O tests write their fixture files with h5py/numpy
 )
 
 SUDO=""

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 
 using namespace dnd;
 using namespace dnd::testing;
@@ -293,6 +295,85 @@ TEST(PipelineOps, LinalgMatchesTorch) {
       EXPECT_TRUE(at::allclose(usv, a, 1e-10, 1e-10)) << ctx;
     }
   }
+}
+
+}  // namespace
+
+#include "cluster/kmeans.h"
+
+namespace {
+
+// A directory every rank agrees on (made by rank 0, name broadcast as a value).
+std::string shared_tmpdir() {
+  const Communicator w = Communicator::world();
+  const int64_t stamp = allreduce_value(w, static_cast<int64_t>(w.rank() == 0 ? ::getpid() : 0), ReduceOp::max);
+  const std::string dir = fmt::format("/tmp/dnd-pipeline-test-{}", stamp);
+  if (w.rank() == 0) std::system(fmt::format("rm -rf {0} && mkdir -p {0}", dir).c_str());
+  barrier(w);
+  return dir;
+}
+
+TEST(PipelineOps, LoadAndSaveRoundTrip) {
+  const std::string dir = shared_tmpdir();
+  for (Split split : all_splits(2)) {
+    const std::string sp = split_text(split);
+    run(fmt::format(R"(steps:
+  - {{id: a, op: random.uniform, shape: [7, 5], split: {1}, seed: 4, dtype: float64}}
+  - {{id: i, op: arange, stop: 35, split: 0}}
+  - {{id: m, op: reshape, input: i, shape: [7, 5], split: {1}}}
+  - {{op: save, input: a, path: "{0}/a.h5", dataset: g/a, overwrite: true}}
+  - {{op: save, input: m, path: "{0}/m.npy", overwrite: true}}
+  - {{op: save, input: a, path: "{0}/a.csv", overwrite: true}}
+)",
+                    dir, sp));
+    Ran r = run(fmt::format(R"(steps:
+  - {{id: a, op: load, path: "{0}/a.h5", dataset: g/a, split: {1}}}
+  - {{id: m, op: load, path: "{0}/m.npy", split: {1}}}
+  - {{id: c, op: load, path: "{0}/a.csv", split: {1}, dtype: float64}}
+  - {{id: col, op: load, path: "{0}/a.h5", dataset: g/a, slice: "1:6:2, 3", split: 0}}
+  - {{id: ref, op: random.uniform, shape: [7, 5], seed: 4, dtype: float64}}
+)",
+                            dir, sp));
+    const std::string ctx = "split " + sp;
+    const at::Tensor ref = r.full("ref");
+    expect_global(r["a"], ref, 0, 0, ctx);
+    EXPECT_EQ(r["a"].split(), split) << ctx;
+    expect_global(r["m"], at::arange(35, at::kLong).reshape({7, 5}), 0, 0, ctx);
+    expect_global(r["c"], ref, 1e-12, 1e-12, ctx);
+    expect_global(r["col"], ref.slice(0, 1, 6, 2).select(1, 3), 0, 0, ctx);
+  }
+  // An existing file is refused at plan time without overwrite, before anything runs.
+  EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: zeros, shape: 3}}\n  - {{op: save, input: a, path: \"{}/m.npy\"}}\n", dir)),
+               PipelineError);
+  // A missing file is found at plan time too.
+  EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: load, path: \"{}/nope.h5\"}}\n", dir)), PipelineError);
+  barrier(Communicator::world());
+  if (Communicator::world().rank() == 0) std::system(fmt::format("rm -rf {}", dir).c_str());
+}
+
+TEST(PipelineOps, KMeansAndCdistMatchTheKernels) {
+  Ran r = run(R"(steps:
+  - {id: b, op: random.blobs, n: 300, d: 3, k: 4, std: 0.5, seed: 2, split: 0}
+  - {id: km, op: kmeans, input: b.X, k: 4, seed: 5, max_iter: 30}
+  - {id: d, op: cdist, inputs: [b.X, km.centroids]}
+  - {id: p, op: predict, inputs: [b.X, km.centroids]}
+)");
+  cluster::KMeansOptions o;
+  o.k = 4;
+  o.seed = 5;
+  o.max_iter = 30;
+  const cluster::KMeansResult direct = cluster::kmeans(r["b.X"], o);
+  expect_global(r["km.centroids"], allgather(direct.centroids), 1e-6, 1e-6);
+  expect_global(r["km.labels"], allgather(direct.labels));
+  expect_global(r["p"], allgather(direct.labels));
+  EXPECT_NEAR(r.full("km.inertia").item<double>(), direct.inertia, 1e-6 * direct.inertia);
+  EXPECT_EQ(r.full("km.n_iter").item<int64_t>(), direct.n_iter);
+  expect_global(r["d"], at::cdist(r.full("b.X"), r.full("km.centroids")), 1e-4, 1e-4);
+  // Blobs: row i is centre i % k plus noise.
+  const at::Tensor labels = at::remainder(at::arange(300, at::kLong), 4);
+  expect_global(r["b.labels"], labels);
+  const at::Tensor noise = r.full("b.X") - r.full("b.centers").index_select(0, labels);
+  EXPECT_LT(noise.abs().max().item<double>(), 3.0);
 }
 
 }  // namespace

@@ -155,5 +155,6 @@ OpDef cdist_op() {
 }
 DND_REGISTER_OP(cdist_op());
 
+
 }  // namespace
 }  // namespace dnd::pipeline::ops

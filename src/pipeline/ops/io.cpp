@@ -149,8 +149,9 @@ OpDef save_op() {
     o.compression = static_cast<int>(c.params.integer("compression"));
     o.delimiter = delimiter_of(c.params);
     o.header = c.params.is_none("header") ? std::string() : c.params.string("header");
-    c.progress.update(fmt::format("writing {}", c.params.string("path")));
-    io::save(c.array(0), c.params.string("path"), o);
+    const std::string path = c.params.string("path");  // missing parent directories are created
+    c.progress.update(fmt::format("writing {}", path));
+    io::save(c.array(0), path, o);
     return std::vector<DNDarray>{};
   };
   return d;
