@@ -1,6 +1,12 @@
 #include "bench/baselines.h"
 
 #include <ATen/ATen.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 namespace dnd::bench {
 
@@ -36,6 +42,55 @@ Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, in
       }
     }
   });
+}
+
+namespace {
+
+constexpr size_t kPiece = size_t{64} << 20;
+
+void check(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void plain_write(const std::string& path, const void* data, size_t n) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  check(fd >= 0, "open " + path);
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t done = 0; done < n;) {
+    const ssize_t w = ::write(fd, p + done, std::min(kPiece, n - done));
+    check(w > 0, "write " + path);
+    done += static_cast<size_t>(w);
+  }
+  ::close(fd);
+}
+
+void plain_read(const std::string& path, void* data, size_t n) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  auto* p = static_cast<uint8_t*>(data);
+  for (size_t done = 0; done < n;) {
+    const ssize_t r = ::read(fd, p + done, std::min(kPiece, n - done));
+    check(r > 0, "read " + path);
+    done += static_cast<size_t>(r);
+  }
+  ::close(fd);
+}
+
+void flush_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  check(::fsync(fd) == 0, "fsync " + path);
+  ::close(fd);
+}
+
+void drop_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
 }
 
 }  // namespace dnd::bench

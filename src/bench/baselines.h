@@ -4,6 +4,7 @@
 
 #include "bench/timing.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -17,5 +18,16 @@ void triad(float* a, const float* b, const float* c, float s, int64_t n);
 // Collective over comm: MPI_Alltoall in which every rank sends `bytes_per_rank` bytes
 // (as float32), an equal share to every rank, itself included.
 Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, int reps);
+
+// Plain sequential file I/O, the baseline of parallel load / save: one process writing
+// or reading n bytes with write() / read() in 64 MiB pieces. Throw std::runtime_error
+// naming the call and the file.
+void plain_write(const std::string& path, const void* data, size_t n);
+void plain_read(const std::string& path, void* data, size_t n);
+// fsync: a write starts with no dirty pages of an earlier one in flight.
+void flush_file(const std::string& path);
+// Flushes the file and drops its pages from the page cache (posix_fadvise DONTNEED, no
+// root needed), so that the next read comes from the device.
+void drop_page_cache(const std::string& path);
 
 }  // namespace dnd::bench

@@ -122,8 +122,10 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           std::vector<std::string> names;
           std::vector<std::vector<double>> step_times;
           StepClock clock;
+          double work = pb.work;
           for (int i = -o.warmup; i < o.repeat; ++i) {
             clock.clear();
+            if (pb.prepare) pb.prepare();
             barrier(sub);
             const double t0 = MPI_Wtime();
             pb.run(clock);
@@ -137,6 +139,7 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
               step_times.resize(names.size());
             }
             DND_ASSERT(clock.names() == names, c.name + ": a run's steps differ from the first run's");
+            if (clock.work() > 0) work = clock.work();
             if (i >= 0) {
               row.times.push_back(v.back());
               for (size_t k = 0; k < names.size(); ++k) step_times[k].push_back(v[k]);
@@ -145,11 +148,11 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           }
           row.t = stats_of(row.times);
           for (size_t k = 0; k < names.size(); ++k) row.steps.push_back(StepStats{names[k], stats_of(step_times[k])});
-          if (pb.work > 0) row.value = pb.work / row.t.median / c.unit_scale;
+          if (work > 0) row.value = work / row.t.median / c.unit_scale;
           if (pb.baseline) {
             const double tb = pb.baseline(o.warmup, o.repeat);
             row.baseline_name = c.rank_baseline_name;
-            if (pb.work > 0 && tb > 0) row.baseline_value = pb.work / tb / c.unit_scale;
+            if (work > 0 && tb > 0) row.baseline_value = work / tb / c.unit_scale;
           } else if (!info.solo.name.empty()) {
             row.baseline_name = info.solo.name;
             row.baseline_value = info.solo.value;

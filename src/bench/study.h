@@ -35,16 +35,22 @@ class StepClock {
   void step(const std::string& name, const std::function<void()>& fn);
   // Records a time measured elsewhere (a pipeline's own per-step times).
   void record(const std::string& name, double seconds);
+  // The work this run did, when only the run knows it (k-means stopping early); it must
+  // be the same on every rank. Overrides Problem::work.
+  void set_work(double work) { work_ = work; }
+  double work() const noexcept { return work_; }
   const std::vector<std::string>& names() const noexcept { return names_; }
   const std::vector<double>& seconds() const noexcept { return seconds_; }
   void clear() {
     names_.clear();
     seconds_.clear();
+    work_ = 0;
   }
 
  private:
   std::vector<std::string> names_;
   std::vector<double> seconds_;
+  double work_ = 0;
 };
 
 // One workload at one problem size on one communicator.
@@ -56,6 +62,9 @@ struct Problem {
   // One run, collective over the problem's communicator; it must run the same steps in
   // the same order every time.
   std::function<void(StepClock&)> run;
+  // Untimed, on every rank before every run (before its barrier): e.g. dropping a file
+  // from the page cache so that each load reads the device. May be empty.
+  std::function<void()> prepare;
   // A baseline that depends on the ranks (MPI_Alltoall of the bytes the run moves between
   // ranks), measured on the same communicator after the repeats: the slowest rank's
   // median seconds of moving the same work. Empty when there is none.

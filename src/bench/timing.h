@@ -53,11 +53,14 @@ inline void idle_barrier(const Communicator& comm) {
 
 // Collective over comm: rank 0 alone runs fn (warm-ups, then reps timed runs) while the
 // others wait without spinning, so rank 0 has the machine as a one-process run would.
-// Every rank gets rank 0's median / min / max.
-inline Timing measure_solo(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
+// `before`, when given, runs untimed before each run (on rank 0). Every rank gets rank
+// 0's median / min / max.
+inline Timing measure_solo(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn,
+                           const std::function<void()>& before = {}) {
   std::vector<double> t;
   if (comm.rank() == 0)
     for (int i = -warmup; i < reps; ++i) {
+      if (before) before();
       const double t0 = MPI_Wtime();
       fn();
       if (i >= 0) t.push_back(MPI_Wtime() - t0);

@@ -1,6 +1,7 @@
 #include "bench/workloads.h"
 
 #include "bench/baselines.h"
+#include "cluster/kmeans.h"
 #include "bench/timing.h"
 #include "core/elementwise.h"
 #include "core/error.h"
@@ -11,6 +12,7 @@
 #include "core/text.h"
 #include "linalg/matmul.h"
 #include "linalg/qr.h"
+#include "io/io.h"
 #include "linalg/svd.h"
 #include "pipeline/execute.h"
 
@@ -18,6 +20,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <numeric>
@@ -319,6 +322,163 @@ Case factor_case(const std::string& name, int64_t base) {
   return c;
 }
 
+// ---- clustering ----------------------------------------------------------------------------
+
+constexpr int64_t kFeatures = 16, kClusters = 8, kIters = 10;
+
+// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), as dnd-bench-cluster's
+// baseline.
+at::Tensor torch_lloyd(const at::Tensor& x, at::Tensor c, int64_t iters) {
+  for (int64_t it = 0; it < iters; ++it) {
+    const at::Tensor lab = at::cdist(x, c).argmin(1);
+    const at::Tensor sums = at::zeros({c.size(0), x.size(1)}, x.options()).index_add_(0, lab, x);
+    const at::Tensor cnt = at::bincount(lab, {}, c.size(0)).to(x.scalar_type()).clamp_min(1);
+    c = sums / cnt.unsqueeze(1);
+  }
+  return c;
+}
+
+Case kmeans_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "kmeans";
+  c.unit = "Mrows/s";
+  c.unit_doc = fmt::format("rows assigned per second, summed over the Lloyd iterations (rows x iterations / s), all "
+                           "ranks together; k={}, {} features, given initial centroids, {} iterations at most",
+                           kClusters, kFeatures, kIters);
+  c.unit_scale = 1e6;
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("kmeans rows={} d={} k={} max_iter={} float32 split 0", base, kFeatures, kClusters, kIters);
+  c.check = [base, check = divides(c.name, base, 1)](const std::vector<int>& ranks,
+                                                     const std::vector<std::string>& modes) {
+    check(ranks, modes);
+    if (base < kClusters)
+      throw ValueError(fmt::format("kmeans: --size {} is fewer rows than the k={} clusters", base, kClusters));
+  };
+  c.make = [](const Communicator& comm, int64_t rows) {
+    auto x = std::make_shared<DNDarray>(random_uniform({rows, kFeatures}, 1, 0, 1, f32_on(comm, 0)));
+    auto c0 = std::make_shared<DNDarray>(random_uniform({kClusters, kFeatures}, 2, 0, 1, f32_on(comm, kReplicated)));
+    Problem p;
+    p.shape = fmt::format("({}, {}) float32 split 0, k={}", rows, kFeatures, kClusters);
+    p.work = static_cast<double>(rows * kIters);  // the run says how many iterations it made
+    p.run = [x, c0, rows](StepClock& clock) {
+      cluster::KMeansOptions o;
+      o.k = kClusters;
+      o.max_iter = kIters;
+      o.tol = 0;
+      o.centroids = *c0;
+      const cluster::KMeansResult r = cluster::kmeans(*x, o);
+      clock.record("checks and init", r.init_seconds);
+      clock.record("Lloyd iterations", r.iter_seconds);
+      clock.record("final labels", r.final_seconds);
+      clock.set_work(static_cast<double>(rows * r.n_iter));
+    };
+    return p;
+  };
+  c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
+    at::Tensor x, c0;
+    if (world.rank() == 0) {
+      x = at::rand({base, kFeatures});
+      c0 = at::rand({kClusters, kFeatures});
+    }
+    return solo(world, warmup, repeat, fmt::format("torch Lloyd, {} steps, 1 process", kIters),
+                static_cast<double>(base * kIters), 1e6, [&] { at::Tensor c = torch_lloyd(x, c0, kIters); });
+  };
+  return c;
+}
+
+// ---- file I/O ----------------------------------------------------------------------------
+
+// A file in the scratch directory, removed (by rank 0) with the last reference.
+struct ScratchFile {
+  std::string path;
+  bool owner;
+  ScratchFile(std::string p, bool o) : path(std::move(p)), owner(o) {}
+  ~ScratchFile() {
+    if (owner) std::remove(path.c_str());
+  }
+};
+
+void make_scratch_dir(const Communicator& comm, const std::string& dir) {
+  std::string err;
+  if (comm.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) err = ec.message();
+  }
+  if (allreduce_value(comm, static_cast<int64_t>(err.empty() ? 0 : 1), ReduceOp::max) != 0)
+    throw ValueError(fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
+}
+
+Case io_case(const std::string& name, int64_t base, const std::string& format, const std::string& scratch) {
+  const bool save = name == "io-save";
+  const std::string ext = format == "npy" ? "npy" : "h5";
+  Case c;
+  c.name = c.workload = name;
+  c.unit = "GB/s";
+  c.unit_doc = save ? "the array's bytes written per second (page cache: no fsync, as the baseline), all ranks together"
+                    : "the array's bytes read per second, cold (pages dropped before each run, as for the baseline), "
+                      "all ranks together";
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}", name, base, kCols, ext);
+  c.check = divides(c.name, base, 1);
+  c.make = [=](const Communicator& comm, int64_t rows) {
+    make_scratch_dir(comm, scratch);
+    auto file = std::make_shared<ScratchFile>(fmt::format("{}/{}-{}.{}", scratch, name, comm.size(), ext),
+                                              comm.rank() == 0);
+    const bool root = comm.rank() == 0;
+    io::SaveOptions so;
+    so.dataset = "data";
+    so.overwrite = true;
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 1, 0, 1, f32_on(comm, 0)));
+    Problem p;
+    p.shape = fmt::format("({}, {}) float32 split 0, {}", rows, kCols, ext == "h5" ? "HDF5" : "npy");
+    p.work = 4.0 * static_cast<double>(rows * kCols);
+    if (save) {
+      // Each save starts with no dirty pages of the previous one in flight.
+      p.prepare = [file, root] {
+        if (root && std::filesystem::exists(file->path)) flush_file(file->path);
+      };
+      p.run = [a, file, so](StepClock& clock) { clock.step("save", [&] { io::save(*a, file->path, so); }); };
+    } else {
+      io::save(*a, file->path, so);
+      a.reset();
+      p.prepare = [file, root] {
+        if (root) drop_page_cache(file->path);
+      };
+      p.run = [file, comm](StepClock& clock) {
+        io::LoadOptions lo;
+        lo.dataset = "data";
+        lo.split = 0;
+        clock.step("load", [&] { DNDarray b = io::load(file->path, lo, comm); });
+      };
+    }
+    return p;
+  };
+  c.solo_baseline = [=](const Communicator& world, int warmup, int repeat) {
+    make_scratch_dir(world, scratch);
+    const bool root = world.rank() == 0;
+    ScratchFile file(scratch + "/baseline.bin", root);
+    const size_t bytes = static_cast<size_t>(base * kCols * 4);
+    at::Tensor buf;
+    if (root) {
+      buf = at::rand({base, kCols});
+      plain_write(file.path, buf.data_ptr(), bytes);
+    }
+    Timing t;
+    if (save)
+      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_write(file.path, buf.data_ptr(), bytes); },
+                       [&] { flush_file(file.path); });
+    else
+      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
+                       [&] { drop_page_cache(file.path); });
+    return Baseline{save ? "write() of the same bytes, 1 process" : "read() of the same bytes, cold, 1 process",
+                    t.median, static_cast<double>(bytes) / t.median / 1e9};
+  };
+  return c;
+}
+
 struct WorkloadDef {
   const char* name;
   int64_t default_size;
@@ -337,6 +497,9 @@ const std::vector<WorkloadDef>& defs() {
       {"matmul", 384, "GFLOP/s", "at::mm, 1 process"},
       {"qr", 65536, "GFLOP/s", "torch.linalg.qr, 1 process"},
       {"svd", 65536, "GFLOP/s", "torch.linalg.svd, 1 process"},
+      {"kmeans", 65536, "Mrows/s", "torch Lloyd steps, 1 process"},
+      {"io-save", 16384, "GB/s", "write() of the same bytes, 1 process"},
+      {"io-load", 16384, "GB/s", "read() of the same bytes (cold), 1 process"},
   };
   return d;
 }
@@ -357,6 +520,13 @@ std::string workload_list() {
 }
 
 std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions& o) {
+  if (name.find(',') != std::string::npos) {  // a list: each in turn
+    std::vector<Case> all;
+    std::stringstream in(name);
+    for (std::string one; std::getline(in, one, ',');)
+      for (Case& c : workload_cases(one, o)) all.push_back(std::move(c));
+    return all;
+  }
   if (name == "all") {
     std::vector<Case> all;
     for (const WorkloadDef& d : defs())
@@ -382,6 +552,13 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
   if (name == "resplit") return {resplit_case(base)};
   if (name == "reshape") return {reshape_case(base)};
   if (name == "matmul") return matmul_cases(base, o.split_pair);
+  if (name == "kmeans") return {kmeans_case(base)};
+  if (name == "io-save" || name == "io-load") {
+    if (o.io_format != "h5" && o.io_format != "npy")
+      throw ValueError(fmt::format("--io-format {}: expected h5 or npy", o.io_format));
+    if (o.scratch_dir.empty()) throw ValueError(name + ": no scratch directory for its files");
+    return {io_case(name, base, o.io_format, o.scratch_dir)};
+  }
   return {factor_case(name, base)};
 }
 

@@ -9,6 +9,9 @@
 //   matmul-AxB   (rows, S) @ (S, S) float32, splits A and B           GFLOP/s   at::mm (S, S) @ (S, S), one process
 //   qr           (rows, 32) float32 split 0 (tall-skinny)             GFLOP/s   torch.linalg.qr, one process
 //   svd          (rows, 32) float32 split 0, U S V (tsqr)             GFLOP/s   torch.linalg.svd, one process
+//   kmeans       Lloyd, k=8, 10 iterations at most, (rows, 16)       Mrows/s   torch Lloyd steps, one process
+//   io-save      save (rows, 256) float32 split 0 to HDF5 (or npy)   GB/s      write() of the same bytes, one process
+//   io-load      load it back split 0 (cold: pages dropped first)     GB/s      read() of the same bytes, cold
 //
 // rows is --size (S) at one rank, times the rank count in weak scaling; S stays fixed.
 // One-process baselines run on rank 0 alone (the others sleep) with the same threads per
@@ -26,6 +29,8 @@ namespace dnd::bench {
 struct WorkloadOptions {
   int64_t size = 0;        // S, the rows at one rank (0: each workload's default)
   std::string split_pair;  // matmul: "0x1", "rx0", ... ("r" or "none": replicated); "" for all nine
+  std::string io_format = "h5";  // io-load, io-save: "h5" or "npy"
+  std::string scratch_dir;       // io-load, io-save: where their files go (removed after each size)
 };
 
 // The names --workload accepts, besides "all".
@@ -34,7 +39,8 @@ std::vector<std::string> workload_names();
 // One line per workload: name, default size, unit and baseline.
 std::string workload_list();
 
-// The cases of a workload, or of every workload for "all". Throws dnd::ValueError for an
+// The cases of a workload, of a comma-separated list of them, or of every workload for
+// "all". Throws dnd::ValueError for an
 // unknown name (with the nearest one) or a bad split pair. No MPI.
 std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions& o);
 

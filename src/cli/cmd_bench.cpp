@@ -40,6 +40,7 @@ namespace {
 
 struct BenchArgs {
   std::string pipeline, workload, ranks, mode = "strong", scale, out = "bench-results", compare, split_pair, launcher;
+  std::string io_format = "h5", scratch;
   std::vector<std::string> sets;
   int repeat = 5, warmup = 1, threads = 0;
   int64_t size = 0;
@@ -91,6 +92,9 @@ struct Prepared {
   std::unique_ptr<bench::Study> old;
 };
 
+// The io workloads' files: --scratch, else a directory under --out removed afterwards.
+std::string scratch_dir(const BenchArgs& a) { return a.scratch.empty() ? a.out + "/scratch" : a.scratch; }
+
 Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   Prepared p;
   if (a.pipeline.empty() == a.workload.empty())
@@ -104,7 +108,8 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   p.modes = modes_of(a.mode);
   try {
     if (!a.workload.empty()) {
-      p.cases = bench::workload_cases(a.workload, bench::WorkloadOptions{a.size, a.split_pair});
+      p.cases = bench::workload_cases(a.workload,
+                                      bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a)});
     } else {
       p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale));
       if (!p.cases.back().weak_ok && std::count(p.modes.begin(), p.modes.end(), "weak"))
@@ -142,6 +147,7 @@ std::string command_of(const BenchArgs& a, const std::string& ranks) {
   c += fmt::format(" --ranks {} --mode {} --repeat {} --warmup {}", ranks, a.mode, a.repeat, a.warmup);
   if (a.size) c += fmt::format(" --size {}", a.size);
   if (!a.split_pair.empty()) c += " --split-pair " + a.split_pair;
+  if (a.io_format != "h5") c += " --io-format " + a.io_format;
   if (!a.scale.empty()) c += " --scale " + a.scale;
   for (const std::string& s : a.sets) c += " --set " + s;
   if (a.threads) c += fmt::format(" --threads {}", a.threads);
@@ -238,6 +244,7 @@ int run_in_job(BenchArgs& a, const Global& g) {
   bench::Study s;
   try {
     s = bench::run_study(world, p.cases, o);
+    if (root && a.scratch.empty()) ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
     if (root) {
       fill_context(s, a, p, ranks, world.size(), threads());
       if (a.part)
@@ -333,6 +340,7 @@ int run_launches(BenchArgs& a, const Global& g) {
                                dir, "--part"});
       if (a.size) args.insert(args.end(), {"--size", std::to_string(a.size)});
       if (!a.split_pair.empty()) args.insert(args.end(), {"--split-pair", a.split_pair});
+      args.insert(args.end(), {"--io-format", a.io_format, "--scratch", scratch_dir(a)});
       if (!a.scale.empty()) args.insert(args.end(), {"--scale", a.scale});
       for (const std::string& s : a.sets) args.insert(args.end(), {"--set", s});
       if (!first) args.push_back("--no-baselines");  // measured once, by the first launch
@@ -362,6 +370,7 @@ int run_launches(BenchArgs& a, const Global& g) {
       }
       first = false;
     }
+  if (a.scratch.empty()) ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
   // Rows in the in-job order: case, mode, ranks.
   auto case_index = [&](const std::string& n) {
     for (size_t i = 0; i < merged.cases.size(); ++i)
@@ -385,13 +394,17 @@ Command add_bench(CLI::App& root, const Global& g) {
   CLI::App* app = root.add_subcommand(
       "bench", "Strong and weak scaling sweeps of a pipeline or a built-in workload: table, JSON, CSV, SVG plots");
   app->add_option("pipeline", a->pipeline, "the pipeline file (YAML); or --workload");
-  app->add_option("-w,--workload", a->workload, "a built-in workload, or all (see --list)");
+  app->add_option("-w,--workload", a->workload, "a built-in workload, a list (a,b), or all (see --list)");
   app->add_option("--ranks", a->ranks, "rank counts, e.g. 1,2,4,8 (default: 1, 2, 4, ... up to the job's ranks)");
   app->add_option("--mode", a->mode, "strong (fixed problem), weak (grows with the ranks) or both")
       ->check(CLI::IsMember({"strong", "weak", "both"}))
       ->capture_default_str();
   app->add_option("--size", a->size, "workloads: the rows at one rank (weak scaling multiplies them by the ranks)");
   app->add_option("--split-pair", a->split_pair, "matmul: A's and B's split, e.g. 0x1 or rx0 (default: all nine)");
+  app->add_option("--io-format", a->io_format, "io-load, io-save: the file format")
+      ->check(CLI::IsMember({"h5", "npy"}))
+      ->capture_default_str();
+  app->add_option("--scratch", a->scratch, "io-load, io-save: directory for their files (default: OUT/scratch)");
   app->add_option("--scale", a->scale, "pipelines: the param weak scaling multiplies by the ranks (n, or n=4096)");
   app->add_option("--set", a->sets, "pipelines: override a param, key=value (repeatable)")->take_all();
   app->add_option("--repeat", a->repeat, "timed runs per size")->capture_default_str();

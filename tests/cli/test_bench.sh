@@ -43,6 +43,16 @@ check both 0 'matmul-0x1' -- $MPI "$DND" bench --workload matmul --split-pair 0x
 check both-files 0 'ok$' -- $CHECK study "$T/both" --cases matmul-0x1 --modes strong,weak --ranks 1,2 --size 32 \
   --repeat 2 --steps matmul --unit GFLOP/s --work-per-row 2048 --solo-baseline
 
+# k-means (its steps come from the kernel's own timers) and file I/O (a list of workloads).
+check kmeans 0 'kmeans' -- $MPI "$DND" bench --workload kmeans --size 64 --ranks 1,2,4 --repeat 2 --out "$T/kmeans"
+check kmeans-files 0 'ok$' -- $CHECK study "$T/kmeans" --cases kmeans --modes strong --ranks 1,2,4 --size 64 \
+  --repeat 2 --steps 'checks and init,Lloyd iterations,final labels' --unit Mrows/s --solo-baseline
+check io 0 'io-load' -- $MPI "$DND" bench --workload io-save,io-load --size 64 --ranks 1,2,4 --repeat 2 --mode weak \
+  --out "$T/io"
+check io-files 0 'ok$' -- $CHECK study "$T/io" --cases io-save,io-load --modes weak --ranks 1,2,4 --size 64 \
+  --repeat 2 --unit GB/s --work-per-row 1024 --solo-baseline
+check io-scratch-removed 0 '^gone$' -- bash -c "test -e '$T/io/scratch' && ls -R '$T/io/scratch' || echo gone"
+
 # A pipeline, weak scaling of its param n.
 cat > "$T/tiny.yaml" <<'EOF'
 version: 1
