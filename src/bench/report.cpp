@@ -253,15 +253,19 @@ std::string format_table(const Study& s) {
       o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"), c.unit,
                        c.solo.seconds);
     if (!c.rank_baseline_name.empty()) o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
-    const std::string unit = c.unit.empty() ? "-" : c.unit;
-    o += fmt::format("  {:<6} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7} {:>10} {:>9}{}\n", "mode", "ranks",
-                     c.size_name, "median s", "min s", "max s", "speedup", "effic.", unit, "vs base",
+    // The figure and baseline columns only for a case with a unit (not for a pipeline).
+    const bool fig = !c.unit.empty();
+    o += fmt::format("  {:<6} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7}{}{}\n", "mode", "ranks", c.size_name,
+                     "median s", "min s", "max s", "speedup", "effic.",
+                     fig ? fmt::format(" {:>10} {:>9}", c.unit, "vs base") : "",
                      cmp ? fmt::format(" {:>9}", "time/old") : "");
     for (const Row* r : rows)
-      o += fmt::format("  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7} {:>10} {:>9}{}\n", r->mode,
-                       r->ranks, r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
-                       cell(r->efficiency * 100, "{:.0f}%"), cell(r->value, "{:.3g}"),
-                       cell(r->vs_baseline, "{:.2f}x"), cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
+      o += fmt::format("  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7}{}{}\n", r->mode, r->ranks,
+                       r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
+                       cell(r->efficiency * 100, "{:.0f}%"),
+                       fig ? fmt::format(" {:>10} {:>9}", cell(r->value, "{:.3g}"), cell(r->vs_baseline, "{:.2f}x"))
+                           : "",
+                       cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
   }
   return o;
 }

@@ -486,20 +486,21 @@ struct WorkloadDef {
   const char* baseline;
 };
 
-// Default sizes keep `--workload all --ranks 1,2 --mode both` to about a minute on two
-// cores; use --size for real studies.
+// Default sizes: each run takes milliseconds to tens of milliseconds on one core, and
+// `--workload all --ranks 1,2 --mode both` about a minute on two; use --size for real
+// studies.
 const std::vector<WorkloadDef>& defs() {
   static const std::vector<WorkloadDef> d = {
-      {"elementwise", 8192, "GB/s", "torch a*b+c, 1 process"},
-      {"reduce", 8192, "GB/s", "torch sum(0), sum(1), 1 process"},
-      {"resplit", 1024, "GB/s", "MPI_Alltoall of the same bytes"},
-      {"reshape", 1024, "GB/s", "MPI_Alltoall of the same bytes"},
-      {"matmul", 384, "GFLOP/s", "at::mm, 1 process"},
-      {"qr", 65536, "GFLOP/s", "torch.linalg.qr, 1 process"},
-      {"svd", 65536, "GFLOP/s", "torch.linalg.svd, 1 process"},
-      {"kmeans", 65536, "Mrows/s", "torch Lloyd steps, 1 process"},
-      {"io-save", 16384, "GB/s", "write() of the same bytes, 1 process"},
-      {"io-load", 16384, "GB/s", "read() of the same bytes (cold), 1 process"},
+      {"elementwise", 32768, "GB/s", "torch a*b+c, 1 process"},
+      {"reduce", 32768, "GB/s", "torch sum(0), sum(1), 1 process"},
+      {"resplit", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
+      {"reshape", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
+      {"matmul", 768, "GFLOP/s", "at::mm, 1 process"},
+      {"qr", 131072, "GFLOP/s", "torch.linalg.qr, 1 process"},
+      {"svd", 131072, "GFLOP/s", "torch.linalg.svd, 1 process"},
+      {"kmeans", 131072, "Mrows/s", "torch Lloyd steps, 1 process"},
+      {"io-save", 65536, "GB/s", "write() of the same bytes, 1 process"},
+      {"io-load", 65536, "GB/s", "read() of the same bytes (cold), 1 process"},
   };
   return d;
 }
@@ -596,6 +597,17 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
       throw ValueError(fmt::format("--scale {}: the param '{}' must be a positive integer to grow with the ranks, "
                                    "it is '{}'",
                                    scale, param, text));
+  }
+  // Every run writes again: a save that keeps an existing file would fail from the second.
+  for (const pipeline::Step& st : doc.steps) {
+    if (st.op != "save") continue;
+    bool overwrite = false;
+    for (const auto& [k, v] : st.params)
+      if (k == "overwrite") overwrite = v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "True");
+    if (!overwrite)
+      throw doc.error(st.op_mark, fmt::format("dnd bench runs the pipeline many times: save step '{}' needs "
+                                              "'overwrite: true'",
+                                              st.id));
   }
   std::ifstream f(path, std::ios::binary);
   std::stringstream text;

@@ -118,6 +118,8 @@ check no-workload 2 'give either a pipeline file or --workload' -- $MPI "$DND" b
 check weak-without-scale 2 '--mode weak needs --scale PARAM' -- $MPI "$DND" bench "$T/tiny.yaml" --mode weak \
   --out "$T/err"
 check bad-scale 2 "--scale m: .* has no param 'm'" -- $MPI "$DND" bench "$T/tiny.yaml" --scale m --out "$T/err"
+{ cat "$T/tiny.yaml"; echo "  - {op: save, input: s, path: $T/out.npy}"; } > "$T/save.yaml"
+check save-without-overwrite 2 "save step '.*' needs 'overwrite: true'" -- "$DND" bench "$T/save.yaml" --out "$T/err"
 check missing-compare 2 'cannot read .*nope.json' -- $MPI "$DND" bench --workload reduce --compare "$T/nope.json" \
   --out "$T/err"
 check err-wrote-nothing 0 '^none$' -- bash -c "test -e '$T/err' && echo exists || echo none"
