@@ -14,6 +14,10 @@ _dnd() {
     -n|--nranks) COMPREPLY=($(compgen -W "1 2 4 8 16" -- "$cur")); return ;;
     --timings|--out|--svg|--compare) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --set) COMPREPLY=(); return ;;
+    -w|--workload) COMPREPLY=($(compgen -W "all elementwise reduce resplit reshape matmul qr svd kmeans io-save io-load" -- "$cur")); return ;;
+    --mode) COMPREPLY=($(compgen -W "strong weak both" -- "$cur")); return ;;
+    --launcher) COMPREPLY=($(compgen -W "mpirun srun" -- "$cur")); return ;;
+    --scratch) COMPREPLY=($(compgen -d -- "$cur")); return ;;
   esac
   if [ -z "$cmd" ]; then
     COMPREPLY=($(compgen -W "run plan validate ops inspect bench jobs info demo $global" -- "$cur"))
@@ -23,6 +27,9 @@ _dnd() {
     run) COMPREPLY=($(compgen -W "--set --timings --quiet --force $global" -- "$cur")) ;;
     plan) COMPREPLY=($(compgen -W "--set --json $global" -- "$cur")) ;;
     validate) COMPREPLY=($(compgen -W "--set $global" -- "$cur")) ;;
+    bench)
+      COMPREPLY=($(compgen -W "--workload --ranks --mode --size --split-pair --io-format --scratch --scale --set --repeat
+                              --warmup --threads --out --compare --launcher --list --quiet $global" -- "$cur")) ;;
     ops)
       COMPREPLY=($(compgen -W "--schema $(dnd ops 2>/dev/null | awk '/^  [a-z]/ {print $1}')" -- "$cur"))
       return ;;

@@ -21,6 +21,7 @@
 #include "core/memory.h"
 #include "core/reductions.h"
 #include "core/runtime.h"
+#include "bench/baselines.h"
 #include "bench/timing.h"
 
 #include <ATen/ATen.h>
@@ -36,18 +37,7 @@ using namespace dnd;
 using dnd::bench::measure;
 using dnd::bench::Timing;
 
-namespace {
-
-// Cloned for the widest vector unit the CPU has (torch's kernels dispatch the same way),
-// so the baseline is not handicapped by the portable SSE2 default.
-__attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void triad(float* __restrict a,
-                                                                                 const float* __restrict b,
-                                                                                 const float* __restrict c, float s,
-                                                                                 int64_t n) {
-  for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
-}
-
-}  // namespace
+using dnd::bench::triad;
 
 int main(int argc, char** argv) {
   CLI::App app{"dnd core benchmark: elementwise and reductions vs triad and single-process torch"};

@@ -15,6 +15,7 @@
 // (its pages dropped with posix_fadvise(DONTNEED) after an fsync, which needs no root
 // and works for any clean page, before each timed read). The same rules apply to the
 // baseline and to dnd.
+#include "bench/baselines.h"
 #include "bench/timing.h"
 #include "core/factories.h"
 #include "core/runtime.h"
@@ -35,53 +36,10 @@
 
 using namespace dnd;
 
-namespace {
-
-constexpr size_t kPiece = size_t{64} << 20;
-
-void check(bool ok, const std::string& what) {
-  if (!ok) throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-void flush_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  check(fd >= 0, "open " + path);
-  check(::fsync(fd) == 0, "fsync " + path);
-  ::close(fd);
-}
-
-// Flushes the file and drops its pages from the page cache.
-void drop_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  check(fd >= 0, "open " + path);
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-}
-
-void plain_write(const std::string& path, const uint8_t* data, size_t n) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  check(fd >= 0, "open " + path);
-  for (size_t done = 0; done < n;) {
-    const ssize_t w = ::write(fd, data + done, std::min(kPiece, n - done));
-    check(w > 0, "write " + path);
-    done += static_cast<size_t>(w);
-  }
-  ::close(fd);
-}
-
-void plain_read(const std::string& path, uint8_t* data, size_t n) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  check(fd >= 0, "open " + path);
-  for (size_t done = 0; done < n;) {
-    const ssize_t r = ::read(fd, data + done, std::min(kPiece, n - done));
-    check(r > 0, "read " + path);
-    done += static_cast<size_t>(r);
-  }
-  ::close(fd);
-}
-
-}  // namespace
+using bench::drop_page_cache;
+using bench::flush_file;
+using bench::plain_read;
+using bench::plain_write;
 
 int main(int argc, char** argv) {
   CLI::App app{"dnd I/O benchmark: parallel load / save vs a plain sequential read / write"};
@@ -145,7 +103,7 @@ int main(int argc, char** argv) {
   }), settle(base));
   const double rw_base = time_it(on_root([&] { plain_read(base, rdata, static_cast<size_t>(bytes)); }));
   const double rc_base = time_it(on_root([&] { plain_read(base, rdata, static_cast<size_t>(bytes)); }),
-                                 on_root([&] { drop_cache(base); }));
+                                 on_root([&] { drop_page_cache(base); }));
 
   for (const std::string ext : {"h5", "npy"}) {
     const std::string path = dir + "/array." + ext;
@@ -162,7 +120,7 @@ int main(int argc, char** argv) {
                      wf_base});
     table.push_back({ext + " load (warm)", time_it([&] { DNDarray b = io::load(path, lo); }), rw_base});
     table.push_back(
-        {ext + " load (cold)", time_it([&] { DNDarray b = io::load(path, lo); }, on_root([&] { drop_cache(path); })),
+        {ext + " load (cold)", time_it([&] { DNDarray b = io::load(path, lo); }, on_root([&] { drop_page_cache(path); })),
          rc_base});
   }
 

@@ -24,39 +24,14 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <functional>
-#include <thread>
 #include <vector>
 
 using namespace dnd;
 namespace la = dnd::linalg;
 
 namespace {
-
-// Rank 0 alone runs fn (warm-up, then the median of reps); the others wait without
-// spinning, so rank 0 has the machine as a one-process run would.
-double solo_median(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn) {
-  std::vector<double> t;
-  if (comm.rank() == 0) {
-    for (int i = -warmup; i < reps; ++i) {
-      const double t0 = MPI_Wtime();
-      fn();
-      if (i >= 0) t.push_back(MPI_Wtime() - t0);
-    }
-    std::sort(t.begin(), t.end());
-  }
-  MPI_Request req;
-  DND_MPI_CHECK(MPI_Ibarrier(comm.get(), &req));
-  for (int done = 0; !done;) {
-    DND_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
-    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  at::Tensor v = at::full({1}, t.empty() ? 0.0 : t[t.size() / 2], at::kDouble);
-  broadcast_(comm, v, 0);
-  return v.item<double>();
-}
 
 // ||Q^T Q - I||_F of a split-0 Q (one allreduce of k x k).
 double orth_error(const DNDarray& Q) {
@@ -103,14 +78,14 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
     const ArrayOptions f32 = ArrayOptions{}.with_dtype(at::kFloat);
     at::Tensor A, B, C;
-    const double t_mm = solo_median(comm, warmup, reps, [&] {
+    const double t_mm = bench::measure_solo(comm, warmup, reps, [&] {
       if (!A.defined()) {
         A = at::rand({n, n}, at::kFloat);
         B = at::rand({n, n}, at::kFloat);
         C = at::empty({n, n}, at::kFloat);
       }
       at::mm_out(C, A, B);
-    });
+    }).median;
     A = B = C = at::Tensor();
     const double local = flops / t_mm / 1e9;
     if (comm.rank() == 0) {
@@ -141,8 +116,8 @@ int main(int argc, char** argv) {
     at::Tensor full;
     double t_tqr = 0, t_tsvd = 0, e_tqr = 0, o_tqr = 0, e_tsvd = 0, o_tsvd = 0;
     if (comm.rank() == 0) full = random_normal({m, k}, 3, 0, 1, ArrayOptions(f32).with_comm(Communicator::self())).larray();
-    t_tqr = solo_median(comm, warmup, reps, [&] { auto qr = at::linalg_qr(full); });
-    t_tsvd = solo_median(comm, warmup, reps, [&] { auto s = at::linalg_svd(full, false); });
+    t_tqr = bench::measure_solo(comm, warmup, reps, [&] { auto qr = at::linalg_qr(full); }).median;
+    t_tsvd = bench::measure_solo(comm, warmup, reps, [&] { auto s = at::linalg_svd(full, false); }).median;
     if (comm.rank() == 0) {
       auto [Q, R] = at::linalg_qr(full);
       const double an = full.to(at::kDouble).norm().item<double>();

@@ -38,6 +38,7 @@ Command add_validate(CLI::App& root, const Global& g);
 Command add_ops(CLI::App& root, const Global& g);
 Command add_jobs(CLI::App& root, const Global& g);
 Command add_inspect(CLI::App& root, const Global& g);
+Command add_bench(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
 

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
   std::vector<Command> commands{add_demo(app, g),    add_info(app, g), add_run(app, g),
                                 add_plan(app, g),    add_validate(app, g), add_ops(app, g),
-                                add_jobs(app, g), add_inspect(app, g)};
+                                add_jobs(app, g), add_inspect(app, g),
+                                add_bench(app, g)};
 
   // An unknown first word is a mistyped command: say so, with the nearest name.
   if (argc > 1 && argv[1][0] != '-') {

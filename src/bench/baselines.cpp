@@ -1,0 +1,96 @@
+#include "bench/baselines.h"
+
+#include <ATen/ATen.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace dnd::bench {
+
+__attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void triad(float* __restrict a,
+                                                                                 const float* __restrict b,
+                                                                                 const float* __restrict c, float s,
+                                                                                 int64_t n) {
+  for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+}
+
+Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, int reps) {
+  const int p = comm.size();
+  const int64_t per_peer = std::max<int64_t>(1, bytes_per_rank / 4 / p);
+  at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
+  // MPI counts are int: large payloads go in rounds of at most 2^28 floats per peer.
+  const int64_t piece = int64_t{1} << 28;
+  return measure(comm, warmup, reps, [&] {
+    for (int64_t off = 0; off < per_peer; off += piece) {
+      const int n = static_cast<int>(std::min(piece, per_peer - off));
+      if (off == 0 && n == per_peer) {
+        DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr(), n, MPI_FLOAT, rbuf.data_ptr(), n, MPI_FLOAT, comm.get()));
+      } else {
+        // Each round sends a piece of every peer's share: strided, so use a vector type.
+        MPI_Datatype t;
+        DND_MPI_CHECK(MPI_Type_vector(1, n, 1, MPI_FLOAT, &t));
+        MPI_Datatype rt;
+        DND_MPI_CHECK(MPI_Type_create_resized(t, 0, static_cast<MPI_Aint>(per_peer * 4), &rt));
+        DND_MPI_CHECK(MPI_Type_commit(&rt));
+        DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr<float>() + off, 1, rt, rbuf.data_ptr<float>() + off, 1, rt,
+                                   comm.get()));
+        DND_MPI_CHECK(MPI_Type_free(&rt));
+        DND_MPI_CHECK(MPI_Type_free(&t));
+      }
+    }
+  });
+}
+
+namespace {
+
+constexpr size_t kPiece = size_t{64} << 20;
+
+void check(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void plain_write(const std::string& path, const void* data, size_t n) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  check(fd >= 0, "open " + path);
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t done = 0; done < n;) {
+    const ssize_t w = ::write(fd, p + done, std::min(kPiece, n - done));
+    check(w > 0, "write " + path);
+    done += static_cast<size_t>(w);
+  }
+  ::close(fd);
+}
+
+void plain_read(const std::string& path, void* data, size_t n) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  auto* p = static_cast<uint8_t*>(data);
+  for (size_t done = 0; done < n;) {
+    const ssize_t r = ::read(fd, p + done, std::min(kPiece, n - done));
+    check(r > 0, "read " + path);
+    done += static_cast<size_t>(r);
+  }
+  ::close(fd);
+}
+
+void flush_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  check(::fsync(fd) == 0, "fsync " + path);
+  ::close(fd);
+}
+
+void drop_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  check(fd >= 0, "open " + path);
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+}  // namespace dnd::bench

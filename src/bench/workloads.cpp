@@ -1,0 +1,661 @@
+#include "bench/workloads.h"
+
+#include "bench/baselines.h"
+#include "cluster/kmeans.h"
+#include "bench/timing.h"
+#include "core/elementwise.h"
+#include "core/error.h"
+#include "core/factories.h"
+#include "core/manipulation.h"
+#include "core/reductions.h"
+#include "core/shape_ops.h"
+#include "core/text.h"
+#include "linalg/matmul.h"
+#include "linalg/qr.h"
+#include "io/io.h"
+#include "linalg/svd.h"
+#include "pipeline/execute.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <sstream>
+
+namespace dnd::bench {
+
+namespace {
+
+constexpr int64_t kCols = 256;  // elementwise, reduce: (rows, 256)
+constexpr int64_t kTall = 32;   // qr, svd: (rows, 32)
+
+ArrayOptions f32_on(const Communicator& comm, Split s) {
+  return ArrayOptions{}.with_dtype(at::kFloat).with_split(s).with_comm(comm);
+}
+
+std::string shape2(int64_t r, int64_t c, Split s) {
+  return fmt::format("({}, {}) float32 split {}", r, c, s ? std::to_string(*s) : "none");
+}
+
+using Check = std::function<void(const std::vector<int>&, const std::vector<std::string>&)>;
+
+// Every rank count must divide the size at one rank (and `multiple` must too): then every
+// rank holds an equal block at every size, and the ideal lines are exact.
+Check divides(const std::string& name, int64_t base, int64_t multiple, const std::string& why_multiple = {}) {
+  return [=](const std::vector<int>& ranks, const std::vector<std::string>&) {
+    int64_t need = multiple;
+    for (int p : ranks) need = std::lcm(need, static_cast<int64_t>(p));
+    if (base % need == 0) return;
+    int bad = ranks.front();
+    for (int p : ranks)
+      if (base % std::lcm(multiple, static_cast<int64_t>(p)) != 0) {
+        bad = p;
+        break;
+      }
+    const int64_t lo = base / need * need, hi = lo + need;
+    throw ValueError(fmt::format(
+        "{}: --size {} does not divide evenly over {} rank{}{}: every rank count must divide the size, so that "
+        "every rank holds an equal block and the ideal lines are exact; try --size {}",
+        name, base, bad, bad == 1 ? "" : "s", why_multiple, lo > 0 ? fmt::format("{} or {}", lo, hi) : std::to_string(hi)));
+  };
+}
+
+// Rank 0 alone runs fn (on data only rank 0 holds) while the others sleep; the figure is
+// work / median. Same process, so the same allocator and threads per rank as dnd's runs.
+Baseline solo(const Communicator& world, int warmup, int repeat, const std::string& name, double work,
+              double unit_scale, const std::function<void()>& fn) {
+  const Timing t = measure_solo(world, warmup, std::max(1, repeat), fn);
+  return Baseline{name, t.median, work / t.median / unit_scale};
+}
+
+// ---- elementwise and reduce ------------------------------------------------------------
+
+Case elementwise_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "elementwise";
+  c.unit = "GB/s";
+  c.unit_doc = "bytes a fused kernel moves for a*b+c, 16 per element (3 reads, 1 write), all ranks together";
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("elementwise a*b+c rows={} cols={} float32", base, kCols);
+  c.check = divides(c.name, base, 1);
+  c.make = [](const Communicator& comm, int64_t rows) {
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 1, 0, 1, f32_on(comm, 0)));
+    auto b = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 2, 0, 1, f32_on(comm, 0)));
+    auto cc = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 3, 0, 1, f32_on(comm, 0)));
+    Problem p;
+    p.shape = shape2(rows, kCols, 0);
+    p.work = 16.0 * static_cast<double>(rows * kCols);
+    p.run = [a, b, cc](StepClock& clock) {
+      std::optional<DNDarray> ab;
+      clock.step("a*b", [&] { ab = *a * *b; });
+      clock.step("+c", [&] { DNDarray r = std::move(*ab) + *cc; });
+    };
+    return p;
+  };
+  c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
+    at::Tensor a, b, cc;
+    if (world.rank() == 0) {
+      a = at::rand({base, kCols}), b = at::rand({base, kCols}), cc = at::rand({base, kCols});
+    }
+    return solo(world, warmup, repeat, "torch a*b+c, 1 process", 16.0 * static_cast<double>(base * kCols), 1e9,
+                [&] { at::Tensor r = a * b + cc; });
+  };
+  return c;
+}
+
+Case reduce_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "reduce";
+  c.unit = "GB/s";
+  c.unit_doc = "bytes read, 4 per element per sum (two sums), all ranks together";
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("reduce sum axis 0, sum axis 1 rows={} cols={} float32", base, kCols);
+  c.check = divides(c.name, base, 1);
+  c.make = [](const Communicator& comm, int64_t rows) {
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 1, 0, 1, f32_on(comm, 0)));
+    Problem p;
+    p.shape = shape2(rows, kCols, 0);
+    p.work = 8.0 * static_cast<double>(rows * kCols);
+    p.run = [a](StepClock& clock) {
+      clock.step("sum axis 0 (split)", [&] { DNDarray r = sum(*a, axis(0)); });
+      clock.step("sum axis 1", [&] { DNDarray r = sum(*a, axis(1)); });
+    };
+    return p;
+  };
+  c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
+    at::Tensor a;
+    if (world.rank() == 0) a = at::rand({base, kCols});
+    return solo(world, warmup, repeat, "torch sum(0), sum(1), 1 process", 8.0 * static_cast<double>(base * kCols), 1e9,
+                [&] {
+                  at::Tensor r0 = a.sum(0);
+                  at::Tensor r1 = a.sum(1);
+                });
+  };
+  return c;
+}
+
+// ---- data movement ---------------------------------------------------------------------
+
+// The baseline of a movement at p > 1 ranks: `moves` MPI_Alltoall, each rank sending its
+// block of `block_bytes` (a 1/p share to every rank, so (p-1)/p of it crosses).
+std::function<double(int, int)> alltoall_baseline(const Communicator& comm, int64_t block_bytes, int moves) {
+  if (comm.size() == 1) return {};
+  return [comm, block_bytes, moves](int warmup, int repeat) {
+    return moves * alltoall(comm, block_bytes, warmup, std::max(1, repeat)).median;
+  };
+}
+
+Case resplit_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "resplit";
+  c.unit = "GB/s";
+  c.unit_doc = "bytes that cross ranks, (p-1)/p of the array per resplit, all ranks together (none at 1 rank)";
+  c.size_name = "rows";
+  c.size = base;
+  c.rank_baseline_name = "MPI_Alltoall of the same bytes";
+  c.definition = fmt::format("resplit 0->1->0 rows={} cols={} float32", base, base);
+  c.check = divides(c.name, base, 1);
+  c.make = [base](const Communicator& comm, int64_t rows) {
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, base}, 1, 0, 1, f32_on(comm, 0)));
+    const int p = comm.size();
+    const double bytes = 4.0 * static_cast<double>(rows * base);
+    Problem pb;
+    pb.shape = shape2(rows, base, 0);
+    pb.work = 2.0 * bytes * (p - 1) / p;
+    pb.run = [a](StepClock& clock) {
+      std::optional<DNDarray> r1;
+      clock.step("resplit 0 -> 1", [&] { r1 = resplit(*a, 1); });
+      clock.step("resplit 1 -> 0", [&] { DNDarray r0 = resplit(*r1, 0); });
+    };
+    pb.baseline = alltoall_baseline(comm, a->lnbytes(), 2);
+    return pb;
+  };
+  return c;
+}
+
+Case reshape_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "reshape";
+  c.unit = "GB/s";
+  c.unit_doc = "bytes that cross ranks, nominally (p-1)/p of the array per reshape, all ranks together (none at 1 rank)";
+  c.size_name = "rows";
+  c.size = base;
+  c.rank_baseline_name = "MPI_Alltoall of the same bytes";
+  c.definition = fmt::format("reshape (r,c) s0 -> (r/2,2c) s1 -> (r,c) s0 rows={} cols={} float32", base, base);
+  c.check = divides(c.name, base, 2, " (and an even number: reshape halves the rows)");
+  c.make = [base](const Communicator& comm, int64_t rows) {
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, base}, 1, 0, 1, f32_on(comm, 0)));
+    const int p = comm.size();
+    const double bytes = 4.0 * static_cast<double>(rows * base);
+    Problem pb;
+    pb.shape = shape2(rows, base, 0);
+    pb.work = 2.0 * bytes * (p - 1) / p;
+    pb.run = [a, rows, base](StepClock& clock) {
+      std::optional<DNDarray> w;
+      clock.step("(r, c) split 0 -> (r/2, 2c) split 1", [&] { w = reshape(*a, {rows / 2, 2 * base}, Split(1)); });
+      clock.step("(r/2, 2c) split 1 -> (r, c) split 0", [&] { DNDarray b = reshape(*w, {rows, base}, Split(0)); });
+    };
+    pb.baseline = alltoall_baseline(comm, a->lnbytes(), 2);
+    return pb;
+  };
+  return c;
+}
+
+// ---- linear algebra ----------------------------------------------------------------------
+
+std::string split_letter(Split s) { return s ? std::to_string(*s) : "r"; }
+
+Split parse_split_letter(const std::string& t, const std::string& pair) {
+  if (t == "0") return Split(0);
+  if (t == "1") return Split(1);
+  if (t == "r" || t == "none" || t == "None") return kReplicated;
+  throw ValueError(fmt::format("--split-pair '{}': each side must be 0, 1 or r (replicated), as in 0x1 or rx0", pair));
+}
+
+std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
+  std::vector<std::pair<Split, Split>> pairs;
+  if (pair.empty()) {
+    for (Split sa : {kReplicated, Split(0), Split(1)})
+      for (Split sb : {kReplicated, Split(0), Split(1)}) pairs.emplace_back(sa, sb);
+  } else {
+    const size_t x = pair.find_first_of("x,");
+    if (x == std::string::npos)
+      throw ValueError(fmt::format("--split-pair '{}': expected A's and B's split joined by x, as in 0x1 or rx0", pair));
+    pairs.emplace_back(parse_split_letter(pair.substr(0, x), pair), parse_split_letter(pair.substr(x + 1), pair));
+  }
+  // One at::mm baseline for all split pairs, measured the first time a case asks.
+  auto shared = std::make_shared<std::optional<Baseline>>();
+  std::vector<Case> out;
+  for (auto [sa, sb] : pairs) {
+    Case c;
+    c.name = fmt::format("matmul-{}x{}", split_letter(sa), split_letter(sb));
+    c.workload = "matmul";
+    c.unit = "GFLOP/s";
+    c.unit_doc = "2 rows S^2 flops of (rows, S) @ (S, S), all ranks together";
+    c.size_name = "rows";
+    c.size = base;
+    c.definition = fmt::format("matmul ({0},{0})@({0},{0}) float32 splits {1}x{2}", base, split_letter(sa),
+                               split_letter(sb));
+    c.check = divides(c.name, base, 1);
+    c.make = [base, sa = sa, sb = sb](const Communicator& comm, int64_t rows) {
+      auto a = std::make_shared<DNDarray>(random_uniform({rows, base}, 1, 0, 1, f32_on(comm, sa)));
+      auto b = std::make_shared<DNDarray>(random_uniform({base, base}, 2, 0, 1, f32_on(comm, sb)));
+      Problem p;
+      p.shape = fmt::format("({}, {}) @ ({}, {}) float32 split {} x {}", rows, base, base, base, split_letter(sa),
+                            split_letter(sb));
+      p.work = 2.0 * static_cast<double>(rows) * static_cast<double>(base) * static_cast<double>(base);
+      p.run = [a, b](StepClock& clock) { clock.step("matmul", [&] { DNDarray r = linalg::matmul(*a, *b); }); };
+      return p;
+    };
+    c.solo_baseline = [base, shared](const Communicator& world, int warmup, int repeat) {
+      if (!shared->has_value()) {
+        at::Tensor a, b, r;
+        if (world.rank() == 0) {
+          a = at::rand({base, base}), b = at::rand({base, base}), r = at::empty({base, base});
+        }
+        const double flops = 2.0 * static_cast<double>(base) * static_cast<double>(base) * static_cast<double>(base);
+        *shared = solo(world, warmup, repeat, "at::mm, 1 process", flops, 1e9, [&] { at::mm_out(r, a, b); });
+      }
+      return **shared;
+    };
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Nominal flop counts (Golub & Van Loan), not what the algorithms execute: Householder QR
+// 2mn^2 - 2n^3/3; R-SVD giving U (m x n), S and V: 6mn^2 + 20n^3.
+double qr_flops(double m, double n) { return 2 * m * n * n - 2 * n * n * n / 3; }
+double svd_flops(double m, double n) { return 6 * m * n * n + 20 * n * n * n; }
+
+Case factor_case(const std::string& name, int64_t base) {
+  const bool is_qr = name == "qr";
+  Case c;
+  c.name = c.workload = name;
+  c.unit = "GFLOP/s";
+  c.unit_doc = is_qr ? "nominal Householder flops 2mn^2 - 2n^3/3 of the (rows, 32) array, all ranks together"
+                     : "nominal R-SVD flops 6mn^2 + 20n^3 (U, S and V) of the (rows, 32) array, all ranks together";
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("{} rows={} cols={} float32 split 0", name, base, kTall);
+  c.check = [name, base, check = divides(name, base, 1)](const std::vector<int>& ranks,
+                                                         const std::vector<std::string>& modes) {
+    check(ranks, modes);
+    const int p = ranks.back();
+    if (base / p < kTall)
+      throw ValueError(fmt::format("{}: --size {} gives {} rows per rank at {} ranks, fewer than the {} columns: use "
+                                   "--size {} or more for a tall-skinny array",
+                                   name, base, base / p, p, kTall, kTall * p));
+  };
+  c.make = [is_qr](const Communicator& comm, int64_t rows) {
+    auto a = std::make_shared<DNDarray>(random_normal({rows, kTall}, 3, 0, 1, f32_on(comm, 0)));
+    Problem p;
+    p.shape = shape2(rows, kTall, 0);
+    p.work = is_qr ? qr_flops(static_cast<double>(rows), kTall) : svd_flops(static_cast<double>(rows), kTall);
+    if (is_qr) {
+      p.run = [a](StepClock& clock) { clock.step("qr", [&] { linalg::QrResult r = linalg::qr(*a); }); };
+    } else {
+      p.run = [a](StepClock& clock) {
+        linalg::SvdOptions so;
+        so.method = linalg::SvdMethod::tsqr;
+        clock.step("svd (tsqr)", [&] { linalg::SvdResult r = linalg::svd(*a, so); });
+      };
+    }
+    return p;
+  };
+  c.solo_baseline = [is_qr, base](const Communicator& world, int warmup, int repeat) {
+    at::Tensor a;
+    if (world.rank() == 0) a = at::randn({base, kTall});
+    if (is_qr)
+      return solo(world, warmup, repeat, "torch.linalg.qr, 1 process", qr_flops(static_cast<double>(base), kTall), 1e9,
+                  [&] { auto r = at::linalg_qr(a); });
+    return solo(world, warmup, repeat, "torch.linalg.svd, 1 process", svd_flops(static_cast<double>(base), kTall), 1e9,
+                [&] { auto r = at::linalg_svd(a, false); });
+  };
+  return c;
+}
+
+// ---- clustering ----------------------------------------------------------------------------
+
+constexpr int64_t kFeatures = 16, kClusters = 8, kIters = 10;
+
+// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), as dnd-bench-cluster's
+// baseline.
+at::Tensor torch_lloyd(const at::Tensor& x, at::Tensor c, int64_t iters) {
+  for (int64_t it = 0; it < iters; ++it) {
+    const at::Tensor lab = at::cdist(x, c).argmin(1);
+    const at::Tensor sums = at::zeros({c.size(0), x.size(1)}, x.options()).index_add_(0, lab, x);
+    const at::Tensor cnt = at::bincount(lab, {}, c.size(0)).to(x.scalar_type()).clamp_min(1);
+    c = sums / cnt.unsqueeze(1);
+  }
+  return c;
+}
+
+Case kmeans_case(int64_t base) {
+  Case c;
+  c.name = c.workload = "kmeans";
+  c.unit = "Mrows/s";
+  c.unit_doc = fmt::format("rows assigned per second, summed over the Lloyd iterations (rows x iterations / s), all "
+                           "ranks together; k={}, {} features, given initial centroids, {} iterations at most",
+                           kClusters, kFeatures, kIters);
+  c.unit_scale = 1e6;
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("kmeans rows={} d={} k={} max_iter={} float32 split 0", base, kFeatures, kClusters, kIters);
+  c.check = [base, check = divides(c.name, base, 1)](const std::vector<int>& ranks,
+                                                     const std::vector<std::string>& modes) {
+    check(ranks, modes);
+    if (base < kClusters)
+      throw ValueError(fmt::format("kmeans: --size {} is fewer rows than the k={} clusters", base, kClusters));
+  };
+  c.make = [](const Communicator& comm, int64_t rows) {
+    auto x = std::make_shared<DNDarray>(random_uniform({rows, kFeatures}, 1, 0, 1, f32_on(comm, 0)));
+    auto c0 = std::make_shared<DNDarray>(random_uniform({kClusters, kFeatures}, 2, 0, 1, f32_on(comm, kReplicated)));
+    Problem p;
+    p.shape = fmt::format("({}, {}) float32 split 0, k={}", rows, kFeatures, kClusters);
+    p.work = static_cast<double>(rows * kIters);  // the run says how many iterations it made
+    p.run = [x, c0, rows](StepClock& clock) {
+      cluster::KMeansOptions o;
+      o.k = kClusters;
+      o.max_iter = kIters;
+      o.tol = 0;
+      o.centroids = *c0;
+      const cluster::KMeansResult r = cluster::kmeans(*x, o);
+      clock.record("checks and init", r.init_seconds);
+      clock.record("Lloyd iterations", r.iter_seconds);
+      clock.record("final labels", r.final_seconds);
+      clock.set_work(static_cast<double>(rows * r.n_iter));
+    };
+    return p;
+  };
+  c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
+    at::Tensor x, c0;
+    if (world.rank() == 0) {
+      x = at::rand({base, kFeatures});
+      c0 = at::rand({kClusters, kFeatures});
+    }
+    return solo(world, warmup, repeat, fmt::format("torch Lloyd, {} steps, 1 process", kIters),
+                static_cast<double>(base * kIters), 1e6, [&] { at::Tensor c = torch_lloyd(x, c0, kIters); });
+  };
+  return c;
+}
+
+// ---- file I/O ----------------------------------------------------------------------------
+
+// A file in the scratch directory, removed (by rank 0) with the last reference.
+struct ScratchFile {
+  std::string path;
+  bool owner;
+  ScratchFile(std::string p, bool o) : path(std::move(p)), owner(o) {}
+  ~ScratchFile() {
+    if (owner) std::remove(path.c_str());
+  }
+};
+
+void make_scratch_dir(const Communicator& comm, const std::string& dir) {
+  std::string err;
+  if (comm.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) err = ec.message();
+  }
+  if (allreduce_value(comm, static_cast<int64_t>(err.empty() ? 0 : 1), ReduceOp::max) != 0)
+    throw ValueError(fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
+}
+
+Case io_case(const std::string& name, int64_t base, const std::string& format, const std::string& scratch) {
+  const bool save = name == "io-save";
+  const std::string ext = format == "npy" ? "npy" : "h5";
+  Case c;
+  c.name = c.workload = name;
+  c.unit = "GB/s";
+  c.unit_doc = save ? "the array's bytes written per second (page cache: no fsync, as the baseline), all ranks together"
+                    : "the array's bytes read per second, cold (pages dropped before each run, as for the baseline), "
+                      "all ranks together";
+  c.size_name = "rows";
+  c.size = base;
+  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}", name, base, kCols, ext);
+  c.check = divides(c.name, base, 1);
+  c.make = [=](const Communicator& comm, int64_t rows) {
+    make_scratch_dir(comm, scratch);
+    auto file = std::make_shared<ScratchFile>(fmt::format("{}/{}-{}.{}", scratch, name, comm.size(), ext),
+                                              comm.rank() == 0);
+    const bool root = comm.rank() == 0;
+    io::SaveOptions so;
+    so.dataset = "data";
+    so.overwrite = true;
+    auto a = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 1, 0, 1, f32_on(comm, 0)));
+    Problem p;
+    p.shape = fmt::format("({}, {}) float32 split 0, {}", rows, kCols, ext == "h5" ? "HDF5" : "npy");
+    p.work = 4.0 * static_cast<double>(rows * kCols);
+    if (save) {
+      // Each save starts with no dirty pages of the previous one in flight.
+      p.prepare = [file, root] {
+        if (root && std::filesystem::exists(file->path)) flush_file(file->path);
+      };
+      p.run = [a, file, so](StepClock& clock) { clock.step("save", [&] { io::save(*a, file->path, so); }); };
+    } else {
+      io::save(*a, file->path, so);
+      a.reset();
+      p.prepare = [file, root] {
+        if (root) drop_page_cache(file->path);
+      };
+      p.run = [file, comm](StepClock& clock) {
+        io::LoadOptions lo;
+        lo.dataset = "data";
+        lo.split = 0;
+        clock.step("load", [&] { DNDarray b = io::load(file->path, lo, comm); });
+      };
+    }
+    return p;
+  };
+  c.solo_baseline = [=](const Communicator& world, int warmup, int repeat) {
+    make_scratch_dir(world, scratch);
+    const bool root = world.rank() == 0;
+    ScratchFile file(scratch + "/baseline.bin", root);
+    const size_t bytes = static_cast<size_t>(base * kCols * 4);
+    at::Tensor buf;
+    if (root) {
+      buf = at::rand({base, kCols});
+      plain_write(file.path, buf.data_ptr(), bytes);
+    }
+    Timing t;
+    if (save)
+      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_write(file.path, buf.data_ptr(), bytes); },
+                       [&] { flush_file(file.path); });
+    else
+      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
+                       [&] { drop_page_cache(file.path); });
+    return Baseline{save ? "write() of the same bytes, 1 process" : "read() of the same bytes, cold, 1 process",
+                    t.median, static_cast<double>(bytes) / t.median / 1e9};
+  };
+  return c;
+}
+
+struct WorkloadDef {
+  const char* name;
+  int64_t default_size;
+  const char* unit;
+  const char* baseline;
+};
+
+// Default sizes: each run takes milliseconds to tens of milliseconds on one core, and
+// `--workload all --ranks 1,2 --mode both` about a minute on two; use --size for real
+// studies.
+const std::vector<WorkloadDef>& defs() {
+  static const std::vector<WorkloadDef> d = {
+      {"elementwise", 32768, "GB/s", "torch a*b+c, 1 process"},
+      {"reduce", 32768, "GB/s", "torch sum(0), sum(1), 1 process"},
+      {"resplit", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
+      {"reshape", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
+      {"matmul", 768, "GFLOP/s", "at::mm, 1 process"},
+      {"qr", 131072, "GFLOP/s", "torch.linalg.qr, 1 process"},
+      {"svd", 131072, "GFLOP/s", "torch.linalg.svd, 1 process"},
+      {"kmeans", 131072, "Mrows/s", "torch Lloyd steps, 1 process"},
+      {"io-save", 65536, "GB/s", "write() of the same bytes, 1 process"},
+      {"io-load", 65536, "GB/s", "read() of the same bytes (cold), 1 process"},
+  };
+  return d;
+}
+
+}  // namespace
+
+std::vector<std::string> workload_names() {
+  std::vector<std::string> n;
+  for (const WorkloadDef& d : defs()) n.push_back(d.name);
+  return n;
+}
+
+std::string workload_list() {
+  std::string o;
+  for (const WorkloadDef& d : defs())
+    o += fmt::format("  {:<12} --size {:<6} {:<8} baseline: {}\n", d.name, d.default_size, d.unit, d.baseline);
+  return o;
+}
+
+std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions& o) {
+  if (name.find(',') != std::string::npos) {  // a list: each in turn
+    std::vector<Case> all;
+    std::stringstream in(name);
+    for (std::string one; std::getline(in, one, ',');)
+      for (Case& c : workload_cases(one, o)) all.push_back(std::move(c));
+    return all;
+  }
+  if (name == "all") {
+    std::vector<Case> all;
+    for (const WorkloadDef& d : defs())
+      for (Case& c : workload_cases(d.name, o)) all.push_back(std::move(c));
+    return all;
+  }
+  const WorkloadDef* def = nullptr;
+  for (const WorkloadDef& d : defs())
+    if (name == d.name) def = &d;
+  if (!def) {
+    std::vector<std::string> names = workload_names();
+    names.push_back("all");
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw ValueError(fmt::format("unknown workload '{}'{} (workloads: {})", name, did_you_mean(name, names), list));
+  }
+  if (o.size < 0) throw ValueError(fmt::format("--size must be positive, got {}", o.size));
+  const int64_t base = o.size > 0 ? o.size : def->default_size;
+  if (!o.split_pair.empty() && name != "matmul")
+    throw ValueError(fmt::format("--split-pair is for the matmul workload, not '{}'", name));
+  if (name == "elementwise") return {elementwise_case(base)};
+  if (name == "reduce") return {reduce_case(base)};
+  if (name == "resplit") return {resplit_case(base)};
+  if (name == "reshape") return {reshape_case(base)};
+  if (name == "matmul") return matmul_cases(base, o.split_pair);
+  if (name == "kmeans") return {kmeans_case(base)};
+  if (name == "io-save" || name == "io-load") {
+    if (o.io_format != "h5" && o.io_format != "npy")
+      throw ValueError(fmt::format("--io-format {}: expected h5 or npy", o.io_format));
+    if (o.scratch_dir.empty()) throw ValueError(name + ": no scratch directory for its files");
+    return {io_case(name, base, o.io_format, o.scratch_dir)};
+  }
+  return {factor_case(name, base)};
+}
+
+// ---- pipelines ---------------------------------------------------------------------------
+
+Case pipeline_case(const std::string& path, const std::vector<std::string>& sets, const std::string& scale) {
+  const pipeline::Document doc = pipeline::load_document(path, sets);
+  std::string param = scale, value;
+  if (const size_t eq = scale.find('='); eq != std::string::npos) {
+    param = scale.substr(0, eq);
+    value = scale.substr(eq + 1);
+  }
+  int64_t base = 0;
+  if (!param.empty()) {
+    std::vector<std::string> names;
+    const YAML::Node* found = nullptr;
+    for (const auto& [k, v] : doc.params) {
+      names.push_back(k);
+      if (k == param) found = &v;
+    }
+    if (!found) {
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      throw ValueError(fmt::format("--scale {}: {} has no param '{}'{} (its params: {})", scale, path, param,
+                                   did_you_mean(param, names), list.empty() ? "none" : list));
+    }
+    const std::string text = value.empty() ? found->Scalar() : value;
+    size_t used = 0;
+    try {
+      base = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || base < 1)
+      throw ValueError(fmt::format("--scale {}: the param '{}' must be a positive integer to grow with the ranks, "
+                                   "it is '{}'",
+                                   scale, param, text));
+  }
+  // Every run writes again: a save that keeps an existing file would fail from the second.
+  for (const pipeline::Step& st : doc.steps) {
+    if (st.op != "save") continue;
+    bool overwrite = false;
+    for (const auto& [k, v] : st.params)
+      if (k == "overwrite") overwrite = v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "True");
+    if (!overwrite)
+      throw doc.error(st.op_mark, fmt::format("dnd bench runs the pipeline many times: save step '{}' needs "
+                                              "'overwrite: true'",
+                                              st.id));
+  }
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream text;
+  text << f.rdbuf();
+
+  Case c;
+  c.name = doc.name.empty() ? path : doc.name;
+  c.workload = path;
+  c.size_name = param.empty() ? "size" : param;
+  c.size = base;
+  c.weak_ok = !param.empty();
+  c.definition = text.str();
+  for (const std::string& s : sets) c.definition += "\n--set " + s;
+  c.definition += "\n--scale " + scale;
+  // The sets at a size: the user's, then the scaled param (the last --set wins).
+  auto sets_at = [sets, param](int64_t size) {
+    std::vector<std::string> s = sets;
+    if (!param.empty()) s.push_back(fmt::format("{}={}", param, size));
+    return s;
+  };
+  c.check = [path, sets_at, base](const std::vector<int>& ranks, const std::vector<std::string>& modes) {
+    for (const std::string& m : modes)
+      for (int p : ranks) {
+        const pipeline::Document d = pipeline::load_document(path, sets_at(m == "weak" ? base * p : base));
+        pipeline::make_plan(d, p);
+      }
+  };
+  c.make = [path, sets_at](const Communicator& comm, int64_t size) {
+    struct Loaded {
+      pipeline::Document doc;
+      std::unique_ptr<pipeline::Plan> plan;
+    };
+    auto l = std::make_shared<Loaded>();
+    l->doc = pipeline::load_document(path, sets_at(size));
+    l->plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(l->doc, comm.size()));
+    Problem p;
+    p.shape = fmt::format("{} steps", l->plan->steps.size());
+    p.run = [l, comm](StepClock& clock) {
+      static std::FILE* devnull = std::fopen("/dev/null", "w");
+      pipeline::RunOptions o;
+      o.quiet = true;
+      o.out = devnull ? devnull : stdout;
+      const pipeline::RunResult r = pipeline::execute(*l->plan, comm, o);
+      for (const pipeline::StepTiming& t : r.steps) clock.record(t.id, t.seconds);
+    };
+    return p;
+  };
+  return c;
+}
+
+}  // namespace dnd::bench
