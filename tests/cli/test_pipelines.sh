@@ -73,6 +73,10 @@ done
 
 # ---- the commands around run -------------------------------------------------------------
 Q="$ROOT/pipelines/quickstart.yaml"
+# validate, plan and ops never start MPI: with an MPI transport that cannot load they still work.
+check no-mpi-validate 0 'ok \(8 steps\)' -- env OMPI_MCA_pml=no_such_component "$DND" validate "$Q"
+check no-mpi-plan 0 'peak memory per rank' -- env OMPI_MCA_pml=no_such_component "$DND" plan "$Q" -n 64
+check no-mpi-ops 0 'reduce' -- env OMPI_MCA_pml=no_such_component "$DND" ops
 check plan-json 0 '"peak_bytes_per_rank": [0-9]+' -- "$DND" plan "$Q" --json -n 2
 check plan-set 0 '\(1000, 4\) float32 split=0' -- "$DND" plan "$Q" --set n=1000
 check set-unknown 2 "no param 'nn', did you mean 'n'" -- "$DND" run "$Q" --set nn=3
