@@ -129,10 +129,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       for (size_t k = 0; k < ps.inputs.size(); ++k) {
         const std::string& name = ps.input_names[k];
         if (name.empty()) {
-          const std::string& lit = ps.inputs[k].literal.Scalar();
-          const bool integral = lit.find_first_of(".eEn") == std::string::npos;  // "nan", "inf" are floats
-          operands.emplace_back(integral ? c10::Scalar(static_cast<int64_t>(std::stoll(lit)))
-                                         : c10::Scalar(ps.inputs[k].literal.as<double>()));
+          operands.emplace_back(literal_scalar(ps.inputs[k].literal));
           continue;
         }
         auto it = store.find(name);

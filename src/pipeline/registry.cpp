@@ -348,6 +348,18 @@ std::vector<Index> Params::index(const std::string& name) const {
   return convert(*this, *doc_, *step_, name, [&] { return to_index(node(name)); });
 }
 
+c10::Scalar literal_scalar(const YAML::Node& literal) {
+  try {
+    return c10::Scalar(to_int(literal));
+  } catch (const std::invalid_argument&) {
+  }
+  try {
+    return c10::Scalar(to_double(literal));
+  } catch (const std::invalid_argument&) {
+  }
+  throw ValueError(fmt::format("'{}' is not a number", literal.IsScalar() ? literal.Scalar() : std::string("?")));
+}
+
 // ---- metadata helpers ------------------------------------------------------------------------
 
 int64_t global_bytes(const ArrayMeta& m) {

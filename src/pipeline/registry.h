@@ -96,6 +96,10 @@ int64_t max_block_bytes(const ArrayMeta& m, int nranks);
 int64_t global_bytes(const ArrayMeta& m);
 std::string meta_str(const ArrayMeta& m);
 
+// A number given among a step's inputs ("2", "-1.5", "1e-3", "inf", "nan"): integers stay
+// integers (torch's promotion then treats it like a Python int). Throws ValueError.
+c10::Scalar literal_scalar(const YAML::Node& literal);
+
 // One input of a step at plan time: an array (from an earlier step) or a number.
 struct InputMeta {
   bool is_scalar = false;

@@ -377,3 +377,22 @@ TEST(PipelineOps, KMeansAndCdistMatchTheKernels) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PipelineOps, NumbersAsInputs) {
+  Ran r = run(R"(steps:
+  - {id: a, op: arange, stop: 6, split: 0}
+  - {id: i, op: add, inputs: [a, 2]}
+  - {id: f, op: multiply, inputs: [a, -1.5e0]}
+  - {id: l, op: less, inputs: [a, inf]}
+  - {id: n, op: add, inputs: [a, nan]}
+)");
+  const at::Tensor a = at::arange(6, at::kLong);
+  expect_global(r["i"], a + 2);  // an integer stays integer
+  expect_global(r["f"], a * -1.5);
+  expect_global(r["l"], at::ones({6}, at::kBool));
+  EXPECT_TRUE(at::isnan(r.full("n")).all().item<bool>());
+}
+
+}  // namespace

@@ -24,9 +24,8 @@ Probe probe(const InputMeta& in) {
     return p;
   }
   p.is_scalar = true;
-  const std::string& lit = in.literal.Scalar();
-  const bool integral = lit.find_first_of(".eEn") == std::string::npos;
-  p.s = integral ? c10::Scalar(static_cast<int64_t>(std::stoll(lit))) : c10::Scalar(in.literal.as<double>());
+  p.s = literal_scalar(in.literal);
+  const bool integral = p.s.isIntegral(false);
   // A number takes part in promotion as a wrapped 0-d tensor, as in torch.
   p.t = at::scalar_tensor(p.s, at::dtype(integral ? at::kLong : at::kDouble));
   p.t.unsafeGetTensorImpl()->set_wrapped_number(true);
