@@ -37,11 +37,21 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   const Communicator world = Communicator::world();
   pipeline::Document doc;
   std::unique_ptr<pipeline::Plan> plan;
-  try {  // every rank reads the same file and finds the same errors
+  std::string error;
+  try {  // every rank reads the same files and, normally, finds the same errors
     doc = pipeline::load_document(a.file, a.sets);
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
   } catch (const pipeline::PipelineError& e) {
-    throw UsageError(e.what(), /*bare=*/true);
+    error = e.what();
+  }
+  // A rank may see other files than rank 0 (a node without the shared file system): agree
+  // before the first collective, so that nobody waits for a rank that gave up.
+  const int64_t first_failed =
+      allreduce_value(world, error.empty() ? int64_t{world.size()} : int64_t{world.rank()}, ReduceOp::min);
+  if (first_failed < world.size()) {
+    if (world.rank() == 0 && !error.empty()) throw UsageError(error, /*bare=*/true);
+    if (world.rank() == first_failed) fmt::print(stderr, "[rank {}] {}\n", world.rank(), error);
+    throw UsageError(fmt::format("the pipeline is invalid on rank {} (its message is above)", first_failed));
   }
   const int64_t avail = allreduce_value(world, available_bytes_per_rank(), ReduceOp::min);
   if (plan->peak_bytes > avail && !a.force)

@@ -101,6 +101,25 @@ steps:
   - {id: b, op: floor_divide, inputs: [a, 0]}
   - {op: print, input: b}
 Y
+# A file that only rank 0 sees (each rank in its own directory): every rank stops with exit
+# 2 before any collective, the failing rank's message is printed.
+mkdir -p only0 only1
+cat > only0/one.yaml <<'Y'
+version: 1
+steps:
+  - {id: a, op: arange, stop: 8, split: 0}
+  - {op: save, input: a, path: here.npy, overwrite: true}
+Y
+"$DND" run only0/one.yaml --quiet && (cd only0 && "$DND" run one.yaml --quiet)
+cat > two.yaml <<'Y'
+version: 1
+steps:
+  - {id: a, op: load, path: here.npy, split: 0}
+  - {op: print, input: a}
+Y
+two_dirs=(mpirun -n 1 -wdir "$WORK/only0" "$DND" run "$WORK/two.yaml" : -n 1 -wdir "$WORK/only1" "$DND" run "$WORK/two.yaml")
+check rank-dependent-file 2 "^\[rank 1\] .*two.yaml:3:17: error: step 'a' \(load\): cannot open 'here.npy'" -- "${two_dirs[@]}"
+check rank-dependent-summary 2 "^dnd run: error: the pipeline is invalid on rank 1 \(its message is above\)" -- "${two_dirs[@]}"
 check run-failure 1 "error on rank [0-9]: step 'b' \(floor_divide, fails.yaml:4\)" -- mpirun -n 2 "$DND" run fails.yaml
 
 exit $fail
