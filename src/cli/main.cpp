@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -96,6 +98,9 @@ int main(int argc, char** argv) {
       return kExitUsage;
     } catch (const std::exception& e) {
       // May be one rank only: end the whole job so that no rank waits in a collective.
+      // When every rank fails alike, rank 0's abort usually ends the others within the
+      // pause, so the message is printed once; a rank failing alone still reports.
+      if (world.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
       fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
       dnd::abort_all(kExitFailure);
     }
