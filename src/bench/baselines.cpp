@@ -1,11 +1,14 @@
 #include "bench/baselines.h"
 
+#include "core/memory.h"
+
 #include <ATen/ATen.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace dnd::bench {
@@ -91,6 +94,24 @@ void drop_page_cache(const std::string& path) {
   ::fdatasync(fd);
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   ::close(fd);
+}
+
+namespace {
+int64_t status_kb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
+  return -1;
+}
+}  // namespace
+
+int64_t peak_extra_bytes(const std::function<void()>& fn) {
+  memory::release_cached();
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  const int64_t before = status_kb("VmRSS:");
+  fn();
+  return (status_kb("VmHWM:") - before) * 1024;
 }
 
 }  // namespace dnd::bench

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace dnd::bench {
@@ -29,5 +30,9 @@ void flush_file(const std::string& path);
 // Flushes the file and drops its pages from the page cache (posix_fadvise DONTNEED, no
 // root needed), so that the next read comes from the device.
 void drop_page_cache(const std::string& path);
+
+// Peak resident bytes while fn runs, above what was resident before it: cached idle
+// blocks of dnd's allocator are released first and the kernel's high-water mark is reset.
+int64_t peak_extra_bytes(const std::function<void()>& fn);
 
 }  // namespace dnd::bench

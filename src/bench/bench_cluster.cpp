@@ -16,6 +16,7 @@
 #include "core/factories.h"
 #include "core/memory.h"
 #include "core/runtime.h"
+#include "bench/baselines.h"
 #include "cluster/kmeans.h"
 
 #include <ATen/ATen.h>
@@ -31,6 +32,7 @@
 #include <vector>
 
 using namespace dnd;
+using bench::peak_extra_bytes;
 using dnd::cluster::KMeansInit;
 using dnd::cluster::KMeansOptions;
 using dnd::cluster::KMeansResult;
@@ -44,23 +46,6 @@ struct Stat {
 Stat stat_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return {v[v.size() / 2], v.front(), v.back()};
-}
-
-int64_t status_kb(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
-  return -1;
-}
-
-// Peak resident bytes while fn runs, above what was resident before it.
-int64_t peak_extra_bytes(const std::function<void()>& fn) {
-  memory::release_cached();
-  { std::ofstream("/proc/self/clear_refs") << "5"; }
-  const int64_t before = status_kb("VmRSS:");
-  fn();
-  return (status_kb("VmHWM:") - before) * 1024;
 }
 
 double cpu_now() {

@@ -14,6 +14,7 @@
 #include "core/memory.h"
 #include "core/runtime.h"
 #include "core/shape_ops.h"
+#include "bench/baselines.h"
 #include "bench/timing.h"
 
 #include <ATen/ATen.h>
@@ -28,29 +29,7 @@
 #include <vector>
 
 using namespace dnd;
-
-namespace {
-
-int64_t status_kb(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
-  return -1;
-}
-
-// Peak resident bytes while fn runs, above what was resident before it (cached idle
-// blocks released first, the kernel's high-water mark reset).
-int64_t peak_extra_bytes(const std::function<void()>& fn) {
-  memory::release_cached();
-  { std::ofstream("/proc/self/clear_refs") << "5"; }
-  const int64_t before = status_kb("VmRSS:");
-  fn();
-  const int64_t peak = status_kb("VmHWM:");
-  return (peak - before) * 1024;
-}
-
-}  // namespace
+using bench::peak_extra_bytes;
 
 int main(int argc, char** argv) {
   CLI::App app{"dnd data-movement benchmark: resplit / reshape vs MPI_Alltoall"};

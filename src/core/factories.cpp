@@ -110,18 +110,21 @@ DNDarray zeros_like(const DNDarray& a) { return like(a, at::zeros_like(a.larray(
 DNDarray ones_like(const DNDarray& a) { return like(a, at::ones_like(a.larray())); }
 DNDarray full_like(const DNDarray& a, const c10::Scalar& value) { return like(a, at::full_like(a.larray(), value)); }
 
-DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step, const ArrayOptions& o) {
-  const bool integral = is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
+int64_t arange_length(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step) {
   const double st = start.toDouble(), sp = stop.toDouble(), dx = step.toDouble();
   if (dx == 0 || !std::isfinite(dx) || !std::isfinite(st) || !std::isfinite(sp))
     throw ValueError(fmt::format("arange: need finite start, stop and a non-zero step (got {}, {}, {})", st, sp, dx));
-  int64_t n;
-  if (integral) {
+  if (is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step)) {
     const int64_t a = start.toLong(), b = stop.toLong(), d = step.toLong();
-    n = d > 0 ? (b > a ? (b - a + d - 1) / d : 0) : (a > b ? (a - b + (-d) - 1) / (-d) : 0);
-  } else {
-    n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((sp - st) / dx)));
+    return d > 0 ? (b > a ? (b - a + d - 1) / d : 0) : (a > b ? (a - b + (-d) - 1) / (-d) : 0);
   }
+  return std::max<int64_t>(0, static_cast<int64_t>(std::ceil((sp - st) / dx)));
+}
+
+DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step, const ArrayOptions& o) {
+  const bool integral = is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
+  const double st = start.toDouble(), dx = step.toDouble();
+  const int64_t n = arange_length(start, stop, step);
   if (o.split && *o.split != 0 && *o.split != -1)
     throw ValueError(fmt::format("arange: split axis {} is out of bounds for a 1-D array", *o.split));
   const Shape g{n};

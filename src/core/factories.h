@@ -44,6 +44,9 @@ DNDarray full_like(const DNDarray& a, const c10::Scalar& value);
 DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step = 1,
                 const ArrayOptions& o = {});
 DNDarray arange(const c10::Scalar& stop, const ArrayOptions& o = {});
+// The number of values arange(start, stop, step) makes (exact for integers); throws
+// ValueError for a zero or non-finite step or bound. No data, no MPI (the planner uses it).
+int64_t arange_length(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step);
 // num evenly spaced values from start to stop (inclusive when endpoint), as torch.linspace.
 DNDarray linspace(double start, double stop, int64_t num, bool endpoint = true,
                   const ArrayOptions& o = {});

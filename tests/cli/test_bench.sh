@@ -10,19 +10,7 @@ CHECK="python3 $HERE/bench_check.py"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 MPI="mpirun -n 4 --oversubscribe"
-fail=0
-check() {  # check NAME EXPECTED_RC PATTERN -- command...
-  local name="$1" want="$2" pattern="$3"; shift 4
-  local out rc
-  out="$("$@" 2>&1)"; rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, expected $want"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  echo "ok   $name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # Strong scaling: the table has a line per rank count; progress names size and repeat.
 check strong-table 0 'strong +4 +64 ' -- bash -c "$MPI '$DND' bench --workload elementwise --size 64 --ranks 1,2,4 \

@@ -4,19 +4,7 @@
 set -u
 DND="$1"
 EXAMPLE="${2:-}"
-fail=0
-check() {  # check NAME EXPECTED_RC PATTERN -- command...
-  local name="$1" want="$2" pattern="$3"; shift 4
-  local out rc
-  out="$("$@" 2>&1)"; rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, expected $want"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  echo "ok   $name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 check version 0 '^dnd [0-9]+\.[0-9]+\.[0-9]+$' -- "$DND" --version
 check help 0 'demo' -- "$DND" --help

@@ -4,19 +4,7 @@
 # tests/slurm/test_slurm.sh submits the scripts to a real Slurm.
 set -u
 DND="$1"
-fail=0
-check() {  # check NAME EXPECTED_RC PATTERN -- command...
-  local name="$1" want="$2" pattern="$3"; shift 4
-  local out rc
-  out="$("$@" 2>&1)"; rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, expected $want"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | sed 's/^/    /'; fail=1; return
-  fi
-  echo "ok   $name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -93,12 +93,8 @@ OpDef arange_op() {
   d.infer = [](const InferContext& c) {
     const c10::Scalar start = c.params.scalar("start"), stop = c.params.scalar("stop"), step = c.params.scalar("step");
     const bool integral = start.isIntegral(false) && stop.isIntegral(false) && step.isIntegral(false);
-    const double st = step.toDouble();
-    if (st == 0) throw ValueError("arange: step must not be zero");
-    const double n = std::ceil((stop.toDouble() - start.toDouble()) / st);
-    if (!(n < 9.2e18)) throw ValueError("arange: too many elements");
     InferResult r;
-    r.outputs.push_back(meta(c, "arange", Shape{std::max<int64_t>(0, static_cast<int64_t>(n))},
+    r.outputs.push_back(meta(c, "arange", Shape{arange_length(start, stop, step)},
                              c.params.dtype("dtype", integral ? at::kLong : c.default_dtype)));
     return r;
   };
