@@ -3,7 +3,13 @@
 # rebuilds only what changed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# ccache, when installed, makes rebuilds in other clones of the repository cheap.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(dirname "$DND_ROOT")}"
+fi
 if [ ! -f "$DND_BUILD/build.ninja" ]; then
-  cmake -S "$DND_ROOT" -B "$DND_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake -S "$DND_ROOT" -B "$DND_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
 fi
 cmake --build "$DND_BUILD" -j "$(nproc)"

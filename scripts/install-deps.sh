@@ -9,7 +9,9 @@ PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools
   libtorch-dev
   libopenblas0-openmp
-  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
+  ccache  # rebuilds in other clones of the repository are cheap
+  strace  # the CLI tests check that saves sync their files
   # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
   # whose recommends pull in ~30 more packages).
   slurmctld slurmd slurm-client munge
