@@ -3,7 +3,7 @@
 #include "core/error.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
@@ -19,26 +19,6 @@ namespace dnd::bench {
 namespace {
 
 bool finite(double v) { return std::isfinite(v); }
-
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c == '\n') {
-      o += "\\n";
-    } else if (c < 0x20) {
-      o += fmt::format("\\u{:04x}", c);
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
-}
-
-std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
-std::string jnum(double v) { return finite(v) ? fmt::format("{:.9g}", v) : "null"; }
 
 std::string xml_escape(const std::string& s) {
   std::string o;
@@ -203,15 +183,7 @@ std::string plot(const Study& s, const std::string& case_name, const std::string
   return o + "</svg>\n";
 }
 
-// ---- reading JSON (yaml-cpp reads JSON: it is YAML's flow style) ----------------------
-
-double num(const YAML::Node& n) {
-  if (!n || n.IsNull()) return kNaN;
-  return n.as<double>();
-}
-std::string str(const YAML::Node& n) { return n && !n.IsNull() ? n.as<std::string>() : std::string(); }
-
-Stats stats(const YAML::Node& n) { return Stats{num(n["median_s"]), num(n["min_s"]), num(n["max_s"])}; }
+// ---- files ------------------------------------------------------------------------------
 
 void make_dirs(const std::string& dir) {
   std::string cur;
@@ -270,47 +242,75 @@ std::string format_table(const Study& s) {
   return o;
 }
 
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json jnum(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(); }
+ordered_json jstr_or_null(const std::string& v) { return v.empty() ? ordered_json() : ordered_json(v); }
+ordered_json jstats(const Stats& t) {
+  return {{"median_s", jnum(t.median)}, {"min_s", jnum(t.min)}, {"max_s", jnum(t.max)}};
+}
+
+}  // namespace
+
 std::string to_json(const Study& s) {
   const Context& c = s.context;
-  std::string o = "{\n  \"dnd_bench\": 1,\n  \"context\": {";
-  o += fmt::format("\"host\": {}, \"date\": {}, \"dnd_version\": {}, \"command\": {}, \"source\": {}, "
-                   "\"hash\": {}, \"launcher\": {}, \"torch\": {}, \"blas\": {}, \"world_ranks\": {}, "
-                   "\"threads_per_rank\": {}, \"repeat\": {}, \"warmup\": {}, \"compare\": {}}},\n",
-                   jstr(c.host), jstr(c.date), jstr(c.version), jstr(c.command), jstr(c.source), jstr(c.hash),
-                   jstr(c.launcher), jstr(c.torch), jstr(c.blas), c.world_ranks, c.threads, c.repeat, c.warmup,
-                   c.compare.empty() ? "null" : jstr(c.compare));
-  o += "  \"cases\": [\n";
-  for (size_t i = 0; i < s.cases.size(); ++i) {
-    const CaseInfo& k = s.cases[i];
-    o += fmt::format("    {{\"name\": {}, \"workload\": {}, \"unit\": {}, \"unit_doc\": {}, \"size_name\": {}, "
-                     "\"rank_baseline\": {}, \"baseline\": {}}}{}\n",
-                     jstr(k.name), jstr(k.workload), jstr(k.unit), jstr(k.unit_doc), jstr(k.size_name),
-                     k.rank_baseline_name.empty() ? "null" : jstr(k.rank_baseline_name),
-                     k.solo.name.empty() ? "null"
-                                         : fmt::format("{{\"name\": {}, \"seconds\": {}, \"value\": {}}}",
-                                                       jstr(k.solo.name), jnum(k.solo.seconds), jnum(k.solo.value)),
-                     i + 1 < s.cases.size() ? "," : "");
+  ordered_json cases = ordered_json::array(), rows = ordered_json::array();
+  for (const CaseInfo& k : s.cases)
+    cases.push_back({{"name", k.name},
+                     {"workload", k.workload},
+                     {"unit", k.unit},
+                     {"unit_doc", k.unit_doc},
+                     {"size_name", k.size_name},
+                     {"rank_baseline", jstr_or_null(k.rank_baseline_name)},
+                     {"baseline", k.solo.name.empty() ? ordered_json()
+                                                      : ordered_json{{"name", k.solo.name},
+                                                                     {"seconds", jnum(k.solo.seconds)},
+                                                                     {"value", jnum(k.solo.value)}}}});
+  for (const Row& r : s.rows) {
+    ordered_json times = ordered_json::array(), steps = ordered_json::array();
+    for (double t : r.times) times.push_back(jnum(t));
+    for (const StepStats& st : r.steps) {
+      ordered_json one = {{"name", st.name}};
+      one.update(jstats(st.t));
+      steps.push_back(one);
+    }
+    ordered_json row = {{"case", r.case_name}, {"workload", r.workload}, {"mode", r.mode},
+                        {"ranks", r.ranks},    {"size", r.size},         {"shape", r.shape}};
+    row.update(jstats(r.t));
+    row.update(ordered_json{{"times_s", times},
+                            {"speedup", jnum(r.speedup)},
+                            {"efficiency", jnum(r.efficiency)},
+                            {"unit", r.unit},
+                            {"value", jnum(r.value)},
+                            {"baseline", jstr_or_null(r.baseline_name)},
+                            {"baseline_value", jnum(r.baseline_value)},
+                            {"vs_baseline", jnum(r.vs_baseline)},
+                            {"old_median_s", jnum(r.old_median)},
+                            {"ratio", jnum(r.ratio)},
+                            {"steps", steps}});
+    rows.push_back(row);
   }
-  o += "  ],\n  \"rows\": [\n";
-  for (size_t i = 0; i < s.rows.size(); ++i) {
-    const Row& r = s.rows[i];
-    std::string times, steps;
-    for (double t : r.times) times += (times.empty() ? "" : ", ") + jnum(t);
-    for (const StepStats& st : r.steps)
-      steps += fmt::format("{}{{\"name\": {}, \"median_s\": {}, \"min_s\": {}, \"max_s\": {}}}",
-                           steps.empty() ? "" : ", ", jstr(st.name), jnum(st.t.median), jnum(st.t.min),
-                           jnum(st.t.max));
-    o += fmt::format("    {{\"case\": {}, \"workload\": {}, \"mode\": {}, \"ranks\": {}, \"size\": {}, \"shape\": {}, "
-                     "\"median_s\": {}, \"min_s\": {}, \"max_s\": {}, \"times_s\": [{}], \"speedup\": {}, "
-                     "\"efficiency\": {}, \"unit\": {}, \"value\": {}, \"baseline\": {}, \"baseline_value\": {}, "
-                     "\"vs_baseline\": {}, \"old_median_s\": {}, \"ratio\": {}, \"steps\": [{}]}}{}\n",
-                     jstr(r.case_name), jstr(r.workload), jstr(r.mode), r.ranks, r.size, jstr(r.shape),
-                     jnum(r.t.median), jnum(r.t.min), jnum(r.t.max), times, jnum(r.speedup), jnum(r.efficiency),
-                     jstr(r.unit), jnum(r.value), r.baseline_name.empty() ? "null" : jstr(r.baseline_name),
-                     jnum(r.baseline_value), jnum(r.vs_baseline), jnum(r.old_median), jnum(r.ratio), steps,
-                     i + 1 < s.rows.size() ? "," : "");
-  }
-  return o + "  ]\n}\n";
+  const ordered_json j = {{"dnd_bench", 1},
+                          {"context",
+                           {{"host", c.host},
+                            {"date", c.date},
+                            {"dnd_version", c.version},
+                            {"command", c.command},
+                            {"source", c.source},
+                            {"hash", c.hash},
+                            {"launcher", c.launcher},
+                            {"torch", c.torch},
+                            {"blas", c.blas},
+                            {"world_ranks", c.world_ranks},
+                            {"threads_per_rank", c.threads},
+                            {"repeat", c.repeat},
+                            {"warmup", c.warmup},
+                            {"compare", jstr_or_null(c.compare)}}},
+                          {"cases", cases},
+                          {"rows", rows}};
+  return j.dump(2) + "\n";
 }
 
 std::string to_csv(const Study& s) {
@@ -349,77 +349,106 @@ std::vector<std::pair<std::string, std::string>> svg_plots(const Study& s) {
   return out;
 }
 
+namespace {
+
+using nlohmann::json;
+
+double num(const json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return kNaN;
+  if (!it->is_number()) throw ValueError(fmt::format("\"{}\" is not a number", key));
+  return it->get<double>();
+}
+std::string str(const json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return {};
+  if (!it->is_string()) throw ValueError(fmt::format("\"{}\" is not a string", key));
+  return it->get<std::string>();
+}
+int64_t integer(const json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return 0;
+  if (!it->is_number_integer()) throw ValueError(fmt::format("\"{}\" is not an integer", key));
+  return it->get<int64_t>();
+}
+Stats stats(const json& o) { return Stats{num(o, "median_s"), num(o, "min_s"), num(o, "max_s")}; }
+const json& array_at(const json& o, const char* key) {
+  static const json empty = json::array();
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return empty;
+  if (!it->is_array()) throw ValueError(fmt::format("\"{}\" is not a list", key));
+  return *it;
+}
+
+}  // namespace
+
 Study read_json(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ValueError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  } catch (const YAML::Exception& e) {
-    throw ValueError(fmt::format("{} is not a results.json of dnd bench: {}", path, e.what()));
-  }
-  if (!root.IsMap() || !root["dnd_bench"] || !root["rows"] || !root["rows"].IsSequence())
+  std::ifstream in(path);
+  if (!in) throw ValueError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  const json root = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) throw ValueError(fmt::format("{} is not a results.json of dnd bench: not JSON", path));
+  if (!root.is_object() || !root.contains("dnd_bench") || !root.contains("rows") || !root["rows"].is_array())
     throw ValueError(fmt::format("{} is not a results.json of dnd bench (no \"dnd_bench\" and \"rows\")", path));
   Study s;
   try {
-    const YAML::Node c = root["context"];
-    if (c && c.IsMap()) {
+    if (root.contains("context") && root["context"].is_object()) {
+      const json& c = root["context"];
       Context& x = s.context;
-      x.host = str(c["host"]);
-      x.date = str(c["date"]);
-      x.version = str(c["dnd_version"]);
-      x.command = str(c["command"]);
-      x.source = str(c["source"]);
-      x.hash = str(c["hash"]);
-      x.launcher = str(c["launcher"]);
-      x.torch = str(c["torch"]);
-      x.blas = str(c["blas"]);
-      x.world_ranks = c["world_ranks"] ? c["world_ranks"].as<int>() : 0;
-      x.threads = c["threads_per_rank"] ? c["threads_per_rank"].as<int>() : 0;
-      x.repeat = c["repeat"] ? c["repeat"].as<int>() : 0;
-      x.warmup = c["warmup"] ? c["warmup"].as<int>() : 0;
+      x.host = str(c, "host");
+      x.date = str(c, "date");
+      x.version = str(c, "dnd_version");
+      x.command = str(c, "command");
+      x.source = str(c, "source");
+      x.hash = str(c, "hash");
+      x.launcher = str(c, "launcher");
+      x.torch = str(c, "torch");
+      x.blas = str(c, "blas");
+      x.world_ranks = static_cast<int>(integer(c, "world_ranks"));
+      x.threads = static_cast<int>(integer(c, "threads_per_rank"));
+      x.repeat = static_cast<int>(integer(c, "repeat"));
+      x.warmup = static_cast<int>(integer(c, "warmup"));
     }
-    if (root["cases"])
-      for (const YAML::Node& k : root["cases"]) {
-        CaseInfo ci;
-        ci.name = str(k["name"]);
-        ci.workload = str(k["workload"]);
-        ci.unit = str(k["unit"]);
-        ci.unit_doc = str(k["unit_doc"]);
-        ci.size_name = str(k["size_name"]);
-        ci.rank_baseline_name = str(k["rank_baseline"]);
-        if (k["baseline"] && k["baseline"].IsMap())
-          ci.solo = Baseline{str(k["baseline"]["name"]), num(k["baseline"]["seconds"]), num(k["baseline"]["value"])};
-        s.cases.push_back(ci);
+    for (const json& k : array_at(root, "cases")) {
+      if (!k.is_object()) throw ValueError("a case is not an object");
+      CaseInfo ci;
+      ci.name = str(k, "name");
+      ci.workload = str(k, "workload");
+      ci.unit = str(k, "unit");
+      ci.unit_doc = str(k, "unit_doc");
+      ci.size_name = str(k, "size_name");
+      ci.rank_baseline_name = str(k, "rank_baseline");
+      if (k.contains("baseline") && k["baseline"].is_object()) {
+        const json& b = k["baseline"];
+        ci.solo = Baseline{str(b, "name"), num(b, "seconds"), num(b, "value")};
       }
-    for (const YAML::Node& n : root["rows"]) {
+      s.cases.push_back(ci);
+    }
+    for (const json& n : root["rows"]) {
+      if (!n.is_object()) throw ValueError("a row is not an object");
       Row r;
-      r.case_name = str(n["case"]);
-      r.workload = str(n["workload"]);
-      r.mode = str(n["mode"]);
-      r.ranks = n["ranks"].as<int>();
-      r.size = n["size"].as<int64_t>();
-      r.shape = str(n["shape"]);
+      r.case_name = str(n, "case");
+      r.workload = str(n, "workload");
+      r.mode = str(n, "mode");
+      r.ranks = static_cast<int>(integer(n, "ranks"));
+      r.size = integer(n, "size");
+      r.shape = str(n, "shape");
       r.t = stats(n);
-      if (n["times_s"])
-        for (const YAML::Node& t : n["times_s"]) r.times.push_back(num(t));
-      if (n["steps"])
-        for (const YAML::Node& st : n["steps"]) r.steps.push_back(StepStats{str(st["name"]), stats(st)});
-      r.speedup = num(n["speedup"]);
-      r.efficiency = num(n["efficiency"]);
-      r.unit = str(n["unit"]);
-      r.value = num(n["value"]);
-      r.baseline_name = str(n["baseline"]);
-      r.baseline_value = num(n["baseline_value"]);
-      r.vs_baseline = num(n["vs_baseline"]);
-      r.old_median = num(n["old_median_s"]);
-      r.ratio = num(n["ratio"]);
+      for (const json& t : array_at(n, "times_s")) r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
+      for (const json& st : array_at(n, "steps"))
+        if (st.is_object()) r.steps.push_back(StepStats{str(st, "name"), stats(st)});
+      r.speedup = num(n, "speedup");
+      r.efficiency = num(n, "efficiency");
+      r.unit = str(n, "unit");
+      r.value = num(n, "value");
+      r.baseline_name = str(n, "baseline");
+      r.baseline_value = num(n, "baseline_value");
+      r.vs_baseline = num(n, "vs_baseline");
+      r.old_median = num(n, "old_median_s");
+      r.ratio = num(n, "ratio");
       if (r.case_name.empty() || r.mode.empty() || r.ranks < 1 || !(r.t.median >= 0))
         throw ValueError("a row lacks its case, mode, ranks or median_s");
       s.rows.push_back(std::move(r));
     }
-  } catch (const YAML::Exception& e) {
-    throw ValueError(fmt::format("{}: unexpected contents: {}", path, e.what()));
   } catch (const ValueError& e) {
     throw ValueError(fmt::format("{}: {}", path, e.what()));
   }

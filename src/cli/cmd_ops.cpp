@@ -3,6 +3,7 @@
 #include "pipeline/registry.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
@@ -13,95 +14,82 @@ namespace dnd::cli {
 namespace {
 
 
+using nlohmann::ordered_json;
+
 // A value may always be a ${...} expression, resolved before validation.
-std::string with_expr(const std::string& schema) {
-  return fmt::format("{{\"anyOf\": [{}, {{\"type\": \"string\", \"pattern\": \"\\\\$\\\\{{\"}}]}}", schema);
+ordered_json with_expr(ordered_json schema) {
+  return {{"anyOf", {std::move(schema), {{"type", "string"}, {"pattern", "\\$\\{"}}}}};
 }
 
-std::string param_schema(const pipeline::ParamSpec& p) {
+ordered_json param_schema(const pipeline::ParamSpec& p) {
   using pipeline::ParamKind;
-  const std::string ints = "{\"type\": \"array\", \"items\": {\"type\": \"integer\"}}";
-  std::string s;
+  const ordered_json ints = {{"type", "array"}, {"items", {{"type", "integer"}}}};
+  const ordered_json integer = {{"type", "integer"}}, null = {{"type", "null"}};
+  ordered_json s;
   switch (p.kind) {
-    case ParamKind::integer: s = "{\"type\": \"integer\"}"; break;
-    case ParamKind::number: s = "{\"type\": \"number\"}"; break;
-    case ParamKind::boolean: s = "{\"type\": \"boolean\"}"; break;
+    case ParamKind::integer: s = integer; break;
+    case ParamKind::number: s = {{"type", "number"}}; break;
+    case ParamKind::boolean: s = {{"type", "boolean"}}; break;
     case ParamKind::string:
     case ParamKind::path:
-    case ParamKind::index: s = "{\"type\": \"string\"}"; break;
-    case ParamKind::choice: {
-      std::string e;
-      for (const auto& c : p.choices) e += (e.empty() ? "" : ", ") + json_quote(c);
-      s = "{\"enum\": [" + e + "]}";
-      break;
-    }
+    case ParamKind::index: s = {{"type", "string"}}; break;
+    case ParamKind::choice: s = {{"enum", p.choices}}; break;
     case ParamKind::shape:
-    case ParamKind::axes: s = "{\"anyOf\": [{\"type\": \"integer\"}, " + ints + ", {\"type\": \"null\"}]}"; break;
+    case ParamKind::axes: s = {{"anyOf", {integer, ints, null}}}; break;
     case ParamKind::int_list: s = ints; break;
     case ParamKind::axis:
-    case ParamKind::split: s = "{\"anyOf\": [{\"type\": \"integer\"}, {\"type\": \"null\"}, {\"enum\": [\"none\"]}]}"; break;
+    case ParamKind::split: s = {{"anyOf", {integer, null, {{"enum", {"none"}}}}}}; break;
     case ParamKind::dtype:
-      s = "{\"enum\": [\"bool\", \"uint8\", \"int8\", \"int16\", \"int32\", \"int64\", \"float32\", \"float64\", "
-          "\"complex64\", \"complex128\", \"float\", \"double\"]}";
+      s = {{"enum", {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64", "complex64",
+                     "complex128", "float", "double"}}};
       break;
-    case ParamKind::device: s = "{\"enum\": [\"cpu\", \"gpu\"]}"; break;
-    case ParamKind::scalar: s = "{\"type\": [\"number\", \"boolean\"]}"; break;
+    case ParamKind::device: s = {{"enum", {"cpu", "gpu"}}}; break;
+    case ParamKind::scalar: s = {{"type", {"number", "boolean"}}}; break;
   }
-  std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
-  return fmt::format("{{\"description\": {}, \"allOf\": [{}]}}", json_quote(desc), with_expr(s));
+  const std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
+  return {{"description", desc}, {"allOf", {with_expr(std::move(s))}}};
 }
 
 std::string schema() {
-  std::string steps;
+  ordered_json steps = ordered_json::array(), names = ordered_json::array();
   for (const pipeline::OpDef* op : pipeline::all_ops()) {
-    std::string props = fmt::format("\"op\": {{\"const\": {}, \"description\": {}}}, \"id\": {{\"type\": \"string\", "
-                                    "\"pattern\": \"^[A-Za-z_][A-Za-z0-9_-]*$\"}}",
-                                    json_quote(op->name), json_quote(op->summary));
+    names.push_back(op->name);
+    ordered_json props = {{"op", {{"const", op->name}, {"description", op->summary}}},
+                          {"id", {{"type", "string"}, {"pattern", "^[A-Za-z_][A-Za-z0-9_-]*$"}}}};
     if (op->max_inputs != 0) {
-      props += ", \"input\": {\"type\": \"string\"}";
-      props += ", \"inputs\": {\"type\": \"array\", \"items\": {\"type\": [\"string\", \"number\"]}}";
+      props["input"] = {{"type", "string"}};
+      props["inputs"] = {{"type", "array"}, {"items", {{"type", {"string", "number"}}}}};
     }
-    std::string required = "\"op\"";
-    if (op->has_result) required += ", \"id\"";
+    ordered_json required = {"op"};
+    if (op->has_result) required.push_back("id");
     for (const auto& p : op->params) {
-      props += fmt::format(", {}: {}", json_quote(p.name), param_schema(p));
-      if (p.required) required += ", " + json_quote(p.name);
+      props[p.name] = param_schema(p);
+      if (p.required) required.push_back(p.name);
     }
-    steps += fmt::format("{}      {{\"if\": {{\"properties\": {{\"op\": {{\"const\": {}}}}}}}, \"then\": {{\"properties\": {{{}}}, "
-                         "\"required\": [{}], \"additionalProperties\": false}}}}",
-                         steps.empty() ? "" : ",\n", json_quote(op->name), props, required);
+    steps.push_back({{"if", {{"properties", {{"op", {{"const", op->name}}}}}}},
+                     {"then", {{"properties", props}, {"required", required}, {"additionalProperties", false}}}});
   }
-  std::string names;
-  for (const pipeline::OpDef* op : pipeline::all_ops()) names += (names.empty() ? "" : ", ") + json_quote(op->name);
-  return fmt::format(R"JSON({{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "$id": "https://dnd.dev/schema/pipeline-v1.json",
-  "title": "dnd pipeline (generated by dnd ops --schema)",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["steps"],
-  "properties": {{
-    "version": {{"const": 1}},
-    "name": {{"type": "string"}},
-    "description": {{"type": "string"}},
-    "params": {{"type": "object", "additionalProperties": {{"type": ["number", "string", "boolean"]}}}},
-    "defaults": {{"type": "object", "additionalProperties": false, "properties": {{
-      "dtype": {{"type": "string"}}, "device": {{"enum": ["cpu", "gpu"]}}}}}},
-    "steps": {{"type": "array", "minItems": 1, "items": {{"$ref": "#/$defs/step"}}}}
-  }},
-  "$defs": {{
-    "step": {{
-      "type": "object",
-      "required": ["op"],
-      "properties": {{"op": {{"enum": [{}]}}}},
-      "allOf": [
-{}
-      ]
-    }}
-  }}
-}}
-)JSON",
-                     names, steps);
+  const ordered_json j = {
+      {"$schema", "https://json-schema.org/draft/2020-12/schema"},
+      {"$id", "https://dnd.dev/schema/pipeline-v1.json"},
+      {"title", "dnd pipeline (generated by dnd ops --schema)"},
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"steps"}},
+      {"properties",
+       {{"version", {{"const", 1}}},
+        {"name", {{"type", "string"}}},
+        {"description", {{"type", "string"}}},
+        {"params", {{"type", "object"}, {"additionalProperties", {{"type", {"number", "string", "boolean"}}}}}},
+        {"defaults",
+         {{"type", "object"},
+          {"additionalProperties", false},
+          {"properties", {{"dtype", {{"type", "string"}}}, {"device", {{"enum", {"cpu", "gpu"}}}}}}}},
+        {"steps", {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/$defs/step"}}}}}}},
+      {"$defs",
+       {{"step",
+         {{"type", "object"}, {"required", {"op"}}, {"properties", {{"op", {{"enum", names}}}}}, {"allOf", steps}}}}}};
+  return j.dump(2) + "\n";
 }
 
 std::string describe(const pipeline::OpDef& op) {

@@ -1,4 +1,5 @@
 #include "core/dndarray.h"
+#include "core/meta.h"
 
 #include "core/error.h"
 
@@ -76,5 +77,11 @@ bool DNDarray::is_balanced() const { return !split_ || is_balanced_counts(counts
 int64_t DNDarray::lnbytes() const { return local_.numel() * static_cast<int64_t>(local_.element_size()); }
 
 int64_t DNDarray::gnbytes() const { return numel() * static_cast<int64_t>(local_.element_size()); }
+
+}  // namespace dnd
+
+namespace dnd {
+
+ArrayMeta meta_of(const DNDarray& a) { return ArrayMeta{a.gshape(), a.dtype(), a.split(), a.device()}; }
 
 }  // namespace dnd

@@ -1,6 +1,7 @@
 #include "core/error.h"
 #include "core/types.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,9 +10,26 @@
 
 namespace dnd {
 
-void throw_internal(const char* cond, const char* file, int line, const std::string& msg) {
-  throw InternalError(fmt::format("internal error (a dnd bug, please report it): {} [{} failed at {}:{}]",
-                                  msg, cond, file, line));
+void Error::add_context(std::string where) {
+  what_ += where.empty() ? "" : "\n  in " + where;
+  context_.push_back(std::move(where));
+}
+
+void throw_internal(const char* cond, const char* file, int line, const char* func, const std::string& details) {
+  // The file name from the source root on, not the build machine's absolute path.
+  std::string f = file;
+  for (const char* root : {"/src/", "/io/", "/kernels/", "/tests/", "/examples/"})
+    if (size_t k = f.rfind(root); k != std::string::npos) {
+      f = f.substr(k + 1);
+      break;
+    }
+  throw InternalError(fmt::format("{} failed{}{} [{}:{} in {}]",
+                                  cond, details.empty() ? "" : ": ", details, f, line, func));
+}
+
+std::string message_of(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
 }
 
 std::string shape_str(const Shape& s) {

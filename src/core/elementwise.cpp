@@ -25,6 +25,52 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands, Dtype dtype,
+                                 int nranks) {
+  const ArrayMeta* first = nullptr;
+  for (const ArrayMeta* a : operands)
+    if (a && !first) first = a;
+  DND_CHECK_TYPE(first, "{}: at least one operand must be an array", op);
+  ElementwiseMeta r;
+  Shape shape = first->shape;
+  for (const ArrayMeta* a : operands) {
+    if (!a) continue;
+    DND_CHECK_TYPE(a->device == first->device, "{}: operands live on different devices ({} and {})", op,
+                   device_name(first->device), device_name(a->device));
+    shape = broadcast_shapes(shape, a->shape, op);
+  }
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  // The result follows the largest operand that is split along a non-broadcast axis.
+  for (size_t k = 0; k < operands.size(); ++k) {
+    const ArrayMeta* a = operands[k];
+    if (!a || !a->split) continue;
+    const int64_t ax = *a->split + (nd - static_cast<int64_t>(a->shape.size()));
+    if (a->shape[static_cast<size_t>(*a->split)] != shape[static_cast<size_t>(ax)]) continue;
+    if (r.leader < 0 || shape_numel(a->shape) > shape_numel(operands[static_cast<size_t>(r.leader)]->shape)) {
+      r.leader = static_cast<int>(k);
+      r.axis = ax;
+    }
+  }
+  for (size_t k = 0; k < operands.size(); ++k) {
+    const ArrayMeta* a = operands[k];
+    if (!a || !a->split || static_cast<int>(k) == r.leader) continue;
+    const int64_t d = r.axis - (nd - static_cast<int64_t>(a->shape.size()));
+    const bool broadcasts = r.leader < 0 || d < 0 || a->shape[static_cast<size_t>(d)] != shape[static_cast<size_t>(r.axis)];
+    std::string& note = r.op.note;
+    if (broadcasts) {  // split along an axis it broadcasts over (or nothing to follow): made whole
+      r.op.comm_bytes += allgather_bytes(*a, nranks);
+      r.op.temp_bytes += global_bytes(*a);
+      note += fmt::format("{}input {} made whole (split {} is broadcast)", note.empty() ? "" : "; ", k + 1, *a->split);
+    } else if (*a->split != d) {
+      r.op.comm_bytes += move_bytes(*a, nranks);
+      r.op.temp_bytes += max_block_bytes(*a, nranks);
+      note += fmt::format("{}aligns input {}: resplit {} -> {}", note.empty() ? "" : "; ", k + 1, *a->split, d);
+    }
+  }
+  r.op.outputs.push_back(ArrayMeta{shape, dtype, r.leader >= 0 ? Split(r.axis) : kReplicated, first->device});
+  return r;
+}
+
 namespace {
 
 std::string describe(const std::vector<const DNDarray*>& arrays) {
@@ -43,36 +89,21 @@ struct Aligned {
 };
 
 Aligned align(const char* op, const std::vector<const DNDarray*>& arrays) {
-  DND_ASSERT(!arrays.empty(), "align without arrays");
+  DND_ASSERT(!arrays.empty(), op);
   const Communicator& comm = arrays[0]->comm();
+  std::vector<ArrayMeta> metas;
+  for (const DNDarray* a : arrays) {
+    DND_CHECK_VALUE(a->comm() == comm, "{}: operands live on different communicators", op);
+    metas.push_back(meta_of(*a));
+  }
+  std::vector<const ArrayMeta*> ptrs;
+  for (const ArrayMeta& m : metas) ptrs.push_back(&m);
+  const ElementwiseMeta em = elementwise_meta(op, ptrs, arrays[0]->dtype(), comm.size());
   Aligned r;
-  r.gshape = arrays[0]->gshape();
-  for (const DNDarray* a : arrays) {
-    if (a->comm() != comm)
-      throw ValueError(fmt::format("{}: operands live on different communicators", op));
-    if (a->device() != arrays[0]->device())
-      throw TypeError(fmt::format("{}: operands live on different devices ({} and {})", op,
-                                  device_name(arrays[0]->device()), device_name(a->device())));
-    try {
-      r.gshape = broadcast_shapes(r.gshape, a->gshape(), op);
-    } catch (const ShapeError&) {
-      throw ShapeError(fmt::format("{}: operands could not be broadcast together: {}", op, describe(arrays)));
-    }
-  }
+  r.gshape = em.op.outputs[0].shape;
   const int64_t nd = static_cast<int64_t>(r.gshape.size());
-
-  // The result follows the largest operand that is split along a non-broadcast axis.
-  const DNDarray* leader = nullptr;
-  int64_t axis = -1;
-  for (const DNDarray* a : arrays) {
-    if (!a->split()) continue;
-    const int64_t ax = *a->split() + (nd - a->ndim());
-    if (a->gshape()[static_cast<size_t>(*a->split())] != r.gshape[static_cast<size_t>(ax)]) continue;
-    if (!leader || a->numel() > leader->numel()) {
-      leader = a;
-      axis = ax;
-    }
-  }
+  const DNDarray* leader = em.leader >= 0 ? arrays[static_cast<size_t>(em.leader)] : nullptr;
+  const int64_t axis = em.axis;
   if (leader) {
     r.split = axis;
     r.counts = leader->counts();

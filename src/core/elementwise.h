@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/dndarray.h"
+#include "core/meta.h"
 
 #include <c10/core/Scalar.h>
 
@@ -89,5 +90,19 @@ inline DNDarray operator-(const DNDarray& a) { return negative(a); }
 
 // numpy's broadcast of two shapes; throws ShapeError naming `op` when they do not fit.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+// The rule of the operations above, without data: the shape the operands broadcast to,
+// the split (that of the largest operand split along a non-broadcast axis; replicated
+// when there is none), and what aligning the others costs (comm_bytes, temp_bytes, and a
+// note per aligned operand). `operands` holds nullptr for numbers; `dtype` is the
+// result's (torch's promotion of the operands). leader: the index of the operand the
+// result follows, -1 when replicated. Throws ShapeError / TypeError naming `op`.
+struct ElementwiseMeta {
+  OpMeta op;
+  int leader = -1;
+  int64_t axis = -1;  // the result's split axis when there is a leader
+};
+ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands, Dtype dtype,
+                                 int nranks);
 
 }  // namespace dnd

@@ -12,37 +12,66 @@ namespace dnd {
 
 namespace {
 
-std::string describe(const std::vector<DNDarray>& arrays) {
+std::string describe(const std::vector<ArrayMeta>& arrays) {
   std::string s;
-  for (const DNDarray& a : arrays)
-    s += fmt::format("{}{} split={}", s.empty() ? "" : ", ", shape_str(a.gshape()), split_str(a.split()));
+  for (const ArrayMeta& a : arrays)
+    s += fmt::format("{}{} split={}", s.empty() ? "" : ", ", shape_str(a.shape), split_str(a.split));
   return s;
+}
+
+std::vector<ArrayMeta> metas_of(const std::vector<DNDarray>& arrays) {
+  std::vector<ArrayMeta> m;
+  for (const DNDarray& a : arrays) m.push_back(meta_of(a));
+  return m;
 }
 
 }  // namespace
 
-DNDarray concatenate(const std::vector<DNDarray>& arrays, int64_t axis) {
-  if (arrays.empty()) throw ValueError("concatenate: need at least one array");
-  const DNDarray& first = arrays[0];
-  const int64_t nd = first.ndim();
-  if (nd == 0) throw ValueError("concatenate: zero-dimensional arrays cannot be concatenated");
+OpMeta concatenate_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks) {
+  DND_CHECK_VALUE(!arrays.empty(), "concatenate: need at least one array");
+  const ArrayMeta& first = arrays[0];
+  const int64_t nd = static_cast<int64_t>(first.shape.size());
+  DND_CHECK_VALUE(nd > 0, "concatenate: zero-dimensional arrays cannot be concatenated");
   const int64_t ax = normalize_axis(axis, nd, "concatenate");
-  Shape r = first.gshape();
-  r[static_cast<size_t>(ax)] = 0;
-  Dtype dt = first.dtype();
-  Split split;
-  for (const DNDarray& a : arrays) {
-    if (a.comm() != first.comm()) throw ValueError("concatenate: arrays live on different communicators");
-    if (a.device() != first.device()) throw TypeError("concatenate: arrays live on different devices");
-    bool fits = a.ndim() == nd;
+  ArrayMeta m = first;
+  m.shape[static_cast<size_t>(ax)] = 0;
+  m.split = kReplicated;
+  int64_t comm = 0;
+  for (const ArrayMeta& a : arrays) {
+    DND_CHECK_TYPE(a.device == first.device, "concatenate: arrays live on different devices");
+    bool fits = static_cast<int64_t>(a.shape.size()) == nd;
     for (int64_t d = 0; fits && d < nd; ++d)
-      fits = d == ax || a.gshape()[static_cast<size_t>(d)] == first.gshape()[static_cast<size_t>(d)];
-    if (!fits)
-      throw ShapeError(fmt::format("concatenate: along axis {} all other extents must match: {}", ax, describe(arrays)));
-    r[static_cast<size_t>(ax)] += a.gshape()[static_cast<size_t>(ax)];
-    dt = c10::promoteTypes(dt, a.dtype());
-    if (!split && a.split()) split = a.split();
+      fits = d == ax || a.shape[static_cast<size_t>(d)] == first.shape[static_cast<size_t>(d)];
+    DND_CHECK_SHAPE(fits, "concatenate: along axis {} all other extents must match: {}", ax, describe(arrays));
+    m.shape[static_cast<size_t>(ax)] += a.shape[static_cast<size_t>(ax)];
+    m.dtype = c10::promoteTypes(m.dtype, a.dtype);
+    if (!m.split && a.split) m.split = a.split;
+    comm += move_bytes(a, nranks);  // each operand's elements travel to their owners
   }
+  return OpMeta{{m}, m.split ? comm : 0};
+}
+
+OpMeta stack_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks) {
+  DND_CHECK_VALUE(!arrays.empty(), "stack: need at least one array");
+  const int64_t ax = normalize_axis(axis, static_cast<int64_t>(arrays[0].shape.size()) + 1, "stack");
+  std::vector<ArrayMeta> expanded;
+  for (const ArrayMeta& a : arrays) {
+    DND_CHECK_SHAPE(a.shape == arrays[0].shape, "stack: all input arrays must have the same shape: {}",
+                    describe(arrays));
+    expanded.push_back(expand_dims_meta(a, ax).outputs[0]);
+  }
+  return concatenate_meta(expanded, ax, nranks);
+}
+
+DNDarray concatenate(const std::vector<DNDarray>& arrays, int64_t axis) {
+  const ArrayMeta m = concatenate_meta(metas_of(arrays), axis, arrays.empty() ? 1 : arrays[0].comm().size()).outputs[0];
+  const DNDarray& first = arrays[0];
+  const int64_t ax = normalize_axis(axis, first.ndim(), "concatenate");
+  for (const DNDarray& a : arrays)
+    DND_CHECK_VALUE(a.comm() == first.comm(), "concatenate: arrays live on different communicators");
+  const Shape& r = m.shape;
+  const Dtype dt = m.dtype;
+  const Split split = m.split;
   const Communicator& comm = first.comm();
   if (!split) {
     std::vector<at::Tensor> parts;
@@ -61,14 +90,10 @@ DNDarray concatenate(const std::vector<DNDarray>& arrays, int64_t axis) {
 }
 
 DNDarray stack(const std::vector<DNDarray>& arrays, int64_t axis) {
-  if (arrays.empty()) throw ValueError("stack: need at least one array");
+  stack_meta(metas_of(arrays), axis, arrays.empty() ? 1 : arrays[0].comm().size());  // checks
   const int64_t ax = normalize_axis(axis, arrays[0].ndim() + 1, "stack");
   std::vector<DNDarray> expanded;
-  for (const DNDarray& a : arrays) {
-    if (a.gshape() != arrays[0].gshape())
-      throw ShapeError(fmt::format("stack: all input arrays must have the same shape: {}", describe(arrays)));
-    expanded.push_back(expand_dims(a, ax));
-  }
+  for (const DNDarray& a : arrays) expanded.push_back(expand_dims(a, ax));
   return concatenate(expanded, ax);
 }
 

@@ -13,43 +13,10 @@ namespace dnd {
 
 namespace {
 
-// What a reduction of `a` over `axes` produces, before any data is touched.
-struct Plan {
-  std::vector<int64_t> axes;  // normalised, ascending
-  bool over_split = false;    // communicates
-  Shape out_gshape;
-  Split out_split;
-  int64_t n_reduced = 1;      // global number of elements folded into each result element
-};
+using Plan = ReductionMeta;
 
-Plan make_plan(const char* op, const DNDarray& a, const Axes& axes, bool keepdims) {
-  Plan p;
-  const int64_t nd = a.ndim();
-  if (!axes) {
-    for (int64_t d = 0; d < nd; ++d) p.axes.push_back(d);
-  } else {
-    for (int64_t ax : *axes) p.axes.push_back(normalize_axis(ax, nd, op));
-    std::sort(p.axes.begin(), p.axes.end());
-    if (std::adjacent_find(p.axes.begin(), p.axes.end()) != p.axes.end())
-      throw ValueError(fmt::format("{}: duplicate value in axis ({})", op, fmt::join(*axes, ", ")));
-  }
-  const auto reduced = [&](int64_t d) { return std::binary_search(p.axes.begin(), p.axes.end(), d); };
-  int64_t removed_before_split = 0;
-  for (int64_t d = 0; d < nd; ++d) {
-    const int64_t n = a.gshape()[static_cast<size_t>(d)];
-    if (reduced(d)) {
-      p.n_reduced *= n;
-      if (keepdims) p.out_gshape.push_back(1);
-      if (a.split() && d < *a.split()) ++removed_before_split;
-    } else {
-      p.out_gshape.push_back(n);
-    }
-  }
-  if (a.split()) {
-    p.over_split = reduced(*a.split());
-    if (!p.over_split) p.out_split = keepdims ? *a.split() : *a.split() - removed_before_split;
-  }
-  return p;
+Plan make_plan(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, int64_t ddof = 0) {
+  return reduction_meta(op, meta_of(a), axes, keepdims, a.comm().size(), ddof);
 }
 
 // Drops the reduced axes (kept with extent 1 during the computation) unless keepdims.
@@ -61,8 +28,8 @@ at::Tensor finish_dims(at::Tensor t, const Plan& p, bool keepdims) {
 
 DNDarray wrap(const DNDarray& a, at::Tensor local, const Plan& p) {
   if (!local.is_contiguous()) local = local.contiguous();
-  if (p.out_split) return DNDarray(local, p.out_gshape, p.out_split, a.comm(), a.counts());
-  return DNDarray(local, p.out_gshape, kReplicated, a.comm());
+  if (p.out().split) return DNDarray(local, p.out().shape, p.out().split, a.comm(), a.counts());
+  return DNDarray(local, p.out().shape, kReplicated, a.comm());
 }
 
 // Combines the ranks' partial results in place (staging device tensors through the host).
@@ -109,11 +76,6 @@ at::Scalar extreme_identity(Dtype t, bool is_max) {
 // min / max with NaN propagation and empty local blocks.
 DNDarray extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_max) {
   const Plan p = make_plan(op, a, axes, keepdims);
-  if (at::isComplexType(a.dtype()))
-    throw TypeError(fmt::format("{}: complex arrays have no ordering", op));
-  if (p.n_reduced == 0 && shape_numel(p.out_gshape) > 0)
-    throw ValueError(fmt::format("{}: zero-size array {} split={} to reduction operation which has no identity", op,
-                                 shape_str(a.gshape()), split_str(a.split())));
   at::Tensor x = a.dtype() == at::kBool ? a.larray().to(at::kByte) : a.larray();
   at::Tensor part;
   if (p.axes.empty()) {
@@ -139,12 +101,9 @@ DNDarray extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepd
 
 // argmin / argmax: global indices, first occurrence on ties, NaN wins (numpy).
 DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis_opt, bool keepdims, bool is_max) {
-  if (at::isComplexType(a.dtype())) throw TypeError(fmt::format("{}: complex arrays have no ordering", op));
   const bool flat = !axis_opt;
-  const int64_t ax = flat ? -1 : normalize_axis(*axis_opt, a.ndim(), op);
-  const Plan p = make_plan(op, a, flat ? all_axes() : Axes(std::vector<int64_t>{ax}), keepdims);
-  if (p.n_reduced == 0 && (flat || shape_numel(p.out_gshape) > 0))
-    throw ValueError(fmt::format("{}: attempt to get {} of an empty sequence (shape {})", op, op, shape_str(a.gshape())));
+  const Plan p = make_plan(op, a, flat ? all_axes() : Axes(std::vector<int64_t>{*axis_opt}), keepdims);
+  const int64_t ax = flat ? -1 : p.axes[0];
   at::Tensor x = a.dtype() == at::kBool ? a.larray().to(at::kByte) : a.larray();
   auto pick = [&](const at::Tensor& t, int64_t dim) { return is_max ? at::argmax(t, dim, true) : at::argmin(t, dim, true); };
 
@@ -252,8 +211,7 @@ DNDarray mean(const DNDarray& a, const Axes& axes, bool keepdims) {
 }
 
 DNDarray var(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
-  const Plan p = make_plan("var", a, axes, keepdims);
-  if (ddof < 0) throw ValueError(fmt::format("var: ddof must be non-negative, got {}", ddof));
+  const Plan p = make_plan("var", a, axes, keepdims, ddof);
   const Dtype dt = float_result(a.dtype());
   at::Tensor x = a.larray().to(dt);
   // Pass 1: the mean (kept dims broadcast against the block).
@@ -322,6 +280,81 @@ DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
   else if (ord != 0 && ord != 1)
     part = at::pow(part, 1.0 / ord);
   return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+
+Dtype reduction_dtype(std::string_view op, Dtype t) {
+  if (op == "sum" || op == "prod") return at::isIntegralType(t, /*includeBool=*/true) ? at::kLong : t;
+  if (op == "argmin" || op == "argmax") return at::kLong;
+  if (op == "any" || op == "all") return at::kBool;
+  if (op == "min" || op == "max") return t;
+  // mean, var, std, norm: floats keep their type, integers give the default float.
+  if (at::isComplexType(t)) return op == "mean" ? t : c10::toRealValueType(t);
+  return at::isFloatingType(t) ? t : kDefaultDtype;
+}
+
+ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const Axes& axes, bool keepdims,
+                             int nranks, int64_t ddof) {
+  const std::string op(op_name);
+  static const std::vector<std::string> kOps{"sum", "prod", "mean", "var", "std", "min", "max",
+                                             "argmin", "argmax", "any", "all", "norm"};
+  DND_ASSERT(std::find(kOps.begin(), kOps.end(), op) != kOps.end(), op);
+  const bool arg = op == "argmin" || op == "argmax";
+  const bool extreme = arg || op == "min" || op == "max";
+  DND_CHECK_TYPE(!(extreme && at::isComplexType(a.dtype)), "{}: complex arrays have no ordering", op);
+  DND_CHECK_VALUE(!(arg && axes && axes->size() != 1), "{}: axis must be a single axis or none, got ({})", op,
+                  fmt::join(*axes, ", "));
+  DND_CHECK_VALUE(ddof >= 0, "{}: ddof must be non-negative, got {}", op, ddof);
+  ReductionMeta p;
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  if (!axes) {
+    for (int64_t d = 0; d < nd; ++d) p.axes.push_back(d);
+  } else {
+    for (int64_t ax : *axes) p.axes.push_back(normalize_axis(ax, nd, op));
+    std::sort(p.axes.begin(), p.axes.end());
+    DND_CHECK_VALUE(std::adjacent_find(p.axes.begin(), p.axes.end()) == p.axes.end(),
+                    "{}: duplicate value in axis ({})", op, fmt::join(*axes, ", "));
+  }
+  const auto reduced = [&](int64_t d) { return std::binary_search(p.axes.begin(), p.axes.end(), d); };
+  ArrayMeta out;
+  out.dtype = reduction_dtype(op, a.dtype);
+  out.device = a.device;
+  int64_t removed_before_split = 0;
+  for (int64_t d = 0; d < nd; ++d) {
+    const int64_t n = a.shape[static_cast<size_t>(d)];
+    if (reduced(d)) {
+      p.n_reduced *= n;
+      if (keepdims) out.shape.push_back(1);
+      if (a.split && d < *a.split) ++removed_before_split;
+    } else {
+      out.shape.push_back(n);
+    }
+  }
+  if (extreme && p.n_reduced == 0 && ((arg && !axes) || shape_numel(out.shape) > 0)) {
+    if (arg) throw ValueError(fmt::format("{}: attempt to get {} of an empty sequence (shape {})", op, op, shape_str(a.shape)));
+    throw ValueError(fmt::format("{}: zero-size array {} split={} to reduction operation which has no identity", op,
+                                 shape_str(a.shape), split_str(a.split)));
+  }
+  if (a.split) {
+    p.over_split = reduced(*a.split);
+    if (!p.over_split) out.split = keepdims ? *a.split : *a.split - removed_before_split;
+  }
+  if (p.over_split && nranks > 1) {
+    // Each rank contributes a partial result of the output's size.
+    if (arg) {  // every rank's candidate (value and int64 index) goes to every rank
+      p.op.comm_bytes = (nranks - 1) * shape_numel(out.shape) * static_cast<int64_t>(c10::elementSize(a.dtype) + 8);
+    } else {
+      // (var and std combine twice: the mean, then the squared deviations)
+      p.op.comm_bytes = allreduce_bytes(out, nranks) * (op == "var" || op == "std" ? 2 : 1);
+      if ((op == "min" || op == "max") && at::isFloatingType(a.dtype)) {  // and a NaN flag per element
+        ArrayMeta flag = out;
+        flag.dtype = at::kByte;
+        p.op.comm_bytes += allreduce_bytes(flag, nranks);
+      }
+    }
+  }
+  p.op.outputs.push_back(std::move(out));
+  return p;
 }
 
 }  // namespace dnd

@@ -8,8 +8,10 @@
 #pragma once
 
 #include "core/dndarray.h"
+#include "core/meta.h"
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace dnd {
@@ -18,6 +20,25 @@ using Axes = std::optional<std::vector<int64_t>>;
 
 inline Axes all_axes() { return std::nullopt; }
 inline Axes axis(int64_t a) { return std::vector<int64_t>{a}; }
+
+// The rule of every reduction below, without data (what the library checks before it
+// computes, and what `dnd plan` shows). `op` is one of sum prod mean var std min max
+// argmin argmax any all norm; argmin/argmax take at most one axis (none: the flattened
+// array). Throws the op's own ValueError/TypeError for bad axes, ddof, dtypes, and for a
+// zero-size reduction without identity (min, max, argmin, argmax).
+struct ReductionMeta {
+  std::vector<int64_t> axes;  // normalised, ascending
+  bool over_split = false;    // the split axis is reduced: the ranks' partial results combine
+  int64_t n_reduced = 1;      // elements folded into each result element
+  OpMeta op;                  // outputs[0] is the result; comm_bytes what the busiest rank sends
+  const ArrayMeta& out() const { return op.outputs[0]; }
+};
+ReductionMeta reduction_meta(std::string_view op, const ArrayMeta& a, const Axes& axes, bool keepdims, int nranks,
+                             int64_t ddof = 0);
+// The result dtype of reduction `op` of an array of dtype `t` (numpy's and torch's rules:
+// sum/prod of integers and bools give int64, mean/var/std/norm of integers the default
+// float, var/std/norm of complex their real type, argmin/argmax int64, any/all bool).
+Dtype reduction_dtype(std::string_view op, Dtype t);
 
 DNDarray sum(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
 DNDarray prod(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);

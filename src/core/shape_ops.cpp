@@ -11,28 +11,39 @@
 
 namespace dnd {
 
-DNDarray transpose(const DNDarray& a, const std::vector<int64_t>& axes) {
-  const int64_t nd = a.ndim();
+std::vector<int64_t> transpose_axes(const ArrayMeta& a, const std::vector<int64_t>& axes) {
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
   std::vector<int64_t> perm;
   if (axes.empty()) {
     for (int64_t d = nd - 1; d >= 0; --d) perm.push_back(d);
-  } else {
-    if (static_cast<int64_t>(axes.size()) != nd)
-      throw ValueError(fmt::format("transpose: axes ({}) don't match an array of shape {}", fmt::join(axes, ", "),
-                                   shape_str(a.gshape())));
-    for (int64_t ax : axes) perm.push_back(normalize_axis(ax, nd, "transpose"));
-    std::vector<int64_t> sorted = perm;
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-      throw ValueError(fmt::format("transpose: repeated axis in ({})", fmt::join(axes, ", ")));
+    return perm;
   }
-  Shape g;
-  Split split;
-  for (int64_t i = 0; i < nd; ++i) {
-    g.push_back(a.gshape()[static_cast<size_t>(perm[static_cast<size_t>(i)])]);
-    if (a.split() && perm[static_cast<size_t>(i)] == *a.split()) split = i;
+  DND_CHECK_VALUE(static_cast<int64_t>(axes.size()) == nd, "transpose: axes ({}) don't match an array of shape {}",
+                  fmt::join(axes, ", "), shape_str(a.shape));
+  for (int64_t ax : axes) perm.push_back(normalize_axis(ax, nd, "transpose"));
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  DND_CHECK_VALUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+                  "transpose: repeated axis in ({})", fmt::join(axes, ", "));
+  return perm;
+}
+
+OpMeta transpose_meta(const ArrayMeta& a, const std::vector<int64_t>& axes) {
+  const std::vector<int64_t> perm = transpose_axes(a, axes);
+  ArrayMeta m = a;
+  m.split = kReplicated;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    m.shape[i] = a.shape[static_cast<size_t>(perm[i])];
+    if (a.split && perm[i] == *a.split) m.split = static_cast<int64_t>(i);
   }
-  return DNDarray(a.larray().permute(perm).contiguous(), g, split, a.comm(), a.counts());
+  return OpMeta{{m}};
+}
+
+DNDarray transpose(const DNDarray& a, const std::vector<int64_t>& axes) {
+  const ArrayMeta am = meta_of(a);
+  const std::vector<int64_t> perm = transpose_axes(am, axes);
+  const ArrayMeta m = transpose_meta(am, axes).outputs[0];
+  return DNDarray(a.larray().permute(perm).contiguous(), m.shape, m.split, a.comm(), a.counts());
 }
 
 DNDarray swapaxes(const DNDarray& a, int64_t axis1, int64_t axis2) {
@@ -43,66 +54,66 @@ DNDarray swapaxes(const DNDarray& a, int64_t axis1, int64_t axis2) {
   return transpose(a, perm);
 }
 
+OpMeta expand_dims_meta(const ArrayMeta& a, int64_t axis) {
+  const int64_t ax = normalize_axis(axis, static_cast<int64_t>(a.shape.size()) + 1, "expand_dims");
+  ArrayMeta m = a;
+  m.shape.insert(m.shape.begin() + ax, 1);
+  if (m.split && *m.split >= ax) m.split = *m.split + 1;
+  return OpMeta{{m}};
+}
+
 DNDarray expand_dims(const DNDarray& a, int64_t axis) {
-  const int64_t ax = normalize_axis(axis, a.ndim() + 1, "expand_dims");
-  Shape g = a.gshape();
-  g.insert(g.begin() + ax, 1);
-  Split split = a.split();
-  if (split && *split >= ax) split = *split + 1;
-  return DNDarray(a.larray().unsqueeze(ax), g, split, a.comm(), a.counts());
+  const ArrayMeta m = expand_dims_meta(meta_of(a), axis).outputs[0];
+  return DNDarray(a.larray().unsqueeze(normalize_axis(axis, a.ndim() + 1, "expand_dims")), m.shape, m.split, a.comm(),
+                  a.counts());
+}
+
+std::vector<int64_t> squeeze_axes(const ArrayMeta& a, const std::vector<int64_t>& axes) {
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  std::vector<int64_t> drop;
+  if (axes.empty()) {
+    for (int64_t d = 0; d < nd; ++d)
+      if (a.shape[static_cast<size_t>(d)] == 1) drop.push_back(d);
+    return drop;
+  }
+  for (int64_t ax : axes) {
+    const int64_t d = normalize_axis(ax, nd, "squeeze");
+    DND_CHECK_VALUE(a.shape[static_cast<size_t>(d)] == 1, "squeeze: cannot remove axis {} of shape {}: its extent is not 1",
+                    ax, shape_str(a.shape));
+    if (std::find(drop.begin(), drop.end(), d) == drop.end()) drop.push_back(d);
+  }
+  std::sort(drop.begin(), drop.end());
+  return drop;
+}
+
+OpMeta squeeze_meta(const ArrayMeta& a, const std::vector<int64_t>& axes, int nranks) {
+  const std::vector<int64_t> drop = squeeze_axes(a, axes);
+  OpMeta r;
+  ArrayMeta m = a;
+  m.shape.clear();
+  m.split = kReplicated;
+  for (int64_t d = 0; d < static_cast<int64_t>(a.shape.size()); ++d) {
+    if (std::binary_search(drop.begin(), drop.end(), d)) continue;
+    if (a.split && *a.split == d) m.split = static_cast<int64_t>(m.shape.size());
+    m.shape.push_back(a.shape[static_cast<size_t>(d)]);
+  }
+  // Removing the split axis leaves nothing to split: its single slab goes to everyone.
+  if (a.split && !m.split) r.comm_bytes = allgather_bytes(a, nranks);
+  r.outputs.push_back(m);
+  return r;
 }
 
 DNDarray squeeze(const DNDarray& a, const std::vector<int64_t>& axes) {
-  std::vector<int64_t> drop;
-  if (axes.empty()) {
-    for (int64_t d = 0; d < a.ndim(); ++d)
-      if (a.gshape()[static_cast<size_t>(d)] == 1) drop.push_back(d);
-  } else {
-    for (int64_t ax : axes) {
-      const int64_t d = normalize_axis(ax, a.ndim(), "squeeze");
-      if (a.gshape()[static_cast<size_t>(d)] != 1)
-        throw ValueError(fmt::format("squeeze: cannot remove axis {} of shape {}: its extent is not 1", ax,
-                                     shape_str(a.gshape())));
-      if (std::find(drop.begin(), drop.end(), d) == drop.end()) drop.push_back(d);
-    }
-    std::sort(drop.begin(), drop.end());
-  }
-  // Removing the split axis leaves nothing to split: its single slab goes to everyone.
-  const bool drops_split = a.split() && std::find(drop.begin(), drop.end(), *a.split()) != drop.end();
-  const DNDarray src = drops_split ? resplit(a, kReplicated) : a;
+  const ArrayMeta am = meta_of(a);
+  const std::vector<int64_t> drop = squeeze_axes(am, axes);
+  const ArrayMeta m = squeeze_meta(am, axes, a.comm().size()).outputs[0];
+  const DNDarray src = a.split() && !m.split ? resplit(a, kReplicated) : a;
   at::Tensor local = src.larray();
-  Shape g;
-  Split split;
-  for (int64_t d = 0; d < a.ndim(); ++d) {
-    if (std::find(drop.begin(), drop.end(), d) != drop.end()) continue;
-    if (src.split() && *src.split() == d) split = static_cast<int64_t>(g.size());
-    g.push_back(a.gshape()[static_cast<size_t>(d)]);
-  }
   for (auto it = drop.rbegin(); it != drop.rend(); ++it) local = local.squeeze(*it);
-  return DNDarray(local, g, split, a.comm(), split ? src.counts() : std::vector<int64_t>{});
+  return DNDarray(local, m.shape, m.split, a.comm(), m.split ? src.counts() : std::vector<int64_t>{});
 }
 
 namespace {
-
-Shape resolve_shape(const DNDarray& a, const Shape& shape) {
-  Shape out = shape;
-  int64_t known = 1, unknown = -1;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == -1) {
-      if (unknown >= 0) throw ValueError("reshape: can only specify one unknown dimension");
-      unknown = static_cast<int64_t>(i);
-    } else if (out[i] < 0) {
-      throw ValueError(fmt::format("reshape: negative dimension in shape {}", shape_str(shape)));
-    } else {
-      known *= out[i];
-    }
-  }
-  if (unknown >= 0 && known > 0 && a.numel() % known == 0) out[static_cast<size_t>(unknown)] = a.numel() / known;
-  if (shape_numel(out) != a.numel() || (unknown >= 0 && out[static_cast<size_t>(unknown)] < 0))
-    throw ShapeError(fmt::format("reshape: cannot reshape array of size {} (shape {} split={}) into shape {}",
-                                 a.numel(), shape_str(a.gshape()), split_str(a.split()), shape_str(shape)));
-  return out;
-}
 
 // A rank's block of an array split along `split` is a set of "runs" in the global
 // row-major order: run k (k < outer) covers [k * stride + start, k * stride + start + len),
@@ -147,11 +158,43 @@ std::vector<Piece> shared_pieces(const Runs& a, const Runs& b) {
 }
 }  // namespace
 
+Shape resolve_shape(const ArrayMeta& a, const Shape& shape) {
+  Shape out = shape;
+  const int64_t n = shape_numel(a.shape);
+  int64_t known = 1, unknown = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == -1) {
+      DND_CHECK_VALUE(unknown < 0, "reshape: can only specify one unknown dimension");
+      unknown = static_cast<int64_t>(i);
+    } else {
+      DND_CHECK_VALUE(out[i] >= 0, "reshape: negative dimension in shape {}", shape_str(shape));
+      known *= out[i];
+    }
+  }
+  if (unknown >= 0 && known > 0 && n % known == 0) out[static_cast<size_t>(unknown)] = n / known;
+  DND_CHECK_SHAPE(shape_numel(out) == n && (unknown < 0 || out[static_cast<size_t>(unknown)] >= 0),
+                  "reshape: cannot reshape array of size {} (shape {} split={}) into shape {}", n, shape_str(a.shape),
+                  split_str(a.split), shape_str(shape));
+  return out;
+}
+
+OpMeta reshape_meta(const ArrayMeta& a, const Shape& shape, std::optional<Split> new_split, int nranks) {
+  ArrayMeta m = a;
+  m.shape = resolve_shape(a, shape);
+  const int64_t nd = static_cast<int64_t>(m.shape.size());
+  m.split = new_split ? *new_split : (a.split && nd > 0 ? Split(0) : kReplicated);
+  if (m.split) m.split = normalize_axis(*m.split, nd, "reshape");
+  OpMeta r;
+  if (a.split && m.split) r.comm_bytes = move_bytes(a, nranks);
+  if (a.split && !m.split) r.comm_bytes = allgather_bytes(a, nranks);
+  r.outputs.push_back(m);
+  return r;
+}
+
 DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new_split) {
-  const Shape r = resolve_shape(a, shape);
-  const int64_t nd = static_cast<int64_t>(r.size());
-  Split target = new_split ? *new_split : (a.split() && nd > 0 ? Split(0) : kReplicated);
-  if (target) target = normalize_axis(*target, nd, "reshape");
+  const ArrayMeta planned = reshape_meta(meta_of(a), shape, new_split, a.comm().size()).outputs[0];
+  const Shape& r = planned.shape;
+  const Split target = planned.split;
   const Communicator& comm = a.comm();
   const int p = comm.size(), me = comm.rank();
 

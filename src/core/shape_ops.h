@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/dndarray.h"
+#include "core/meta.h"
 
 #include <optional>
 #include <vector>
@@ -29,5 +30,19 @@ DNDarray squeeze(const DNDarray& a, const std::vector<int64_t>& axes = {});
 DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new_split = std::nullopt);
 // reshape to 1-D.
 DNDarray flatten(const DNDarray& a);
+
+
+// The rules of the ops above, without data (the library checks them before computing;
+// the planner shows them). comm_bytes: what the busiest of `nranks` ranks sends.
+// transpose_axes: the permutation `axes` names (reversed when empty), checked.
+std::vector<int64_t> transpose_axes(const ArrayMeta& a, const std::vector<int64_t>& axes);
+OpMeta transpose_meta(const ArrayMeta& a, const std::vector<int64_t>& axes = {});
+OpMeta expand_dims_meta(const ArrayMeta& a, int64_t axis);
+// The axes squeeze removes (ascending), checked.
+std::vector<int64_t> squeeze_axes(const ArrayMeta& a, const std::vector<int64_t>& axes);
+OpMeta squeeze_meta(const ArrayMeta& a, const std::vector<int64_t>& axes, int nranks);
+// `shape` with its -1 resolved against a's size, checked.
+Shape resolve_shape(const ArrayMeta& a, const Shape& shape);
+OpMeta reshape_meta(const ArrayMeta& a, const Shape& shape, std::optional<Split> new_split, int nranks);
 
 }  // namespace dnd

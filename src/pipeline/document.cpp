@@ -41,7 +41,7 @@ std::string format_error(const std::string& file, Mark m, const std::string& msg
 }  // namespace
 
 PipelineError::PipelineError(const std::string& file, Mark mark, const std::string& msg, const std::string& source_line)
-    : std::runtime_error(format_error(file, mark, msg, source_line)), file_(file), mark_(mark), msg_(msg) {}
+    : Error(format_error(file, mark, msg, source_line)), file_(file), mark_(mark), msg_(msg) {}
 
 PipelineError Document::error(Mark m, const std::string& msg) const {
   const std::string line =

@@ -3,10 +3,12 @@
 // ops; the planner (plan.h) checks the steps against the op registry.
 #pragma once
 
+#include "core/error.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <map>
-#include <stdexcept>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +24,9 @@ Mark mark_of(const YAML::Node& n);
 
 // An invalid pipeline (found before anything ran): `dnd` exits 2. what() is the
 // ninja-style message: "file:line:col: error: msg", then the source line and a caret.
-class PipelineError : public std::runtime_error {
+// A user error like ValueError, with the position it came from; a dnd bug found while
+// planning stays an InternalError and is never turned into one.
+class PipelineError : public Error {
  public:
   PipelineError(const std::string& file, Mark mark, const std::string& msg, const std::string& source_line = {});
   const std::string& file() const noexcept { return file_; }

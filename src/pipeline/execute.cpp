@@ -7,9 +7,11 @@
 #include "core/dndarray.h"
 #include "core/error.h"
 #include "core/text.h"
+#include "pipeline/fault.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -133,7 +135,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
           continue;
         }
         auto it = store.find(name);
-        DND_ASSERT(it != store.end(), "input " + name + " is not available");
+        DND_ASSERT(it != store.end(), name);
         const bool used_again = std::count(ps.input_names.begin(), ps.input_names.end(), name) > 1;
         if (!opts.keep_results && last_use[name] == pos && !used_again) {
           DNDarray a = std::move(it->second);
@@ -143,11 +145,11 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
           operands.emplace_back(it->second);
         }
       }
+      DND_ASSERT(!fault_injected("internal-run:" + st.id), "fault injected by DND_TEST_FAULT");
       RunContext ctx{st, *ps.params, std::move(operands), comm, ddtype, ddevice, ps.info.outputs, progress, opts.out};
       outs = ps.op->run(ctx);
       progress.finish();
-      DND_ASSERT(outs.size() == ps.info.outputs.size(),
-                 fmt::format("op '{}' returned {} results, planned {}", ps.op->name, outs.size(), ps.info.outputs.size()));
+      DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(), ps.info.outputs.size());
       for (size_t f = 0; f < outs.size(); ++f) {
         const ArrayMeta& m = ps.info.outputs[f];
         const DNDarray& a = outs[f];
@@ -157,9 +159,17 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                                           shape_str(a.gshape()), dtype_name(a.dtype()), split_str(a.split()),
                                           meta_str(m)));
       }
-    } catch (const std::exception& e) {
+    } catch (Error& e) {  // the kind is kept: a bug stays a bug, a user's value error stays one
       progress.finish();
-      throw Error(fmt::format("step '{}' ({}, {}:{}): {}", st.id, ps.op->name, doc.file, st.mark.line, e.what()));
+      e.add_context(fmt::format("step '{}' ({}, {}:{})", st.id, ps.op->name, doc.file, st.mark.line));
+      throw;
+    } catch (const std::bad_alloc&) {
+      progress.finish();
+      throw Error(fmt::format("step '{}' ({}, {}:{}): out of memory", st.id, ps.op->name, doc.file, st.mark.line));
+    } catch (const std::exception& e) {  // torch's own errors: failures while running
+      progress.finish();
+      throw Error(fmt::format("step '{}' ({}, {}:{}): {}", st.id, ps.op->name, doc.file, st.mark.line,
+                              message_of(e)));
     }
     const double secs = since(t0);
     local_seconds.push_back(secs);
@@ -203,19 +213,20 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
 }
 
 void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks) {
-  std::string o = "{\n";
-  o += fmt::format("  \"pipeline\": {},\n  \"ranks\": {},\n  \"seconds\": {:.6f},\n"
-                   "  \"startup_seconds\": {:.3f},\n  \"steps\": [\n",
-                   json_quote(plan.doc->file), nranks, r.seconds, r.startup_seconds);
-  for (size_t s = 0; s < r.steps.size(); ++s) {
-    const StepTiming& t = r.steps[s];
-    std::string rss;
-    for (size_t k = 0; k < t.peak_rss.size(); ++k) rss += (k ? ", " : "") + std::to_string(t.peak_rss[k]);
-    o += fmt::format("    {{\"id\": {}, \"op\": \"{}\", \"seconds\": {:.6f}, \"comm_bytes\": {}, "
-                     "\"peak_rss_bytes\": [{}]}}{}\n",
-                     json_quote(t.id), t.op, t.seconds, t.comm_bytes, rss, s + 1 < r.steps.size() ? "," : "");
-  }
-  o += "  ]\n}\n";
+  using nlohmann::ordered_json;
+  ordered_json steps = ordered_json::array();
+  for (const StepTiming& t : r.steps)
+    steps.push_back({{"id", t.id},
+                     {"op", t.op},
+                     {"seconds", t.seconds},
+                     {"comm_bytes", t.comm_bytes},
+                     {"peak_rss_bytes", t.peak_rss}});
+  const ordered_json j = {{"pipeline", plan.doc->file},
+                          {"ranks", nranks},
+                          {"seconds", r.seconds},
+                          {"startup_seconds", r.startup_seconds},
+                          {"steps", steps}};
+  const std::string o = j.dump(2) + "\n";
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);

@@ -3,8 +3,10 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "pipeline/fault.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
@@ -12,38 +14,78 @@
 
 namespace dnd::pipeline {
 
+
+
 namespace {
 
-std::string json_shape(const Shape& s) {
-  std::string o = "[";
-  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
+// The planner's phases, in order, over one document; each reads what the ones before it
+// found. make_plan() runs them:
+//   resolve_ops     every step's op, parameters and input count
+//   bind_ids        ids and the values they name ("X", "model.centroids")
+//   resolve_inputs  each input to the (step, result) producing it
+//   order_steps     dependency order, stable in file order; a cycle is named step by step
+//   infer           shapes, dtypes, splits, communication and temporaries, in order
+//   liveness        when each value is freed, live bytes per step, the peak
+class Planner {
+ public:
+  Planner(std::shared_ptr<const Document> doc, int nranks) : doc_(*doc), n_(doc->steps.size()) {
+    plan_.doc = std::move(doc);
+    plan_.nranks = std::max(1, nranks);
+  }
 
-}  // namespace
+  Plan run() {
+    resolve_ops();
+    bind_ids();
+    resolve_inputs();
+    order_steps();
+    infer();
+    liveness();
+    return std::move(plan_);
+  }
 
+ private:
+  using Ref = std::pair<size_t, size_t>;  // (step, output); step SIZE_MAX: a number
+  static constexpr size_t kNumber = SIZE_MAX;
 
-Plan make_plan(const Document& doc, int nranks) {
-  Plan plan;
-  plan.doc = &doc;
-  plan.nranks = std::max(1, nranks);
-  const size_t n = doc.steps.size();
+  void resolve_ops();
+  void bind_ids();
+  void resolve_inputs();
+  [[noreturn]] void throw_undefined(const InputRef& in) const;
+  void order_steps();
+  [[noreturn]] void throw_cycle(const std::vector<int>& indeg) const;
+  void infer();
+  InferResult infer_step(const OpDef& op, const InferContext& ctx) const;
+  void liveness();
 
-  // Ops, parameters and input counts.
-  std::vector<const OpDef*> ops(n);
-  std::vector<std::unique_ptr<Params>> params(n);
-  std::vector<std::vector<std::string>> fields(n);  // named results of each step
+  const Document& doc_;
+  const size_t n_;
+  Plan plan_;
+  std::vector<const OpDef*> ops_;
+  std::vector<std::unique_ptr<Params>> params_;
+  std::vector<std::vector<std::string>> fields_;  // named results of each step
+  std::map<std::string, size_t> by_id_;
+  std::map<std::string, Ref> values_;             // value name -> producer
+  std::vector<std::vector<Ref>> refs_;            // per step, per input: its producer
+  std::vector<size_t> order_;
+};
+
+void Planner::resolve_ops() {
+  ops_.resize(n_);
+  params_.resize(n_);
+  fields_.resize(n_);
   std::vector<std::string> op_names;
   for (const OpDef* d : all_ops()) op_names.push_back(d->name);
-  for (size_t i = 0; i < n; ++i) {
-    const Step& st = doc.steps[i];
-    ops[i] = find_op(st.op);
-    if (!ops[i])
-      throw doc.error(st.op_mark, fmt::format("unknown op '{}'{}{}", st.op, did_you_mean(st.op, op_names),
-                                              did_you_mean(st.op, op_names).empty() ? " (run 'dnd ops' for the list)" : ""));
-    const OpDef& op = *ops[i];
-    params[i] = std::make_unique<Params>(st, op.params, doc);
-    fields[i] = op.outputs_for ? op.outputs_for(*params[i]) : op.outputs;
+  for (size_t i = 0; i < n_; ++i) {
+    const Step& st = doc_.steps[i];
+    ops_[i] = find_op(st.op);
+    if (!ops_[i]) {
+      const std::string hint = did_you_mean(st.op, op_names);
+      throw doc_.error(st.op_mark, fmt::format("unknown op '{}'{}", st.op,
+                                               hint.empty() ? " (run 'dnd ops' for the list)" : hint));
+    }
+    const OpDef& op = *ops_[i];
+    params_[i] = std::make_unique<Params>(st, op.params, doc_);
+    fields_[i] = op.outputs_for ? op.outputs_for(*params_[i]) : op.outputs;
     const int k = static_cast<int>(st.inputs.size());
     const Mark where = st.inputs_mark.line ? st.inputs_mark : st.op_mark;
     if (k < op.min_inputs || (op.max_inputs >= 0 && k > op.max_inputs)) {
@@ -51,180 +93,202 @@ Plan make_plan(const Document& doc, int nranks) {
                          : op.max_inputs < 0         ? fmt::format("at least {}", op.min_inputs)
                                                      : fmt::format("{} to {}", op.min_inputs, op.max_inputs);
       std::string how = op.max_inputs == 0 ? "" : op.max_inputs == 1 ? " (input: X)" : " (inputs: [A, B, ...])";
-      throw doc.error(where, fmt::format("op '{}' takes {} input{}{}, got {}", op.name, want,
-                                         want == "1" ? "" : "s", how, k));
+      throw doc_.error(where, fmt::format("op '{}' takes {} input{}{}, got {}", op.name, want,
+                                          want == "1" ? "" : "s", how, k));
     }
     for (const InputRef& in : st.inputs)
       if (in.ref.empty() && !op.scalar_inputs)
-        throw doc.error(in.mark, fmt::format("op '{}' takes arrays as inputs, not the number {}", op.name,
-                                             in.literal.Scalar()));
+        throw doc_.error(in.mark, fmt::format("op '{}' takes arrays as inputs, not the number {}", op.name,
+                                              in.literal.Scalar()));
   }
+}
 
-  // Ids and the values they name.
-  std::map<std::string, size_t> by_id;
-  std::map<std::string, std::pair<size_t, size_t>> values;  // name -> (step, output)
-  for (size_t i = 0; i < n; ++i) {
-    const Step& st = doc.steps[i];
+void Planner::bind_ids() {
+  for (size_t i = 0; i < n_; ++i) {
+    const Step& st = doc_.steps[i];
     if (!st.has_id) {
-      if (ops[i]->has_result)
-        throw doc.error(st.mark, fmt::format("this '{}' step needs an 'id' to name its result", st.op));
+      if (ops_[i]->has_result)
+        throw doc_.error(st.mark, fmt::format("this '{}' step needs an 'id' to name its result", st.op));
       continue;
     }
-    if (auto it = by_id.find(st.id); it != by_id.end())
-      throw doc.error(st.mark, fmt::format("duplicate step id '{}' (first used at line {})", st.id,
-                                           doc.steps[it->second].mark.line));
-    by_id[st.id] = i;
-    if (!ops[i]->has_result) continue;
-    if (ops[i]->outputs.empty()) {
-      values[st.id] = {i, 0};
+    if (auto it = by_id_.find(st.id); it != by_id_.end())
+      throw doc_.error(st.mark, fmt::format("duplicate step id '{}' (first used at line {})", st.id,
+                                            doc_.steps[it->second].mark.line));
+    by_id_[st.id] = i;
+    if (!ops_[i]->has_result) continue;
+    if (ops_[i]->outputs.empty()) {
+      values_[st.id] = {i, 0};
     } else {
-      for (size_t f = 0; f < fields[i].size(); ++f) values[st.id + "." + fields[i][f]] = {i, f};
+      for (size_t f = 0; f < fields_[i].size(); ++f) values_[st.id + "." + fields_[i][f]] = {i, f};
     }
   }
-  std::vector<std::string> value_names;
-  for (const auto& [k, v] : values) value_names.push_back(k);
+}
 
-  std::vector<std::vector<std::pair<size_t, size_t>>> refs(n);  // per input: producing (step, output)
-  for (size_t i = 0; i < n; ++i) {
-    for (const InputRef& in : doc.steps[i].inputs) {
+void Planner::resolve_inputs() {
+  refs_.resize(n_);
+  for (size_t i = 0; i < n_; ++i) {
+    for (const InputRef& in : doc_.steps[i].inputs) {
       if (in.ref.empty()) {
-        refs[i].push_back({SIZE_MAX, 0});
+        refs_[i].push_back({kNumber, 0});
         continue;
       }
-      auto it = values.find(in.ref);
-      if (it == values.end()) {
-        auto s = by_id.find(in.ref);
-        if (s != by_id.end() && !ops[s->second]->outputs.empty()) {
-          std::string names;
-          for (const auto& f : fields[s->second]) names += (names.empty() ? "" : ", ") + in.ref + "." + f;
-          throw doc.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref, names));
-        }
-        const size_t dot = in.ref.rfind('.');
-        if (dot != std::string::npos) {
-          auto owner = by_id.find(in.ref.substr(0, dot));
-          if (owner != by_id.end() && !ops[owner->second]->outputs.empty()) {
-            std::string names;
-            for (const auto& f : fields[owner->second]) names += (names.empty() ? "" : ", ") + owner->first + "." + f;
-            throw doc.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
-                                                 owner->first, ops[owner->second]->name, in.ref.substr(dot + 1), names));
-          }
-        }
-        if (s != by_id.end())
-          throw doc.error(in.mark, fmt::format("step '{}' ({}) has no result to use", in.ref, ops[s->second]->name));
-        throw doc.error(in.mark, fmt::format("undefined input '{}'{}", in.ref, did_you_mean(in.ref, value_names)));
-      }
-      if (it->second.first == i) throw doc.error(in.mark, fmt::format("step '{}' uses its own result", in.ref));
-      refs[i].push_back(it->second);
+      auto it = values_.find(in.ref);
+      if (it == values_.end()) throw_undefined(in);
+      if (it->second.first == i) throw doc_.error(in.mark, fmt::format("step '{}' uses its own result", in.ref));
+      refs_[i].push_back(it->second);
     }
   }
+}
 
-  // Dependency order, stable in file order; a cycle is named step by step.
-  std::vector<int> indeg(n, 0);
-  std::vector<std::vector<size_t>> users(n);
-  for (size_t i = 0; i < n; ++i) {
+// An input naming no value: say what the name is, and what it could have been.
+void Planner::throw_undefined(const InputRef& in) const {
+  const auto results_of = [&](const std::string& id, size_t step) {
+    std::string names;
+    for (const auto& f : fields_[step]) names += (names.empty() ? "" : ", ") + id + "." + f;
+    return names;
+  };
+  auto s = by_id_.find(in.ref);
+  if (s != by_id_.end() && !ops_[s->second]->outputs.empty())
+    throw doc_.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref,
+                                          results_of(in.ref, s->second)));
+  const size_t dot = in.ref.rfind('.');
+  if (dot != std::string::npos) {
+    auto owner = by_id_.find(in.ref.substr(0, dot));
+    if (owner != by_id_.end() && !ops_[owner->second]->outputs.empty())
+      throw doc_.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
+                                            owner->first, ops_[owner->second]->name, in.ref.substr(dot + 1),
+                                            results_of(owner->first, owner->second)));
+  }
+  if (s != by_id_.end())
+    throw doc_.error(in.mark, fmt::format("step '{}' ({}) has no result to use", in.ref, ops_[s->second]->name));
+  std::vector<std::string> value_names;
+  for (const auto& [k, v] : values_) value_names.push_back(k);
+  throw doc_.error(in.mark, fmt::format("undefined input '{}'{}", in.ref, did_you_mean(in.ref, value_names)));
+}
+
+void Planner::order_steps() {
+  std::vector<int> indeg(n_, 0);
+  std::vector<std::vector<size_t>> users(n_);
+  for (size_t i = 0; i < n_; ++i) {
     std::set<size_t> deps;
-    for (const auto& r : refs[i])
-      if (r.first != SIZE_MAX) deps.insert(r.first);
+    for (const Ref& r : refs_[i])
+      if (r.first != kNumber) deps.insert(r.first);
     indeg[i] = static_cast<int>(deps.size());
     for (size_t d : deps) users[d].push_back(i);
   }
-  std::vector<size_t> order;
   std::set<size_t> ready;
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n_; ++i)
     if (indeg[i] == 0) ready.insert(i);
   while (!ready.empty()) {
     const size_t i = *ready.begin();
     ready.erase(ready.begin());
-    order.push_back(i);
+    order_.push_back(i);
     for (size_t u : users[i])
       if (--indeg[u] == 0) ready.insert(u);
   }
-  if (order.size() != n) {
-    // Walk back from a blocked step along blocked inputs until a step repeats.
-    size_t cur = 0;
-    while (indeg[cur] == 0) ++cur;
-    std::vector<size_t> path;
-    std::map<size_t, size_t> pos;
-    while (!pos.count(cur)) {
-      pos[cur] = path.size();
-      path.push_back(cur);
-      for (const auto& r : refs[cur])
-        if (r.first != SIZE_MAX && indeg[r.first] > 0) {
-          cur = r.first;
-          break;
-        }
-    }
-    std::string cyc;
-    for (size_t k = pos[cur]; k < path.size(); ++k) cyc += doc.steps[path[k]].id + " <- ";
-    cyc += doc.steps[cur].id;
-    throw doc.error(doc.steps[cur].mark, fmt::format("the steps form a cycle: {} (each uses the next)", cyc));
-  }
+  if (order_.size() != n_) throw_cycle(indeg);
+}
 
-  // Inference in order.
-  std::map<std::pair<size_t, size_t>, ArrayMeta> metas;
-  std::map<size_t, size_t> position;  // step index -> place in order
-  const Dtype ddtype = parse_dtype(doc.default_dtype);
-  const DeviceKind ddevice = parse_device(doc.default_device);
-  for (size_t pos = 0; pos < order.size(); ++pos) {
-    const size_t i = order[pos];
-    position[i] = pos;
-    const Step& st = doc.steps[i];
+// Walks back from a blocked step along blocked inputs until a step repeats.
+void Planner::throw_cycle(const std::vector<int>& indeg) const {
+  size_t cur = 0;
+  while (indeg[cur] == 0) ++cur;
+  std::vector<size_t> path;
+  std::map<size_t, size_t> pos;
+  while (!pos.count(cur)) {
+    pos[cur] = path.size();
+    path.push_back(cur);
+    for (const Ref& r : refs_[cur])
+      if (r.first != kNumber && indeg[r.first] > 0) {
+        cur = r.first;
+        break;
+      }
+  }
+  std::string cyc;
+  for (size_t k = pos[cur]; k < path.size(); ++k) cyc += doc_.steps[path[k]].id + " <- ";
+  cyc += doc_.steps[cur].id;
+  throw doc_.error(doc_.steps[cur].mark, fmt::format("the steps form a cycle: {} (each uses the next)", cyc));
+}
+
+// One op's rule. A user error becomes a pipeline error at the step's op; a dnd bug (an
+// internal error, or torch rejecting what the rule should have checked) stays a bug.
+InferResult Planner::infer_step(const OpDef& op, const InferContext& ctx) const {
+  const Step& st = ctx.step;
+  const std::string where = fmt::format("step '{}' ({}, {}:{})", st.id, st.op, doc_.file, st.mark.line);
+  try {
+    DND_ASSERT(!fault_injected("internal-plan:" + st.id), "fault injected by DND_TEST_FAULT");
+    return op.infer(ctx);
+  } catch (const PipelineError&) {
+    throw;
+  } catch (InternalError& e) {
+    e.add_context("planning " + where);
+    throw;
+  } catch (const Error& e) {  // ValueError, ShapeError, TypeError: the pipeline's mistake
+    throw doc_.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
+  } catch (const std::exception& e) {
+    InternalError bug(message_of(e));
+    bug.add_context("planning " + where);
+    throw bug;
+  }
+}
+
+void Planner::infer() {
+  std::map<Ref, ArrayMeta> metas;
+  const Dtype ddtype = parse_dtype(doc_.default_dtype);
+  const DeviceKind ddevice = parse_device(doc_.default_device);
+  for (const size_t i : order_) {
+    const Step& st = doc_.steps[i];
+    const OpDef& op = *ops_[i];
     PlannedStep ps;
     ps.step = &st;
-    ps.op = ops[i];
-    ps.params = std::move(params[i]);
+    ps.op = &op;
+    ps.params = std::move(params_[i]);
     for (size_t k = 0; k < st.inputs.size(); ++k) {
       InputMeta im;
-      if (refs[i][k].first == SIZE_MAX) {
+      if (refs_[i][k].first == kNumber) {
         im.is_scalar = true;
         im.literal = st.inputs[k].literal;
         ps.input_names.emplace_back();
       } else {
-        im.array = metas.at(refs[i][k]);
+        im.array = metas.at(refs_[i][k]);
         ps.input_names.push_back(st.inputs[k].ref);
       }
       ps.inputs.push_back(im);
     }
-    InferContext ctx{st, *ps.params, ps.inputs, plan.nranks, ddtype, ddevice};
-    try {
-      ps.info = ops[i]->infer(ctx);
-    } catch (const PipelineError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
-    }
-    const size_t nout = !ops[i]->has_result ? 0 : ops[i]->outputs.empty() ? 1 : fields[i].size();
-    DND_ASSERT(ps.info.outputs.size() == nout,
-               fmt::format("op '{}' inferred {} results, declares {}", st.op, ps.info.outputs.size(), nout));
+    ps.info = infer_step(op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice});
+    const size_t nout = !op.has_result ? 0 : op.outputs.empty() ? 1 : fields_[i].size();
+    DND_ASSERT(ps.info.outputs.size() == nout, st.op, ps.info.outputs.size(), nout);
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
-      ps.output_names.push_back(ops[i]->outputs.empty() ? st.id : st.id + "." + fields[i][f]);
-      ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan.nranks);
+      ps.output_names.push_back(op.outputs.empty() ? st.id : st.id + "." + fields_[i][f]);
+      ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan_.nranks);
     }
-    plan.comm_bytes += ps.info.comm_bytes;
-    plan.steps.push_back(std::move(ps));
+    plan_.comm_bytes += ps.info.comm_bytes;
+    plan_.steps.push_back(std::move(ps));
   }
+}
 
-  // Liveness: a value lives from its step to its last use (its own step if unused).
+// A value lives from its step to its last use (its own step if unused).
+void Planner::liveness() {
   std::map<std::string, size_t> last_use;
   std::map<std::string, int64_t> bytes_of;
-  for (size_t pos = 0; pos < plan.steps.size(); ++pos) {
-    PlannedStep& ps = plan.steps[pos];
+  for (size_t pos = 0; pos < plan_.steps.size(); ++pos) {
+    PlannedStep& ps = plan_.steps[pos];
     for (size_t f = 0; f < ps.output_names.size(); ++f) {
       last_use[ps.output_names[f]] = pos;
-      bytes_of[ps.output_names[f]] = max_block_bytes(ps.info.outputs[f], plan.nranks);
+      bytes_of[ps.output_names[f]] = max_block_bytes(ps.info.outputs[f], plan_.nranks);
     }
     for (const std::string& in : ps.input_names)
       if (!in.empty()) last_use[in] = std::max(last_use[in], pos);
   }
   std::set<std::string> live;
   int64_t live_bytes = 0;
-  for (size_t pos = 0; pos < plan.steps.size(); ++pos) {
-    PlannedStep& ps = plan.steps[pos];
+  for (size_t pos = 0; pos < plan_.steps.size(); ++pos) {
+    PlannedStep& ps = plan_.steps[pos];
     ps.live_bytes = live_bytes + ps.out_bytes + ps.info.temp_bytes;
-    if (ps.live_bytes > plan.peak_bytes) {
-      plan.peak_bytes = ps.live_bytes;
-      plan.peak_step = ps.step->id;
+    if (ps.live_bytes > plan_.peak_bytes) {
+      plan_.peak_bytes = ps.live_bytes;
+      plan_.peak_step = ps.step->id;
     }
     for (const std::string& o : ps.output_names) {
       live.insert(o);
@@ -240,7 +304,14 @@ Plan make_plan(const Document& doc, int nranks) {
       }
     }
   }
-  return plan;
+}
+
+}  // namespace
+
+Plan make_plan(std::shared_ptr<const Document> doc, int nranks) { return Planner(std::move(doc), nranks).run(); }
+
+Plan make_plan(Document doc, int nranks) {
+  return make_plan(std::make_shared<const Document>(std::move(doc)), nranks);
 }
 
 std::string plan_table(const Plan& plan) {
@@ -268,30 +339,37 @@ std::string plan_table(const Plan& plan) {
 }
 
 std::string plan_json(const Plan& plan) {
-  std::string o = "{\n";
-  o += fmt::format("  \"file\": {},\n  \"name\": {},\n  \"ranks\": {},\n", json_quote(plan.doc->file),
-                   json_quote(plan.doc->name), plan.nranks);
-  o += fmt::format("  \"peak_bytes_per_rank\": {},\n  \"peak_step\": {},\n  \"comm_bytes_per_rank\": {},\n",
-                   plan.peak_bytes, json_quote(plan.peak_step), plan.comm_bytes);
-  o += "  \"steps\": [\n";
-  for (size_t s = 0; s < plan.steps.size(); ++s) {
-    const PlannedStep& ps = plan.steps[s];
-    o += fmt::format("    {{\"id\": {}, \"op\": \"{}\", \"line\": {}, \"inputs\": [", json_quote(ps.step->id),
-                     ps.op->name, ps.step->mark.line);
-    for (size_t i = 0; i < ps.input_names.size(); ++i)
-      o += (i ? ", " : "") + (ps.input_names[i].empty() ? std::string("null") : json_quote(ps.input_names[i]));
-    o += "], \"outputs\": [";
+  using nlohmann::ordered_json;
+  ordered_json steps = ordered_json::array();
+  for (const PlannedStep& ps : plan.steps) {
+    ordered_json inputs = ordered_json::array(), outputs = ordered_json::array();
+    for (const std::string& in : ps.input_names) inputs.push_back(in.empty() ? ordered_json() : ordered_json(in));
     for (size_t f = 0; f < ps.info.outputs.size(); ++f) {
       const ArrayMeta& m = ps.info.outputs[f];
-      o += fmt::format("{}{{\"name\": {}, \"shape\": {}, \"dtype\": \"{}\", \"split\": {}, \"bytes_per_rank\": {}}}",
-                       f ? ", " : "", json_quote(ps.output_names[f]), json_shape(m.shape), dtype_name(m.dtype),
-                       m.split ? std::to_string(*m.split) : "null", max_block_bytes(m, plan.nranks));
+      outputs.push_back({{"name", ps.output_names[f]},
+                         {"shape", m.shape},
+                         {"dtype", dtype_name(m.dtype)},
+                         {"split", m.split ? ordered_json(*m.split) : ordered_json()},
+                         {"bytes_per_rank", max_block_bytes(m, plan.nranks)}});
     }
-    o += fmt::format("], \"comm_bytes_per_rank\": {}, \"live_bytes_per_rank\": {}, \"note\": {}}}{}\n",
-                     ps.info.comm_bytes, ps.live_bytes, json_quote(ps.info.note), s + 1 < plan.steps.size() ? "," : "");
+    steps.push_back({{"id", ps.step->id},
+                     {"op", ps.op->name},
+                     {"line", ps.step->mark.line},
+                     {"inputs", inputs},
+                     {"outputs", outputs},
+                     {"comm_bytes_per_rank", ps.info.comm_bytes},
+                     {"temp_bytes_per_rank", ps.info.temp_bytes},
+                     {"live_bytes_per_rank", ps.live_bytes},
+                     {"note", ps.info.note}});
   }
-  o += "  ]\n}\n";
-  return o;
+  const ordered_json j = {{"file", plan.doc->file},
+                          {"name", plan.doc->name},
+                          {"ranks", plan.nranks},
+                          {"peak_bytes_per_rank", plan.peak_bytes},
+                          {"peak_step", plan.peak_step},
+                          {"comm_bytes_per_rank", plan.comm_bytes},
+                          {"steps", steps}};
+  return j.dump(2) + "\n";
 }
 
 }  // namespace dnd::pipeline

@@ -26,7 +26,7 @@ struct PlannedStep {
 };
 
 struct Plan {
-  const Document* doc = nullptr;
+  std::shared_ptr<const Document> doc;  // the steps above point into it
   int nranks = 1;
   std::vector<PlannedStep> steps;  // in execution order
   int64_t peak_bytes = 0;          // per rank
@@ -34,8 +34,10 @@ struct Plan {
   int64_t comm_bytes = 0;          // total over steps, busiest rank
 };
 
-// Throws PipelineError (file:line:column) for anything invalid.
-Plan make_plan(const Document& doc, int nranks);
+// Throws PipelineError (file:line:column) for anything invalid, InternalError for a bug
+// in dnd (an op's rule that broke its own contract). The plan keeps the document.
+Plan make_plan(std::shared_ptr<const Document> doc, int nranks);
+Plan make_plan(Document doc, int nranks);
 
 // `dnd plan` output.
 std::string plan_table(const Plan& plan);

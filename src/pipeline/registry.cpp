@@ -360,22 +360,4 @@ c10::Scalar literal_scalar(const YAML::Node& literal) {
   throw ValueError(fmt::format("'{}' is not a number", literal.IsScalar() ? literal.Scalar() : std::string("?")));
 }
 
-// ---- metadata helpers ------------------------------------------------------------------------
-
-int64_t global_bytes(const ArrayMeta& m) {
-  return shape_numel(m.shape) * static_cast<int64_t>(c10::elementSize(m.dtype));
-}
-
-int64_t max_block_bytes(const ArrayMeta& m, int nranks) {
-  if (!m.split || nranks <= 1) return global_bytes(m);
-  const int64_t ext = m.shape[static_cast<size_t>(*m.split)];
-  if (ext == 0) return 0;
-  const int64_t per = (ext + nranks - 1) / nranks;
-  return global_bytes(m) / ext * per;
-}
-
-std::string meta_str(const ArrayMeta& m) {
-  return fmt::format("{} {} split={}", shape_str(m.shape), dtype_name(m.dtype), split_str(m.split));
-}
-
 }  // namespace dnd::pipeline

@@ -10,6 +10,7 @@
 
 #include "core/elementwise.h"
 #include "core/indexing.h"
+#include "core/meta.h"
 #include "core/types.h"
 #include "pipeline/document.h"
 
@@ -84,17 +85,10 @@ class Params {
   const Document* doc_;
 };
 
-// What the planner knows of an array: no data.
-struct ArrayMeta {
-  Shape shape;
-  Dtype dtype = kDefaultDtype;
-  Split split;
-  DeviceKind device = DeviceKind::cpu;
-};
-// The largest block any of `nranks` ranks holds (balanced blocks), in bytes.
-int64_t max_block_bytes(const ArrayMeta& m, int nranks);
-int64_t global_bytes(const ArrayMeta& m);
-std::string meta_str(const ArrayMeta& m);
+// What the planner knows of an array (no data) and what a step produces and costs are
+// core's: the planner's rules are core's and the kernels' meta functions.
+using dnd::ArrayMeta;
+using InferResult = dnd::OpMeta;
 
 // A number given among a step's inputs ("2", "-1.5", "1e-3", "inf", "nan"): integers stay
 // integers (torch's promotion then treats it like a Python int). Throws ValueError.
@@ -117,12 +111,6 @@ struct InferContext {
   const ArrayMeta& array(size_t i) const { return inputs.at(i).array; }
 };
 
-struct InferResult {
-  std::vector<ArrayMeta> outputs;  // one per OpDef::outputs (one when that is empty)
-  int64_t comm_bytes = 0;          // bytes the busiest rank sends
-  int64_t temp_bytes = 0;          // extra memory per rank while the step runs
-  std::string note;                // shown by `dnd plan` (e.g. "aligns B: resplit 1 -> 0")
-};
 
 // Rank 0's live progress line for long steps (kmeans iterations, I/O).
 class Progress {

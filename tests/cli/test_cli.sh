@@ -17,7 +17,8 @@ check bad-shape 2 'negative dimension' -- "$DND" demo --shape 3,-1
 check demo-1 0 'split=0\)' -- "$DND" demo
 check demo-mpirun-2 0 '   1  \[5, 10\)' -- mpirun -n 2 "$DND" demo
 check demo-n-3 0 '   2  \[4, 6\)' -- "$DND" -n 3 demo --shape 6,2
-check demo-quiet 0 '^$' -- mpirun -n 2 "$DND" -q demo
+# -q: nothing at all on stdout or stderr (the pattern needs the whole output to be empty).
+check demo-quiet 0 '^quiet$' -- bash -c "out=\$(mpirun -n 2 '$DND' -q demo 2>&1); [ -z \"\$out\" ] && echo quiet || printf '%s\\n' \"\$out\""
 check demo-same-at-any-rank-count 0 '^same$' -- bash -c \
   "diff <(\"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') <(mpirun -n 3 \"$DND\" demo --shape 5,3 --split 1 | sed -n '3,7p') && echo same"
 check info 0 'BLAS' -- "$DND" info

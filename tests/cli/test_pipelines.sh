@@ -54,9 +54,12 @@ done
 for f in "$ROOT"/tests/cli/broken/*.yaml; do
   name="$(basename "$f" .yaml)"
   want="$(head -1 "$f" | sed 's/^# expect: //')"
-  cp "$f" "$WORK/$name.yaml"
+  # Each in a directory of its own, which must hold nothing but the pipeline afterwards.
+  mkdir "$WORK/broken-$name" && cd "$WORK/broken-$name" && cp "$f" "$name.yaml"
   check "broken-validate-$name" 2 "^$want" -- "$DND" validate "$name.yaml"
   check "broken-run-$name" 2 "$want" -- mpirun -n 2 "$DND" run "$name.yaml"
+  check "broken-wrote-nothing-$name" 0 "^$name.yaml$" -- bash -c "find . -mindepth 1 | sed 's|^./||' | tr '\\n' ' ' | sed 's/ $//'"
+  cd "$WORK"
 done
 
 # ---- the commands around run -------------------------------------------------------------
@@ -67,6 +70,11 @@ check no-mpi-plan 0 'peak memory per rank' -- env OMPI_MCA_pml=no_such_component
 check no-mpi-ops 0 'reduce' -- env OMPI_MCA_pml=no_such_component "$DND" ops
 check plan-json 0 '"peak_bytes_per_rank": [0-9]+' -- "$DND" plan "$Q" --json -n 2
 check plan-set 0 '\(1000, 4\) float32 split=0' -- "$DND" plan "$Q" --set n=1000
+# A bug in dnd (here injected) is an internal error, exit 1, never "invalid pipeline" (exit 2).
+check internal-error-plan 1 'internal error \(a bug in dnd, please report it\): .*fault injected' -- env DND_TEST_FAULT=internal-plan:X "$DND" validate "$Q"
+check internal-error-plan-run 1 'internal error \(a bug in dnd, please report it\)' -- env DND_TEST_FAULT=internal-plan:X mpirun -n 2 "$DND" run "$Q" --quiet
+check internal-error-plan-context 1 "^  in planning step 'X' \(random.normal, .*quickstart.yaml:10\)" -- env DND_TEST_FAULT=internal-plan:X "$DND" validate "$Q"
+check internal-error-run 1 'internal error \(a bug in dnd, please report it\): .*fault injected' -- env DND_TEST_FAULT=internal-run:X mpirun -n 2 "$DND" run "$Q" --quiet
 check set-unknown 2 "no param 'nn', did you mean 'n'" -- "$DND" run "$Q" --set nn=3
 check missing-file 2 'cannot read the pipeline file: No such file or directory' -- "$DND" validate nope.yaml
 check ops-list 0 'random.normal +normally distributed' -- "$DND" ops
@@ -108,6 +116,7 @@ Y
 two_dirs=(mpirun -n 1 -wdir "$WORK/only0" "$DND" run "$WORK/two.yaml" : -n 1 -wdir "$WORK/only1" "$DND" run "$WORK/two.yaml")
 check rank-dependent-file 2 "^\[rank 1\] .*two.yaml:3:17: error: step 'a' \(load\): cannot open 'here.npy'" -- "${two_dirs[@]}"
 check rank-dependent-summary 2 "^dnd run: error: the pipeline is invalid on rank 1 \(its message is above\)" -- "${two_dirs[@]}"
-check run-failure 1 "error on rank [0-9]: step 'b' \(floor_divide, fails.yaml:4\)" -- mpirun -n 2 "$DND" run fails.yaml
+check run-failure 1 "error on rank [0-9]: floor_divide of \(8,\) split=0: ZeroDivisionError" -- mpirun -n 2 "$DND" run fails.yaml
+check run-failure-step 1 "^  in step 'b' \(floor_divide, fails.yaml:4\)" -- mpirun -n 2 "$DND" run fails.yaml
 
 exit $fail

@@ -2,6 +2,7 @@
 // every message and position is pinned, as users see them.
 #include "pipeline/plan.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 using namespace dnd::pipeline;
@@ -9,10 +10,29 @@ using namespace dnd::pipeline;
 namespace {
 
 Plan plan_of(const std::string& text, int nranks = 1, const std::vector<std::string>& sets = {}) {
-  static std::vector<std::unique_ptr<Document>> keep;  // plans point into their document
-  keep.push_back(std::make_unique<Document>(parse_document(text, "p.yaml", sets)));
-  return make_plan(*keep.back(), nranks);
+  return make_plan(parse_document(text, "p.yaml", sets), nranks);  // the plan keeps its document
 }
+
+// Ops of this test alone whose rules fail in each way a rule can: a user's mistake, a
+// broken invariant (a dnd bug), and torch rejecting what the rule should have checked.
+OpDef failing_op(const char* name, std::function<void()> fail) {
+  OpDef d;
+  d.name = name;
+  d.summary = "test only";
+  d.min_inputs = d.max_inputs = 0;
+  d.infer = [fail](const InferContext&) -> InferResult {
+    fail();
+    return {};
+  };
+  d.run = [](RunContext&) { return std::vector<dnd::DNDarray>{}; };
+  return d;
+}
+DND_REGISTER_OP(failing_op("test.value_error", [] { DND_CHECK_VALUE(false, "k = {} is too large", 3); }));
+DND_REGISTER_OP(failing_op("test.internal_error", [] {
+  const int planned = 2, got = 3;
+  DND_ASSERT(got == planned, got, planned);
+}));
+DND_REGISTER_OP(failing_op("test.torch_error", [] { at::empty({2}).view({3}); }));
 
 // The first line of the error for `text`, "" if it is valid.
 std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
@@ -133,6 +153,52 @@ TEST(Document, Errors) {
             "p.yaml:3:35: error: parameter 'fn' of op 'reduce' must be one of sum, prod, mean, var, std, min, max, "
             "argmin, argmax, any, all, norm, got 'avg'");
   EXPECT_EQ(error_of(""), "p.yaml: error: the file is empty");
+}
+
+// A user's mistake in an op's rule is the pipeline's error (exit 2, with its position); a
+// bug stays an InternalError (exit 1) with its context, whatever the phase.
+TEST(Document, ErrorsKeepTheirKind) {
+  EXPECT_EQ(error_of("version: 1\nsteps:\n  - {id: a, op: test.value_error}\n"),
+            "p.yaml:3:17: error: step 'a' (test.value_error): k = 3 is too large");
+  try {
+    plan_of("version: 1\nsteps:\n  - {id: a, op: test.internal_error}\n");
+    ADD_FAILURE() << "no error";
+  } catch (const PipelineError& e) {
+    ADD_FAILURE() << "a bug reported as the user's mistake: " << e.what();
+  } catch (const dnd::InternalError& e) {
+    const std::string w = e.what();
+    EXPECT_EQ(w.rfind("internal error (a bug in dnd, please report it): got == planned failed: (got, planned) = (3, 2) [",
+                      0),
+              0u)
+        << w;
+    EXPECT_NE(w.find("tests/pipeline/test_document.cpp:"), std::string::npos) << w;
+    ASSERT_EQ(e.context().size(), 1u);
+    EXPECT_EQ(e.context()[0], "planning step 'a' (test.internal_error, p.yaml:3)");
+  }
+  try {
+    plan_of("version: 1\nsteps:\n  - {id: a, op: test.torch_error}\n");
+    ADD_FAILURE() << "no error";
+  } catch (const dnd::InternalError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("internal error (a bug in dnd"), std::string::npos) << w;
+    EXPECT_EQ(w.find("Exception raised from"), std::string::npos) << "torch's backtrace reached the message: " << w;
+  }
+}
+
+TEST(Document, ErrorContextIsAddedOnUnwind) {
+  try {
+    try {
+      DND_CHECK_SHAPE(1 == 2, "{} and {} do not fit", "(2,)", "(3,)");
+    } catch (dnd::Error& e) {
+      e.add_context("step 'x'");
+      throw;
+    }
+  } catch (const dnd::ShapeError& e) {  // still a ShapeError
+    EXPECT_STREQ(e.what(), "(2,) and (3,) do not fit\n  in step 'x'");
+    EXPECT_EQ(e.message(), "(2,) and (3,) do not fit");
+    return;
+  }
+  ADD_FAILURE() << "the kind was lost";
 }
 
 TEST(Document, ErrorShowsTheLineAndACaret) {

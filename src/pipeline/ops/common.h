@@ -1,4 +1,4 @@
-// Helpers shared by the op definitions: inference rules that mirror the core's.
+// Helpers shared by the op definitions. The rules themselves are core's meta functions.
 #pragma once
 
 #include "core/dndarray.h"
@@ -17,18 +17,6 @@ namespace dnd::pipeline::ops {
 inline Split checked_split(Split s, int64_t ndim, const char* op) {
   if (!s) return s;
   return normalize_axis(*s, ndim, op);
-}
-
-// Bytes the busiest rank sends to move an array between two distributions (every
-// element but its own share of the target leaves it).
-inline int64_t move_bytes(const ArrayMeta& m, int nranks) {
-  if (nranks <= 1) return 0;
-  return max_block_bytes(m, nranks) * (nranks - 1) / nranks;
-}
-// Bytes the busiest rank sends to make a split array whole on every rank.
-inline int64_t allgather_bytes(const ArrayMeta& m, int nranks) {
-  if (nranks <= 1 || !m.split) return 0;
-  return max_block_bytes(m, nranks) * (nranks - 1);
 }
 
 // An empty tensor standing for an array of `m`'s dtype: 0-d arrays take part in torch's

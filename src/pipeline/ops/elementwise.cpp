@@ -32,58 +32,11 @@ Probe probe(const InputMeta& in) {
   return p;
 }
 
-// The result of aligning the operands (core/elementwise.cpp's rule): the shape they
-// broadcast to, split like the largest operand split along a non-broadcast axis, and
-// what aligning the others costs.
+// The result of aligning the operands: core's rule (elementwise_meta).
 InferResult align(const InferContext& c, const char* op, Dtype dt) {
-  Shape shape;
-  bool first = true;
-  for (const InputMeta& in : c.inputs) {
-    if (in.is_scalar) continue;
-    shape = first ? in.array.shape : broadcast_shapes(shape, in.array.shape, op);
-    first = false;
-  }
-  const int64_t nd = static_cast<int64_t>(shape.size());
-  const ArrayMeta* leader = nullptr;
-  int64_t axis = -1;
-  for (const InputMeta& in : c.inputs) {
-    if (in.is_scalar || !in.array.split) continue;
-    const ArrayMeta& a = in.array;
-    const int64_t ax = *a.split + (nd - static_cast<int64_t>(a.shape.size()));
-    if (a.shape[static_cast<size_t>(*a.split)] != shape[static_cast<size_t>(ax)]) continue;
-    if (!leader || shape_numel(a.shape) > shape_numel(leader->shape)) {
-      leader = &a;
-      axis = ax;
-    }
-  }
-  InferResult r;
-  std::string note;
-  for (size_t k = 0; k < c.inputs.size(); ++k) {
-    const InputMeta& in = c.inputs[k];
-    if (in.is_scalar || !in.array.split || &in.array == leader) continue;
-    const ArrayMeta& a = in.array;
-    const int64_t d = axis - (nd - static_cast<int64_t>(a.shape.size()));
-    const bool broadcasts = !leader || d < 0 || a.shape[static_cast<size_t>(d)] != shape[static_cast<size_t>(axis)];
-    if (broadcasts) {
-      r.comm_bytes += allgather_bytes(a, c.nranks);
-      r.temp_bytes += global_bytes(a);
-      note += fmt::format("{}input {} made whole (split {} is broadcast)", note.empty() ? "" : "; ", k + 1, *a.split);
-    } else if (*a.split != d) {
-      r.comm_bytes += move_bytes(a, c.nranks);
-      r.temp_bytes += max_block_bytes(a, c.nranks);
-      note += fmt::format("{}aligns input {}: resplit {} -> {}", note.empty() ? "" : "; ", k + 1, *a.split, d);
-    }
-  }
-  r.note = note;
-  ArrayMeta m;
-  m.shape = shape;
-  m.dtype = dt;
-  m.split = leader ? Split(axis) : kReplicated;
-  m.device = c.inputs.empty() ? c.default_device : c.inputs[0].array.device;
-  for (const InputMeta& in : c.inputs)
-    if (!in.is_scalar) m.device = in.array.device;
-  r.outputs.push_back(m);
-  return r;
+  std::vector<const ArrayMeta*> operands;
+  for (const InputMeta& in : c.inputs) operands.push_back(in.is_scalar ? nullptr : &in.array);
+  return elementwise_meta(op, operands, dt, c.nranks).op;
 }
 
 OpDef binary(const char* name, const char* summary, Binary fn, TorchBinary torch_fn) {

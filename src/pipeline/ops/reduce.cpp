@@ -3,22 +3,10 @@
 #include "core/reductions.h"
 #include "pipeline/ops/common.h"
 
-#include <set>
-
 namespace dnd::pipeline::ops {
 namespace {
 
 const std::vector<std::string> kFns{"sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "norm"};
-
-Dtype result_dtype(const std::string& fn, Dtype t) {
-  if (fn == "sum" || fn == "prod") return at::sum(at::empty({0}, at::dtype(t))).scalar_type();
-  if (fn == "argmin" || fn == "argmax") return at::kLong;
-  if (fn == "any" || fn == "all") return at::kBool;
-  if (fn == "min" || fn == "max") return t;
-  // mean, var, std, norm: floats keep their type, integers give the default float.
-  if (at::isComplexType(t)) return fn == "mean" ? t : c10::toRealValueType(t);
-  return at::isFloatingType(t) ? t : kDefaultDtype;
-}
 
 OpDef reduce_op() {
   OpDef d;
@@ -31,47 +19,9 @@ OpDef reduce_op() {
               ParamSpec{"ddof", ParamKind::integer, "var/std: delta degrees of freedom", false, "0"},
               ParamSpec{"ord", ParamKind::number, "norm: the order (2: Euclidean)", false, "2"}};
   d.infer = [](const InferContext& c) {
-    const ArrayMeta& a = c.array(0);
     const std::string fn = c.params.string("fn");
-    const bool keep = c.params.boolean("keepdims");
-    const int64_t nd = static_cast<int64_t>(a.shape.size());
-    std::set<int64_t> axes;
-    const auto given = c.params.axes("axis");
-    if ((fn == "argmin" || fn == "argmax") && given && given->size() != 1)
-      throw ValueError(fmt::format("{}: axis must be a single axis or none", fn));
-    if (given) {
-      for (int64_t ax : *given)
-        if (!axes.insert(normalize_axis(ax, nd, fn)).second)
-          throw ValueError(fmt::format("{}: axis {} given twice", fn, ax));
-    } else {
-      for (int64_t ax = 0; ax < nd; ++ax) axes.insert(ax);
-    }
-    const bool flat_arg = (fn == "argmin" || fn == "argmax") && !given;
-    ArrayMeta m;
-    m.dtype = result_dtype(fn, a.dtype);
-    m.device = a.device;
-    int64_t removed_before = 0;
-    for (int64_t ax = 0; ax < nd; ++ax) {
-      if (axes.count(ax)) {
-        if (keep && !flat_arg) m.shape.push_back(1);
-        if (keep && flat_arg) m.shape.push_back(1);
-        if (a.split && ax < *a.split) ++removed_before;
-        continue;
-      }
-      m.shape.push_back(a.shape[static_cast<size_t>(ax)]);
-    }
-    InferResult r;
-    if (a.split && !axes.count(*a.split)) {
-      m.split = keep ? *a.split : *a.split - removed_before;
-    } else if (a.split && c.nranks > 1) {
-      ArrayMeta part = m;  // each rank contributes a partial result of the output's size
-      part.split = kReplicated;
-      r.comm_bytes = 2 * global_bytes(part);
-    }
-    if ((fn == "min" || fn == "max" || fn == "argmin" || fn == "argmax") && shape_numel(a.shape) == 0 && !axes.empty())
-      throw ValueError(fmt::format("{}: zero-size array {} has no {}", fn, shape_str(a.shape), fn));
-    r.outputs.push_back(m);
-    return r;
+    const int64_t ddof = fn == "var" || fn == "std" ? c.params.integer("ddof") : 0;
+    return reduction_meta(fn, c.array(0), c.params.axes("axis"), c.params.boolean("keepdims"), c.nranks, ddof).op;
   };
   d.run = [](RunContext& c) {
     const DNDarray& a = c.array(0);

@@ -22,63 +22,11 @@ OpDef transpose_op() {
   d.summary = "permute the axes (reversed by default); the split axis moves with its data";
   d.category = "shape";
   d.params = {ParamSpec{"axes", ParamKind::int_list, "the new order of the axes (default: reversed)"}};
-  d.infer = [](const InferContext& c) {
-    const ArrayMeta& a = c.array(0);
-    const int64_t nd = static_cast<int64_t>(a.shape.size());
-    std::vector<int64_t> axes = c.params.int_list("axes");
-    if (axes.empty())
-      for (int64_t k = nd - 1; k >= 0; --k) axes.push_back(k);
-    if (static_cast<int64_t>(axes.size()) != nd)
-      throw ValueError(fmt::format("transpose: axes {} do not match an array of {} dimensions", shape_str(axes), nd));
-    std::vector<bool> seen(static_cast<size_t>(nd), false);
-    ArrayMeta m = a;
-    for (size_t k = 0; k < axes.size(); ++k) {
-      const int64_t ax = normalize_axis(axes[k], nd, "transpose");
-      if (seen[static_cast<size_t>(ax)]) throw ValueError(fmt::format("transpose: repeated axis {} in axes", axes[k]));
-      seen[static_cast<size_t>(ax)] = true;
-      m.shape[k] = a.shape[static_cast<size_t>(ax)];
-      if (a.split && *a.split == ax) m.split = static_cast<int64_t>(k);
-    }
-    return single(m);
-  };
+  d.infer = [](const InferContext& c) { return transpose_meta(c.array(0), c.params.int_list("axes")); };
   d.run = [](RunContext& c) { return one(transpose(c.array(0), c.params.int_list("axes"))); };
   return d;
 }
 DND_REGISTER_OP(transpose_op());
-
-Shape resolve_shape(const Shape& from, Shape to) {
-  int64_t known = 1, unknown = -1;
-  for (size_t k = 0; k < to.size(); ++k) {
-    if (to[k] == -1) {
-      if (unknown >= 0) throw ValueError("reshape: only one extent can be -1");
-      unknown = static_cast<int64_t>(k);
-    } else {
-      known *= to[k];
-    }
-  }
-  const int64_t n = shape_numel(from);
-  if (unknown >= 0) {
-    if (known == 0 || n % known != 0)
-      throw ShapeError(fmt::format("reshape: cannot reshape an array of shape {} into {}", shape_str(from), shape_str(to)));
-    to[static_cast<size_t>(unknown)] = n / known;
-  }
-  if (shape_numel(to) != n)
-    throw ShapeError(fmt::format("reshape: cannot reshape an array of shape {} ({} elements) into {}", shape_str(from), n,
-                                 shape_str(to)));
-  return to;
-}
-
-InferResult reshape_meta(const InferContext& c, const Shape& target, Split given) {
-  const ArrayMeta& a = c.array(0);
-  ArrayMeta m = a;
-  m.shape = resolve_shape(a.shape, target);
-  const int64_t nd = static_cast<int64_t>(m.shape.size());
-  m.split = given ? Split(normalize_axis(*given, nd, "reshape")) : (a.split && nd > 0 ? Split(0) : kReplicated);
-  int64_t comm = 0;
-  if (a.split && m.split) comm = move_bytes(a, c.nranks);
-  if (a.split && !m.split) comm = allgather_bytes(a, c.nranks);
-  return single(m, comm);
-}
 
 OpDef reshape_op() {
   OpDef d;
@@ -88,13 +36,9 @@ OpDef reshape_op() {
   d.params = {ParamSpec{"shape", ParamKind::int_list, "the new shape, such as [4096, -1]", true},
               ParamSpec{"split", ParamKind::split, "the result's split (default: 0 if the input is split)"}};
   d.infer = [](const InferContext& c) {
-    Split given = c.params.is_none("split") ? kReplicated : c.params.split("split");
-    InferResult r = reshape_meta(c, c.params.int_list("shape"), given);
-    if (!given && c.params.given("split")) {  // split: none written out: replicate
-      if (r.outputs[0].split) r.comm_bytes = allgather_bytes(c.array(0), c.nranks);
-      r.outputs[0].split = kReplicated;
-    }
-    return r;
+    std::optional<Split> want;  // unset: split along 0 if the input is split; none written out: replicate
+    if (c.params.given("split")) want = c.params.is_none("split") ? kReplicated : c.params.split("split");
+    return reshape_meta(c.array(0), c.params.int_list("shape"), want, c.nranks);
   };
   d.run = [](RunContext& c) {
     const ArrayMeta& m = c.planned[0];
@@ -109,7 +53,7 @@ OpDef flatten_op() {
   d.name = "flatten";
   d.summary = "the elements as one axis, in row-major order";
   d.category = "shape";
-  d.infer = [](const InferContext& c) { return reshape_meta(c, Shape{-1}, kReplicated); };
+  d.infer = [](const InferContext& c) { return reshape_meta(c.array(0), Shape{-1}, std::nullopt, c.nranks); };
   d.run = [](RunContext& c) { return one(flatten(c.array(0))); };
   return d;
 }
@@ -122,29 +66,8 @@ OpDef squeeze_op() {
   d.category = "shape";
   d.params = {ParamSpec{"axis", ParamKind::axes, "axis or axes to remove (each of extent 1)"}};
   d.infer = [](const InferContext& c) {
-    const ArrayMeta& a = c.array(0);
-    const int64_t nd = static_cast<int64_t>(a.shape.size());
-    std::vector<bool> drop(static_cast<size_t>(nd), false);
-    if (auto axes = c.params.axes("axis")) {
-      for (int64_t ax : *axes) {
-        const int64_t d = normalize_axis(ax, nd, "squeeze");
-        if (a.shape[static_cast<size_t>(d)] != 1)
-          throw ValueError(fmt::format("squeeze: axis {} of {} has extent {}, not 1", ax, shape_str(a.shape),
-                                       a.shape[static_cast<size_t>(d)]));
-        drop[static_cast<size_t>(d)] = true;
-      }
-    } else {
-      for (int64_t d = 0; d < nd; ++d) drop[static_cast<size_t>(d)] = a.shape[static_cast<size_t>(d)] == 1;
-    }
-    ArrayMeta m = a;
-    m.shape.clear();
-    m.split = kReplicated;
-    for (int64_t d = 0; d < nd; ++d) {
-      if (drop[static_cast<size_t>(d)]) continue;
-      if (a.split && *a.split == d) m.split = static_cast<int64_t>(m.shape.size());
-      m.shape.push_back(a.shape[static_cast<size_t>(d)]);
-    }
-    return single(m);
+    const auto axes = c.params.axes("axis");
+    return squeeze_meta(c.array(0), axes ? *axes : std::vector<int64_t>{}, c.nranks);
   };
   d.run = [](RunContext& c) {
     const auto axes = c.params.axes("axis");
@@ -160,13 +83,7 @@ OpDef expand_dims_op() {
   d.summary = "insert an axis of extent 1";
   d.category = "shape";
   d.params = {ParamSpec{"axis", ParamKind::integer, "where the new axis goes", true}};
-  d.infer = [](const InferContext& c) {
-    ArrayMeta m = c.array(0);
-    const int64_t ax = normalize_axis(c.params.integer("axis"), static_cast<int64_t>(m.shape.size()) + 1, "expand_dims");
-    m.shape.insert(m.shape.begin() + ax, 1);
-    if (m.split && *m.split >= ax) m.split = *m.split + 1;
-    return single(m);
-  };
+  d.infer = [](const InferContext& c) { return expand_dims_meta(c.array(0), c.params.integer("axis")); };
   d.run = [](RunContext& c) { return one(expand_dims(c.array(0), c.params.integer("axis"))); };
   return d;
 }
@@ -196,37 +113,6 @@ OpDef slice_op() {
 }
 DND_REGISTER_OP(slice_op());
 
-InferResult join_meta(const InferContext& c, const char* op, bool stack) {
-  const ArrayMeta& first = c.array(0);
-  const int64_t nd = static_cast<int64_t>(first.shape.size());
-  if (!stack && nd == 0) throw ValueError("concatenate: zero-dimensional arrays cannot be concatenated");
-  const int64_t ax = normalize_axis(c.params.integer("axis"), stack ? nd + 1 : nd, op);
-  ArrayMeta m = first;
-  m.split = kReplicated;
-  int64_t comm = 0;
-  std::string shapes;
-  for (const InputMeta& in : c.inputs) shapes += (shapes.empty() ? "" : ", ") + shape_str(in.array.shape);
-  if (!stack) m.shape[static_cast<size_t>(ax)] = 0;
-  for (const InputMeta& in : c.inputs) {
-    const ArrayMeta& a = in.array;
-    bool fits = static_cast<int64_t>(a.shape.size()) == nd;
-    for (int64_t d = 0; fits && d < nd; ++d)
-      fits = (!stack && d == ax) || a.shape[static_cast<size_t>(d)] == first.shape[static_cast<size_t>(d)];
-    if (!fits)
-      throw ShapeError(stack ? fmt::format("stack: all arrays must have the same shape: {}", shapes)
-                             : fmt::format("concatenate: along axis {} all other extents must match: {}", ax, shapes));
-    if (!stack) m.shape[static_cast<size_t>(ax)] += a.shape[static_cast<size_t>(ax)];
-    m.dtype = c10::promoteTypes(m.dtype, a.dtype);
-    if (!m.split && a.split) m.split = a.split;
-    comm += move_bytes(a, c.nranks);
-  }
-  if (stack) {
-    m.shape.insert(m.shape.begin() + ax, static_cast<int64_t>(c.inputs.size()));
-    if (m.split && *m.split >= ax) m.split = *m.split + 1;
-  }
-  return single(m, m.split ? comm : 0);
-}
-
 OpDef join_op(const char* name, const char* summary, bool stack) {
   OpDef d;
   d.name = name;
@@ -235,7 +121,12 @@ OpDef join_op(const char* name, const char* summary, bool stack) {
   d.min_inputs = 1;
   d.max_inputs = -1;
   d.params = {ParamSpec{"axis", ParamKind::integer, stack ? "the new axis" : "the axis to join along", false, "0"}};
-  d.infer = [name, stack](const InferContext& c) { return join_meta(c, name, stack); };
+  d.infer = [stack](const InferContext& c) {
+    std::vector<ArrayMeta> arrays;
+    for (const InputMeta& in : c.inputs) arrays.push_back(in.array);
+    const int64_t ax = c.params.integer("axis");
+    return stack ? stack_meta(arrays, ax, c.nranks) : concatenate_meta(arrays, ax, c.nranks);
+  };
   d.run = [stack](RunContext& c) {
     std::vector<DNDarray> arrays;
     for (size_t k = 0; k < c.inputs.size(); ++k) arrays.push_back(c.array(k));
