@@ -66,8 +66,8 @@ inline Timing measure_solo(const Communicator& comm, int warmup, int reps, const
   idle_barrier(comm);
   Timing r = summarize(std::move(t));
   double v[3] = {r.median, r.min, r.max};
-  at::Tensor t = at::from_blob(v, {3}, at::kDouble);
-  broadcast_(comm, t, 0);
+  at::Tensor vt = at::from_blob(v, {3}, at::kDouble);
+  broadcast_(comm, vt, 0);
   return Timing{v[0], v[1], v[2]};
 }
 

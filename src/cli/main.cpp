@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -132,6 +133,9 @@ int main(int argc, char** argv) {
                    : outcome == Outcome::every_rank_same ? fmt::format("every rank ({})", world.size())
                                                          : fmt::format("every rank ({}; rank 0's message)", world.size()),
                    e.what());
+      // Every rank failed: rank 0's abort ends the job (one abort, not p of them racing
+      // in the launcher's report); the others wait for it, boundedly.
+      if (outcome != Outcome::not_every_rank && world.rank() != 0) std::this_thread::sleep_for(failure_wait());
       dnd::abort_all(kExitFailure);
     }
   }
