@@ -1,9 +1,10 @@
-// Helpers shared by the back-ends: selections, agreement on errors, the output-file
+// Helpers shared by the back-ends: selections, the output-file
 // protocol, MPI-IO reads and writes, and the strided reader of row-major files.
 #include "io/io_impl.h"
 
 #include "core/distribution.h"
 #include "core/manipulation.h"
+#include "core/p2p.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -71,54 +72,6 @@ Selection select(const Shape& shape, const std::vector<Slice>& slices, const std
     }
   }
   return out;
-}
-
-namespace {
-
-// Which dnd error an agreed failure rethrows as.
-enum Kind : char { kNone = 0, kValue = 'V', kShape = 'S', kType = 'T', kOther = 'E' };
-
-[[noreturn]] void throw_kind(char kind, const std::string& msg) {
-  switch (kind) {
-    case kShape: throw ShapeError(msg);
-    case kType: throw TypeError(msg);
-    case kValue: throw ValueError(msg);
-    default: throw Error(msg);
-  }
-}
-
-}  // namespace
-
-void broadcast_string(const Communicator& comm, std::string& s, int root) {
-  at::Tensor n = at::full({1}, static_cast<int64_t>(s.size()), at::kLong);
-  broadcast_(comm, n, root);
-  const int64_t len = n.item<int64_t>();
-  at::Tensor bytes = at::empty({len}, at::kByte);
-  if (comm.rank() == root && len > 0) std::memcpy(bytes.data_ptr(), s.data(), static_cast<size_t>(len));
-  if (len > 0) broadcast_(comm, bytes, root);
-  s.assign(reinterpret_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(len));
-}
-
-void agree(const Communicator& comm, const std::function<void()>& f) {
-  char kind = kNone;
-  std::string msg;
-  try {
-    f();
-  } catch (const TypeError& e) {
-    kind = kType, msg = e.what();
-  } catch (const ShapeError& e) {
-    kind = kShape, msg = e.what();
-  } catch (const ValueError& e) {
-    kind = kValue, msg = e.what();
-  } catch (const std::exception& e) {
-    kind = kOther, msg = e.what();
-  }
-  const int64_t none = std::numeric_limits<int64_t>::max();
-  const int64_t first = allreduce_value(comm, kind != kNone ? int64_t{comm.rank()} : none, ReduceOp::min);
-  if (first == none) return;
-  std::string m = std::string(1, kind) + msg;
-  broadcast_string(comm, m, static_cast<int>(first));
-  throw_kind(m[0], m.substr(1));
 }
 
 void check_allocation(int64_t bytes, const std::string& what) {
@@ -208,7 +161,7 @@ void OutputFile::commit() {
 // ---- MPI-IO ---------------------------------------------------------------------------
 
 namespace {
-constexpr int64_t kPiece = int64_t{1} << 30;  // below MPI's int counts
+constexpr int64_t kPiece = kMaxMessageBytes;  // below MPI's int counts
 
 std::string mpi_error_string(int rc) {
   char s[MPI_MAX_ERROR_STRING];

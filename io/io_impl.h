@@ -3,6 +3,7 @@
 
 #include "io/io.h"
 
+#include "core/collectives.h"
 #include "core/communicator.h"
 #include "core/error.h"
 
@@ -34,12 +35,7 @@ struct Selection {
 // ValueError naming `what` for a zero step or too many slices.
 Selection select(const Shape& shape, const std::vector<Slice>& slices, const std::string& what);
 
-// Runs f on every rank of comm, then agrees: when f threw on some rank, every rank
-// throws the same exception (the lowest failing rank's message, same dnd error kind).
-// Collective; f must not communicate.
-void agree(const Communicator& comm, const std::function<void()>& f);
-// Collective: root's string on every rank.
-void broadcast_string(const Communicator& comm, std::string& s, int root);
+// agree() and broadcast_string(): core/collectives.h.
 
 // Throws ValueError when `bytes` per rank exceed this node's physical memory (a corrupt
 // header claiming a huge shape must not become a huge allocation).

@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "core/manipulation.h"
-#include "linalg/p2p_impl.h"
+#include "core/p2p.h"
 #include "linalg/plan_impl.h"
 
 #include <ATen/ATen.h>
@@ -15,7 +15,6 @@ namespace dnd::linalg {
 
 using detail::MatmulDecision;
 using detail::MatmulGeom;
-using detail::Requests;
 using detail::Role;
 
 namespace {
@@ -64,6 +63,7 @@ template <typename Fn>
 void ring_rotate(const Communicator& comm, const at::Tensor& mine, const Shape& shape, int64_t axis,
                  const std::vector<int64_t>& counts, Fn fn) {
   const int p = comm.size(), me = comm.rank();
+  const Communicator& k = kernel_comm(comm);
   int64_t most = 0;
   for (int q = 0; q < p; ++q) most = std::max(most, shape_numel(block_shape(shape, axis, counts, q)));
   at::Tensor bufs[2];
@@ -79,8 +79,8 @@ void ring_rotate(const Communicator& comm, const at::Tensor& mine, const Shape& 
     if (t + 1 < p) {
       const int nq = (me + t + 1) % p;
       next = view_of(bufs[t % 2], block_shape(shape, axis, counts, nq));
-      if (next.numel() > 0) reqs.irecv(comm, next, (me + 1) % p, detail::kTagRing);
-      if (cur.numel() > 0) reqs.isend(comm, cur, (me + p - 1) % p, detail::kTagRing);
+      if (next.numel() > 0) reqs.irecv(k, next, (me + 1) % p);
+      if (cur.numel() > 0) reqs.isend(k, cur, (me + p - 1) % p);
     }
     fn(q, cur);
     reqs.wait();
@@ -96,6 +96,7 @@ template <typename Fn>
 at::Tensor ring_reduce_scatter(const Communicator& comm, const Shape& shape, int64_t axis,
                                const std::vector<int64_t>& counts, const at::TensorOptions& opts, Fn partial) {
   const int p = comm.size(), me = comm.rank();
+  const Communicator& k = kernel_comm(comm);
   int64_t most = 0;
   for (int q = 0; q < p; ++q) most = std::max(most, shape_numel(block_shape(shape, axis, counts, q)));
   // Three buffers: one in flight to me + 1, one receiving from me - 1, one being computed.
@@ -110,13 +111,13 @@ at::Tensor ring_reduce_scatter(const Communicator& comm, const Shape& shape, int
     at::Tensor acc = t + 1 == p ? at::empty(bs, opts) : view_of(bufs[compute_buf], bs);
     at::Tensor incoming = view_of(bufs[recv_buf], bs);
     Requests receiving;
-    if (t > 0 && incoming.numel() > 0) receiving.irecv(comm, incoming, (me + p - 1) % p, detail::kTagRing);
+    if (t > 0 && incoming.numel() > 0) receiving.irecv(k, incoming, (me + p - 1) % p);
     partial(j, acc);
     receiving.wait();
     if (t > 0 && acc.numel() > 0) acc.add_(incoming);
     sending.wait();  // the buffer sent last step is free again
     if (t + 1 < p) {
-      if (acc.numel() > 0) sending.isend(comm, acc, (me + 1) % p, detail::kTagRing);
+      if (acc.numel() > 0) sending.isend(k, acc, (me + 1) % p);
       send_buf = compute_buf;
     } else {
       result = acc;

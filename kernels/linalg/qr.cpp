@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/manipulation.h"
-#include "linalg/p2p_impl.h"
+#include "core/p2p.h"
 #include "linalg/qr_impl.h"
 
 #include <ATen/ATen.h>
@@ -17,7 +17,6 @@ namespace dnd::linalg {
 
 namespace {
 
-using detail::kTagTree;
 
 // One CholeskyQR pass on rank 0's factor of the summed Gram matrix. Returns R (n x n,
 // identical on every rank) and whether it is usable; `check_orth` also rejects a Gram
@@ -49,6 +48,7 @@ bool cholesky_pass(const Communicator& comm, const at::Tensor& X, at::Tensor& R,
 // Householder TSQR over a binary tree; every block has at least n rows.
 QrResult tsqr(const DNDarray& a, QrMode mode) {
   const Communicator& comm = a.comm();
+  const Communicator& tree = kernel_comm(comm);  // the tree's messages
   const int p = comm.size(), me = comm.rank();
   const int64_t n = a.gshape()[1];
   auto [Ql, R] = at::linalg_qr(a.larray(), mode == QrMode::r ? "r" : "reduced");
@@ -59,12 +59,12 @@ QrResult tsqr(const DNDarray& a, QrMode mode) {
   for (int step = 1; step < p; step <<= 1) {
     if (me % (2 * step) == step) {
       parent = me - step;
-      detail::send(comm, R, parent, kTagTree);
+      dnd::send(tree, R, parent);
       break;
     }
     if (me % (2 * step) == 0 && me + step < p) {
       at::Tensor other = at::empty({n, n}, R.options());
-      detail::recv(comm, other, me + step, kTagTree);
+      dnd::recv(tree, other, me + step);
       auto [Qs, Rs] = at::linalg_qr(at::cat({R, other}, 0), mode == QrMode::r ? "r" : "reduced");
       if (mode == QrMode::reduced) children.emplace_back(me + step, Qs);
       R = Rs.contiguous();
@@ -75,10 +75,10 @@ QrResult tsqr(const DNDarray& a, QrMode mode) {
   if (mode == QrMode::r) return QrResult{std::nullopt, Rd, QrAlgorithm::cholesky_qr2, true};
   // Down the tree: each rank's n x n factor of the tree's Q, then Q_r = Ql M.
   at::Tensor M = at::eye(n, R.options());
-  if (parent >= 0) detail::recv(comm, M, parent, kTagTree);
+  if (parent >= 0) dnd::recv(tree, M, parent);
   for (auto it = children.rbegin(); it != children.rend(); ++it) {
     at::Tensor both = at::mm(it->second, M);
-    detail::send(comm, both.narrow(0, n, n).contiguous(), it->first, kTagTree);
+    dnd::send(tree, both.narrow(0, n, n).contiguous(), it->first);
     M = both.narrow(0, 0, n).contiguous();
   }
   DNDarray Q(at::mm(Ql, M), a.gshape(), 0, comm, a.counts());

@@ -4,9 +4,9 @@
 #include "core/error.h"
 #include "core/factories.h"
 #include "core/manipulation.h"
+#include "core/p2p.h"
 #include "core/shape_ops.h"
 #include "linalg/matmul.h"
-#include "linalg/p2p_impl.h"
 #include "linalg/qr.h"
 #include "linalg/qr_impl.h"
 
@@ -21,7 +21,6 @@ namespace dnd::linalg {
 
 namespace {
 
-using detail::kTagTree;
 
 double frob2(const DNDarray& a) {
   const double mine = a.larray().numel() ? a.larray().to(at::kDouble).pow(2).sum().item<double>() : 0.0;
@@ -150,6 +149,7 @@ SvdResult hsvd(const DNDarray& a, const SvdOptions& o) {
   }
   const Communicator& comm = a.comm();
   const int p = a.split() ? comm.size() : 1, me = comm.rank();
+  const Communicator& tree = kernel_comm(comm);  // the tree's messages
   const int64_t n = a.gshape()[1];
   const auto opts = a.larray().options();
   const double norm2 = frob2(a);
@@ -169,15 +169,15 @@ SvdResult hsvd(const DNDarray& a, const SvdOptions& o) {
   for (int step = 1; step < p; step <<= 1) {
     if (me % (2 * step) == step) {
       at::Tensor cols = at::full({1}, scaled.size(1), at::kLong);
-      detail::send(comm, cols, me - step, kTagTree);
-      if (scaled.numel() > 0) detail::send(comm, scaled.contiguous(), me - step, kTagTree);
+      dnd::send(tree, cols, me - step);
+      if (scaled.numel() > 0) dnd::send(tree, scaled.contiguous(), me - step);
       break;
     }
     if (me % (2 * step) == 0 && me + step < p) {
       at::Tensor cols = at::empty({1}, at::kLong);
-      detail::recv(comm, cols, me + step, kTagTree);
+      dnd::recv(tree, cols, me + step);
       at::Tensor other = at::empty({n, cols.item<int64_t>()}, opts);
-      if (other.numel() > 0) detail::recv(comm, other, me + step, kTagTree);
+      if (other.numel() > 0) dnd::recv(tree, other, me + step);
       at::Tensor both = at::cat({scaled, other}, 1);
       if (both.size(1) == 0) continue;
       auto [U, s, Vh] = at::linalg_svd(both, /*full_matrices=*/false);

@@ -24,27 +24,7 @@ Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, in
   const int p = comm.size();
   const int64_t per_peer = std::max<int64_t>(1, bytes_per_rank / 4 / p);
   at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
-  // MPI counts are int: large payloads go in rounds of at most 2^28 floats per peer.
-  const int64_t piece = int64_t{1} << 28;
-  return measure(comm, warmup, reps, [&] {
-    for (int64_t off = 0; off < per_peer; off += piece) {
-      const int n = static_cast<int>(std::min(piece, per_peer - off));
-      if (off == 0 && n == per_peer) {
-        DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr(), n, MPI_FLOAT, rbuf.data_ptr(), n, MPI_FLOAT, comm.get()));
-      } else {
-        // Each round sends a piece of every peer's share: strided, so use a vector type.
-        MPI_Datatype t;
-        DND_MPI_CHECK(MPI_Type_vector(1, n, 1, MPI_FLOAT, &t));
-        MPI_Datatype rt;
-        DND_MPI_CHECK(MPI_Type_create_resized(t, 0, static_cast<MPI_Aint>(per_peer * 4), &rt));
-        DND_MPI_CHECK(MPI_Type_commit(&rt));
-        DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr<float>() + off, 1, rt, rbuf.data_ptr<float>() + off, 1, rt,
-                                   comm.get()));
-        DND_MPI_CHECK(MPI_Type_free(&rt));
-        DND_MPI_CHECK(MPI_Type_free(&t));
-      }
-    }
-  });
+  return measure(comm, warmup, reps, [&] { dnd::alltoall(comm, sbuf, rbuf); });
 }
 
 namespace {

@@ -22,7 +22,6 @@
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <mpi.h>
 
 #include <algorithm>
 #include <ctime>
@@ -128,7 +127,7 @@ int main(int argc, char** argv) {
       double last_w = 0, last_c = 0;
       KMeansOptions ot = o;
       ot.progress = [&](int iter, double, double) {
-        const double nw = MPI_Wtime(), nc = cpu_now();
+        const double nw = bench::now_seconds(), nc = cpu_now();
         if (iter > 1) w.push_back(nw - last_w), c.push_back(nc - last_c);
         last_w = nw, last_c = nc;
       };
@@ -190,12 +189,12 @@ int main(int argc, char** argv) {
                            .larray()
                            .clone();
         for (int64_t it = 0; it < iters; ++it) {
-          const double w0 = MPI_Wtime(), c0 = cpu_now();
+          const double w0 = bench::now_seconds(), c0 = cpu_now();
           const at::Tensor lab = at::cdist(x_full, c).argmin(1);
           const at::Tensor sums = at::zeros({k, d}, at::kFloat).index_add_(0, lab, x_full);
           const at::Tensor cnt = at::bincount(lab, {}, k).to(at::kFloat).clamp_min(1);
           c = sums / cnt.unsqueeze(1);
-          w.push_back(MPI_Wtime() - w0);
+          w.push_back(bench::now_seconds() - w0);
           cp.push_back(cpu_now() - c0);
         }
       }

@@ -27,7 +27,6 @@
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <mpi.h>
 
 #include <algorithm>
 #include <functional>

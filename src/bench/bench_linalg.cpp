@@ -21,7 +21,6 @@
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <mpi.h>
 
 #include <algorithm>
 #include <cmath>

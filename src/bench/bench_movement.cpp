@@ -20,7 +20,6 @@
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <mpi.h>
 
 #include <algorithm>
 #include <fstream>
@@ -49,12 +48,7 @@ int main(int argc, char** argv) {
   const double moved = block * (p - 1) / p;
 
   // MPI_Alltoall of the same bytes: each rank sends block / p to every rank.
-  const int64_t per_peer = a0.larray().numel() / p;
-  at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
-  const double t_a2a = bench::measure(comm, warmup, reps, [&] {
-    DND_MPI_CHECK(MPI_Alltoall(sbuf.data_ptr(), static_cast<int>(per_peer), MPI_FLOAT, rbuf.data_ptr(),
-                               static_cast<int>(per_peer), MPI_FLOAT, comm.get()));
-  }).median;
+  const double t_a2a = bench::alltoall(comm, a0.lnbytes(), warmup, reps).median;
 
   struct Row {
     std::string name;

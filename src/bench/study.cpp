@@ -4,7 +4,6 @@
 #include "core/error.h"
 
 #include <fmt/format.h>
-#include <mpi.h>
 #include <unistd.h>
 
 #include <map>
@@ -13,9 +12,9 @@
 namespace dnd::bench {
 
 void StepClock::step(const std::string& name, const std::function<void()>& fn) {
-  const double t0 = MPI_Wtime();
+  const double t0 = now_seconds();
   fn();
-  record(name, MPI_Wtime() - t0);
+  record(name, now_seconds() - t0);
 }
 
 void StepClock::record(const std::string& name, double seconds) {
@@ -41,7 +40,7 @@ std::string seconds_str(double s) {
 class Progress {
  public:
   Progress(std::FILE* log, int64_t total_runs)
-      : log_(log), tty_(log && isatty(fileno(log))), total_(total_runs), t0_(MPI_Wtime()) {}
+      : log_(log), tty_(log && isatty(fileno(log))), total_(total_runs), t0_(now_seconds()) {}
 
   void line(const std::string& text) {
     if (!log_) return;
@@ -54,7 +53,7 @@ class Progress {
   void run_done(const std::string& label, int i, int warmup, int repeat, double seconds) {
     ++done_;
     if (!log_) return;
-    const double now = MPI_Wtime(), elapsed = now - t0_;
+    const double now = now_seconds(), elapsed = now - t0_;
     const double left = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;
     const std::string what = i < 0 ? fmt::format("warm-up {}/{}", i + warmup + 1, warmup)
                                     : fmt::format("repeat {}/{}", i + 1, repeat);
@@ -106,7 +105,7 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
       for (size_t si = 0; si < o.ranks.size(); ++si) {
         const int p = o.ranks[si];
         const int64_t size = mode == "weak" ? c.size * p : c.size;
-        const Communicator sub = world.split(world.rank() < p ? 0 : MPI_UNDEFINED, world.rank());
+        const Communicator sub = world.split(world.rank() < p ? 0 : -1, world.rank());
         Row row;
         row.case_name = c.name;
         row.workload = c.workload;
@@ -127,13 +126,13 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
             clock.clear();
             if (pb.prepare) pb.prepare();
             barrier(sub);
-            const double t0 = MPI_Wtime();
+            const double t0 = now_seconds();
             pb.run(clock);
             std::vector<double> v = clock.seconds();
-            v.push_back(MPI_Wtime() - t0);
+            v.push_back(now_seconds() - t0);
             // One collective per run: the slowest rank's total and steps.
-            DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_MAX,
-                                        sub.get()));
+            at::Tensor vt = at::from_blob(v.data(), {static_cast<int64_t>(v.size())}, at::kDouble);
+            allreduce_(sub, vt, ReduceOp::max);
             if (names.empty()) {
               names = clock.names();
               step_times.resize(names.size());

@@ -2,9 +2,11 @@
 // slowest rank's time, median / min / max over the repeats.
 #pragma once
 
+#include "core/collectives.h"
 #include "core/communicator.h"
 
-#include <mpi.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/from_blob.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +15,11 @@
 #include <vector>
 
 namespace dnd::bench {
+
+// Seconds on a monotonic clock (differences only).
+inline double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 struct Timing {
   double median = 0, min = 0, max = 0;
@@ -31,25 +38,16 @@ inline Timing measure(const Communicator& comm, int warmup, int reps, const std:
   std::vector<double> t;
   for (int i = -warmup; i < reps; ++i) {
     barrier(comm);
-    const double t0 = MPI_Wtime();
+    const double t0 = now_seconds();
     fn();
-    const double mine = MPI_Wtime() - t0;
+    const double mine = now_seconds() - t0;
     const double slowest = allreduce_value(comm, mine, ReduceOp::max);
     if (i >= 0) t.push_back(slowest);
   }
   return summarize(std::move(t));
 }
 
-// Collective over comm: a barrier at which ranks wait without spinning (polling every
-// 2 ms), so ranks with nothing to do leave the cores to those that work.
-inline void idle_barrier(const Communicator& comm) {
-  MPI_Request req;
-  DND_MPI_CHECK(MPI_Ibarrier(comm.get(), &req));
-  for (int done = 0; !done;) {
-    DND_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
-    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
+// idle_barrier(comm): core/collectives.h.
 
 // Collective over comm: rank 0 alone runs fn (warm-ups, then reps timed runs) while the
 // others wait without spinning, so rank 0 has the machine as a one-process run would.
@@ -61,14 +59,15 @@ inline Timing measure_solo(const Communicator& comm, int warmup, int reps, const
   if (comm.rank() == 0)
     for (int i = -warmup; i < reps; ++i) {
       if (before) before();
-      const double t0 = MPI_Wtime();
+      const double t0 = now_seconds();
       fn();
-      if (i >= 0) t.push_back(MPI_Wtime() - t0);
+      if (i >= 0) t.push_back(now_seconds() - t0);
     }
   idle_barrier(comm);
   Timing r = summarize(std::move(t));
   double v[3] = {r.median, r.min, r.max};
-  DND_MPI_CHECK(MPI_Bcast(v, 3, MPI_DOUBLE, 0, comm.get()));
+  at::Tensor vt = at::from_blob(v, {3}, at::kDouble);
+  broadcast_(comm, vt, 0);
   return Timing{v[0], v[1], v[2]};
 }
 

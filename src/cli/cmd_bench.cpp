@@ -13,6 +13,7 @@
 #include "bench/workloads.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/process.h"
 #include "core/runtime.h"
 #include "dnd/version.h"
 #include "pipeline/document.h"
@@ -20,7 +21,6 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -241,34 +241,20 @@ int run_in_job(BenchArgs& a, const Global& g) {
   o.warmup = a.warmup;
   o.baselines = !a.no_baselines;
   o.log = talk ? stderr : nullptr;
-  bench::Study s;
-  try {
-    s = bench::run_study(world, p.cases, o);
-    if (root && a.scratch.empty()) ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
-    if (root) {
-      fill_context(s, a, p, ranks, world.size(), threads());
-      if (a.part)
-        bench::write_outputs(s, a.out);
-      else
-        finish(s, a, p, g);
-    }
-  } catch (const std::exception& e) {
-    // May be one rank only: end the whole job so that no rank waits in a collective.
-    fmt::print(stderr, "dnd bench: error on rank {}: {}\n", world.rank(), e.what());
-    dnd::abort_all(kExitFailure);
+  // A failure (on one rank or all) reaches main, which reports it once and ends the job.
+  bench::Study s = bench::run_study(world, p.cases, o);
+  if (root && a.scratch.empty()) ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
+  if (root) {
+    fill_context(s, a, p, ranks, world.size(), threads());
+    if (a.part)
+      bench::write_outputs(s, a.out);
+    else
+      finish(s, a, p, g);
   }
   return kExitOk;
 }
 
 // ---- one launch per rank count --------------------------------------------------------------
-
-std::string self_exe() {
-  char self[4096];
-  const ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (len <= 0) throw Error(std::string("cannot find this executable: ") + std::strerror(errno));
-  self[len] = '\0';
-  return self;
-}
 
 std::vector<std::string> own_command_line() {
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
@@ -276,25 +262,6 @@ std::vector<std::string> own_command_line() {
   std::string w;
   while (std::getline(f, w, '\0')) words.push_back(w);
   return words;
-}
-
-// Runs argv, waits; returns the exit code (or 128 + signal).
-int spawn(const std::vector<std::string>& args) {
-  std::vector<char*> cargs;
-  std::vector<std::string> copy = args;
-  for (std::string& s : copy) cargs.push_back(s.data());
-  cargs.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw Error(std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    execvp(cargs[0], cargs.data());
-    std::fprintf(stderr, "dnd bench: cannot start %s: %s\n", cargs[0], std::strerror(errno));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw Error(std::string("waitpid failed: ") + std::strerror(errno));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int run_launches(BenchArgs& a, const Global& g) {
@@ -324,7 +291,7 @@ int run_launches(BenchArgs& a, const Global& g) {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   }
-  const std::string self = self_exe();
+  const std::string self = self_executable();
   bench::Study merged;
   bool first = true;
   for (const std::string& mode : p.modes)
@@ -350,7 +317,7 @@ int run_launches(BenchArgs& a, const Global& g) {
         for (const std::string& s : args) line += (line.empty() ? "" : " ") + s;
         fmt::print(stderr, "dnd bench: launch: {}\n", line);
       }
-      const int rc = spawn(args);
+      const int rc = run_process(args);
       if (rc != 0) {
         fmt::print(stderr, "dnd bench: error: the launch of {} rank{} ({} scaling) exited with {}\n", r,
                    r == 1 ? "" : "s", mode, rc);

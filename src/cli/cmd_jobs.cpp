@@ -6,12 +6,10 @@
 // check, never the script.
 #include "cli/commands.h"
 #include "cli/jobs.h"
+#include "core/process.h"
 
 #include <fmt/format.h>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,79 +26,12 @@ namespace dnd::cli {
 
 namespace {
 
-struct Captured {
-  int rc = -1;  // exit status; 127: could not start; -1: killed (time-out)
-  std::string out, err;
-};
-
-// Runs argv without a shell, capturing stdout and stderr, killed after timeout_s (a Slurm
-// client whose munged is down waits ~50 s otherwise).
-Captured run_capture(const std::vector<std::string>& argv, int timeout_s) {
-  Captured c;
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0) return c;
-  if (pipe(err_pipe) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return c;
-  }
-  const pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    return c;
-  }
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&c.out, &c.err};
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int open_fds = 2;
-  bool killed = false;
-  while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX))) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      const ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (const pollfd& p : fds)
-    if (p.fd >= 0) close(p.fd);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!killed) c.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
-
 std::string self_exe() {
-  char buf[4096];
-  const ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (len <= 0) return "dnd";
-  return std::string(buf, static_cast<size_t>(len));
+  try {
+    return self_executable();
+  } catch (const std::exception&) {
+    return "dnd";
+  }
 }
 
 std::string first_line(const std::string& s) {
@@ -131,7 +62,7 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
     std::vector<std::string> argv{self_exe(), "plan", r.pipeline, "-n", std::to_string(r.ranks()), "--json"};
     for (const auto& s : r.sets) argv.insert(argv.end(), {"--set", s});
     argv.insert(argv.end(), extra.begin(), extra.end());
-    const Captured c = run_capture(argv, 120);
+    const CapturedRun c = run_captured(argv, std::chrono::seconds(120));
     if (c.rc != 0) {
       why = c.rc == -1 ? std::string("`dnd plan` took more than 120 s")
                        : fmt::format("`dnd plan` exited with {}: {}", c.rc, first_line(c.err));
@@ -151,7 +82,7 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
 void ask_sinfo(const jobs::Request& r, jobs::Fit& f) {
   std::vector<std::string> argv{"sinfo", "--noheader", "--format=%c %m"};
   if (!r.partition.empty()) argv.push_back("--partition=" + r.partition);
-  const Captured c = run_capture(argv, 10);
+  const CapturedRun c = run_captured(argv, std::chrono::seconds(10));  // a Slurm client whose munged is down waits ~50 s otherwise
   if (c.rc != 0) return;
   std::istringstream in(c.out);
   std::string line;

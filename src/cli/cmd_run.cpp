@@ -1,5 +1,6 @@
 // dnd run PIPE.yaml: executes a pipeline SPMD on every rank of the job.
 #include "cli/commands.h"
+#include "core/collectives.h"
 #include "core/communicator.h"
 #include "core/runtime.h"
 #include "pipeline/execute.h"
@@ -46,12 +47,10 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   }
   // A rank may see other files than rank 0 (a node without the shared file system): agree
   // before the first collective, so that nobody waits for a rank that gave up.
-  const int64_t first_failed =
-      allreduce_value(world, error.empty() ? int64_t{world.size()} : int64_t{world.rank()}, ReduceOp::min);
-  if (first_failed < world.size()) {
-    if (world.rank() == 0 && !error.empty()) throw UsageError(error, /*bare=*/true);
-    if (world.rank() == first_failed) fmt::print(stderr, "[rank {}] {}\n", world.rank(), error);
-    throw UsageError(fmt::format("the pipeline is invalid on rank {} (its message is above)", first_failed));
+  if (const auto failed = first_error(world, error)) {
+    if (failed->rank == 0) throw UsageError(failed->message, /*bare=*/true);
+    if (world.rank() == failed->rank) fmt::print(stderr, "[rank {}] {}\n", world.rank(), error);
+    throw UsageError(fmt::format("the pipeline is invalid on rank {} (its message is above)", failed->rank));
   }
   const int64_t avail = allreduce_value(world, available_bytes_per_rank(), ReduceOp::min);
   if (plan->peak_bytes > avail && !a.force)

@@ -1,11 +1,10 @@
 #include "cli/commands.h"
+#include "core/process.h"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,10 +19,12 @@ bool under_launcher() {
 }
 
 std::string relaunch(int nranks, int argc, char** argv) {
-  char self[4096];
-  const ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (len <= 0) return std::string("cannot find this executable: ") + std::strerror(errno);
-  self[len] = '\0';
+  std::string self;
+  try {
+    self = self_executable();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 
   std::vector<std::string> args{"mpirun", "-n", std::to_string(nranks)};
   if (static_cast<unsigned>(nranks) > std::max(1u, std::thread::hardware_concurrency()))
@@ -44,11 +45,7 @@ std::string relaunch(int nranks, int argc, char** argv) {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   }
-  std::vector<char*> cargs;
-  for (auto& a : args) cargs.push_back(a.data());
-  cargs.push_back(nullptr);
-  execvp("mpirun", cargs.data());
-  return std::string("cannot start mpirun: ") + std::strerror(errno);
+  return exec_process(args);
 }
 
 }  // namespace dnd::cli

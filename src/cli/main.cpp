@@ -2,6 +2,7 @@
 // subcommand, and turns errors into DESIGN.md's exit codes: 2 for invalid input (nothing
 // ran), 1 for a failure while running (one message naming the rank).
 #include "cli/commands.h"
+#include "core/collectives.h"
 #include "core/communicator.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -12,8 +13,26 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
+
+namespace {
+
+// How long a rank whose command failed waits for the other ranks to report a failure too
+// (DND_FAILURE_WAIT, seconds; default 10). Only a failure on some ranks alone waits it out.
+std::chrono::milliseconds failure_wait() {
+  double s = 10;
+  if (const char* e = std::getenv("DND_FAILURE_WAIT")) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end != e && v >= 0 && v <= 3600) s = v;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dnd::cli;
@@ -83,6 +102,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Made before anything can fail: after a failure the ranks agree on whether it was on
+  // every rank, on a communicator of its own.
+  dnd::FailureVote vote(world);
   for (const Command& c : commands) {
     if (!c.app->parsed()) continue;
     try {
@@ -97,11 +119,23 @@ int main(int argc, char** argv) {
       }
       return kExitUsage;
     } catch (const std::exception& e) {
-      // May be one rank only: end the whole job so that no rank waits in a collective.
-      // When every rank fails alike, rank 0's abort usually ends the others within the
-      // pause, so the message is printed once; a rank failing alone still reports.
-      if (world.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
+      // May be one rank only, with the others waiting for it in a collective. The ranks
+      // that failed agree (with a bounded wait) on whether every rank did: then rank 0
+      // alone prints the failure; otherwise each failing rank prints its own, naming
+      // itself. Then the whole job ends, so that no rank waits forever.
+      const auto outcome = vote.vote(e.what(), failure_wait());
+      using Outcome = dnd::FailureVote::Outcome;
+      if (outcome == Outcome::not_every_rank)
+        fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
+      else if (world.rank() == 0)
+        fmt::print(stderr, "dnd {}: error on {}: {}\n", c.app->get_name(),
+                   world.size() == 1                     ? std::string("rank 0")
+                   : outcome == Outcome::every_rank_same ? fmt::format("every rank ({})", world.size())
+                                                         : fmt::format("every rank ({}; rank 0's message)", world.size()),
+                   e.what());
+      // Every rank failed: rank 0's abort ends the job (one abort, not p of them racing
+      // in the launcher's report); the others wait for it, boundedly.
+      if (outcome != Outcome::not_every_rank && world.rank() != 0) std::this_thread::sleep_for(failure_wait());
       dnd::abort_all(kExitFailure);
     }
   }

@@ -1,6 +1,8 @@
 #include "core/communicator.h"
 
+#include "core/collectives.h"
 #include "core/error.h"
+#include "core/p2p.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -10,7 +12,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <thread>
 
 #include <sys/uio.h>
 #include <unistd.h>
@@ -49,9 +53,6 @@ void check_initialized() {
   MPI_Initialized(&init);
   if (!init) throw CommError("MPI is not initialised: create a dnd::Runtime before using communicators");
 }
-
-// Pieces of at most 1 GiB keep every count far inside MPI's int.
-constexpr int64_t kPiece = int64_t{1} << 30;
 
 }  // namespace
 
@@ -93,6 +94,39 @@ Communicator Communicator::dup() const {
   MPI_Comm out = MPI_COMM_NULL;
   DND_MPI_CHECK(MPI_Comm_dup(get(), &out));
   return Communicator(out, true);
+}
+
+// kernel_comm's cache is MPI's own: an attribute of the parent communicator (the
+// standard's way for a library to keep its private duplicate), deleted with the parent.
+namespace {
+
+int delete_kernel_comm(MPI_Comm parent, int, void* attr, void*) {
+  // World's and self's attributes go at MPI_Finalize, when freeing communicators is no
+  // longer safe: their duplicate is left to the end of the process.
+  if (parent != MPI_COMM_WORLD && parent != MPI_COMM_SELF) delete static_cast<Communicator*>(attr);
+  return MPI_SUCCESS;
+}
+
+int kernel_keyval() {
+  static const int kv = [] {
+    int k = MPI_KEYVAL_INVALID;
+    DND_MPI_CHECK(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, delete_kernel_comm, &k, nullptr));
+    return k;
+  }();
+  return kv;
+}
+
+}  // namespace
+
+const Communicator& kernel_comm(const Communicator& comm) {
+  DND_ASSERT(!comm.is_null(), "kernel_comm of a null communicator");
+  void* attr = nullptr;
+  int found = 0;
+  DND_MPI_CHECK(MPI_Comm_get_attr(comm.get(), kernel_keyval(), &attr, &found));
+  if (found) return *static_cast<const Communicator*>(attr);
+  auto* k = new Communicator(comm.dup());
+  DND_MPI_CHECK(MPI_Comm_set_attr(comm.get(), kernel_keyval(), k));
+  return *k;
 }
 
 int Communicator::rank() const noexcept { return s_->rank; }
@@ -199,12 +233,10 @@ void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
   } else {
     MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
     const int64_t esize = buf.element_size();
-    const int64_t per_piece = std::max<int64_t>(1, kPiece / esize);
     char* p = static_cast<char*>(buf.data_ptr());
-    for (int64_t done = 0, n = buf.numel(); done < n; done += per_piece) {
-      const int cnt = static_cast<int>(std::min(per_piece, n - done));
-      DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + done * esize, cnt, dt, mpi_op(op), comm.get()));
-    }
+    for_each_piece(buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
+      DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + off * esize, cnt, dt, mpi_op(op), comm.get()));
+    });
   }
   if (!buf.is_same(t)) t.copy_(buf);
 }
@@ -213,11 +245,8 @@ void broadcast_(const Communicator& comm, at::Tensor& t, int root) {
   check_host_contiguous(t, "broadcast");
   if (comm.size() == 1) return;
   char* p = static_cast<char*>(t.data_ptr());
-  const int64_t bytes = t.numel() * t.element_size();
-  for (int64_t done = 0; done < bytes; done += kPiece) {
-    const int cnt = static_cast<int>(std::min(kPiece, bytes - done));
-    DND_MPI_CHECK(MPI_Bcast(p + done, cnt, MPI_BYTE, root, comm.get()));
-  }
+  for_each_piece(t.numel() * static_cast<int64_t>(t.element_size()), kMaxMessageBytes,
+                 [&](int64_t off, int cnt) { DND_MPI_CHECK(MPI_Bcast(p + off, cnt, MPI_BYTE, root, comm.get())); });
 }
 
 std::vector<int64_t> allgather_value(const Communicator& comm, int64_t v) {
@@ -243,21 +272,142 @@ double allreduce_value(const Communicator& comm, double v, ReduceOp op) {
   return out;
 }
 
+void idle_barrier(const Communicator& comm, std::chrono::microseconds poll) {
+  MPI_Request req;
+  DND_MPI_CHECK(MPI_Ibarrier(comm.get(), &req));
+  for (int done = 0; !done;) {
+    DND_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+    if (!done) std::this_thread::sleep_for(poll);
+  }
+}
+
+void alltoall(const Communicator& comm, const at::Tensor& send, at::Tensor& recv) {
+  check_host_contiguous(send, "alltoall");
+  check_host_contiguous(recv, "alltoall");
+  const int p = comm.size();
+  const int64_t bytes = send.numel() * static_cast<int64_t>(send.element_size());
+  DND_ASSERT(bytes == recv.numel() * static_cast<int64_t>(recv.element_size()) && bytes % p == 0,
+             "alltoall: send and receive buffers of p equal parts");
+  const int64_t share = bytes / p;
+  const auto* sp = static_cast<const char*>(send.data_ptr());
+  auto* rp = static_cast<char*>(recv.data_ptr());
+  // Shares above one piece go in rounds: round k moves piece k of every share, a strided
+  // datatype of p blocks one share apart.
+  for_each_piece(share, kMaxMessageBytes, [&](int64_t off, int n) {
+    if (n == share) {
+      DND_MPI_CHECK(MPI_Alltoall(sp, n, MPI_BYTE, rp, n, MPI_BYTE, comm.get()));
+      return;
+    }
+    MPI_Datatype t, rt;
+    DND_MPI_CHECK(MPI_Type_contiguous(n, MPI_BYTE, &t));
+    DND_MPI_CHECK(MPI_Type_create_resized(t, 0, static_cast<MPI_Aint>(share), &rt));
+    DND_MPI_CHECK(MPI_Type_commit(&rt));
+    DND_MPI_CHECK(MPI_Alltoall(sp + off, 1, rt, rp + off, 1, rt, comm.get()));
+    DND_MPI_CHECK(MPI_Type_free(&rt));
+    DND_MPI_CHECK(MPI_Type_free(&t));
+  });
+}
+
+void broadcast_string(const Communicator& comm, std::string& s, int root) {
+  if (comm.size() == 1) return;
+  int64_t len = static_cast<int64_t>(s.size());
+  DND_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm.get()));
+  if (comm.rank() != root) s.assign(static_cast<size_t>(len), '\0');
+  for_each_piece(len, kMaxMessageBytes,
+                 [&](int64_t off, int n) { DND_MPI_CHECK(MPI_Bcast(s.data() + off, n, MPI_CHAR, root, comm.get())); });
+}
+
+std::optional<RankError> first_error(const Communicator& comm, const std::string& error) {
+  const int64_t none = std::numeric_limits<int64_t>::max();
+  const int64_t first = allreduce_value(comm, error.empty() ? none : int64_t{comm.rank()}, ReduceOp::min);
+  if (first == none) return std::nullopt;
+  RankError e{static_cast<int>(first), error};
+  broadcast_string(comm, e.message, e.rank);
+  return e;
+}
+
+namespace {
+
+// An agreed failure travels as its kind's letter followed by its message.
+enum Kind : char { kValue = 'V', kShape = 'S', kType = 'T', kComm = 'C', kInternal = 'I', kOther = 'E' };
+
+[[noreturn]] void throw_kind(char kind, const std::string& msg) {
+  switch (kind) {
+    case kShape: throw ShapeError(msg);
+    case kType: throw TypeError(msg);
+    case kValue: throw ValueError(msg);
+    case kComm: throw CommError(msg);
+    case kInternal: throw InternalError(msg);
+    default: throw Error(msg);
+  }
+}
+
+}  // namespace
+
+void agree(const Communicator& comm, const std::function<void()>& f) {
+  std::string failure;  // empty: f returned
+  try {
+    f();
+  } catch (const TypeError& e) {
+    failure = std::string(1, kType) + e.what();
+  } catch (const ShapeError& e) {
+    failure = std::string(1, kShape) + e.what();
+  } catch (const ValueError& e) {
+    failure = std::string(1, kValue) + e.what();
+  } catch (const CommError& e) {
+    failure = std::string(1, kComm) + e.what();
+  } catch (const InternalError& e) {
+    failure = std::string(1, kInternal) + e.what();
+  } catch (const std::exception& e) {
+    failure = std::string(1, kOther) + e.what();
+  }
+  if (const auto first = first_error(comm, failure)) throw_kind(first->message[0], first->message.substr(1));
+}
+
+FailureVote::FailureVote(const Communicator& comm) : comm_(comm.dup()), buf_(new int64_t[4]()) {}
+
+FailureVote::~FailureVote() {
+  int done = 1;
+  if (pending_ != MPI_REQUEST_NULL) MPI_Test(&pending_, &done, MPI_STATUS_IGNORE);
+  // A vote still in flight may be written into later: its buffer is left to the process.
+  if (done) delete[] buf_;
+}
+
+FailureVote::Outcome FailureVote::vote(const std::string& message, std::chrono::milliseconds wait) {
+  DND_ASSERT(pending_ == MPI_REQUEST_NULL && buf_[2] == 0, "FailureVote::vote called twice");
+  // FNV-1a of the message: the same on every rank for the same text. The minimum of
+  // (h, -h) over the ranks gives the smallest and the largest h: equal when every
+  // message is. h >= 1, so that a completed vote never reads as zero.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : message) h = (h ^ c) * 1099511628211ULL;
+  const auto hs = static_cast<int64_t>(h >> 2) + 1;
+  int64_t* v = buf_;
+  int64_t* out = buf_ + 2;
+  v[0] = hs, v[1] = -hs;
+  DND_MPI_CHECK(MPI_Iallreduce(v, out, 2, MPI_INT64_T, MPI_MIN, comm_.get(), &pending_));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (int done = 0;;) {
+    DND_MPI_CHECK(MPI_Test(&pending_, &done, MPI_STATUS_IGNORE));
+    if (done) return out[0] == -out[1] ? Outcome::every_rank_same : Outcome::every_rank;
+    if (std::chrono::steady_clock::now() >= deadline) return Outcome::not_every_rank;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 namespace {
 
 bool has_data(const at::Tensor& t) { return t.defined() && t.numel() > 0; }
 
 // Posts nonblocking transfers of `bytes` at p to/from `peer`, in pieces.
 void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std::vector<MPI_Request>& reqs) {
-  for (int64_t done = 0; done < bytes; done += kPiece) {
-    const int cnt = static_cast<int>(std::min(kPiece, bytes - done));
+  for_each_piece(bytes, kMaxMessageBytes, [&](int64_t off, int cnt) {
     MPI_Request r;
     if (send)
-      DND_MPI_CHECK(MPI_Isend(p + done, cnt, MPI_BYTE, peer, 0, comm, &r));
+      DND_MPI_CHECK(MPI_Isend(p + off, cnt, MPI_BYTE, peer, 0, comm, &r));
     else
-      DND_MPI_CHECK(MPI_Irecv(p + done, cnt, MPI_BYTE, peer, 0, comm, &r));
+      DND_MPI_CHECK(MPI_Irecv(p + off, cnt, MPI_BYTE, peer, 0, comm, &r));
     reqs.push_back(r);
-  }
+  });
 }
 
 // ---- single-copy transfers between ranks of one node (Linux cross-memory attach) ----
@@ -271,6 +421,7 @@ void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std
 // pull is not worth it (runs shorter than 2 KiB) or fails.
 
 std::atomic<bool> g_cma{false};
+std::atomic<int64_t> g_cma_bytes{0};
 
 constexpr int kTagData = 0, kTagDesc = 1, kTagAck = 2;
 constexpr int64_t kMaxDims = 32;
@@ -389,6 +540,7 @@ void enable_single_copy(const Communicator& world) {
 }
 
 bool single_copy_enabled() { return g_cma.load(); }
+int64_t single_copy_bytes() { return g_cma_bytes.load(); }
 
 bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
                  const std::vector<std::vector<RangeCopy>>& wanted) {
@@ -418,7 +570,10 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
       remote.push_back(iovec{reinterpret_cast<void*>(base + static_cast<uintptr_t>(r.remote_offset)),
                              static_cast<size_t>(r.bytes)});
     }
+    int64_t bytes = 0;
+    for (const RangeCopy& r : list) bytes += r.bytes;
     ok = pull(static_cast<pid_t>(where[static_cast<size_t>(2 * q)]), std::move(local), std::move(remote)) ? 1 : 0;
+    if (ok) g_cma_bytes += bytes;
   }
   // Also the barrier that keeps every exposed buffer alive until all reads are done.
   return allreduce_value(comm, ok, ReduceOp::min) == 1;
@@ -428,7 +583,7 @@ namespace {
 
 // Views up to this size travel as one message of a derived datatype; larger ones are
 // packed and sent in pieces (derived datatypes count their size in int bytes).
-constexpr int64_t kMaxStridedBytes = int64_t{1} << 30;
+constexpr int64_t kMaxStridedBytes = kMaxMessageBytes;
 
 // An MPI datatype describing a strided view in place (bytes, relative to its data
 // pointer), so MPI reads or writes it without a packed copy. Innermost contiguous axes
@@ -529,6 +684,7 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       const bool pulled = remote.runs().count * kMinRun <= bytes && local.runs().count * kMinRun <= bytes &&
                           pull(static_cast<pid_t>(d[0]), local.iovecs(), remote.iovecs());
       acks_out[static_cast<size_t>(q)] = pulled ? kAckPulled : kAckSendPlease;
+      if (pulled) g_cma_bytes += bytes;
       MPI_Request r;
       DND_MPI_CHECK(MPI_Isend(&acks_out[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(), &r));
       desc_reqs.push_back(r);

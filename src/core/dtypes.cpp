@@ -15,6 +15,11 @@ void Error::add_context(std::string where) {
   context_.push_back(std::move(where));
 }
 
+void Error::add_prefix(const std::string& where) {
+  msg_ = where + ": " + msg_;
+  what_ = where + ": " + what_;
+}
+
 void throw_internal(const char* cond, const char* file, int line, const char* func, const std::string& details) {
   // The file name from the source root on, not the build machine's absolute path.
   std::string f = file;

@@ -6,7 +6,8 @@
 //
 //   try { run_step(); } catch (dnd::Error& e) { e.add_context("step 'X' (matmul)"); throw; }
 //
-// what() is the message followed by each context, innermost first.
+// what() is the message followed by each context, innermost first; add_prefix puts a
+// context before the message instead (the executor names the failing step that way).
 //
 // Checks (in the spirit of TORCH_CHECK_VALUE and DLA-Future's DLAF_ASSERT):
 //
@@ -34,8 +35,11 @@ class Error : public std::exception {
   // The message as first thrown, without context.
   const std::string& message() const noexcept { return msg_; }
   const std::vector<std::string>& context() const noexcept { return context_; }
-  // Appends where the error passed through (a step, a file); what() shows it.
+  // Appends where the error passed through (a step, a file); what() shows it on a line
+  // of its own ("  in ...").
   void add_context(std::string where);
+  // Puts where it happened before the message: "step 'X' (op, file:line): message".
+  void add_prefix(const std::string& where);
 
  private:
   std::string msg_;

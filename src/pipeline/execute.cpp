@@ -161,7 +161,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       }
     } catch (Error& e) {  // the kind is kept: a bug stays a bug, a user's value error stays one
       progress.finish();
-      e.add_context(fmt::format("step '{}' ({}, {}:{})", st.id, ps.op->name, doc.file, st.mark.line));
+      e.add_prefix(fmt::format("step '{}' ({}, {}:{})", st.id, ps.op->name, doc.file, st.mark.line));
       throw;
     } catch (const std::bad_alloc&) {
       progress.finish();

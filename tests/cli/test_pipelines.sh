@@ -5,8 +5,9 @@
 #    against torch in test_pipeline_ops);
 #  - every file in tests/cli/broken/ fails validate and run with exit 2 and the message
 #    (with file:line:column) its first line expects, and writes nothing;
-#  - plan --json, ops, ops --schema, --set, --timings, the memory refusal, and a failure
-#    while running (exit 1, one message naming the step).
+#  - plan --json, ops, ops --schema, --set, --timings, the memory refusal, and failures
+#    while running (exit 1, one message naming the step: printed once when every rank
+#    failed, by the failing rank when one failed alone).
 set -u
 DND="$1"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -116,7 +117,39 @@ Y
 two_dirs=(mpirun -n 1 -wdir "$WORK/only0" "$DND" run "$WORK/two.yaml" : -n 1 -wdir "$WORK/only1" "$DND" run "$WORK/two.yaml")
 check rank-dependent-file 2 "^\[rank 1\] .*two.yaml:3:17: error: step 'a' \(load\): cannot open 'here.npy'" -- "${two_dirs[@]}"
 check rank-dependent-summary 2 "^dnd run: error: the pipeline is invalid on rank 1 \(its message is above\)" -- "${two_dirs[@]}"
-check run-failure 1 "error on rank [0-9]: floor_divide of \(8,\) split=0: ZeroDivisionError" -- mpirun -n 2 "$DND" run fails.yaml
-check run-failure-step 1 "^  in step 'b' \(floor_divide, fails.yaml:4\)" -- mpirun -n 2 "$DND" run fails.yaml
+check run-failure-1-rank 1 "^dnd run: error on rank 0: step 'b' \(floor_divide, fails.yaml:4\)" -- "$DND" run fails.yaml
+
+# A failure hit by every rank (a division by zero in every block) is printed once, by rank
+# 0, after the ranks agreed that every one of them failed (no pause decides it).
+printed_once() {  # NAME RANKS PATTERN PIPELINE: exit 1, exactly one error line, matching
+  local out n
+  out="$(DND_FAILURE_WAIT=600 timeout 300 mpirun -n "$2" --oversubscribe "$DND" run "$4" 2>&1)"
+  local rc=$?
+  n=$(grep -c 'dnd run: error' <<<"$out")
+  if [ "$rc" -ne 1 ] || [ "$n" -ne 1 ] || ! grep -qE -- "$3" <<<"$out"; then
+    echo "FAIL $1: exit $rc (expected 1), $n error lines (expected 1)"; echo "$out" | sed 's/^/    /'; fail=1
+  else
+    echo "ok   $1"
+  fi
+}
+for n in 2 3; do
+  printed_once "shared-failure-once-np$n" $n "^dnd run: error on every rank \($n\): step 'b' \(floor_divide, fails.yaml:4\): .*ZeroDivisionError" fails.yaml
+done
+# A failure on one rank alone (only rank 0's block of the divisor holds a zero): that rank
+# prints it, naming itself, after a bounded wait for the others (which wait for it in the
+# print's gather), and the job ends; nobody hangs.
+cat > fails-on-0.yaml <<'Y'
+version: 1
+steps:
+  - {id: a, op: arange, stop: 8, split: 0}
+  - {id: b, op: floor_divide, inputs: [a, a]}
+  - {op: print, input: b}
+Y
+for n in 2 3; do
+  check "one-rank-failure-np$n" 1 "^dnd run: error on rank 0: step 'b' \(floor_divide, fails-on-0.yaml:4\)" -- \
+    env DND_FAILURE_WAIT=1 timeout 120 mpirun -n $n --oversubscribe "$DND" run fails-on-0.yaml
+  check "one-rank-failure-once-np$n" 1 "^1$" -- bash -c \
+    "DND_FAILURE_WAIT=1 timeout 120 mpirun -n $n --oversubscribe '$DND' run fails-on-0.yaml 2>&1 | grep -c 'dnd run: error'; exit \${PIPESTATUS[0]}"
+done
 
 exit $fail

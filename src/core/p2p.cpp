@@ -1,23 +1,22 @@
-#include "linalg/p2p_impl.h"
+#include "core/p2p.h"
 
 #include "core/error.h"
 
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
 
-#include <algorithm>
-
-namespace dnd::linalg::detail {
+namespace dnd {
 
 namespace {
 
-constexpr int64_t kPiece = int64_t{1} << 30;
-
+// Calls post(address, count, datatype) for each piece of t (counts in elements).
 template <typename Fn>
-void pieces(const at::Tensor& t, Fn fn) {
-  DND_ASSERT(t.is_contiguous() && t.device().is_cpu(), "p2p: contiguous CPU tensors only");
+void pieces(const at::Tensor& t, const char* what, Fn post) {
+  DND_ASSERT(t.defined() && t.is_contiguous() && t.device().is_cpu(), std::string(what) + ": contiguous CPU tensors only");
+  const MPI_Datatype dt = mpi_datatype(static_cast<int>(t.scalar_type()));
+  const auto esize = static_cast<int64_t>(t.element_size());
   auto* p = static_cast<char*>(t.data_ptr());
-  const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
-  for (int64_t done = 0; done < bytes; done += kPiece) fn(p + done, static_cast<int>(std::min(kPiece, bytes - done)));
+  for_each_piece(t.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize),
+                 [&](int64_t off, int n) { post(p + off * esize, n, dt); });
 }
 
 }  // namespace
@@ -27,17 +26,17 @@ Requests::~Requests() {
 }
 
 void Requests::isend(const Communicator& comm, const at::Tensor& t, int dest, int tag) {
-  pieces(t, [&](char* p, int n) {
+  pieces(t, "isend", [&](char* p, int n, MPI_Datatype dt) {
     MPI_Request r;
-    DND_MPI_CHECK(MPI_Isend(p, n, MPI_BYTE, dest, tag, comm.get(), &r));
+    DND_MPI_CHECK(MPI_Isend(p, n, dt, dest, tag, comm.get(), &r));
     reqs_.push_back(r);
   });
 }
 
 void Requests::irecv(const Communicator& comm, const at::Tensor& t, int src, int tag) {
-  pieces(t, [&](char* p, int n) {
+  pieces(t, "irecv", [&](char* p, int n, MPI_Datatype dt) {
     MPI_Request r;
-    DND_MPI_CHECK(MPI_Irecv(p, n, MPI_BYTE, src, tag, comm.get(), &r));
+    DND_MPI_CHECK(MPI_Irecv(p, n, dt, src, tag, comm.get(), &r));
     reqs_.push_back(r);
   });
 }
@@ -61,4 +60,4 @@ void recv(const Communicator& comm, const at::Tensor& t, int src, int tag) {
   r.wait();
 }
 
-}  // namespace dnd::linalg::detail
+}  // namespace dnd
