@@ -1,6 +1,8 @@
 // The planner: validation, ordering, inference and memory accounting.
 #include "pipeline/plan.h"
 
+#include "pipeline/plugins.h"
+
 #include "core/error.h"
 #include "core/text.h"
 
@@ -28,6 +30,7 @@ Plan make_plan(const Document& doc, int nranks) {
   plan.doc = &doc;
   plan.nranks = std::max(1, nranks);
   const size_t n = doc.steps.size();
+  load_document_plugins(doc);  // their ops, before any op is looked up
 
   // Ops, parameters and input counts.
   std::vector<const OpDef*> ops(n);
@@ -75,7 +78,7 @@ Plan make_plan(const Document& doc, int nranks) {
                                            doc.steps[it->second].mark.line));
     by_id[st.id] = i;
     if (!ops[i]->has_result) continue;
-    if (ops[i]->outputs.empty()) {
+    if (fields[i].empty()) {  // one result, named by the id
       values[st.id] = {i, 0};
     } else {
       for (size_t f = 0; f < fields[i].size(); ++f) values[st.id + "." + fields[i][f]] = {i, f};
@@ -94,7 +97,7 @@ Plan make_plan(const Document& doc, int nranks) {
       auto it = values.find(in.ref);
       if (it == values.end()) {
         auto s = by_id.find(in.ref);
-        if (s != by_id.end() && !ops[s->second]->outputs.empty()) {
+        if (s != by_id.end() && !fields[s->second].empty()) {
           std::string names;
           for (const auto& f : fields[s->second]) names += (names.empty() ? "" : ", ") + in.ref + "." + f;
           throw doc.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref, names));
@@ -102,7 +105,7 @@ Plan make_plan(const Document& doc, int nranks) {
         const size_t dot = in.ref.rfind('.');
         if (dot != std::string::npos) {
           auto owner = by_id.find(in.ref.substr(0, dot));
-          if (owner != by_id.end() && !ops[owner->second]->outputs.empty()) {
+          if (owner != by_id.end() && !fields[owner->second].empty()) {
             std::string names;
             for (const auto& f : fields[owner->second]) names += (names.empty() ? "" : ", ") + owner->first + "." + f;
             throw doc.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
@@ -193,12 +196,12 @@ Plan make_plan(const Document& doc, int nranks) {
     } catch (const std::exception& e) {
       throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
     }
-    const size_t nout = !ops[i]->has_result ? 0 : ops[i]->outputs.empty() ? 1 : fields[i].size();
+    const size_t nout = !ops[i]->has_result ? 0 : fields[i].empty() ? 1 : fields[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout,
                fmt::format("op '{}' inferred {} results, declares {}", st.op, ps.info.outputs.size(), nout));
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
-      ps.output_names.push_back(ops[i]->outputs.empty() ? st.id : st.id + "." + fields[i][f]);
+      ps.output_names.push_back(fields[i].empty() ? st.id : st.id + "." + fields[i][f]);
       ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan.nranks);
     }
     plan.comm_bytes += ps.info.comm_bytes;
@@ -254,7 +257,7 @@ std::string plan_table(const Plan& plan) {
     ++k;
     std::vector<std::string> results;
     for (size_t f = 0; f < ps.info.outputs.size(); ++f)
-      results.push_back((ps.op->outputs.empty() ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
+      results.push_back((ps.output_names[f] == ps.step->id ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
                         meta_str(ps.info.outputs[f]));
     if (results.empty()) results.push_back("-");
     o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name, results[0],
