@@ -12,6 +12,8 @@ OLD_PLUGIN="$3"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, with numpy
 cd "$WORK"
 
 # ---- convolve and moving against numpy ---------------------------------------------------
@@ -32,7 +34,7 @@ steps:
   - {op: save, input: mx, path: mx.npy}
 YAML
 check "window-run-np3" 0 'steps on 3 ranks' -- mpirun -n 3 "$DND" run win.yaml
-check "window-vs-numpy" 0 'numpy ok' -- python3 - <<'PY'
+check "window-vs-numpy" 0 'numpy ok' -- "$PY" - <<'PY'
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view as sw
 x = np.load("x.npy")
@@ -88,14 +90,14 @@ version: 1
 plugins: [$PLUGIN]
 steps:
   - {id: x, op: random.uniform, shape: [17, 3], split: 0, seed: 2, low: -1, high: 2, dtype: float64}
-  - {op: save, input: x, path: px.npy}
+  - {op: save, input: x, path: px.npy, overwrite: true}
   - {id: s, op: smoothstep, input: x, edge0: 0, edge1: 1.5}
-  - {op: save, input: s, path: ps.npy}
+  - {op: save, input: s, path: ps.npy, overwrite: true}
 YAML
 check "plugin-validate" 0 'ok \(4 steps\)' -- "$DND" validate plug.yaml
 check "plugin-plan" 0 'smoothstep +\(17, 3\) float64 split=0' -- "$DND" plan plug.yaml -n 3
 check "plugin-run-np3" 0 'steps on 3 ranks' -- mpirun -n 3 "$DND" run plug.yaml
-check "plugin-vs-numpy" 0 'numpy ok' -- python3 -c "
+check "plugin-vs-numpy" 0 'numpy ok' -- "$PY" -c "
 import numpy as np
 x = np.load('px.npy'); t = np.clip(x / 1.5, 0, 1)
 assert np.allclose(np.load('ps.npy'), t * t * (3 - 2 * t), rtol=1e-12, atol=1e-12)
