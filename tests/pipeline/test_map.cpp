@@ -348,6 +348,13 @@ TEST(Map, PlanErrorsArePositionedInsideTheBlock) {
   - {id: y, op: map, input: x, fn: "def f(x: Tensor) -> Tensor: return x +* 2"}
 )~");
   EXPECT_EQ(e.mark().line, 4) << e.what();
+  // Quoted with \n: every line of the source is on the file's line 4.
+  e = plan_error(R"~(steps:
+  - {id: x, op: random.uniform, shape: [8, 3], split: 0}
+  - {id: y, op: map, input: x, fn: "def f(x: Tensor) -> Tensor:\n  y = x\n  return y + nope"}
+)~");
+  EXPECT_EQ(e.mark().line, 4) << e.what();
+  EXPECT_NE(e.message().find("undefined value nope"), std::string::npos) << e.what();
   // The contract: a reduction over the split axis without reduce.
   e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          return x.sum(0)\n");
   EXPECT_NE(e.message().find("breaks the map contract"), std::string::npos) << e.what();

@@ -29,12 +29,19 @@ using torch::jit::Function;
 
 // ---- where the source lies in the pipeline file ------------------------------------------
 
-// Source line i (1-based) is file line first_line + i - 1; its column c is file column
-// col_offset + c (exact for block scalars and one-line values).
+// Source line i (1-based) is file line first_line + i - 1 and its column c file column
+// col_offset + c, for a block scalar (fn: |). A quoted or plain value is one line of the
+// file: its first line maps exactly, later ones (written with \n) to the value's start.
 struct SourceMap {
   int first_line = 0;
   int col_offset = 0;
+  bool block = false;
   Mark key;  // the fn key, when nothing better is known
+  Mark at(int line, int col) const {
+    if (first_line <= 0) return key;
+    if (block) return Mark{first_line + line - 1, col_offset + std::max(col, 1)};
+    return Mark{first_line, col_offset + (line == 1 ? std::max(col, 1) : 1)};
+  }
 };
 
 SourceMap locate(const Params& p) {
@@ -52,6 +59,7 @@ SourceMap locate(const Params& p) {
   if (i < line.size() && (line[i] == '|' || line[i] == '>')) {
     // A block scalar: the text starts on the next line, indented like its first non-blank line.
     m.first_line = m.key.line + 1;
+    m.block = true;
     for (size_t l = static_cast<size_t>(m.key.line); l < doc.lines.size(); ++l) {
       const std::string& t = doc.lines[l];
       const size_t nb = t.find_first_not_of(' ');
@@ -196,9 +204,9 @@ Compiled compile_fn(const Params& p, const std::string& src) {
       line = l;
     }
     Mark at = sm.key;
-    if (line > 0 && line <= static_cast<int>(c.origin.size()) && sm.first_line > 0) {
+    if (line > 0 && line <= static_cast<int>(c.origin.size())) {
       const auto [src_line, shift] = c.origin[static_cast<size_t>(line - 1)];
-      at = Mark{sm.first_line + src_line - 1, sm.col_offset + std::max(col + shift, 1)};
+      at = sm.at(src_line, col + shift);
     }
     throw doc.error(at, fmt::format("step '{}' (map): fn does not compile: {}", p.step().id, compile_message(what)));
   }
@@ -357,7 +365,7 @@ std::string runtime_message(const Params& p, const Compiled& c, const std::strin
   const std::string last = last_line(what);
   if (compiled_line > 0 && compiled_line <= static_cast<int>(c.origin.size()) && sm.first_line > 0) {
     const int line = c.origin[static_cast<size_t>(compiled_line - 1)].first;
-    return fmt::format("fn failed at {}:{} ({}): {}", p.document().file, sm.first_line + line - 1,
+    return fmt::format("fn failed at {}:{} ({}): {}", p.document().file, sm.at(line, 1).line,
                        trim(c.lines[static_cast<size_t>(line - 1)]), last);
   }
   return fmt::format("fn failed: {}", last.empty() ? what : last);
