@@ -9,11 +9,12 @@ _dnd() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) ;; *) cmd="$w"; break ;; esac
   done
-  local global="-h --help --version -v --verbose -q --quiet -n --nranks"
+  local global="-h --help --version -v --verbose -q --quiet -n --nranks --plugin"
   case "$prev" in
     -n|--nranks) COMPREPLY=($(compgen -W "1 2 4 8 16" -- "$cur")); return ;;
     --timings|--out|--svg|--compare) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --set) COMPREPLY=(); return ;;
+    --plugin) COMPREPLY=($(compgen -f -X '!*.so' -- "$cur") $(compgen -d -- "$cur")); return ;;
     -w|--workload) COMPREPLY=($(compgen -W "all elementwise reduce resplit reshape matmul qr svd kmeans io-save io-load" -- "$cur")); return ;;
     --mode) COMPREPLY=($(compgen -W "strong weak both" -- "$cur")); return ;;
     --launcher) COMPREPLY=($(compgen -W "mpirun srun" -- "$cur")); return ;;

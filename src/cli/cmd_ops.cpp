@@ -45,6 +45,11 @@ ordered_json param_schema(const pipeline::ParamSpec& p) {
       break;
     case ParamKind::device: s = {{"enum", {"cpu", "gpu"}}}; break;
     case ParamKind::scalar: s = {{"type", {"number", "boolean"}}}; break;
+    case ParamKind::number_list: s = {{"type", "array"}, {"items", {{"type", "number"}}}}; break;
+    case ParamKind::name_list: s = {{"type", "array"}, {"items", {{"type", "string"}}}}; break;
+    case ParamKind::mapping:
+      s = {{"type", "object"}, {"additionalProperties", {{"type", {"number", "boolean", "string"}}}}};
+      break;
   }
   const std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
   return {{"description", desc}, {"allOf", {with_expr(std::move(s))}}};
@@ -85,7 +90,9 @@ std::string schema() {
          {{"type", "object"},
           {"additionalProperties", false},
           {"properties", {{"dtype", {{"type", "string"}}}, {"device", {{"enum", {"cpu", "gpu"}}}}}}}},
-        {"steps", {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/$defs/step"}}}}}}},
+        {"steps", {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/$defs/step"}}}}},
+        {"plugins",
+         {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "shared libraries of ops to load first"}}}}},
       {"$defs",
        {{"step",
          {{"type", "object"}, {"required", {"op"}}, {"properties", {{"op", {{"enum", names}}}}}, {"allOf", steps}}}}}};

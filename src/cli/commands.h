@@ -18,6 +18,7 @@ struct Global {
   bool verbose = false;
   bool quiet = false;
   int nranks = 0;  // -n N: re-launch under mpirun with N ranks (0: as launched)
+  std::vector<std::string> plugins;  // --plugin libmyops.so (repeatable)
 };
 
 // What a subcommand runs once MPI is initialised; returns the exit code.

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/runtime.h"
 #include "dnd/version.h"
+#include "pipeline/plugins.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
   app.add_option("-n,--nranks", g.nranks, "run with N ranks: re-launches under mpirun when not already launched")
       ->check(CLI::PositiveNumber);
+  app.add_option("--plugin", g.plugins, "load a shared library of ops (repeatable; see README 'Plugins')");
 
   // Global options may also follow the subcommand: dnd run pipe.yaml -n 4.
   app.fallthrough();
@@ -72,8 +74,21 @@ int main(int argc, char** argv) {
 
   // Commands that read only files and metadata (validate, plan, ops, inspect, jobs) run in
   // this one process and never initialise MPI, so they work on a login node.
+  // Plugins' ops register before any command looks at the registry.
+  auto load_plugins = [&]() -> std::string {
+    try {
+      for (const std::string& p : g.plugins) dnd::pipeline::load_plugin(p);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return {};
+  };
   for (const Command& c : commands) {
     if (!c.app->parsed() || c.needs_mpi) continue;
+    if (const std::string err = load_plugins(); !err.empty()) {
+      fmt::print(stderr, "dnd: error: {}\n", err);
+      return kExitUsage;
+    }
     try {
       return c.run();
     } catch (const UsageError& e) {
@@ -100,6 +115,15 @@ int main(int argc, char** argv) {
     if (world.rank() == 0)
       fmt::print(stderr, "dnd: error: -n {} given, but the launcher started {} ranks\n", g.nranks, world.size());
     return kExitUsage;
+  }
+  {  // every rank loads the plugins; all give up if one cannot (nobody waits for it)
+    const std::string err = load_plugins();
+    const int64_t first = dnd::allreduce_value(world, err.empty() ? int64_t{world.size()} : int64_t{world.rank()},
+                                               dnd::ReduceOp::min);
+    if (first < world.size()) {
+      if (world.rank() == first) fmt::print(stderr, "dnd: error{}: {}\n", first ? fmt::format(" on rank {}", first) : "", err);
+      return kExitUsage;
+    }
   }
 
   // Made before anything can fail: after a failure the ranks agree on whether it was on

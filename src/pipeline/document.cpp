@@ -245,7 +245,7 @@ YAML::Node evaluate_expression(const std::string& expr, const std::vector<std::p
 
 namespace {
 
-const std::set<std::string> kTopKeys{"version", "name", "description", "params", "defaults", "steps"};
+const std::set<std::string> kTopKeys{"version", "name", "description", "params", "defaults", "steps", "plugins"};
 
 bool valid_id(const std::string& s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -492,6 +492,14 @@ Document parse_document(const std::string& text, const std::string& file, const 
   p.params(by_key["params"], sets);
   p.defaults(by_key["defaults"]);
   p.steps(by_key["steps"]);
+  if (by_key.count("plugins")) {  // loaded by the planner, before it looks up any op
+    const YAML::Node& pl = by_key["plugins"];
+    if (!pl.IsSequence()) throw d.error(mark_of(pl), "'plugins' must be a list of shared libraries, such as [./libmyops.so]");
+    for (const YAML::Node& x : pl) {
+      if (!x.IsScalar() || x.Scalar().empty()) throw d.error(mark_of(x), "a plugin must be the path of a shared library");
+      d.plugins.emplace_back(x.Scalar(), mark_of(x));
+    }
+  }
   return d;
 }
 

@@ -70,6 +70,7 @@ struct Document {
   std::string default_dtype = "float32";
   std::string default_device = "cpu";
   std::vector<Step> steps;
+  std::vector<std::pair<std::string, Mark>> plugins;  // `plugins:` libraries, with their positions
 
   // An error at a position of this file, with its source line.
   PipelineError error(Mark m, const std::string& msg) const;

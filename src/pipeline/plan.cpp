@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "pipeline/fault.h"
+#include "pipeline/plugins.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,8 +14,6 @@
 #include <set>
 
 namespace dnd::pipeline {
-
-
 
 namespace {
 
@@ -34,6 +33,7 @@ class Planner {
   }
 
   Plan run() {
+    load_document_plugins(doc_);  // their ops, before any op is looked up
     resolve_ops();
     bind_ids();
     resolve_inputs();
@@ -116,7 +116,7 @@ void Planner::bind_ids() {
                                             doc_.steps[it->second].mark.line));
     by_id_[st.id] = i;
     if (!ops_[i]->has_result) continue;
-    if (ops_[i]->outputs.empty()) {
+    if (fields_[i].empty()) {  // one result, named by the id
       values_[st.id] = {i, 0};
     } else {
       for (size_t f = 0; f < fields_[i].size(); ++f) values_[st.id + "." + fields_[i][f]] = {i, f};
@@ -148,13 +148,13 @@ void Planner::throw_undefined(const InputRef& in) const {
     return names;
   };
   auto s = by_id_.find(in.ref);
-  if (s != by_id_.end() && !ops_[s->second]->outputs.empty())
+  if (s != by_id_.end() && !fields_[s->second].empty())
     throw doc_.error(in.mark, fmt::format("step '{}' has several results; name one: {}", in.ref,
                                           results_of(in.ref, s->second)));
   const size_t dot = in.ref.rfind('.');
   if (dot != std::string::npos) {
     auto owner = by_id_.find(in.ref.substr(0, dot));
-    if (owner != by_id_.end() && !ops_[owner->second]->outputs.empty())
+    if (owner != by_id_.end() && !fields_[owner->second].empty())
       throw doc_.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
                                             owner->first, ops_[owner->second]->name, in.ref.substr(dot + 1),
                                             results_of(owner->first, owner->second)));
@@ -256,11 +256,11 @@ void Planner::infer() {
       ps.inputs.push_back(im);
     }
     ps.info = infer_step(op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice});
-    const size_t nout = !op.has_result ? 0 : op.outputs.empty() ? 1 : fields_[i].size();
+    const size_t nout = !op.has_result ? 0 : fields_[i].empty() ? 1 : fields_[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout, st.op, ps.info.outputs.size(), nout);
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
-      ps.output_names.push_back(op.outputs.empty() ? st.id : st.id + "." + fields_[i][f]);
+      ps.output_names.push_back(fields_[i].empty() ? st.id : st.id + "." + fields_[i][f]);
       ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan_.nranks);
     }
     plan_.comm_bytes += ps.info.comm_bytes;
@@ -325,7 +325,7 @@ std::string plan_table(const Plan& plan) {
     ++k;
     std::vector<std::string> results;
     for (size_t f = 0; f < ps.info.outputs.size(); ++f)
-      results.push_back((ps.op->outputs.empty() ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
+      results.push_back((ps.output_names[f] == ps.step->id ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
                         meta_str(ps.info.outputs[f]));
     if (results.empty()) results.push_back("-");
     o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name, results[0],

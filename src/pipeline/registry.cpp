@@ -167,6 +167,26 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
       }
       break;
     case ParamKind::index: to_index(n); break;
+    case ParamKind::number_list:
+      if (!n.IsSequence()) throw std::invalid_argument("a list of numbers");
+      for (const auto& x : n) {
+        try {
+          to_double(x);
+        } catch (const std::invalid_argument&) {
+          throw std::invalid_argument("a list of numbers");
+        }
+      }
+      break;
+    case ParamKind::name_list:
+      if (!n.IsSequence()) throw std::invalid_argument("a list of names");
+      for (const auto& x : n)
+        if (!x.IsScalar() || x.Scalar().empty()) throw std::invalid_argument("a list of names");
+      break;
+    case ParamKind::mapping:
+      if (!n.IsMap()) throw std::invalid_argument("a mapping such as {alpha: 0.5}");
+      for (auto it = n.begin(); it != n.end(); ++it)
+        if (!it->second.IsScalar()) throw std::invalid_argument("a mapping of names to single values");
+      break;
   }
 }
 
@@ -189,13 +209,27 @@ const char* param_kind_name(ParamKind k) {
     case ParamKind::device: return "device";
     case ParamKind::scalar: return "scalar";
     case ParamKind::index: return "index";
+    case ParamKind::number_list: return "numbers";
+    case ParamKind::name_list: return "names";
+    case ParamKind::mapping: return "mapping";
   }
   return "?";
 }
 
+namespace {
+std::vector<std::string>* g_registration_errors = nullptr;
+}  // namespace
+
+void set_registration_errors(std::vector<std::string>* sink) { g_registration_errors = sink; }
+
 bool register_op(OpDef def, const char* file, int line) {
   auto& ops = registry();
   if (auto it = ops.find(def.name); it != ops.end()) {
+    if (g_registration_errors) {
+      g_registration_errors->push_back(fmt::format("op '{}' ({}:{}) is already defined ({}:{})", def.name, file, line,
+                                                   it->second.file, it->second.line));
+      return false;
+    }
     std::fprintf(stderr, "dnd: internal error: op '%s' registered twice: %s:%d and %s:%d\n", def.name.c_str(),
                  it->second.file, it->second.line, file, line);
     std::abort();
@@ -346,6 +380,27 @@ c10::Scalar Params::scalar(const std::string& name) const {
 }
 std::vector<Index> Params::index(const std::string& name) const {
   return convert(*this, *doc_, *step_, name, [&] { return to_index(node(name)); });
+}
+
+std::vector<double> Params::number_list(const std::string& name) const {
+  std::vector<double> v;
+  if (is_none(name)) return v;
+  const YAML::Node n = node(name);
+  for (const auto& x : n) v.push_back(convert(*this, *doc_, *step_, name, [&] { return to_double(x); }));
+  return v;
+}
+std::vector<std::string> Params::name_list(const std::string& name) const {
+  std::vector<std::string> v;
+  if (is_none(name)) return v;
+  for (const auto& x : node(name)) v.push_back(x.Scalar());
+  return v;
+}
+std::vector<std::pair<std::string, YAML::Node>> Params::mapping(const std::string& name) const {
+  std::vector<std::pair<std::string, YAML::Node>> v;
+  const YAML::Node n = node(name);
+  if (!n.IsDefined() || !n.IsMap()) return v;
+  for (auto it = n.begin(); it != n.end(); ++it) v.emplace_back(it->first.Scalar(), it->second);
+  return v;
 }
 
 c10::Scalar literal_scalar(const YAML::Node& literal) {

@@ -43,6 +43,9 @@ enum class ParamKind {
   device,    // cpu or gpu
   scalar,    // a number or a bool (a fill value)
   index,     // numpy-style "2:10, ::2, 0, ..."
+  number_list,  // [0.25, 0.5, 0.25]
+  name_list,    // [mean, std]
+  mapping,      // {alpha: 0.5, n: 3}: names to numbers, bools or text
 };
 const char* param_kind_name(ParamKind k);
 
@@ -75,7 +78,13 @@ class Params {
   DeviceKind device(const std::string& name, DeviceKind fallback) const;
   c10::Scalar scalar(const std::string& name) const;
   std::vector<Index> index(const std::string& name) const;
+  std::vector<double> number_list(const std::string& name) const;
+  std::vector<std::string> name_list(const std::string& name) const;
+  // The entries of a mapping in file order, with the position of each value.
+  std::vector<std::pair<std::string, YAML::Node>> mapping(const std::string& name) const;
   Mark mark(const std::string& name) const;
+  const Document& document() const noexcept { return *doc_; }
+  const Step& step() const noexcept { return *step_; }
 
  private:
   YAML::Node node(const std::string& name) const;
@@ -153,6 +162,9 @@ struct OpDef {
 
 // Adds an op; a second op of the same name is an error naming both places.
 bool register_op(OpDef def, const char* file, int line);
+// While a plugin loads (plugins.h): a second op of a taken name is recorded in `sink`
+// (then refused) instead of ending the process. nullptr restores the default.
+void set_registration_errors(std::vector<std::string>* sink);
 const OpDef* find_op(const std::string& name);
 std::vector<const OpDef*> all_ops();  // sorted by name
 
