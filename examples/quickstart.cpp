@@ -1,10 +1,10 @@
 // The C++ example of the README (kept here so the build proves it compiles and the CLI
 // tests run it): mpirun -n 2 build/dnd-example-quickstart
-#include "core/elementwise.h"
-#include "core/factories.h"
-#include "core/printing.h"
-#include "core/reductions.h"
-#include "core/runtime.h"
+#include "src/core/elementwise.h"
+#include "src/core/factories.h"
+#include "src/core/printing.h"
+#include "src/core/reductions.h"
+#include "src/core/runtime.h"
 
 #include <cstdio>
 

@@ -2,9 +2,9 @@
 // protocol, MPI-IO reads and writes, and the strided reader of row-major files.
 #include "io/io_impl.h"
 
-#include "core/distribution.h"
-#include "core/manipulation.h"
-#include "core/p2p.h"
+#include "src/core/distribution.h"
+#include "src/core/manipulation.h"
+#include "src/core/p2p.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -3,8 +3,8 @@
 // formats each rank's rows and writes them at offsets known from everyone's sizes.
 #include "io/io_impl.h"
 
-#include "core/distribution.h"
-#include "core/manipulation.h"
+#include "src/core/distribution.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>

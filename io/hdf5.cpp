@@ -3,7 +3,7 @@
 // compound {r, i} of two floats.
 #include "io/io_impl.h"
 
-#include "core/distribution.h"
+#include "src/core/distribution.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,9 +1,9 @@
 // Rendering of file listings and distribution maps for `dnd inspect`.
 #include "io/inspect.h"
 
-#include "core/distribution.h"
-#include "core/error.h"
-#include "core/text.h"
+#include "src/core/distribution.h"
+#include "src/core/error.h"
+#include "src/core/text.h"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 // Format dispatch, agreed metadata, and the load/save drivers shared by every format.
 #include "io/io_impl.h"
 
-#include "core/distribution.h"
-#include "core/manipulation.h"
+#include "src/core/distribution.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -22,9 +22,9 @@
 // rank has finished; a failure leaves no partial file and the old file (if any) intact.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/indexing.h"
-#include "core/types.h"
+#include "src/core/dndarray.h"
+#include "src/core/indexing.h"
+#include "src/core/types.h"
 
 #include <cstdint>
 #include <optional>

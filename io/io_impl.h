@@ -3,9 +3,9 @@
 
 #include "io/io.h"
 
-#include "core/collectives.h"
-#include "core/communicator.h"
-#include "core/error.h"
+#include "src/core/collectives.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -2,7 +2,7 @@
 // against the file, data read and written with MPI-IO at byte offsets.
 #include "io/io_impl.h"
 
-#include "core/distribution.h"
+#include "src/core/distribution.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>

@@ -5,9 +5,9 @@
 //
 // The op is elementwise, so its infer keeps the input's shape, split and dtype, and its run
 // works on the rank's block alone.
-#include "core/dndarray.h"
-#include "core/error.h"
-#include "pipeline/plugin.h"
+#include "src/core/dndarray.h"
+#include "src/core/error.h"
+#include "src/pipeline/plugin.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

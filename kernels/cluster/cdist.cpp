@@ -1,9 +1,9 @@
-#include "cluster/cdist.h"
+#include "kernels/cluster/cdist.h"
 
-#include "core/communicator.h"
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "cluster/nearest_impl.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "kernels/cluster/nearest_impl.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

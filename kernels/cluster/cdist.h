@@ -14,7 +14,7 @@
 // to stay in cache and write straight into the result: no temporary of the result's size.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 namespace dnd::cluster {
 

@@ -1,11 +1,11 @@
-#include "cluster/kmeans.h"
+#include "kernels/cluster/kmeans.h"
 
-#include "core/communicator.h"
-#include "core/distribution.h"
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "core/random.h"
-#include "cluster/nearest_impl.h"
+#include "src/core/communicator.h"
+#include "src/core/distribution.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/random.h"
+#include "kernels/cluster/nearest_impl.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -27,7 +27,7 @@
 // and keep the lowest inertia.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "cluster/nearest_impl.h"
+#include "kernels/cluster/nearest_impl.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
 // Distributed matmul: the algorithms plan_matmul chooses (see plan.h for the rules).
-#include "linalg/matmul.h"
+#include "kernels/linalg/matmul.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "core/p2p.h"
-#include "linalg/plan_impl.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/p2p.h"
+#include "kernels/linalg/plan_impl.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

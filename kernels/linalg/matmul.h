@@ -14,8 +14,8 @@
 // the same ShapeError / ValueError / TypeError on every rank. CPU arrays only.
 #pragma once
 
-#include "core/dndarray.h"
-#include "linalg/plan.h"
+#include "src/core/dndarray.h"
+#include "kernels/linalg/plan.h"
 
 namespace dnd::linalg {
 

@@ -1,9 +1,9 @@
 // Metadata-only planning of matmul, qr and svd (see plan.h). No data, no MPI.
-#include "linalg/plan.h"
+#include "kernels/linalg/plan.h"
 
-#include "core/distribution.h"
-#include "core/error.h"
-#include "linalg/plan_impl.h"
+#include "src/core/distribution.h"
+#include "src/core/error.h"
+#include "kernels/linalg/plan_impl.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -33,7 +33,7 @@
 // resplit of the split operand followed by a local product when that sends fewer bytes.
 #pragma once
 
-#include "core/types.h"
+#include "src/core/types.h"
 
 #include <cstdint>
 #include <optional>

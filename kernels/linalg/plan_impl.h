@@ -2,7 +2,7 @@
 // planner (plan.cpp) and the kernel (matmul.cpp) so both apply the same rules.
 #pragma once
 
-#include "linalg/plan.h"
+#include "kernels/linalg/plan.h"
 
 #include <cstdint>
 #include <string>

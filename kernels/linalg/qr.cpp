@@ -1,11 +1,11 @@
 // Distributed QR: CholeskyQR2 with a Householder TSQR fallback for tall-skinny split-0
 // arrays, block Householder over column panels otherwise (see qr.h).
-#include "linalg/qr.h"
+#include "kernels/linalg/qr.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "core/p2p.h"
-#include "linalg/qr_impl.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/p2p.h"
+#include "kernels/linalg/qr_impl.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 // a pass over Q (svd's U = Q U_R becomes X (T U_R)).
 #pragma once
 
-#include "linalg/qr.h"
+#include "kernels/linalg/qr.h"
 
 #include <ATen/core/Tensor.h>
 

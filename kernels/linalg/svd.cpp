@@ -1,14 +1,14 @@
 // Distributed SVD: exact via QR (tsqr), hierarchical (hsvd), randomized (see svd.h).
-#include "linalg/svd.h"
+#include "kernels/linalg/svd.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/p2p.h"
-#include "core/shape_ops.h"
-#include "linalg/matmul.h"
-#include "linalg/qr.h"
-#include "linalg/qr_impl.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/p2p.h"
+#include "src/core/shape_ops.h"
+#include "kernels/linalg/matmul.h"
+#include "kernels/linalg/qr.h"
+#include "kernels/linalg/qr_impl.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

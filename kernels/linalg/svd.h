@@ -29,8 +29,8 @@
 // Collective over a's communicator. float32 / float64 only.
 #pragma once
 
-#include "core/dndarray.h"
-#include "linalg/plan.h"
+#include "src/core/dndarray.h"
+#include "kernels/linalg/plan.h"
 
 #include <optional>
 

@@ -1,6 +1,6 @@
-#include "bench/baselines.h"
+#include "src/bench/baselines.h"
 
-#include "core/memory.h"
+#include "src/core/memory.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>

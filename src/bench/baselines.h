@@ -2,7 +2,7 @@
 // the dnd-bench-* programs and `dnd bench`.
 #pragma once
 
-#include "bench/timing.h"
+#include "src/bench/timing.h"
 
 #include <cstddef>
 #include <cstdint>

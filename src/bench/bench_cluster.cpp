@@ -12,12 +12,12 @@
 //   dnd        kmeans on 1 rank (a one-rank communicator) and on all ranks;
 // and the kmeans|| / kmeans++ initialisation time, and the peak memory a fit adds on
 // top of X (in units of the local block of X).
-#include "core/communicator.h"
-#include "core/factories.h"
-#include "core/memory.h"
-#include "core/runtime.h"
-#include "bench/baselines.h"
-#include "cluster/kmeans.h"
+#include "src/core/communicator.h"
+#include "src/core/factories.h"
+#include "src/core/memory.h"
+#include "src/core/runtime.h"
+#include "src/bench/baselines.h"
+#include "kernels/cluster/kmeans.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

@@ -15,14 +15,14 @@
 // Effective GB/s counts the bytes an ideal kernel moves: 16 per element for a*b+c (three
 // reads, one write), 12 for the triad, 4 for a sum. Times are the slowest rank's,
 // median over repeats after warm-ups. Rank 0 prints a table and one CSV line per figure.
-#include "core/communicator.h"
-#include "core/elementwise.h"
-#include "core/factories.h"
-#include "core/memory.h"
-#include "core/reductions.h"
-#include "core/runtime.h"
-#include "bench/baselines.h"
-#include "bench/timing.h"
+#include "src/core/communicator.h"
+#include "src/core/elementwise.h"
+#include "src/core/factories.h"
+#include "src/core/memory.h"
+#include "src/core/reductions.h"
+#include "src/core/runtime.h"
+#include "src/bench/baselines.h"
+#include "src/bench/timing.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

@@ -15,10 +15,10 @@
 // (its pages dropped with posix_fadvise(DONTNEED) after an fsync, which needs no root
 // and works for any clean page, before each timed read). The same rules apply to the
 // baseline and to dnd.
-#include "bench/baselines.h"
-#include "bench/timing.h"
-#include "core/factories.h"
-#include "core/runtime.h"
+#include "src/bench/baselines.h"
+#include "src/bench/timing.h"
+#include "src/core/factories.h"
+#include "src/core/runtime.h"
 #include "io/io.h"
 
 #include <ATen/ATen.h>

@@ -9,14 +9,14 @@
 // torch.linalg.qr / torch.linalg.svd of the whole array on rank 0 alone, with the
 // relative reconstruction error and the loss of orthogonality of both.
 // Times: slowest rank, median of repeats after a warm-up.
-#include "core/communicator.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/runtime.h"
-#include "bench/timing.h"
-#include "linalg/matmul.h"
-#include "linalg/qr.h"
-#include "linalg/svd.h"
+#include "src/core/communicator.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/runtime.h"
+#include "src/bench/timing.h"
+#include "kernels/linalg/matmul.h"
+#include "kernels/linalg/qr.h"
+#include "kernels/linalg/svd.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

@@ -12,12 +12,12 @@
 //              probe runs that infer its result) next to planning the same pipeline
 //              without it.
 // Times are the slowest rank's, median over repeats after warm-ups.
-#include "bench/timing.h"
-#include "core/communicator.h"
-#include "core/factories.h"
-#include "core/halo.h"
-#include "core/runtime.h"
-#include "pipeline/execute.h"
+#include "src/bench/timing.h"
+#include "src/core/communicator.h"
+#include "src/core/factories.h"
+#include "src/core/halo.h"
+#include "src/core/runtime.h"
+#include "src/pipeline/execute.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

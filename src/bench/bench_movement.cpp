@@ -8,14 +8,14 @@
 // others ((p-1)/p of its block), next to MPI_Alltoall moving the same bytes, and with the
 // peak resident memory during the operation in units of the local block (input and
 // output included). Times: slowest rank, median of repeats after a warm-up.
-#include "core/communicator.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/memory.h"
-#include "core/runtime.h"
-#include "core/shape_ops.h"
-#include "bench/baselines.h"
-#include "bench/timing.h"
+#include "src/core/communicator.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/memory.h"
+#include "src/core/runtime.h"
+#include "src/core/shape_ops.h"
+#include "src/bench/baselines.h"
+#include "src/bench/timing.h"
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>

@@ -8,13 +8,13 @@
 // planned and executed; the same core calls are then made directly. Reported: the
 // median time of each (slowest rank), their difference (the pipeline's overhead: parsing,
 // validation, planning, bookkeeping, the result checks), and parse+plan alone.
-#include "bench/timing.h"
-#include "core/elementwise.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/reductions.h"
-#include "core/runtime.h"
-#include "pipeline/execute.h"
+#include "src/bench/timing.h"
+#include "src/core/elementwise.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/reductions.h"
+#include "src/core/runtime.h"
+#include "src/pipeline/execute.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
-#include "bench/report.h"
+#include "src/bench/report.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // --launcher). Pure functions of the Study: no MPI.
 #pragma once
 
-#include "bench/study.h"
+#include "src/bench/study.h"
 
 #include <string>
 #include <utility>

@@ -1,7 +1,7 @@
-#include "bench/study.h"
+#include "src/bench/study.h"
 
-#include "bench/timing.h"
-#include "core/error.h"
+#include "src/bench/timing.h"
+#include "src/core/error.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

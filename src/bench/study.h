@@ -13,7 +13,7 @@
 //             report.h turns it into the table, JSON, CSV and SVG plots.
 #pragma once
 
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 #include <cmath>
 #include <cstdint>

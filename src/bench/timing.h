@@ -2,8 +2,8 @@
 // slowest rank's time, median / min / max over the repeats.
 #pragma once
 
-#include "core/collectives.h"
-#include "core/communicator.h"
+#include "src/core/collectives.h"
+#include "src/core/communicator.h"
 
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/from_blob.h>

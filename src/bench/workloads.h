@@ -19,7 +19,7 @@
 // the same sub-communicator.
 #pragma once
 
-#include "bench/study.h"
+#include "src/bench/study.h"
 
 #include <string>
 #include <vector>

@@ -8,15 +8,15 @@
 //
 // The command starts MPI itself (needs_mpi = false) because with --launcher it must not
 // be an MPI process: it only starts the launches.
-#include "bench/report.h"
-#include "bench/study.h"
-#include "bench/workloads.h"
-#include "cli/commands.h"
-#include "core/error.h"
-#include "core/process.h"
-#include "core/runtime.h"
+#include "src/bench/report.h"
+#include "src/bench/study.h"
+#include "src/bench/workloads.h"
+#include "src/cli/commands.h"
+#include "src/core/error.h"
+#include "src/core/process.h"
+#include "src/core/runtime.h"
 #include "dnd/version.h"
-#include "pipeline/document.h"
+#include "src/pipeline/document.h"
 
 #include <fmt/format.h>
 #include <torch/version.h>

@@ -1,9 +1,9 @@
-#include "cli/commands.h"
-#include "core/communicator.h"
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/printing.h"
-#include "core/reductions.h"
+#include "src/cli/commands.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/printing.h"
+#include "src/core/reductions.h"
 
 #include <fmt/format.h>
 

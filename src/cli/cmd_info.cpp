@@ -1,6 +1,6 @@
-#include "cli/commands.h"
-#include "core/communicator.h"
-#include "core/runtime.h"
+#include "src/cli/commands.h"
+#include "src/core/communicator.h"
+#include "src/core/runtime.h"
 
 #include <fmt/format.h>
 

@@ -1,11 +1,11 @@
 // dnd inspect FILE [--dataset D] [-n N] [--split A] [--json] [--svg OUT.svg]: a file's
 // arrays and the distribution map of one of them. Metadata only, in this one process,
 // without MPI (needs_mpi = false), so it runs on a login node outside any job.
-#include "cli/commands.h"
+#include "src/cli/commands.h"
 #include "io/inspect.h"
 #include "io/io.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <fmt/format.h>
 

@@ -4,9 +4,9 @@
 // when the request cannot hold the pipeline; either may be missing (a login node without
 // Slurm, a broken pipeline that the script's `dnd validate` will report), which costs the
 // check, never the script.
-#include "cli/commands.h"
-#include "cli/jobs.h"
-#include "core/process.h"
+#include "src/cli/commands.h"
+#include "src/cli/jobs.h"
+#include "src/core/process.h"
 
 #include <fmt/format.h>
 

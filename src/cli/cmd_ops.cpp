@@ -1,6 +1,6 @@
 // dnd ops [OP] [--schema]: the op registry, the same one that validates pipelines.
-#include "cli/commands.h"
-#include "pipeline/registry.h"
+#include "src/cli/commands.h"
+#include "src/pipeline/registry.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

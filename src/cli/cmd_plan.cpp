@@ -1,6 +1,6 @@
 // dnd plan / dnd validate: the planner's view of a pipeline, without MPI and without data.
-#include "cli/commands.h"
-#include "pipeline/plan.h"
+#include "src/cli/commands.h"
+#include "src/pipeline/plan.h"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 // dnd run PIPE.yaml: executes a pipeline SPMD on every rank of the job.
-#include "cli/commands.h"
-#include "core/collectives.h"
-#include "core/communicator.h"
-#include "core/runtime.h"
-#include "pipeline/execute.h"
+#include "src/cli/commands.h"
+#include "src/core/collectives.h"
+#include "src/core/communicator.h"
+#include "src/core/runtime.h"
+#include "src/pipeline/execute.h"
 
 #include <fmt/format.h>
 

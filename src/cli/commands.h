@@ -2,7 +2,7 @@
 // options on the CLI11 app, and runs after MPI is up. main.cpp only dispatches.
 #pragma once
 
-#include "core/text.h"
+#include "src/core/text.h"
 
 #include <CLI/App.hpp>
 

@@ -1,6 +1,6 @@
-#include "cli/jobs.h"
+#include "src/cli/jobs.h"
 
-#include "cli/commands.h"
+#include "src/cli/commands.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
-#include "cli/commands.h"
-#include "core/process.h"
+#include "src/cli/commands.h"
+#include "src/core/process.h"
 
 #include <unistd.h>
 

@@ -1,13 +1,13 @@
 // dnd: the command-line entry point. Parses flags, starts MPI, dispatches to one
 // subcommand, and turns errors into DESIGN.md's exit codes: 2 for invalid input (nothing
 // ran), 1 for a failure while running (one message naming the rank).
-#include "cli/commands.h"
-#include "core/collectives.h"
-#include "core/communicator.h"
-#include "core/error.h"
-#include "core/runtime.h"
+#include "src/cli/commands.h"
+#include "src/core/collectives.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
+#include "src/core/runtime.h"
 #include "dnd/version.h"
-#include "pipeline/plugins.h"
+#include "src/pipeline/plugins.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -7,7 +7,7 @@
 // the pipeline, the CLI, the benchmarks) reaches MPI only through them; io adds MPI-IO.
 #pragma once
 
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 #include <chrono>
 #include <cstdint>

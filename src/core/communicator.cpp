@@ -1,8 +1,8 @@
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
-#include "core/collectives.h"
-#include "core/error.h"
-#include "core/p2p.h"
+#include "src/core/collectives.h"
+#include "src/core/error.h"
+#include "src/core/p2p.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

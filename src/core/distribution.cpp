@@ -1,6 +1,6 @@
-#include "core/distribution.h"
+#include "src/core/distribution.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 namespace dnd {
 

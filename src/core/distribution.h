@@ -9,7 +9,7 @@
 // at local index i - offset(r).
 #pragma once
 
-#include "core/types.h"
+#include "src/core/types.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,7 +1,7 @@
-#include "core/dndarray.h"
-#include "core/meta.h"
+#include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

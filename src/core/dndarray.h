@@ -17,9 +17,9 @@
 // on every rank (array(local, is_split) in factories.h does check across ranks).
 #pragma once
 
-#include "core/communicator.h"
-#include "core/distribution.h"
-#include "core/types.h"
+#include "src/core/communicator.h"
+#include "src/core/distribution.h"
+#include "src/core/types.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -1,5 +1,5 @@
-#include "core/error.h"
-#include "core/types.h"
+#include "src/core/error.h"
+#include "src/core/types.h"
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
-#include "core/elementwise.h"
+#include "src/core/elementwise.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <ATen/ScalarOps.h>

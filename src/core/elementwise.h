@@ -8,8 +8,8 @@
 // Results are new arrays; operands are never modified.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/meta.h"
+#include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
 #include <c10/core/Scalar.h>
 

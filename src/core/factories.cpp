@@ -1,8 +1,8 @@
-#include "core/factories.h"
+#include "src/core/factories.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "core/random.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/random.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

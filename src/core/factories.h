@@ -4,7 +4,7 @@
 // its own block from the global index).
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <c10/core/Scalar.h>
 

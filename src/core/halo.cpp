@@ -1,9 +1,9 @@
 // Row fetches and halos along the split axis: pieces computed from metadata on every rank,
 // moved in one exchange().
-#include "core/halo.h"
+#include "src/core/halo.h"
 
-#include "core/communicator.h"
-#include "core/error.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

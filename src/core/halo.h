@@ -17,7 +17,7 @@
 // request messages are needed.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <c10/core/Scalar.h>
 

@@ -1,7 +1,7 @@
-#include "core/indexing.h"
+#include "src/core/indexing.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

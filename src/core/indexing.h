@@ -15,8 +15,8 @@
 // destinations.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/elementwise.h"
+#include "src/core/dndarray.h"
+#include "src/core/elementwise.h"
 
 #include <optional>
 #include <utility>

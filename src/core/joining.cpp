@@ -1,9 +1,9 @@
-#include "core/joining.h"
+#include "src/core/joining.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
-#include "core/movement_impl.h"
-#include "core/shape_ops.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/movement_impl.h"
+#include "src/core/shape_ops.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -6,8 +6,8 @@
 // as in torch.cat.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/meta.h"
+#include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
 #include <vector>
 

@@ -1,8 +1,8 @@
-#include "core/manipulation.h"
+#include "src/core/manipulation.h"
 
-#include "core/error.h"
-#include "core/movement_impl.h"
-#include "core/runtime.h"
+#include "src/core/error.h"
+#include "src/core/movement_impl.h"
+#include "src/core/runtime.h"
 
 #include <ATen/ATen.h>
 #include <ATen/detail/CUDAHooksInterface.h>

@@ -5,7 +5,7 @@
 // reads the array's actual counts, so unbalanced inputs work.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
-#include "core/memory.h"
+#include "src/core/memory.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>

@@ -1,4 +1,4 @@
-#include "core/meta.h"
+#include "src/core/meta.h"
 
 #include <fmt/format.h>
 

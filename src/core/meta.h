@@ -5,7 +5,7 @@
 // planner calls the same function, so `dnd plan` reports what the run will do.
 #pragma once
 
-#include "core/types.h"
+#include "src/core/types.h"
 
 #include <string>
 #include <vector>

@@ -2,7 +2,7 @@
 // concatenate and friends.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
-#include "core/p2p.h"
+#include "src/core/p2p.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <ATen/core/Tensor.h>
 

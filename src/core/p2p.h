@@ -8,7 +8,7 @@
 // late rank's ring or tree message, whatever the tags.
 #pragma once
 
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 #include <mpi.h>
 

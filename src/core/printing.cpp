@@ -1,9 +1,9 @@
-#include "core/printing.h"
+#include "src/core/printing.h"
 
-#include "core/text.h"
+#include "src/core/text.h"
 
-#include "core/error.h"
-#include "core/manipulation.h"
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

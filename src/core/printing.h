@@ -8,7 +8,7 @@
 // large split array never gathers it.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <iosfwd>
 #include <string>

@@ -1,6 +1,6 @@
-#include "core/process.h"
+#include "src/core/process.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <poll.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "core/random.h"
+#include "src/core/random.h"
 
 namespace dnd::random {
 

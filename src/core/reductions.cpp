@@ -1,6 +1,6 @@
-#include "core/reductions.h"
+#include "src/core/reductions.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

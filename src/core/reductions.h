@@ -7,8 +7,8 @@
 // A result that no longer has the split axis is replicated on every rank.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/meta.h"
+#include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
 #include <optional>
 #include <string_view>

@@ -1,7 +1,7 @@
-#include "core/runtime.h"
+#include "src/core/runtime.h"
 
-#include "core/error.h"
-#include "core/memory.h"
+#include "src/core/error.h"
+#include "src/core/memory.h"
 #include "dnd/version.h"
 
 #include <ATen/Parallel.h>

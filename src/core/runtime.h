@@ -1,7 +1,7 @@
 // Process-wide set-up: MPI, threads per rank, the allocator, and what we are linked to.
 #pragma once
 
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 #include <string>
 

@@ -4,8 +4,8 @@
 // in one exchange, and no rank ever holds the whole array.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/meta.h"
+#include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
 #include <optional>
 #include <vector>

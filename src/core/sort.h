@@ -11,7 +11,7 @@
 // exchanges).
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <utility>
 

@@ -1,5 +1,5 @@
 // Small text helpers shared by the command line and the pipeline parser.
-#include "core/text.h"
+#include "src/core/text.h"
 
 #include <fmt/format.h>
 

@@ -1,10 +1,10 @@
 // convolve and moving: the rows a rank's share of the result needs come in one row fetch
 // (halo.h); the arithmetic is local torch (conv1d, unfold + reduction).
-#include "core/window.h"
+#include "src/core/window.h"
 
-#include "core/distribution.h"
-#include "core/error.h"
-#include "core/halo.h"
+#include "src/core/distribution.h"
+#include "src/core/error.h"
+#include "src/core/halo.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -5,7 +5,7 @@
 // axes there is no communication.
 #pragma once
 
-#include "core/dndarray.h"
+#include "src/core/dndarray.h"
 
 #include <string>
 #include <vector>

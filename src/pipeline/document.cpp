@@ -1,9 +1,9 @@
 // Parsing a pipeline file into a Document: structure, ids, params and ${...}
 // substitution. Every error cites file:line:column of the offending value.
-#include "pipeline/document.h"
+#include "src/pipeline/document.h"
 
-#include "core/text.h"
-#include "core/types.h"
+#include "src/core/text.h"
+#include "src/core/types.h"
 
 #include <fmt/format.h>
 

@@ -3,7 +3,7 @@
 // ops; the planner (plan.h) checks the steps against the op registry.
 #pragma once
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <yaml-cpp/yaml.h>
 

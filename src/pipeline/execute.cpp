@@ -1,13 +1,13 @@
 // The executor: steps in plan order, inputs handed over (moved on their last use so that
 // elementwise ops can reuse the buffer), results checked against the plan, values freed
 // after their last use, per-step timing.
-#include "pipeline/execute.h"
+#include "src/pipeline/execute.h"
 
-#include "core/communicator.h"
-#include "core/dndarray.h"
-#include "core/error.h"
-#include "core/text.h"
-#include "pipeline/fault.h"
+#include "src/core/communicator.h"
+#include "src/core/dndarray.h"
+#include "src/core/error.h"
+#include "src/core/text.h"
+#include "src/pipeline/fault.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

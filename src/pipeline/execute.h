@@ -2,7 +2,7 @@
 // progress; every rank runs every step in the same order, so collectives match.
 #pragma once
 
-#include "pipeline/plan.h"
+#include "src/pipeline/plan.h"
 
 #include <cstdio>
 #include <map>

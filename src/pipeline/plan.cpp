@@ -1,10 +1,10 @@
 // The planner: validation, ordering, inference and memory accounting.
-#include "pipeline/plan.h"
+#include "src/pipeline/plan.h"
 
-#include "core/error.h"
-#include "core/text.h"
-#include "pipeline/fault.h"
-#include "pipeline/plugins.h"
+#include "src/core/error.h"
+#include "src/core/text.h"
+#include "src/pipeline/fault.h"
+#include "src/pipeline/plugins.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 // MPI: `dnd validate` and `dnd plan` run it on a login node.
 #pragma once
 
-#include "pipeline/registry.h"
+#include "src/pipeline/registry.h"
 
 #include <memory>
 #include <string>

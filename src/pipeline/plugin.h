@@ -1,6 +1,6 @@
 // Writing a dnd plugin: a shared library whose ops register like the built-in ones.
 //
-//   #include "pipeline/plugin.h"
+//   #include "src/pipeline/plugin.h"
 //   DND_PLUGIN("myops");                    // once per library
 //   namespace { dnd::pipeline::OpDef make_clamp01() { ... } }
 //   DND_REGISTER_OP(make_clamp01());        // as in src/pipeline/ops/
@@ -16,7 +16,7 @@
 // refused with a message instead of crashing when its registrations run.
 #pragma once
 
-#include "pipeline/registry.h"
+#include "src/pipeline/registry.h"
 
 #include <torch/version.h>
 

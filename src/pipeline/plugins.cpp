@@ -1,8 +1,8 @@
 // The plugin loader: marker check in the file, then dlopen (its registrations run then).
-#include "pipeline/plugins.h"
+#include "src/pipeline/plugins.h"
 
-#include "core/error.h"
-#include "pipeline/plugin.h"
+#include "src/core/error.h"
+#include "src/pipeline/plugin.h"
 
 #include <dlfcn.h>
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 // DND_REGISTER_OP registrations fill the same registry as the built-in ops.
 #pragma once
 
-#include "pipeline/document.h"
+#include "src/pipeline/document.h"
 
 #include <string>
 #include <vector>

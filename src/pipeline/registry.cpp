@@ -1,8 +1,8 @@
 // The op registry and typed access to a step's parameters.
-#include "pipeline/registry.h"
+#include "src/pipeline/registry.h"
 
-#include "core/error.h"
-#include "core/text.h"
+#include "src/core/error.h"
+#include "src/core/text.h"
 
 #include <fmt/format.h>
 

@@ -8,11 +8,11 @@
 // OBJECT library so that no self-registering file is dropped by the linker.
 #pragma once
 
-#include "core/elementwise.h"
-#include "core/indexing.h"
-#include "core/meta.h"
-#include "core/types.h"
-#include "pipeline/document.h"
+#include "src/core/elementwise.h"
+#include "src/core/indexing.h"
+#include "src/core/meta.h"
+#include "src/core/types.h"
+#include "src/pipeline/document.h"
 
 #include <cstdio>
 #include <functional>

@@ -1,7 +1,7 @@
 // `dnd jobs sbatch`'s request checks and rendering (src/cli/jobs.h). The scripts are run
 // against a real Slurm by tests/slurm/test_slurm.sh.
-#include "cli/commands.h"
-#include "cli/jobs.h"
+#include "src/cli/commands.h"
+#include "src/cli/jobs.h"
 
 #include <gtest/gtest.h>
 

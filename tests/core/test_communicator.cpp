@@ -3,11 +3,11 @@
 // messages), allreduce on bool and on the large-message path, point-to-point messages and
 // the kernels' own communicator, the piece loop, and the collectives that agree on
 // failures (first_error, agree, FailureVote) and broadcast strings.
-#include "core/collectives.h"
-#include "core/communicator.h"
-#include "core/error.h"
-#include "core/p2p.h"
-#include "support/testing.h"
+#include "src/core/collectives.h"
+#include "src/core/communicator.h"
+#include "src/core/error.h"
+#include "src/core/p2p.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/distribution.h"
+#include "src/core/distribution.h"
 
 #include <gtest/gtest.h>
 

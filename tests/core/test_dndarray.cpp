@@ -1,7 +1,7 @@
-#include "core/dndarray.h"
-#include "core/error.h"
-#include "core/factories.h"
-#include "support/testing.h"
+#include "src/core/dndarray.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

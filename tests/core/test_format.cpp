@@ -1,4 +1,4 @@
-#include "core/printing.h"
+#include "src/core/printing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

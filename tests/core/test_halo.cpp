@@ -1,11 +1,11 @@
 // Halos, row fetches and the window ops (convolve, moving) at any rank count, against the
 // same computation on the whole array in this one process: numpy.pad's boundary rules
 // written out index by index, numpy.convolve and sliding-window reductions by definition.
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/halo.h"
-#include "core/window.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/halo.h"
+#include "src/core/window.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

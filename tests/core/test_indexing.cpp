@@ -1,12 +1,12 @@
 // Tests of basic indexing (getitem / setitem) against torch on the whole array, at any
 // rank count: every split, unbalanced inputs, negative indices and steps, integer
 // indices that drop the split axis, Ellipsis, empty selections and error messages.
-#include "core/indexing.h"
+#include "src/core/indexing.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,9 +1,9 @@
 // Messages beyond MPI's int counts: one rank sends another more than 2^31 bytes in a
 // single redistribution (Heat's resplit fails there with MPI_ERR_TRUNCATE). ~4.3 GB of
 // memory in all; labelled `large`.
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "support/testing.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/memory.h"
+#include "src/core/memory.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-#include "core/factories.h"
-#include "core/printing.h"
-#include "support/testing.h"
+#include "src/core/factories.h"
+#include "src/core/printing.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/reductions.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/reductions.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/shape_ops.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/shape_ops.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
-#include "core/sort.h"
+#include "src/core/sort.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

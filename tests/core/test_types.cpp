@@ -1,6 +1,6 @@
-#include "core/elementwise.h"
-#include "core/error.h"
-#include "core/types.h"
+#include "src/core/elementwise.h"
+#include "src/core/error.h"
+#include "src/core/types.h"
 
 #include <gtest/gtest.h>
 

@@ -4,11 +4,11 @@
 // failing with the same clear error on every rank.
 #include "io/io.h"
 
-#include "core/distribution.h"
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "support/testing.h"
+#include "src/core/distribution.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

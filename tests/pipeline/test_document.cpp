@@ -1,6 +1,6 @@
 // Parsing, validation and planning of pipeline files, in one process and without data:
 // every message and position is pinned, as users see them.
-#include "pipeline/plan.h"
+#include "src/pipeline/plan.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

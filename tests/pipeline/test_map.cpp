@@ -1,9 +1,9 @@
 // op: map, convolve and moving through the planner and executor at any rank count, each
 // against the same torch code run on the whole array in this one process; the planner's
 // errors for TorchScript that does not compile or breaks the map contract, with positions.
-#include "core/manipulation.h"
-#include "pipeline/execute.h"
-#include "support/testing.h"
+#include "src/core/manipulation.h"
+#include "src/pipeline/execute.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,9 +1,9 @@
 // Pipeline ops end to end through the planner and executor, at any rank count: each op's
 // results equal the same torch call on the whole array in this one process, and the
 // executor checks every result against the planner's shape, dtype and split.
-#include "core/manipulation.h"
-#include "pipeline/execute.h"
-#include "support/testing.h"
+#include "src/core/manipulation.h"
+#include "src/pipeline/execute.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -299,7 +299,7 @@ TEST(PipelineOps, LinalgMatchesTorch) {
 
 }  // namespace
 
-#include "cluster/kmeans.h"
+#include "kernels/cluster/kmeans.h"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // rank, lets rank 0 alone print the usual report, prints failures of the other ranks
 // prefixed with their rank, and fails on every rank if any rank failed (DLAF's
 // gtest_mpi_listener, simplified).
-#include "core/communicator.h"
-#include "core/runtime.h"
+#include "src/core/communicator.h"
+#include "src/core/runtime.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -2,8 +2,8 @@
 // whole array in this one process, and enumerate splits, shapes and dtypes.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/manipulation.h"
+#include "src/core/dndarray.h"
+#include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // The random.blobs op: Gaussian clusters for examples and benchmarks.
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "pipeline/ops/common.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

@@ -1,9 +1,9 @@
 // Clustering ops on kernels/cluster: kmeans (with a live line per Lloyd iteration),
 // predict and cdist.
-#include "cluster/cdist.h"
-#include "cluster/kmeans.h"
-#include "core/factories.h"
-#include "pipeline/ops/common.h"
+#include "kernels/cluster/cdist.h"
+#include "kernels/cluster/kmeans.h"
+#include "src/core/factories.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

@@ -1,9 +1,9 @@
 // Helpers shared by the op definitions. The rules themselves are core's meta functions.
 #pragma once
 
-#include "core/dndarray.h"
-#include "core/error.h"
-#include "pipeline/registry.h"
+#include "src/core/dndarray.h"
+#include "src/core/error.h"
+#include "src/pipeline/registry.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // Distribution ops: split (distribute a replicated array), resplit, redistribute,
 // balance, gather (make whole on every rank), astype.
-#include "core/manipulation.h"
-#include "pipeline/ops/common.h"
+#include "src/core/manipulation.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

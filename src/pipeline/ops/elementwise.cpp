@@ -1,7 +1,7 @@
 // Elementwise ops under numpy's names: binary ones on two arrays or an array and a number
 // (numpy broadcasting, torch type promotion), unary ones, clip and where.
-#include "core/elementwise.h"
-#include "pipeline/ops/common.h"
+#include "src/core/elementwise.h"
+#include "src/pipeline/ops/common.h"
 
 #include <functional>
 

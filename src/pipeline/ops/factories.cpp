@@ -1,8 +1,8 @@
 // Factory ops: zeros, ones, empty, full, arange, linspace, eye, random.uniform,
 // random.normal, random.integers. Each makes a new array, split as asked, and moves no
 // data between ranks.
-#include "core/factories.h"
-#include "pipeline/ops/common.h"
+#include "src/core/factories.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

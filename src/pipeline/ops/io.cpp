@@ -1,9 +1,9 @@
 // The load and save ops (io/io.h). load reads the file's metadata at plan time, so a
 // missing file or dataset, or a slice out of range, fails before anything runs; save
 // refuses an existing target at plan time unless `overwrite: true`.
-#include "core/shape_ops.h"
+#include "src/core/shape_ops.h"
 #include "io/io.h"
-#include "pipeline/ops/common.h"
+#include "src/pipeline/ops/common.h"
 
 #include <sys/stat.h>
 

@@ -1,11 +1,11 @@
 // Linear-algebra ops on kernels/linalg: matmul, qr, svd. Their shapes, splits and the
 // bytes each rank sends come from the kernels' own planning functions, the same rules
 // the kernels run by.
-#include "linalg/matmul.h"
-#include "linalg/plan.h"
-#include "linalg/qr.h"
-#include "linalg/svd.h"
-#include "pipeline/ops/common.h"
+#include "kernels/linalg/matmul.h"
+#include "kernels/linalg/plan.h"
+#include "kernels/linalg/qr.h"
+#include "kernels/linalg/svd.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

@@ -4,11 +4,11 @@
 // along it, or `reduce` combines the per-rank results in one allreduce. The planner
 // compiles the function (errors are positioned inside the YAML block) and infers the
 // results by running it on blocks of the meta device (no data), else on a small block.
-#include "core/communicator.h"
-#include "core/halo.h"
-#include "core/manipulation.h"
-#include "core/text.h"
-#include "pipeline/ops/common.h"
+#include "src/core/communicator.h"
+#include "src/core/halo.h"
+#include "src/core/manipulation.h"
+#include "src/core/text.h"
+#include "src/pipeline/ops/common.h"
 
 #include <torch/jit.h>
 

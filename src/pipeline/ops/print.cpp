@@ -1,7 +1,7 @@
 // The print op: rank 0 writes the array Heat-style (summarised above a threshold,
 // without gathering a large array) to the run's output.
-#include "core/printing.h"
-#include "pipeline/ops/common.h"
+#include "src/core/printing.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

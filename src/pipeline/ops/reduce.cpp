@@ -1,7 +1,7 @@
 // The reduce op: sum, prod, mean, var, std, min, max, argmin, argmax, any, all, norm over
 // some axes (all by default). Reducing the split axis communicates partial results only.
-#include "core/reductions.h"
-#include "pipeline/ops/common.h"
+#include "src/core/reductions.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

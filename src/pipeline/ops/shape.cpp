@@ -1,8 +1,8 @@
 // Shape ops: transpose, reshape, flatten, squeeze, expand_dims, slice, concatenate, stack.
-#include "core/indexing.h"
-#include "core/joining.h"
-#include "core/shape_ops.h"
-#include "pipeline/ops/common.h"
+#include "src/core/indexing.h"
+#include "src/core/joining.h"
+#include "src/core/shape_ops.h"
+#include "src/pipeline/ops/common.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 // Window ops along an axis, correct across rank boundaries: convolve (numpy.convolve's
 // full/same/valid) and moving (mean/sum/min/max over a sliding window). Both call the
 // core's meta function at plan time and the core op at run time (core/window.h).
-#include "core/window.h"
-#include "pipeline/ops/common.h"
+#include "src/core/window.h"
+#include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
 namespace {

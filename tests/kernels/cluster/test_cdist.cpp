@@ -1,13 +1,13 @@
 // cdist against torch.cdist on one process, for every combination of splits (none, 0,
 // 1) of x and y, both methods, both dtypes, unbalanced blocks, and arrays with fewer rows
 // than ranks or none at all.
-#include "cluster/cdist.h"
+#include "kernels/cluster/cdist.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/runtime.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/runtime.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -2,13 +2,13 @@
 // from the same initial centroids; blob recovery for every init; the same result on the
 // world communicator as on one process (MPI_COMM_SELF holding all of X); empty clusters,
 // k above the rows per rank, bad input.
-#include "cluster/kmeans.h"
+#include "kernels/cluster/kmeans.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "core/runtime.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/runtime.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
-#include "linalg/qr.h"
-#include "linalg/svd.h"
+#include "kernels/linalg/qr.h"
+#include "kernels/linalg/svd.h"
 
-#include "core/error.h"
-#include "core/factories.h"
-#include "core/manipulation.h"
-#include "support/testing.h"
+#include "src/core/error.h"
+#include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "tests/support/testing.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

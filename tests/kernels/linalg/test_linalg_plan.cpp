@@ -1,7 +1,7 @@
 // The metadata-only planners: no MPI, no data (this test does not start MPI).
-#include "linalg/plan.h"
+#include "kernels/linalg/plan.h"
 
-#include "core/error.h"
+#include "src/core/error.h"
 
 #include <gtest/gtest.h>
 
