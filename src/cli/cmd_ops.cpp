@@ -46,6 +46,7 @@ std::string param_schema(const pipeline::ParamSpec& p) {
       break;
     case ParamKind::device: s = "{\"enum\": [\"cpu\", \"gpu\"]}"; break;
     case ParamKind::scalar: s = "{\"type\": [\"number\", \"boolean\"]}"; break;
+    case ParamKind::mapping: s = "{\"type\": [\"object\", \"null\"]}"; break;
   }
   std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
   return fmt::format("{{\"description\": {}, \"allOf\": [{}]}}", json_quote(desc), with_expr(s));

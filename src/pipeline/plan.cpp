@@ -1,6 +1,8 @@
 // The planner: validation, ordering, inference and memory accounting.
 #include "pipeline/plan.h"
 
+#include "pipeline/files.h"
+
 #include "core/error.h"
 #include "core/text.h"
 
@@ -118,6 +120,10 @@ Plan make_plan(const Document& doc, int nranks) {
     }
   }
 
+  // Files: every path read and written, checked as a whole; a load of a file an earlier
+  // step writes runs after that step.
+  FileTable files = plan_files(doc, ops, params);
+
   // Dependency order, stable in file order; a cycle is named step by step.
   std::vector<int> indeg(n, 0);
   std::vector<std::vector<size_t>> users(n);
@@ -125,6 +131,8 @@ Plan make_plan(const Document& doc, int nranks) {
     std::set<size_t> deps;
     for (const auto& r : refs[i])
       if (r.first != SIZE_MAX) deps.insert(r.first);
+    for (const auto& [writer, reader] : files.after)
+      if (reader == i) deps.insert(writer);
     indeg[i] = static_cast<int>(deps.size());
     for (size_t d : deps) users[d].push_back(i);
   }
@@ -185,7 +193,7 @@ Plan make_plan(const Document& doc, int nranks) {
       }
       ps.inputs.push_back(im);
     }
-    InferContext ctx{st, *ps.params, ps.inputs, plan.nranks, ddtype, ddevice};
+    InferContext ctx{st, *ps.params, ps.inputs, plan.nranks, ddtype, ddevice, &files.uses[i]};
     try {
       ps.info = ops[i]->infer(ctx);
     } catch (const PipelineError&) {
@@ -193,6 +201,8 @@ Plan make_plan(const Document& doc, int nranks) {
     } catch (const std::exception& e) {
       throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
     }
+    if (!ps.inputs.empty() && !ps.inputs[0].is_scalar) record_write(files, i, ps.inputs[0].array);
+    ps.files = files.uses[i];
     const size_t nout = !ops[i]->has_result ? 0 : ops[i]->outputs.empty() ? 1 : fields[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout,
                fmt::format("op '{}' inferred {} results, declares {}", st.op, ps.info.outputs.size(), nout));

@@ -167,6 +167,19 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
       }
       break;
     case ParamKind::index: to_index(n); break;
+    case ParamKind::mapping:
+      if (node_is_none(n)) break;
+      if (!n.IsMap()) throw std::invalid_argument("a mapping {name: value, ...}");
+      for (const auto& kv : n) {
+        const YAML::Node& v = kv.second;
+        bool ok = v.IsScalar();
+        if (v.IsSequence()) {
+          ok = true;
+          for (const YAML::Node& x : v) ok = ok && x.IsScalar();
+        }
+        if (!ok) throw std::invalid_argument("a mapping of names to numbers, strings, bools or lists of numbers");
+      }
+      break;
   }
 }
 
@@ -189,6 +202,7 @@ const char* param_kind_name(ParamKind k) {
     case ParamKind::device: return "device";
     case ParamKind::scalar: return "scalar";
     case ParamKind::index: return "index";
+    case ParamKind::mapping: return "mapping";
   }
   return "?";
 }
@@ -346,6 +360,14 @@ c10::Scalar Params::scalar(const std::string& name) const {
 }
 std::vector<Index> Params::index(const std::string& name) const {
   return convert(*this, *doc_, *step_, name, [&] { return to_index(node(name)); });
+}
+
+std::vector<std::pair<std::string, YAML::Node>> Params::mapping(const std::string& name) const {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  const YAML::Node n = node(name);
+  if (!n.IsDefined() || !n.IsMap()) return out;
+  for (const auto& kv : n) out.emplace_back(kv.first.Scalar(), kv.second);
+  return out;
 }
 
 c10::Scalar literal_scalar(const YAML::Node& literal) {
