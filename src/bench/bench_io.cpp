@@ -10,8 +10,9 @@
 // rank.
 //
 // Page cache: a write returns once the bytes are in the page cache, so two write figures
-// are given: "cached" (no flush) and "+fsync" (the file flushed to the device inside the
-// timed region). Reads are given "warm" (the file still cached from the write) and "cold"
+// are given: "cached" (no flush: a save with sync off) and "+fsync" (the file flushed to
+// the device inside the timed region: dnd's durable save, data synced before the rename
+// and the directory after, against write() + fsync()). Reads are given "warm" (the file still cached from the write) and "cold"
 // (its pages dropped with posix_fadvise(DONTNEED) after an fsync, which needs no root
 // and works for any clean page, before each timed read). The same rules apply to the
 // baseline and to dnd.
