@@ -96,68 +96,6 @@ int64_t checked_nbytes(const Shape& shape, int64_t isize, const std::string& wha
 
 int64_t itemsize(Dtype t) { return static_cast<int64_t>(c10::elementSize(t)); }
 
-// ---- the output file protocol ---------------------------------------------------------
-
-OutputFile::OutputFile(const std::string& path, bool overwrite, const Communicator& comm)
-    : path_(path), overwrite_(overwrite), comm_(comm) {
-  agree(comm_, [&] {
-    if (comm_.rank() != 0) return;
-    if (path.empty()) throw ValueError("save: empty output path");
-    const fs::path p(path);
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) throw ValueError(fmt::format("save: '{}' is a directory", path));
-    if (fs::exists(p, ec) && !overwrite)
-      throw ValueError(fmt::format("save: '{}' exists; set overwrite to replace it", path));
-    if (overwrite && fs::is_regular_file(p, ec)) {
-      // The old file is about to be replaced: hand its clean cached pages back first, so
-      // that the new file's pages reuse them instead of memory never touched before
-      // (slow to fault in on virtual machines). Dirty pages stay; nothing is lost.
-      const int fd = ::open(path.c_str(), O_RDONLY);
-      if (fd >= 0) {
-        ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-        ::close(fd);
-      }
-    }
-    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-    fs::create_directories(dir, ec);
-    if (!fs::is_directory(dir))
-      throw ValueError(fmt::format("save: cannot create directory '{}' for '{}'{}", dir.string(), path,
-                                   ec ? ": " + ec.message() : ""));
-    if (access(dir.c_str(), W_OK) != 0)
-      throw ValueError(fmt::format("save: directory '{}' is not writable ({})", dir.string(), std::strerror(errno)));
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    tmp_ = (dir / fmt::format(".{}.dnd-tmp.{}.{}.{:x}", p.filename().string(), getpid(), counter++, rd())).string();
-  });
-  broadcast_string(comm_, tmp_, 0);
-}
-
-OutputFile::~OutputFile() {
-  if (!committed_ && comm_.rank() == 0 && !tmp_.empty()) ::unlink(tmp_.c_str());
-}
-
-void OutputFile::commit() {
-  agree(comm_, [&] {
-    if (comm_.rank() != 0) return;
-    if (overwrite_) {
-      if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-        throw ValueError(fmt::format("save: cannot rename '{}' to '{}': {}", tmp_, path_, std::strerror(errno)));
-      return;
-    }
-    // link() fails when the target appeared meanwhile: never replace a file silently.
-    if (::link(tmp_.c_str(), path_.c_str()) == 0) {
-      ::unlink(tmp_.c_str());
-      return;
-    }
-    if (errno == EEXIST) throw ValueError(fmt::format("save: '{}' exists; set overwrite to replace it", path_));
-    std::error_code ec;  // file systems without hard links
-    if (fs::exists(path_, ec)) throw ValueError(fmt::format("save: '{}' exists; set overwrite to replace it", path_));
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      throw ValueError(fmt::format("save: cannot rename '{}' to '{}': {}", tmp_, path_, std::strerror(errno)));
-  });
-  committed_ = true;
-}
-
 // ---- MPI-IO ---------------------------------------------------------------------------
 
 namespace {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <variant>
 
 namespace dnd::io::detail {
 
@@ -362,6 +363,108 @@ bool one_run(const std::vector<Sel>& sel, const Shape& g) {
   return true;
 }
 
+// Writes one attribute of `obj` (collective for MPI-IO files: every rank the same).
+herr_t write_attribute(hid_t obj, const Attribute& at) {
+  const char* name = at.name.c_str();
+  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+  H5Eclear2(H5E_DEFAULT);
+  auto scalar = [&](hid_t ftype, hid_t mtype, const void* v) -> herr_t {
+    Hid space(H5Screate(H5S_SCALAR));
+    Hid a(H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT));
+    return a.ok() ? H5Awrite(a, mtype, v) : -1;
+  };
+  auto list = [&](hid_t ftype, hid_t mtype, const void* v, size_t n) -> herr_t {
+    hsize_t d = n;
+    Hid space(H5Screate_simple(1, &d, nullptr));
+    Hid a(H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT));
+    return a.ok() ? H5Awrite(a, mtype, v) : -1;
+  };
+  if (const bool* b = std::get_if<bool>(&at.value)) {
+    Hid t = mem_type(at::kBool);
+    const int8_t v = *b ? 1 : 0;
+    return scalar(t, t, &v);
+  }
+  if (const int64_t* i = std::get_if<int64_t>(&at.value)) return scalar(H5T_STD_I64LE, H5T_NATIVE_INT64, i);
+  if (const double* x = std::get_if<double>(&at.value)) return scalar(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
+  if (const std::string* str = std::get_if<std::string>(&at.value)) {
+    Hid t(H5Tcopy(H5T_C_S1));
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char* c = str->c_str();
+    return scalar(t, t, &c);
+  }
+  if (const auto* iv = std::get_if<std::vector<int64_t>>(&at.value))
+    return list(H5T_STD_I64LE, H5T_NATIVE_INT64, iv->data(), iv->size());
+  const auto& dv = std::get<std::vector<double>>(at.value);
+  return list(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, dv.data(), dv.size());
+}
+
+// An attribute's value as text: numbers (lists as [a, b, ...], at most 16 shown),
+// strings quoted, other types by their class.
+std::string attribute_text(hid_t attr) {
+  Hid type(H5Aget_type(attr));
+  Hid space(H5Aget_space(attr));
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  const int nd = H5Sget_simple_extent_ndims(space);
+  const H5T_class_t cls = H5Tget_class(type);
+  if (n < 0) return "?";
+  if (cls == H5T_STRING) {
+    if (n != 1) return fmt::format("{} strings", n);
+    std::string out;
+    if (H5Tis_variable_str(type) > 0) {
+      char* c = nullptr;
+      Hid mt(H5Tcopy(H5T_C_S1));
+      H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(type));
+      if (H5Aread(attr, mt, &c) >= 0 && c) {
+        out = c;
+        H5free_memory(c);
+      }
+    } else {
+      std::vector<char> buf(H5Tget_size(type) + 1, '\0');
+      if (H5Aread(attr, type, buf.data()) >= 0) out = buf.data();
+    }
+    return "\"" + out + "\"";
+  }
+  const TypeInfo ti = classify(type);
+  std::vector<std::string> items;
+  if (cls == H5T_INTEGER || (cls == H5T_ENUM && ti.dtype == at::kBool)) {
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    if (H5Aread(attr, H5T_NATIVE_INT64, v.data()) < 0) return ti.name;
+    for (size_t i = 0; i < v.size() && i < 16; ++i)
+      items.push_back(ti.dtype == at::kBool ? (v[i] ? "true" : "false") : std::to_string(v[i]));
+  } else if (cls == H5T_FLOAT) {
+    std::vector<double> v(static_cast<size_t>(n));
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()) < 0) return ti.name;
+    for (size_t i = 0; i < v.size() && i < 16; ++i) items.push_back(fmt::format("{}", v[i]));
+  } else {
+    return fmt::format("({})", ti.name);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  if (nd == 0 && items.size() == 1) return items[0];
+  return fmt::format("[{}{}]", fmt::join(items, ", "), n > 16 ? ", ..." : "");
+}
+
+herr_t collect_attr(hid_t obj, const char* name, const H5A_info_t*, void* data) {
+  auto* out = static_cast<std::vector<std::pair<std::string, std::string>>*>(data);
+  Hid a(H5Aopen(obj, name, H5P_DEFAULT));
+  if (a.ok()) out->emplace_back(name, attribute_text(a));
+  H5Eclear2(H5E_DEFAULT);
+  return 0;
+}
+
+std::vector<std::pair<std::string, std::string>> attributes(hid_t file, const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  Hid o(H5Oopen(file, path.c_str(), H5P_DEFAULT));
+  if (!o.ok()) {
+    H5Eclear2(H5E_DEFAULT);
+    return out;
+  }
+  hsize_t idx = 0;
+  if (H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr, &out) < 0) H5Eclear2(H5E_DEFAULT);
+  return out;
+}
+
 }  // namespace
 
 ArrayInfo probe_hdf5(const std::string& path, const std::string& dataset) {
@@ -400,9 +503,9 @@ ArrayInfo probe_hdf5(const std::string& path, const std::string& dataset) {
 
 std::vector<Entry> list_hdf5(const std::string& path) {
   Hid f = open_serial(path);
-  std::vector<Entry> out{Entry{"/", true, {}}};
+  std::vector<Entry> out{Entry{"/", true, {}, attributes(f, "/")}};
   for (const auto& [p, group] : objects(f)) {
-    Entry e{p, group, {}};
+    Entry e{p, group, {}, attributes(f, p)};
     if (!group) e.info = dataset_info(f, p, path, /*strict=*/false);
     out.push_back(std::move(e));
   }
@@ -441,7 +544,14 @@ at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::
   return local;
 }
 
-void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o) {
+bool is_hdf5_file(const std::string& path) {
+  quiet();
+  const htri_t is = H5Fis_hdf5(path.c_str());
+  H5Eclear2(H5E_DEFAULT);
+  return is > 0;
+}
+
+void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o, bool create) {
   quiet();
   const Communicator& comm = a.comm();
   const std::string name = norm_path(o.dataset.empty() ? "data" : o.dataset);
@@ -451,10 +561,31 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o) 
   const auto nd = static_cast<int>(g.size());
 
   Hid fapl = mpio_fapl(comm);
-  Hid file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+  Hid file(create ? H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                  : H5Fopen(tmp.c_str(), H5F_ACC_RDWR, fapl));
   agree(comm, [&] {
-    if (!file.ok()) throw ValueError(fmt::format("{}: cannot create '{}': {}", what, tmp, h5_detail()));
+    if (!file.ok()) throw ValueError(fmt::format("{}: cannot {} '{}': {}", what, create ? "create" : "open", tmp,
+                                                 h5_detail()));
   });
+  if (!create) {
+    // Every rank sees the same metadata: the same answer everywhere.
+    const htri_t there = H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0 ? 1 : 0;
+    H5Eclear2(H5E_DEFAULT);
+    herr_t drc = 0;
+    if (there && o.overwrite) {
+      Hid obj(H5Oopen(file, name.c_str(), H5P_DEFAULT));
+      const bool group = obj.ok() && H5Iget_type(obj) == H5I_GROUP;
+      obj.close();
+      drc = group ? -2 : H5Ldelete(file, name.c_str(), H5P_DEFAULT);
+    }
+    agree(comm, [&] {
+      if (there && !o.overwrite)
+        throw ValueError(fmt::format("{}: the file already holds a dataset {}; set overwrite to replace it", what,
+                                     name));
+      if (drc == -2) throw ValueError(fmt::format("{}: {} is a group in the file, not a dataset", what, name));
+      if (drc < 0) throw ValueError(fmt::format("{}: cannot replace {}: {}", what, name, h5_detail()));
+    });
+  }
 
   {  // everything in the file is closed before the file itself
   Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
@@ -513,7 +644,9 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o) 
   Hid aspace(H5Screate(H5S_SCALAR));
   Hid attr(H5Acreate2(ds, "dnd_split", H5T_STD_I64LE, aspace, H5P_DEFAULT, H5P_DEFAULT));
   const int64_t split = a.split().value_or(-1);
-  const herr_t arc = attr.ok() ? H5Awrite(attr, H5T_NATIVE_INT64, &split) : -1;
+  herr_t arc = attr.ok() ? H5Awrite(attr, H5T_NATIVE_INT64, &split) : -1;
+  for (const Attribute& at : o.attrs)
+    if (arc >= 0) arc = write_attribute(ds, at);
   agree(comm, [&] {
     if (arc < 0) throw ValueError(fmt::format("{}: writing attributes failed: {}", what, h5_detail()));
   });

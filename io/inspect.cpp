@@ -40,9 +40,14 @@ std::string listing_text(const std::string& path, const std::vector<Entry>& entr
   std::string s = fmt::format("{}\n", path);
   s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", "path", "shape", "dtype", "layout", "chunks",
                    "compression", "bytes");
+  // Attributes follow their object, one per line.
+  const auto attrs = [&s](const Entry& e) {
+    for (const auto& [k, v] : e.attrs) s += fmt::format("      @{} = {}\n", k, v);
+  };
   for (const Entry& e : entries) {
     if (e.is_group) {
       s += fmt::format("  {:<28} (group)\n", e.path);
+      attrs(e);
       continue;
     }
     const ArrayInfo& i = e.info;
@@ -50,6 +55,7 @@ std::string listing_text(const std::string& path, const std::vector<Entry>& entr
                      i.supported ? dtype_name(i.dtype) : i.type + " (unsupported)", i.layout,
                      i.chunks.empty() ? "-" : shape_str(i.chunks), i.compression.empty() ? "-" : i.compression,
                      human_bytes(i.nbytes));
+    attrs(e);
   }
   return s;
 }
@@ -152,20 +158,26 @@ std::string inspect_json(const std::string& path, const std::vector<Entry>& entr
                          Split split, const std::vector<RankBlock>& map) {
   std::string s = fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_quote(path),
                               json_quote(entries.empty() ? "" : format_name(entries.back().info.format)));
+  const auto attrs = [](const Entry& e) {
+    std::string a = ", \"attrs\": {";
+    for (size_t k = 0; k < e.attrs.size(); ++k)
+      a += fmt::format("{}{}: {}", k ? ", " : "", json_quote(e.attrs[k].first), json_quote(e.attrs[k].second));
+    return a + "}";
+  };
   for (size_t k = 0; k < entries.size(); ++k) {
     const Entry& e = entries[k];
     s += k ? ", " : "";
     if (e.is_group) {
-      s += fmt::format("{{\"path\": {}, \"kind\": \"group\"}}", json_quote(e.path));
+      s += fmt::format("{{\"path\": {}, \"kind\": \"group\"{}}}", json_quote(e.path), attrs(e));
       continue;
     }
     const ArrayInfo& i = e.info;
     s += fmt::format(
         "{{\"path\": {}, \"kind\": \"dataset\", \"shape\": {}, \"dtype\": {}, \"supported\": {}, \"layout\": {}, "
-        "\"chunks\": {}, \"compression\": {}, \"nbytes\": {}, \"storage_bytes\": {}}}",
+        "\"chunks\": {}, \"compression\": {}, \"nbytes\": {}, \"storage_bytes\": {}{}}}",
         json_quote(e.path), json_shape(i.shape), json_quote(i.supported ? dtype_name(i.dtype) : i.type),
         i.supported ? "true" : "false", json_quote(i.layout), i.chunks.empty() ? "null" : json_shape(i.chunks),
-        i.compression.empty() ? "null" : json_quote(i.compression), i.nbytes, i.storage_bytes);
+        i.compression.empty() ? "null" : json_quote(i.compression), i.nbytes, i.storage_bytes, attrs(e));
   }
   s += "], \"distribution\": ";
   if (!selected) return s + "null}\n";

@@ -160,7 +160,8 @@ DNDarray load(const std::string& path, const LoadOptions& o, const Communicator&
   return balance(a);
 }
 
-void save(const DNDarray& a, const std::string& path, const SaveOptions& o) {
+namespace detail {
+void check_save(const DNDarray& a, const std::string& path, const SaveOptions& o) {
   const Format f = format_of(path, o.format);
   check_supported_dtype(a.dtype(), "save");
   const std::string what = "save " + path;
@@ -177,12 +178,21 @@ void save(const DNDarray& a, const std::string& path, const SaveOptions& o) {
     for (int64_t c : o.chunks)
       if (c <= 0) throw ValueError(fmt::format("{}: chunk extents must be positive, got {}", what, shape_str(o.chunks)));
   }
-  OutputFile out(path, o.overwrite, a.comm());
-  switch (f) {
-    case Format::hdf5: save_hdf5(a, out.tmp(), o); break;
-    case Format::npy: save_npy(a, out.tmp()); break;
-    default: save_csv(a, out.tmp(), o); break;
-  }
+  if (f != Format::hdf5 && o.mode == SaveMode::append)
+    throw ValueError(fmt::format("{}: mode append adds datasets to an HDF5 file; {} files hold one array", what,
+                                 format_name(f)));
+  if (f != Format::hdf5 && !o.attrs.empty())
+    throw ValueError(fmt::format("{}: attrs are HDF5 attributes; {} files have none", what, format_name(f)));
+  for (const Attribute& at : o.attrs)
+    if (at.name.empty() || at.name == "dnd_split")
+      throw ValueError(fmt::format("{}: '{}' cannot be an attribute name{}", what, at.name,
+                                   at.name.empty() ? "" : " (dnd writes it)"));
+}
+}  // namespace detail
+
+void save(const DNDarray& a, const std::string& path, const SaveOptions& o) {
+  Outputs out(a.comm(), o.sync);
+  out.save(a, path, o);
   out.commit();
 }
 

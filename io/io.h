@@ -18,8 +18,24 @@
 // on every rank: rank 0 reads the metadata first and every rank agrees on failures
 // before the next collective step.
 //
-// save writes to a hidden temporary file beside the target and renames it once every
-// rank has finished; a failure leaves no partial file and the old file (if any) intact.
+// Outputs: a save writes to a hidden temporary beside its target (".NAME.dnd-tmp.HOST.PID.
+// RAND"); an `Outputs` set collects the temporaries of several saves (several datasets of
+// one HDF5 file share one temporary) and commits them together: every rank syncs the
+// data (fsync), rank 0 renames each temporary onto its target (rolling back the renames
+// already done if one fails) and syncs the directories. Until then no target changes; a
+// failed or killed writer leaves only temporaries, which rank 0 holds an open-file-
+// description lock on, so that the next save into that directory recognises the ones of
+// dead processes (the lock is free) and removes them. SIGTERM and SIGINT remove the
+// temporaries of every live set before the process exits. Symlinks are written through
+// (the temporary is made beside the link's final target, which is replaced; the link
+// stays); an existing target that is not a regular file is refused.
+//
+// `mode: append` copies the existing HDF5 file into the temporary first (a reflink where
+// the file system has them, else an in-kernel copy_file_range: O(file size) time and
+// disk space) and adds datasets to the copy, so the file under its final name is at every
+// moment either the old one or the complete new one. Replacing one dataset
+// (overwrite) unlinks the old one in the copy; its bytes stay unused in the file (HDF5
+// does not reclaim space; h5repack does).
 #pragma once
 
 #include "src/core/dndarray.h"
@@ -27,8 +43,11 @@
 #include "src/core/types.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace dnd::io {
@@ -58,11 +77,30 @@ struct LoadOptions {
   Dtype dtype = kDefaultDtype;
 };
 
+// HDF5 attribute values: a bool (h5py's enum), an integer (int64), a float (float64), a
+// UTF-8 string (variable length, as h5py writes str), or a 1-D list of integers or floats.
+using AttrValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+struct Attribute {
+  std::string name;
+  AttrValue value;
+};
+
+// write: the file is written anew (an existing one needs overwrite). append (h5py's "a",
+// HDF5 only): the datasets are added to the existing file, if any, keeping the others.
+enum class SaveMode { write, append };
+
 struct SaveOptions {
   // HDF5: the dataset's path; groups on the way are created. Empty means "data".
   std::string dataset;
-  // Replace an existing file (otherwise an existing target is an error).
+  // write mode: replace an existing file (otherwise an existing target is an error);
+  // append mode: replace the dataset if the file already holds one of that name.
   bool overwrite = false;
+  SaveMode mode = SaveMode::write;
+  // Sync the data before the rename and the directory after it (durable across a power
+  // loss); false for scratch data.
+  bool sync = true;
+  // HDF5: attributes of the dataset.
+  std::vector<Attribute> attrs;
   Format format = Format::automatic;
   // HDF5: chunk shape (empty: contiguous, or an automatic chunk shape when compressing)
   // and gzip level 0-9 (0: none).
@@ -96,6 +134,7 @@ struct Entry {
   std::string path;  // "/", "/group", "/group/data"
   bool is_group = false;
   ArrayInfo info;  // datasets only
+  std::vector<std::pair<std::string, std::string>> attrs;  // HDF5 attributes: name, value as text
 };
 
 // Metadata of one array, read in this process only; needs no MPI (works before or
@@ -117,7 +156,54 @@ std::vector<Entry> list(const std::string& path, Format format = Format::automat
 DNDarray load(const std::string& path, const LoadOptions& o = {}, const Communicator& comm = Communicator::world());
 
 // Collective over a's communicator: writes a to `path` (see the header comment for the
-// temporary-file protocol). CSV takes 1-D and 2-D arrays.
+// temporary-file protocol) and commits it. CSV takes 1-D and 2-D arrays.
 void save(const DNDarray& a, const std::string& path, const SaveOptions& o = {});
+
+// Where a save of `path` writes (no MPI): the absolute path with symlinks followed
+// (those of the final name too: the link's target is replaced, the link stays), and what
+// is there now: "" (nothing), "file", "directory", "character device", "block device",
+// "FIFO", "socket". Relative paths resolve against the working directory.
+struct OutputTarget {
+  std::string path;
+  std::string kind;
+};
+OutputTarget resolve_output(const std::string& path);
+// The same rule for a file to read (missing files resolve too), so that a load and a
+// save of one file under two spellings meet.
+std::string resolve_path(const std::string& path);
+
+// Collective: the outputs of one run, committed together (see the header comment).
+class Outputs {
+ public:
+  explicit Outputs(const Communicator& comm, bool sync = true);
+  // Without commit(): every rank removes the temporaries (no communication).
+  ~Outputs();
+  Outputs(const Outputs&) = delete;
+  Outputs& operator=(const Outputs&) = delete;
+
+  // Collective: writes `a` into the temporary of `path` (created at the first save of
+  // that file). o.sync is ignored (the set's own). A second save of the same dataset, or
+  // of an npy / CSV file, or a save of another mode or format into a file already
+  // written, is a ValueError.
+  void save(const DNDarray& a, const std::string& path, const SaveOptions& o);
+  // Collective: the file a load of `path` reads to see what this set wrote (its
+  // temporary), or `path` itself when the set did not write it.
+  std::string read_path(const std::string& path) const;
+  // Collective: syncs (when asked), renames every temporary onto its target, syncs the
+  // directories. A failure (agreed on every rank) leaves every target as it was.
+  void commit();
+  bool empty() const;
+  // Rank 0: one line per directory in which temporaries of dead processes were removed.
+  const std::vector<std::string>& notes() const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> s_;
+};
+
+// Removes the temporaries of every live Outputs of this process (no communication);
+// for a rank about to abort the job.
+void remove_temporaries() noexcept;
 
 }  // namespace dnd::io

@@ -45,26 +45,12 @@ int64_t checked_nbytes(const Shape& shape, int64_t itemsize, const std::string& 
 
 int64_t itemsize(Dtype t);
 
-// Collective: the output file protocol. The constructor checks the target (rank 0,
-// agreed): an existing file without overwrite, a directory, an unwritable place are
-// errors; missing parent directories are created. tmp() is a hidden name beside the
-// target. commit() renames it into place once every rank got there without error; the
-// destructor (on rank 0) removes the temporary file when commit() did not happen.
-class OutputFile {
- public:
-  OutputFile(const std::string& path, bool overwrite, const Communicator& comm);
-  ~OutputFile();
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-  const std::string& tmp() const { return tmp_; }
-  void commit();
-
- private:
-  std::string path_, tmp_;
-  bool overwrite_;
-  Communicator comm_;
-  bool committed_ = false;
-};
+// Test-only fault injection: true when the environment variable DND_TEST_FAULT names
+// `point` ("commit-start", "commit-mid", "kill-in-save:R" is handled by Outputs).
+bool fault(const char* point);
+// The checks of a save's options against its array (format, dtype, shape, chunks,
+// compression, mode, attributes), alike on every rank; ValueError / TypeError.
+void check_save(const DNDarray& a, const std::string& path, const SaveOptions& o);
 
 // Reads `n` bytes at `offset` of an open MPI file (independent, in pieces below 2 GiB);
 // a short read is a ValueError ("truncated").
@@ -101,7 +87,11 @@ ArrayInfo probe_hdf5(const std::string& path, const std::string& dataset);
 std::vector<Entry> list_hdf5(const std::string& path);
 at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::vector<Sel>& mine,
                      bool collective, const Communicator& comm);
-void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o);
+// create: a new file; else the dataset is added to the existing (temporary) file, an
+// existing dataset of that name replaced when o.overwrite, else a ValueError.
+void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o, bool create);
+// Whether `path` starts with HDF5's signature (no MPI).
+bool is_hdf5_file(const std::string& path);
 
 ArrayInfo probe_npy(const std::string& path);
 at::Tensor load_npy(const std::string& path, const ArrayInfo& info, const std::vector<Sel>& mine,

@@ -410,18 +410,22 @@ void make_scratch_dir(const Communicator& comm, const std::string& dir) {
     throw ValueError(fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
 }
 
-Case io_case(const std::string& name, int64_t base, const std::string& format, const std::string& scratch) {
+Case io_case(const std::string& name, int64_t base, const std::string& format, const std::string& scratch,
+             bool sync) {
   const bool save = name == "io-save";
   const std::string ext = format == "npy" ? "npy" : "h5";
   Case c;
   c.name = c.workload = name;
   c.unit = "GB/s";
-  c.unit_doc = save ? "the array's bytes written per second (page cache: no fsync, as the baseline), all ranks together"
+  c.unit_doc = save ? (sync ? "the array's bytes written per second, synced to the device (as the baseline), all "
+                              "ranks together"
+                            : "the array's bytes written per second (page cache: no fsync, as the baseline), all ranks "
+                              "together")
                     : "the array's bytes read per second, cold (pages dropped before each run, as for the baseline), "
                       "all ranks together";
   c.size_name = "rows";
   c.size = base;
-  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}", name, base, kCols, ext);
+  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}{}", name, base, kCols, ext, sync ? " sync" : "");
   c.check = divides(c.name, base, 1);
   c.make = [=](const Communicator& comm, int64_t rows) {
     make_scratch_dir(comm, scratch);
@@ -431,6 +435,7 @@ Case io_case(const std::string& name, int64_t base, const std::string& format, c
     io::SaveOptions so;
     so.dataset = "data";
     so.overwrite = true;
+    so.sync = sync;  // page cache only, or durable, as the baseline
     auto a = std::make_shared<DNDarray>(random_uniform({rows, kCols}, 1, 0, 1, f32_on(comm, 0)));
     Problem p;
     p.shape = fmt::format("({}, {}) float32 split 0, {}", rows, kCols, ext == "h5" ? "HDF5" : "npy");
@@ -468,12 +473,16 @@ Case io_case(const std::string& name, int64_t base, const std::string& format, c
     }
     Timing t;
     if (save)
-      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_write(file.path, buf.data_ptr(), bytes); },
-                       [&] { flush_file(file.path); });
+      t = measure_solo(world, warmup, std::max(1, repeat), [&] {
+            plain_write(file.path, buf.data_ptr(), bytes);
+            if (sync) flush_file(file.path);
+          },
+          [&] { flush_file(file.path); });
     else
       t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
                        [&] { drop_page_cache(file.path); });
-    return Baseline{save ? "write() of the same bytes, 1 process" : "read() of the same bytes, cold, 1 process",
+    return Baseline{save ? (sync ? "write() + fsync() of the same bytes, 1 process" : "write() of the same bytes, 1 process")
+                         : "read() of the same bytes, cold, 1 process",
                     t.median, static_cast<double>(bytes) / t.median / 1e9};
   };
   return c;
@@ -558,7 +567,7 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
     if (o.io_format != "h5" && o.io_format != "npy")
       throw ValueError(fmt::format("--io-format {}: expected h5 or npy", o.io_format));
     if (o.scratch_dir.empty()) throw ValueError(name + ": no scratch directory for its files");
-    return {io_case(name, base, o.io_format, o.scratch_dir)};
+    return {io_case(name, base, o.io_format, o.scratch_dir, o.io_sync && name == "io-save")};
   }
   return {factor_case(name, base)};
 }

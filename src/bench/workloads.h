@@ -31,6 +31,7 @@ struct WorkloadOptions {
   std::string split_pair;  // matmul: "0x1", "rx0", ... ("r" or "none": replicated); "" for all nine
   std::string io_format = "h5";  // io-load, io-save: "h5" or "npy"
   std::string scratch_dir;       // io-load, io-save: where their files go (removed after each size)
+  bool io_sync = false;          // io-save: durable saves (fsync), against write() + fsync()
 };
 
 // The names --workload accepts, besides "all".

@@ -41,6 +41,7 @@ namespace {
 struct BenchArgs {
   std::string pipeline, workload, ranks, mode = "strong", scale, out = "bench-results", compare, split_pair, launcher;
   std::string io_format = "h5", scratch;
+  bool io_sync = false;
   std::vector<std::string> sets;
   int repeat = 5, warmup = 1, threads = 0;
   int64_t size = 0;
@@ -109,7 +110,7 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   try {
     if (!a.workload.empty()) {
       p.cases = bench::workload_cases(a.workload,
-                                      bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a)});
+                                      bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync});
     } else {
       p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale));
       if (!p.cases.back().weak_ok && std::count(p.modes.begin(), p.modes.end(), "weak"))
@@ -148,6 +149,7 @@ std::string command_of(const BenchArgs& a, const std::string& ranks) {
   if (a.size) c += fmt::format(" --size {}", a.size);
   if (!a.split_pair.empty()) c += " --split-pair " + a.split_pair;
   if (a.io_format != "h5") c += " --io-format " + a.io_format;
+  if (a.io_sync) c += " --io-sync";
   if (!a.scale.empty()) c += " --scale " + a.scale;
   for (const std::string& s : a.sets) c += " --set " + s;
   if (a.threads) c += fmt::format(" --threads {}", a.threads);
@@ -308,6 +310,7 @@ int run_launches(BenchArgs& a, const Global& g) {
       if (a.size) args.insert(args.end(), {"--size", std::to_string(a.size)});
       if (!a.split_pair.empty()) args.insert(args.end(), {"--split-pair", a.split_pair});
       args.insert(args.end(), {"--io-format", a.io_format, "--scratch", scratch_dir(a)});
+      if (a.io_sync) args.push_back("--io-sync");
       if (!a.scale.empty()) args.insert(args.end(), {"--scale", a.scale});
       for (const std::string& s : a.sets) args.insert(args.end(), {"--set", s});
       if (!first) args.push_back("--no-baselines");  // measured once, by the first launch
@@ -371,6 +374,7 @@ Command add_bench(CLI::App& root, const Global& g) {
   app->add_option("--io-format", a->io_format, "io-load, io-save: the file format")
       ->check(CLI::IsMember({"h5", "npy"}))
       ->capture_default_str();
+  app->add_flag("--io-sync", a->io_sync, "io-save: durable saves (fsync before the rename), baseline write() + fsync()");
   app->add_option("--scratch", a->scratch, "io-load, io-save: directory for their files (default: OUT/scratch)");
   app->add_option("--scale", a->scale, "pipelines: the param weak scaling multiplies by the ranks (n, or n=4096)");
   app->add_option("--set", a->sets, "pipelines: override a param, key=value (repeatable)")->take_all();

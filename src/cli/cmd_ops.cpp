@@ -48,7 +48,7 @@ ordered_json param_schema(const pipeline::ParamSpec& p) {
     case ParamKind::number_list: s = {{"type", "array"}, {"items", {{"type", "number"}}}}; break;
     case ParamKind::name_list: s = {{"type", "array"}, {"items", {{"type", "string"}}}}; break;
     case ParamKind::mapping:
-      s = {{"type", "object"}, {"additionalProperties", {{"type", {"number", "boolean", "string"}}}}};
+      s = {{"type", {"object", "null"}}};
       break;
   }
   const std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");

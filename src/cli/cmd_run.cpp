@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -21,7 +22,26 @@ struct RunArgs {
   std::string timings;
   bool quiet = false;
   bool force = false;
+  bool no_sync = false;
 };
+
+// Relative paths mean the same file on every rank: the ranks work in rank 0's working
+// directory (a launcher may start them elsewhere). Before planning, which resolves paths.
+void agree_working_directory(const Communicator& world) {
+  std::error_code ec;
+  std::string cwd = world.rank() == 0 ? std::filesystem::current_path(ec).string() : std::string();
+  int64_t n = static_cast<int64_t>(cwd.size());
+  n = allreduce_value(world, n, ReduceOp::max);
+  if (n == 0) return;
+  std::vector<int64_t> codes(static_cast<size_t>(n), 0);
+  for (size_t i = 0; i < cwd.size(); ++i) codes[i] = static_cast<unsigned char>(cwd[i]);
+  // Rank 0's characters come first in the gathered list.
+  const std::vector<int64_t> all = allgather_values(world, codes);
+  std::string root(static_cast<size_t>(n), '\0');
+  for (int64_t i = 0; i < n; ++i) root[static_cast<size_t>(i)] = static_cast<char>(all[static_cast<size_t>(i)]);
+  if (world.rank() != 0 && !root.empty() && std::filesystem::current_path(ec).string() != root)
+    std::filesystem::current_path(root, ec);  // where it does not exist, paths fail as they would have
+}
 
 // Memory this rank may use: what the node has available, shared by its ranks.
 int64_t available_bytes_per_rank() {
@@ -39,6 +59,7 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   pipeline::Document doc;
   std::unique_ptr<pipeline::Plan> plan;
   std::string error;
+  agree_working_directory(world);
   try {  // every rank reads the same files and, normally, finds the same errors
     doc = pipeline::load_document(a.file, a.sets);
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
@@ -61,6 +82,7 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   pipeline::RunOptions o;
   o.quiet = a.quiet || g.quiet;
   o.timings_path = a.timings;
+  o.sync = !a.no_sync && doc.default_sync;
   if (world.rank() == 0 && !o.quiet)
     fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file, plan->steps.size(),
                world.size(), world.size() == 1 ? "" : "s", human_bytes(plan->peak_bytes));
@@ -78,6 +100,8 @@ Command add_run(CLI::App& root, const Global& g) {
   app->add_option("--timings", args->timings, "write per-step times, communication and peak memory to this JSON file");
   app->add_flag("--quiet", args->quiet, "no progress lines (print steps still print)");
   app->add_flag("--force", args->force, "run even if the planned peak memory exceeds what the ranks have");
+  app->add_flag("--no-sync", args->no_sync,
+                "do not sync saved files to the device before renaming them (scratch data; also defaults: {sync: false})");
   return Command{app, [args, &g] { return run_pipeline(*args, g); }};
 }
 

@@ -375,13 +375,18 @@ class Parser {
           d_.default_dtype = dtype_name(parse_dtype(val));
         } else if (k == "device") {
           d_.default_device = device_name(parse_device(val));
+        } else if (k == "sync") {
+          if (val == "true" || val == "false")
+            d_.default_sync = val == "true";
+          else
+            throw std::invalid_argument(fmt::format("defaults.sync must be true or false, got '{}'", val));
         }
       } catch (const std::exception& e) {
         throw d_.error(mark_of(v), e.what());
       }
-      if (k != "dtype" && k != "device") {
-        throw d_.error(key_mark(k), fmt::format("unknown default '{}'{} (defaults has dtype and device)", k,
-                                               did_you_mean(k, {"dtype", "device"})));
+      if (k != "dtype" && k != "device" && k != "sync") {
+        throw d_.error(key_mark(k), fmt::format("unknown default '{}'{} (defaults has dtype, device and sync)", k,
+                                               did_you_mean(k, {"dtype", "device", "sync"})));
       }
     }
   }

@@ -69,6 +69,7 @@ struct Document {
   std::vector<std::pair<std::string, YAML::Node>> params;  // after --set overrides
   std::string default_dtype = "float32";
   std::string default_device = "cpu";
+  bool default_sync = true;  // defaults: {sync: false}: saves are not synced (scratch data)
   std::vector<Step> steps;
   std::vector<std::pair<std::string, Mark>> plugins;  // `plugins:` libraries, with their positions
 

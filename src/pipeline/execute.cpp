@@ -8,6 +8,7 @@
 #include "src/core/error.h"
 #include "src/core/text.h"
 #include "src/pipeline/fault.h"
+#include "io/io.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -111,6 +112,10 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   RunResult result;
   std::vector<double> local_seconds;
   std::vector<int64_t> local_rss;
+  // Every save goes into this set; nothing under a final name changes before the commit
+  // after the last step (a failure unwinds it: the temporaries are removed).
+  io::Outputs outputs(comm, opts.sync);
+  size_t notes_shown = 0;
   const double startup = process_age_seconds();  // process start to the first step
   const auto t_run = Clock::now();
   const size_t nsteps = plan.steps.size();
@@ -146,7 +151,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
         }
       }
       DND_ASSERT(!fault_injected("internal-run:" + st.id), "fault injected by DND_TEST_FAULT");
-      RunContext ctx{st, *ps.params, std::move(operands), comm, ddtype, ddevice, ps.info.outputs, progress, opts.out};
+      RunContext ctx{st,       *ps.params, std::move(operands), comm,     ddtype,   ddevice,
+                     ps.info.outputs, progress,   opts.out,            &outputs, &ps.files};
       outs = ps.op->run(ctx);
       progress.finish();
       DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(), ps.info.outputs.size());
@@ -178,7 +184,22 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     if (!opts.keep_results)
       for (const std::string& name : ps.frees) store.erase(name);
     if (talk) {
+      for (; notes_shown < outputs.notes().size(); ++notes_shown)
+        std::fprintf(opts.log, "%s: %s\n", label.c_str(), outputs.notes()[notes_shown].c_str());
       std::fprintf(opts.log, "%s: done in %.3f s\n", label.c_str(), secs);
+      std::fflush(opts.log);
+    }
+  }
+  if (!outputs.empty()) {
+    const auto t_commit = Clock::now();
+    try {
+      outputs.commit();
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("committing the outputs: {} (no output was changed)", e.what()));
+    }
+    if (talk) {
+      std::fprintf(opts.log, "outputs committed%s in %.3f s\n", opts.sync ? " and synced" : " (not synced)",
+                   since(t_commit));
       std::fflush(opts.log);
     }
   }

@@ -21,6 +21,7 @@ struct RunOptions {
   std::FILE* out = stdout;      // print steps (rank 0)
   std::FILE* log = stderr;      // progress (rank 0)
   bool keep_results = false;    // keep every value in RunResult (tests, bench); else free after last use
+  bool sync = true;             // saves synced to the device before the commit (--no-sync: false)
 };
 
 struct StepTiming {
@@ -38,7 +39,8 @@ struct RunResult {
 };
 
 // Collective over comm. A failing step throws dnd::Error naming the step, its op and its
-// file:line; the caller must end every rank (the dnd executable aborts the job).
+// file:line; the caller must end every rank (the dnd executable aborts the job). Saves
+// are committed together after the last step (io::Outputs): a failed run changes no file.
 RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& opts = {});
 
 // Writes the timings JSON that `dnd run --timings` produces (rank 0).

@@ -5,6 +5,7 @@
 #include "src/core/text.h"
 #include "src/pipeline/fault.h"
 #include "src/pipeline/plugins.h"
+#include "src/pipeline/files.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ namespace {
 //   resolve_ops     every step's op, parameters and input count
 //   bind_ids        ids and the values they name ("X", "model.centroids")
 //   resolve_inputs  each input to the (step, result) producing it
+//   plan_files      every file read and written, checked as a whole (files.h)
 //   order_steps     dependency order, stable in file order; a cycle is named step by step
 //   infer           shapes, dtypes, splits, communication and temporaries, in order
 //   liveness        when each value is freed, live bytes per step, the peak
@@ -37,6 +39,7 @@ class Planner {
     resolve_ops();
     bind_ids();
     resolve_inputs();
+    files_ = plan_files(doc_, ops_, params_);  // every path read and written, checked as a whole
     order_steps();
     infer();
     liveness();
@@ -67,6 +70,7 @@ class Planner {
   std::map<std::string, Ref> values_;             // value name -> producer
   std::vector<std::vector<Ref>> refs_;            // per step, per input: its producer
   std::vector<size_t> order_;
+  FileTable files_;
 };
 
 void Planner::resolve_ops() {
@@ -173,6 +177,8 @@ void Planner::order_steps() {
     std::set<size_t> deps;
     for (const Ref& r : refs_[i])
       if (r.first != kNumber) deps.insert(r.first);
+    for (const auto& [writer, reader] : files_.after)  // a load of a file an earlier step writes
+      if (reader == i) deps.insert(writer);
     indeg[i] = static_cast<int>(deps.size());
     for (size_t d : deps) users[d].push_back(i);
   }
@@ -255,7 +261,9 @@ void Planner::infer() {
       }
       ps.inputs.push_back(im);
     }
-    ps.info = infer_step(op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice});
+    ps.info = infer_step(op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice, &files_.uses[i]});
+    if (!ps.inputs.empty() && !ps.inputs[0].is_scalar) record_write(files_, i, ps.inputs[0].array);
+    ps.files = files_.uses[i];
     const size_t nout = !op.has_result ? 0 : fields_[i].empty() ? 1 : fields_[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout, st.op, ps.info.outputs.size(), nout);
     for (size_t f = 0; f < nout; ++f) {

@@ -23,6 +23,7 @@ struct PlannedStep {
   int64_t out_bytes = 0;                  // per rank (largest block) of the outputs
   int64_t live_bytes = 0;                 // per rank while the step runs
   std::vector<std::string> frees;         // values dropped after the step
+  std::vector<FileUse> files;             // files read / written (the planner's file table)
 };
 
 struct Plan {

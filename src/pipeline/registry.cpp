@@ -183,9 +183,17 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
         if (!x.IsScalar() || x.Scalar().empty()) throw std::invalid_argument("a list of names");
       break;
     case ParamKind::mapping:
-      if (!n.IsMap()) throw std::invalid_argument("a mapping such as {alpha: 0.5}");
-      for (auto it = n.begin(); it != n.end(); ++it)
-        if (!it->second.IsScalar()) throw std::invalid_argument("a mapping of names to single values");
+      if (node_is_none(n)) break;
+      if (!n.IsMap()) throw std::invalid_argument("a mapping {name: value, ...}");
+      for (const auto& kv : n) {
+        const YAML::Node& v = kv.second;
+        bool ok = v.IsScalar();
+        if (v.IsSequence()) {
+          ok = true;
+          for (const YAML::Node& x : v) ok = ok && x.IsScalar();
+        }
+        if (!ok) throw std::invalid_argument("a mapping of names to numbers, strings, bools or lists of numbers");
+      }
       break;
   }
 }

@@ -24,6 +24,9 @@ namespace dnd {
 class DNDarray;
 class Communicator;
 }  // namespace dnd
+namespace dnd::io {
+class Outputs;
+}  // namespace dnd::io
 
 namespace dnd::pipeline {
 
@@ -45,7 +48,7 @@ enum class ParamKind {
   index,     // numpy-style "2:10, ::2, 0, ..."
   number_list,  // [0.25, 0.5, 0.25]
   name_list,    // [mean, std]
-  mapping,      // {alpha: 0.5, n: 3}: names to numbers, bools or text
+  mapping,      // {alpha: 0.5, units: m}: names to numbers, bools, text or lists of numbers
 };
 const char* param_kind_name(ParamKind k);
 
@@ -99,6 +102,21 @@ class Params {
 using dnd::ArrayMeta;
 using InferResult = dnd::OpMeta;
 
+// A file a step reads or writes, from its parameters alone: the planner's file table
+// (src/pipeline/files.h) checks every file of a pipeline before anything runs.
+struct FileUse {
+  bool write = false;
+  std::string path;       // as the step writes it
+  std::string format;     // "hdf5", "npy", "csv"
+  std::string dataset;    // HDF5: "/group/name"; a read may leave it empty (the only one)
+  bool append = false;    // write: mode append
+  bool overwrite = false;
+  // Filled by the planner.
+  std::string resolved;   // absolute, symlinks followed (io::resolve_output)
+  bool from_run = false;  // read: an earlier step of the run writes this file
+  std::optional<ArrayMeta> planned;  // read: what that step writes into the dataset
+};
+
 // A number given among a step's inputs ("2", "-1.5", "1e-3", "inf", "nan"): integers stay
 // integers (torch's promotion then treats it like a Python int). Throws ValueError.
 c10::Scalar literal_scalar(const YAML::Node& literal);
@@ -117,6 +135,7 @@ struct InferContext {
   int nranks;
   Dtype default_dtype;
   DeviceKind default_device;
+  const std::vector<FileUse>* files = nullptr;  // OpDef::files, as the planner filled them
   const ArrayMeta& array(size_t i) const { return inputs.at(i).array; }
 };
 
@@ -138,6 +157,8 @@ struct RunContext {
   const std::vector<ArrayMeta>& planned;  // what the planner inferred for the outputs
   Progress& progress;
   std::FILE* out;  // rank 0's results (print)
+  io::Outputs* outputs = nullptr;  // the run's outputs, committed after the last step
+  const std::vector<FileUse>* files = nullptr;  // as planned
   const DNDarray& array(size_t i) const { return inputs.at(i).array(); }
 };
 
@@ -156,6 +177,8 @@ struct OpDef {
   std::string category = "array";
   std::function<InferResult(const InferContext&)> infer;
   std::function<std::vector<DNDarray>(RunContext&)> run;
+  // The files the step reads or writes (load, save); throws ValueError for bad params.
+  std::function<std::vector<FileUse>(const Params&)> files;
   const char* file = "";
   int line = 0;
 };

@@ -110,13 +110,17 @@ Y
 "$DND" run only0/one.yaml --quiet && (cd only0 && "$DND" run one.yaml --quiet)
 cat > two.yaml <<'Y'
 version: 1
+params: {dir: only0}
 steps:
-  - {id: a, op: load, path: here.npy, split: 0}
+  - {id: a, op: load, path: "${dir}/here.npy", split: 0}
   - {op: print, input: a}
 Y
-two_dirs=(mpirun -n 1 -wdir "$WORK/only0" "$DND" run "$WORK/two.yaml" : -n 1 -wdir "$WORK/only1" "$DND" run "$WORK/two.yaml")
-check rank-dependent-file 2 "^\[rank 1\] .*two.yaml:3:17: error: step 'a' \(load\): cannot open 'here.npy'" -- "${two_dirs[@]}"
+two_dirs=(mpirun -n 1 "$DND" run "$WORK/two.yaml" : -n 1 "$DND" run "$WORK/two.yaml" --set dir=only1)
+check rank-dependent-file 2 "^\[rank 1\] .*two.yaml:4:17: error: step 'a' \(load\): cannot open 'only1/here.npy'" -- "${two_dirs[@]}"
 check rank-dependent-summary 2 "^dnd run: error: the pipeline is invalid on rank 1 \(its message is above\)" -- "${two_dirs[@]}"
+# Ranks started in different directories work in rank 0's: relative paths mean one file.
+check rank-working-directory 0 '\[0, 1, 2, 3, 4, 5, 6, 7\]' -- \
+  mpirun -n 1 -wdir "$WORK" "$DND" run "$WORK/two.yaml" --quiet : -n 1 -wdir "$WORK/only1" "$DND" run "$WORK/two.yaml" --quiet
 check run-failure-1-rank 1 "^dnd run: error on rank 0: step 'b' \(floor_divide, fails.yaml:4\)" -- "$DND" run fails.yaml
 
 # A failure hit by every rank (a division by zero in every block) is printed once, by rank

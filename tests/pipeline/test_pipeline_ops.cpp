@@ -342,6 +342,32 @@ TEST(PipelineOps, LoadAndSaveRoundTrip) {
     expect_global(r["c"], ref, 1e-12, 1e-12, ctx);
     expect_global(r["col"], ref.slice(0, 1, 6, 2).select(1, 3), 0, 0, ctx);
   }
+  // Two saves into one file and loads of it in the same run, planned from the saves (a
+  // stale file of that name with another shape exists), then the committed file itself.
+  run(fmt::format("steps:\n  - {{id: z, op: zeros, shape: [5, 2]}}\n  - {{op: save, input: z, path: \"{}/one.h5\", "
+                  "dataset: x, overwrite: true}}\n",
+                  dir));
+  for (Split split : all_splits(2)) {
+    Ran r = run(fmt::format(R"(steps:
+  - {{id: a, op: arange, stop: 12, dtype: float64, split: 0}}
+  - {{id: m, op: reshape, input: a, shape: [4, 3]}}
+  - {{op: save, input: m, path: "{0}/one.h5", dataset: x, overwrite: true}}
+  - {{op: save, input: a, path: "{0}/./one.h5", dataset: g/a}}
+  - {{id: back, op: load, path: "{0}/one.h5", dataset: x, split: {1}}}
+  - {{id: flat, op: load, path: "{0}/one.h5", dataset: /g/a, slice: "2:9:3", split: 0}}
+)",
+                            dir, split_text(split)));
+    expect_global(r["back"], at::arange(12, at::kDouble).reshape({4, 3}));
+    EXPECT_EQ(r["back"].split(), split);
+    expect_global(r["flat"], at::arange(12, at::kDouble).slice(0, 2, 9, 3));
+    Ran again = run(fmt::format(R"(steps:
+  - {{id: x, op: load, path: "{0}/one.h5", dataset: x, split: {1}}}
+  - {{id: a, op: load, path: "{0}/one.h5", dataset: g/a}}
+)",
+                                dir, split_text(split)));
+    expect_global(again["x"], at::arange(12, at::kDouble).reshape({4, 3}));
+    expect_global(again["a"], at::arange(12, at::kDouble));
+  }
   // An existing file is refused at plan time without overwrite, before anything runs.
   EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: zeros, shape: 3}}\n  - {{op: save, input: a, path: \"{}/m.npy\"}}\n", dir)),
                PipelineError);

@@ -1,13 +1,18 @@
-// The load and save ops (io/io.h). load reads the file's metadata at plan time, so a
-// missing file or dataset, or a slice out of range, fails before anything runs; save
-// refuses an existing target at plan time unless `overwrite: true`.
+// The load and save ops (io/io.h). Both declare their files (OpDef::files), which the
+// planner checks as a whole (src/pipeline/files.h). load reads the file's metadata at
+// plan time, or takes it from the step that writes the file earlier in the run, so a
+// missing file or dataset, or a slice out of range, fails before anything runs. save
+// writes into the run's io::Outputs, committed after the last step.
 #include "src/core/shape_ops.h"
 #include "io/io.h"
+#include "src/pipeline/files.h"
 #include "src/pipeline/ops/common.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 namespace dnd::pipeline::ops {
 namespace {
@@ -22,6 +27,84 @@ char delimiter_of(const Params& p) {
   if (d == "\\t" || d == "tab") return '\t';
   if (d.size() != 1) throw ValueError(fmt::format("delimiter must be one character, got '{}'", d));
   return d[0];
+}
+
+std::string h5_dataset(const std::string& d) {
+  if (d.empty()) return d;
+  std::string p = d[0] == '/' ? d : "/" + d;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+FileUse file_use(const Params& p, bool write) {
+  FileUse u;
+  u.write = write;
+  u.path = p.string("path");
+  u.format = io::format_name(io::format_of(u.path, io::parse_format(p.string("format"))));
+  if (u.format == "hdf5") u.dataset = h5_dataset(p.is_none("dataset") ? std::string() : p.string("dataset"));
+  if (write) {
+    u.append = p.string("mode") == "append";
+    u.overwrite = p.boolean("overwrite");
+  }
+  return u;
+}
+
+// attrs: {name: value}: true/false, integers, floats, strings (quoted ones stay strings),
+// lists of numbers.
+std::vector<io::Attribute> attributes(const Params& p) {
+  std::vector<io::Attribute> out;
+  auto number = [](const YAML::Node& v, bool& is_int, int64_t& i, double& d) {
+    if (v.Tag() == "!") return false;  // quoted: a string
+    const std::string s = v.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    const long long ll = std::strtoll(s.c_str(), &end, 10);
+    if (!s.empty() && *end == '\0' && errno == 0) {
+      is_int = true;
+      i = ll;
+      return true;
+    }
+    end = nullptr;
+    const double x = std::strtod(s.c_str(), &end);
+    if (!s.empty() && *end == '\0') {
+      is_int = false;
+      d = x;
+      return true;
+    }
+    return false;
+  };
+  for (const auto& [name, v] : p.mapping("attrs")) {
+    bool is_int = false;
+    int64_t i = 0;
+    double d = 0;
+    if (v.IsSequence()) {
+      std::vector<int64_t> ints;
+      std::vector<double> reals;
+      bool all_int = true;
+      for (const YAML::Node& x : v) {
+        if (!number(x, is_int, i, d))
+          throw ValueError(fmt::format("save: attribute '{}': a list holds numbers only, not '{}'", name, x.Scalar()));
+        all_int = all_int && is_int;
+        ints.push_back(i);
+        reals.push_back(is_int ? static_cast<double>(i) : d);
+      }
+      if (all_int)
+        out.push_back({name, ints});
+      else
+        out.push_back({name, reals});
+      continue;
+    }
+    const std::string s = v.Scalar();
+    if (v.Tag() != "!" && (s == "true" || s == "false"))
+      out.push_back({name, s == "true"});
+    else if (number(v, is_int, i, d))
+      out.push_back(is_int ? io::Attribute{name, i} : io::Attribute{name, d});
+    else
+      out.push_back({name, s});
+  }
+  for (const io::Attribute& a : out)
+    if (a.name == "dnd_split") throw ValueError("save: attribute 'dnd_split' is dnd's own; choose another name");
+  return out;
 }
 
 // Integers in `slice` select one entry and drop the axis (numpy): the file read keeps it
@@ -62,11 +145,21 @@ OpDef load_op() {
               ParamSpec{"header", ParamKind::integer, "CSV: lines to skip at the top", false, "0"},
               ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
               p_dtype("CSV: element type (default: defaults.dtype); HDF5 and npy keep the file's type")};
+  d.files = [](const Params& p) { return std::vector<FileUse>{file_use(p, false)}; };
   d.infer = [](const InferContext& c) {
     const std::string path = c.params.string("path");
     std::vector<int64_t> dropped;
     const io::LoadOptions o = load_options(c.params, c.default_dtype, &dropped);
-    const io::ArrayInfo info = io::probe(path, o);  // metadata only; throws for a bad file
+    io::ArrayInfo info;
+    if (c.files && !c.files->empty() && (*c.files)[0].planned) {
+      // Written by an earlier step of the run: what that step saves, no file probe.
+      const ArrayMeta& w = *(*c.files)[0].planned;
+      info.shape = w.shape;
+      info.dtype = w.dtype;
+      if (io::format_of(path, o.format) == io::Format::csv && !c.params.given("dtype")) info.dtype = o.dtype;
+    } else {
+      info = io::probe(path, o);  // metadata only; throws for a bad file
+    }
     for (size_t k = 0; k < o.slices.size() && k < info.shape.size(); ++k) {
       const Slice& sl = o.slices[k];
       const int64_t n = info.shape[k];
@@ -106,8 +199,12 @@ OpDef load_op() {
         if (d <= axis) ++axis;
       o.split = axis;
     }
+    std::string path = c.params.string("path");
+    o.format = io::format_of(path, o.format);
+    if (c.files && !c.files->empty() && (*c.files)[0].from_run && c.outputs)
+      path = c.outputs->read_path(path);  // what this run wrote (not committed yet)
     c.progress.update(fmt::format("reading {}", c.params.string("path")));
-    DNDarray a = io::load(c.params.string("path"), o, c.comm);
+    DNDarray a = io::load(path, o, c.comm);
     if (!dropped.empty()) a = squeeze(a, dropped);
     return one(std::move(a));
   };
@@ -118,32 +215,57 @@ DND_REGISTER_OP(load_op());
 OpDef save_op() {
   OpDef d;
   d.name = "save";
-  d.summary = "write an array to HDF5, .npy or CSV (to a temporary file, renamed when every rank is done)";
+  d.summary = "write an array to HDF5, .npy or CSV (into a temporary, committed with the run's other outputs)";
   d.category = "io";
   d.has_result = false;
   d.params = {ParamSpec{"path", ParamKind::path, "the file to write", true},
               ParamSpec{"dataset", ParamKind::string, "HDF5: the dataset's path; groups are created", false, "data"},
-              ParamSpec{"overwrite", ParamKind::boolean, "replace an existing file", false, "false"},
+              ParamSpec{"overwrite", ParamKind::boolean,
+                        "replace an existing file (mode append: an existing dataset of that name)", false, "false"},
+              ParamSpec{"mode", ParamKind::choice,
+                        "write: the file anew; append (HDF5): add the dataset to the existing file, keeping the others",
+                        false, "write", {"write", "append"}},
+              ParamSpec{"attrs", ParamKind::mapping, "HDF5: attributes of the dataset ({units: m, scale: 2.5})"},
               p_format(),
               ParamSpec{"chunks", ParamKind::int_list, "HDF5: chunk shape"},
               ParamSpec{"compression", ParamKind::integer, "HDF5: gzip level 0-9 (0: none)", false, "0"},
               ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
               ParamSpec{"header", ParamKind::string, "CSV: a first line written verbatim"}};
+  d.files = [](const Params& p) { return std::vector<FileUse>{file_use(p, true)}; };
   d.infer = [](const InferContext& c) {
     const std::string path = c.params.string("path");
-    io::format_of(path, io::parse_format(c.params.string("format")));  // a clear error for an unknown extension
-    struct stat st {};
-    if (!c.params.boolean("overwrite") && ::stat(path.c_str(), &st) == 0)
-      throw ValueError(fmt::format("save: {} exists; add 'overwrite: true' to the step to replace it", path));
+    const io::Format f = io::format_of(path, io::parse_format(c.params.string("format")));
+    const ArrayMeta& a = c.array(0);
+    const auto nd = static_cast<int64_t>(a.shape.size());
+    if (f == io::Format::csv && (nd < 1 || nd > 2))
+      throw ValueError(fmt::format("save: CSV holds 1-D or 2-D arrays, not {} of shape {}; use .npy or HDF5",
+                                   nd == 0 ? "a 0-d array" : "an array", shape_str(a.shape)));
+    if (f == io::Format::csv && at::isComplexType(a.dtype))
+      throw TypeError(fmt::format("save: CSV does not hold {} values; use .npy or HDF5", dtype_name(a.dtype)));
     const int64_t level = c.params.integer("compression");
     if (level < 0 || level > 9) throw ValueError(fmt::format("save: compression must be 0-9, got {}", level));
+    const std::vector<int64_t> chunks = c.params.int_list("chunks");
+    if (!chunks.empty() && static_cast<int64_t>(chunks.size()) != nd)
+      throw ValueError(fmt::format("save: chunks {} do not match the array's {} axes", shape_str(chunks), nd));
+    for (int64_t k : chunks)
+      if (k <= 0) throw ValueError(fmt::format("save: chunk extents must be positive, got {}", shape_str(chunks)));
+    if (f != io::Format::hdf5 && c.params.string("mode") == "append")
+      throw ValueError(fmt::format("save: mode append adds datasets to an HDF5 file; {} files hold one array",
+                                   io::format_name(f)));
+    if (f != io::Format::hdf5 && !c.params.mapping("attrs").empty())
+      throw ValueError(fmt::format("save: attrs are HDF5 attributes; {} files have none", io::format_name(f)));
+    attributes(c.params);
     delimiter_of(c.params);
-    return InferResult{};
+    InferResult r;
+    r.note = fmt::format("writes {}{}", path, f == io::Format::hdf5 ? ":" + h5_dataset(c.params.string("dataset")) : "");
+    return r;
   };
   d.run = [](RunContext& c) {
     io::SaveOptions o;
     o.dataset = c.params.string("dataset");
     o.overwrite = c.params.boolean("overwrite");
+    o.mode = c.params.string("mode") == "append" ? io::SaveMode::append : io::SaveMode::write;
+    o.attrs = attributes(c.params);
     o.format = io::parse_format(c.params.string("format"));
     o.chunks = c.params.int_list("chunks");
     o.compression = static_cast<int>(c.params.integer("compression"));
@@ -151,7 +273,10 @@ OpDef save_op() {
     o.header = c.params.is_none("header") ? std::string() : c.params.string("header");
     const std::string path = c.params.string("path");  // missing parent directories are created
     c.progress.update(fmt::format("writing {}", path));
-    io::save(c.array(0), path, o);
+    if (c.outputs)
+      c.outputs->save(c.array(0), path, o);  // committed with the run's other outputs
+    else
+      io::save(c.array(0), path, o);
     return std::vector<DNDarray>{};
   };
   return d;
