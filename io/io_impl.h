@@ -49,6 +49,15 @@ int64_t checked_nbytes(const Shape& shape, int64_t itemsize, const std::string& 
 
 int64_t itemsize(Dtype t);
 
+// Opens `path` for reading only if it is a regular file: the open is non-blocking (a FIFO
+// cannot stall it) and a FIFO, device, socket or directory is refused with ValueError
+// ("cannot open 'p': it is a FIFO (named pipe), not a regular file"). Returns the fd
+// (blocking again); the caller closes it.
+int open_regular(const std::string& path);
+// The same check by name (for readers that open the file themselves: HDF5, MPI-IO),
+// and unreadable files named as such ("permission denied") before a reader guesses.
+void check_regular(const std::string& path);
+
 // Collective: the output file protocol. The constructor checks the target (rank 0,
 // agreed): an existing file without overwrite, a directory, an unwritable place are
 // errors; missing parent directories are created. tmp() is a hidden name beside the

@@ -5,6 +5,7 @@
 #include "core/communicator.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/diagnostics.h"
 #include "dnd/version.h"
 
 #include <CLI/CLI.hpp>
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
       return kExitUsage;
     } catch (const std::exception& e) {
-      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
       return kExitFailure;
     }
   }
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
       // When every rank fails alike, rank 0's abort usually ends the others within the
       // pause, so the message is printed once; a rank failing alone still reports.
       if (world.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
+      fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(),
+                 dnd::without_backtrace(e.what()));
       dnd::abort_all(kExitFailure);
     }
   }

@@ -2,6 +2,8 @@
 #include "pipeline/plan.h"
 
 #include "core/error.h"
+#include "core/limits.h"
+#include "core/diagnostics.h"
 #include "core/text.h"
 
 #include <fmt/format.h>
@@ -20,6 +22,16 @@ std::string json_shape(const Shape& s) {
   return o + "]";
 }
 
+// What dnd can hold: at most kMaxAxes axes, and a byte count that fits in int64
+// (checked products, no wrap). Throws ShapeError; called for every inferred result.
+void check_array_meta(const ArrayMeta& m) {
+  if (static_cast<int64_t>(m.shape.size()) > kMaxAxes)
+    throw ShapeError(fmt::format("the result has {} axes; dnd arrays have at most {}", m.shape.size(), kMaxAxes));
+  for (int64_t d : m.shape)
+    if (d < 0) throw ShapeError(fmt::format("the result's shape {} has a negative extent", shape_str(m.shape)));
+  checked_numel(m.shape, static_cast<int64_t>(c10::elementSize(m.dtype)));
+}
+
 }  // namespace
 
 
@@ -28,6 +40,13 @@ Plan make_plan(const Document& doc, int nranks) {
   plan.doc = &doc;
   plan.nranks = std::max(1, nranks);
   const size_t n = doc.steps.size();
+  // Byte counts are sums of checked sizes; a sum past int64 is an error, not a wrap.
+  auto add = [&doc](int64_t a, int64_t b, const Step& st) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+      throw doc.error(st.mark, "the plan's bytes per rank do not fit in a 64-bit integer");
+    return r;
+  };
 
   // Ops, parameters and input counts.
   std::vector<const OpDef*> ops(n);
@@ -188,10 +207,11 @@ Plan make_plan(const Document& doc, int nranks) {
     InferContext ctx{st, *ps.params, ps.inputs, plan.nranks, ddtype, ddevice};
     try {
       ps.info = ops[i]->infer(ctx);
+      for (const ArrayMeta& m : ps.info.outputs) check_array_meta(m);
     } catch (const PipelineError&) {
       throw;
     } catch (const std::exception& e) {
-      throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
+      throw doc.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, without_backtrace(e.what())));
     }
     const size_t nout = !ops[i]->has_result ? 0 : ops[i]->outputs.empty() ? 1 : fields[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout,
@@ -199,9 +219,9 @@ Plan make_plan(const Document& doc, int nranks) {
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
       ps.output_names.push_back(ops[i]->outputs.empty() ? st.id : st.id + "." + fields[i][f]);
-      ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan.nranks);
+      ps.out_bytes = add(ps.out_bytes, max_block_bytes(ps.info.outputs[f], plan.nranks), st);
     }
-    plan.comm_bytes += ps.info.comm_bytes;
+    plan.comm_bytes = add(plan.comm_bytes, ps.info.comm_bytes, st);
     plan.steps.push_back(std::move(ps));
   }
 
@@ -221,14 +241,14 @@ Plan make_plan(const Document& doc, int nranks) {
   int64_t live_bytes = 0;
   for (size_t pos = 0; pos < plan.steps.size(); ++pos) {
     PlannedStep& ps = plan.steps[pos];
-    ps.live_bytes = live_bytes + ps.out_bytes + ps.info.temp_bytes;
+    ps.live_bytes = add(add(live_bytes, ps.out_bytes, *ps.step), ps.info.temp_bytes, *ps.step);
     if (ps.live_bytes > plan.peak_bytes) {
       plan.peak_bytes = ps.live_bytes;
       plan.peak_step = ps.step->id;
     }
     for (const std::string& o : ps.output_names) {
       live.insert(o);
-      live_bytes += bytes_of[o];
+      live_bytes = add(live_bytes, bytes_of[o], *ps.step);
     }
     for (auto it = live.begin(); it != live.end();) {
       if (last_use[*it] == pos) {
