@@ -17,7 +17,7 @@ if command -v ccache >/dev/null; then
 fi
 t0=$SECONDS
 if [ ! -f "$B/build.ninja" ]; then
-  cmake -S "$DND_ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDND_SANITIZE=ON -DDND_BUILD_BENCH=OFF \
+  cmake -S "$DND_ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDND_SANITIZE=ON \
     "${launcher[@]}" >/dev/null || exit 1
 fi
 cmake --build "$B" -j "$(nproc)" --target dnd test_document test_jobs dnd-fuzz-frontend || exit 1

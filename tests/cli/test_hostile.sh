@@ -28,11 +28,12 @@ for f in "$ROOT"/tests/cli/hostile/*.yaml; do
 done
 check hostile-plan-laughs 2 'more than 100000 YAML values' -- timeout $T "$DND" plan billion_laughs.yaml -n 4
 check hostile-plan-doubling 2 'more than 1048576 characters' -- timeout $T "$DND" plan string_doubling.yaml
-check hostile-sbatch-laughs 2 'more than 100000 YAML values' -- \
-  timeout $T "$DND" jobs sbatch billion_laughs.yaml -N 1 --ntasks-per-node 2 --no-check
+# The script renders without the memory check, saying why; the plan never stalls it.
+check hostile-sbatch-laughs 0 'no memory check: `dnd plan` (exited with 2: .*more than 100000 YAML values|took more than 5 s)' -- \
+  timeout $T "$DND" jobs sbatch billion_laughs.yaml -N 1 --ntasks-per-node 2
 # A long source line is shown as the part around the caret, not whole.
 check hostile-long-line-clipped 0 'ok' -- bash -c "'$DND' validate long_line.yaml 2>&1 | awk 'length > 200 { bad = 1 } END { if (!bad) print \"ok\" }'"
-check hostile-long-line-caret 0 'ok' -- bash -c "'$DND' validate long_line.yaml 2>&1 | python3 -c \"
+check hostile-long-line-caret 0 'ok' -- bash -c "'$DND' validate long_line.yaml 2>&1 | /usr/bin/python3 -c \"
 import sys; l = sys.stdin.read().split('\n'); src, caret = l[1], l[2]
 assert src[caret.index('^')] == 'z', (src, caret); print('ok')\""
 
@@ -60,7 +61,8 @@ check special-pipeline-dir 2 "dir.yaml: error: cannot read the pipeline file: it
 check special-run-pipeline-zero 2 "it is a character device" -- timeout $T mpirun -n 2 "$DND" run /dev/zero
 
 # ---- files: unreadable, odd datasets, long maps, a byte order mark, too many axes -------
-python3 - <<'PY'
+PY3=/usr/bin/python3; [ -x $PY3 ] || PY3=python3  # Debian's python3 has h5py and numpy
+$PY3 - <<'PY'
 import h5py, numpy as np
 with h5py.File("odd.h5", "w") as f:
     f["a_good"] = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -68,7 +70,10 @@ with h5py.File("odd.h5", "w") as f:
     f["c_after"] = np.ones(4, dtype=np.int64)
 with h5py.File("secret.h5", "w") as f:
     f["x"] = np.ones(3)
-np.save("many_axes.npy", np.zeros((1,) * 40, dtype=np.float32))
+# numpy itself stops at 32 axes: the header by hand, 40 axes of extent 1
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % ", ".join(["1"] * 40)
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+open("many_axes.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(hdr).to_bytes(2, "little") + hdr.encode() + b"\0\0\0\0")
 np.save("vec.npy", np.arange(1000, dtype=np.float32))
 open("bom.csv", "wb").write(b"\xef\xbb\xbf1.5,2\n3,4\n")
 PY
@@ -85,7 +90,7 @@ chmod 755 "$WORK"; chmod 644 secret.yaml
 check unreadable-h5 2 "cannot open 'secret.h5': Permission denied" -- "${as_user[@]}" "$DND" validate secret.yaml
 printf 'version: 1\nsteps:\n  - {id: a, op: load, path: many_axes.npy, split: 0}\n  - {op: print, input: a}\n' > axes.yaml
 check npy-many-axes 2 "many_axes.npy: the array has 40 axes; dnd arrays have at most 32" -- "$DND" validate axes.yaml
-check inspect-many-axes 0 'many_axes.npy' -- "$DND" inspect many_axes.npy
+check inspect-many-axes 2 'many_axes.npy: the array has 40 axes; dnd arrays have at most 32' -- "$DND" inspect many_axes.npy
 printf 'version: 1\nsteps:\n  - {id: a, op: load, path: bom.csv}\n  - {op: print, input: a}\n' > bom.yaml
 check csv-bom 0 '1\.5000, 2\.0000' -- mpirun -n 2 "$DND" run bom.yaml --quiet
 
@@ -106,7 +111,7 @@ steps:
   - {id: p, op: power, inputs: [a, -1]}
   - {op: print, input: p}
 Y
-check power-negative-plan 2 "negpow.yaml:4:7: error: step 'p' \(power\): power: integers to negative integer powers are not allowed" -- \
+check power-negative-plan 2 "negpow.yaml:4:17: error: step 'p' \(power\): power: integers to negative integer powers are not allowed" -- \
   "$DND" validate negpow.yaml
 cat > negpow-array.yaml <<'Y'
 version: 1
