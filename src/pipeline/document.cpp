@@ -144,6 +144,7 @@ class Parser {
   // Aliases are expanded here, so the work is bounded: nodes visited, nesting, and the
   // characters of each value and of all values together.
   YAML::Node resolve(const YAML::Node& n, int depth = 0) {
+    if (depth == 0) count(n, 0);  // first without building anything: a billion laughs stops fast
     if (++nodes_ > kMaxExpandedNodes)
       throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
                                              kMaxExpandedNodes));
@@ -200,6 +201,20 @@ class Parser {
       return out;
     }
     return n.IsNull() ? YAML::Node(YAML::NodeType::Null) : n;
+  }
+
+  // Counts the values under n, aliases expanded, against the same limits as resolve.
+  void count(const YAML::Node& n, int depth) {
+    if (++counted_ > kMaxExpandedNodes)
+      throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
+                                             kMaxExpandedNodes));
+    if (depth > kMaxValueDepth)
+      throw d_.error(mark_of(n), fmt::format("a value nests deeper than {} levels", kMaxValueDepth));
+    if (n.IsSequence()) {
+      for (const auto& x : n) count(x, depth + 1);
+    } else if (n.IsMap()) {
+      for (auto it = n.begin(); it != n.end(); ++it) count(it->second, depth + 1);
+    }
   }
 
   static std::string clip(const std::string& s) { return s.size() > 60 ? s.substr(0, 60) + "..." : s; }
@@ -325,7 +340,8 @@ class Parser {
  private:
   Document& d_;
   std::map<std::string, Mark> key_marks_;
-  int64_t nodes_ = 0;   // values visited by resolve (aliases expanded)
+  int64_t nodes_ = 0;    // values visited by resolve (aliases expanded)
+  int64_t counted_ = 0;  // values counted before resolving
   size_t chars_ = 0;    // characters read and produced by resolve
 };
 

@@ -8,7 +8,7 @@
 // swapped lines, YAML and expression tokens, huge numbers, anchors and aliases), and
 // parses and plans the result at 1-4 ranks. A finding is:
 //   - a crash (a signal: the input is written to OUT/crash-<round>.yaml first),
-//   - a hang: one input taking longer than --limit-ms (OUT/hang-<round>.yaml, exit 3),
+//   - a hang: one input using more than --limit-ms of CPU time (OUT/hang-<round>.yaml, exit 3),
 //   - an exception other than PipelineError escaping parse_document/make_plan (exit 4),
 //   - a file of tests/cli/broken/ or tests/cli/hostile/ that plans without error.
 // Same seed, same corpus: the same inputs, so a finding reproduces with --seed.
@@ -33,6 +33,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <pthread.h>
+#include <time.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -253,12 +256,25 @@ int main(int argc, char** argv) {
   fs::create_directories(g_out);
   for (int sig : {SIGSEGV, SIGFPE, SIGABRT, SIGBUS, SIGILL}) std::signal(sig, on_crash);
 
-  // The watchdog: an input running past the limit is a hang.
-  std::thread([limit_ms] {
+  // The watchdog: an input using more than the limit of CPU time (this thread's, so that a
+  // loaded machine or `nice` does not count) is a hang.
+  clockid_t main_clock;
+  pthread_getcpuclockid(pthread_self(), &main_clock);
+  std::thread([limit_ms, main_clock] {
+    auto cpu_ms = [main_clock] {
+      timespec ts{};
+      clock_gettime(main_clock, &ts);
+      return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+    };
+    long long seen = -1, cpu0 = 0;
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const long long s = g_started_ms.load();
-      if (s != 0 && now_ms() - s > limit_ms) {
+      const long long s = g_started_ms.load(), round = g_round.load();
+      if (round != seen) {  // a new input: its CPU time counts from here
+        seen = round;
+        cpu0 = cpu_ms();
+      }
+      if (s != 0 && cpu_ms() - cpu0 > limit_ms) {
         const std::string path = fmt::format("{}/hang-{}.yaml", g_out, g_round.load());
         write_input(path.c_str());
         std::fprintf(stderr, "dnd-fuzz-frontend: HANG: an input ran past %lld ms; it is in %s\n", limit_ms,

@@ -68,8 +68,23 @@ OpDef reduce_op() {
       part.split = kReplicated;
       r.comm_bytes = 2 * global_bytes(part);
     }
+    if ((fn == "min" || fn == "max" || fn == "argmin" || fn == "argmax") && at::isComplexType(a.dtype))
+      throw TypeError(fmt::format("{}: complex arrays have no ordering", fn));  // the kernel's check
     if ((fn == "min" || fn == "max" || fn == "argmin" || fn == "argmax") && shape_numel(a.shape) == 0 && !axes.empty())
       throw ValueError(fmt::format("{}: zero-size array {} has no {}", fn, shape_str(a.shape), fn));
+    // Temporaries of the kernels (core/reductions.cpp), per rank, measured by
+    // tests/cli/test_memory.py: var/std/norm hold two block-sized arrays in the float
+    // dtype (x - mean and its square, |x| and its power); a dtype change copies the block
+    // first (an int32 sum is computed on an int64 copy, any/all on a bool copy).
+    const int64_t block = max_block_bytes(a, c.nranks) / std::max<int64_t>(1, c10::elementSize(a.dtype));
+    const Dtype work = fn == "any" || fn == "all" ? at::kBool
+                       : fn == "var" || fn == "std" || fn == "norm" || fn == "mean"
+                           ? (at::isFloatingType(a.dtype) || at::isComplexType(a.dtype) ? a.dtype : c.default_dtype)
+                       : fn == "sum" || fn == "prod" ? m.dtype
+                                                     : a.dtype;
+    const int64_t wsize = static_cast<int64_t>(c10::elementSize(work));
+    if (work != a.dtype) r.temp_bytes += block * wsize;
+    if (fn == "var" || fn == "std" || fn == "norm") r.temp_bytes += 2 * block * wsize;
     r.outputs.push_back(m);
     return r;
   };
