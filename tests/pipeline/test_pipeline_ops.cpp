@@ -401,6 +401,8 @@ TEST(PipelineOps, NumbersAsInputs) {
 // disagrees with its kernel (clip of an int64 array at 2.5 was planned int64, produced
 // float32) fails here.
 TEST(PipelineOps, PlannedDtypesMatchTheKernels) {
+  // ~700 tiny pipelines: at 1-4 ranks (7 oversubscribed ranks add time, not coverage).
+  if (Communicator::world().size() > 4) GTEST_SKIP() << "run at 1-4 ranks";
   const std::vector<std::string> dtypes{"bool",  "uint8",   "int8",    "int16",     "int32",
                                         "int64", "float32", "float64", "complex64", "complex128"};
   std::vector<std::string> steps;
