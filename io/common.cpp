@@ -5,10 +5,12 @@
 #include "src/core/distribution.h"
 #include "src/core/manipulation.h"
 #include "src/core/p2p.h"
+#include "src/core/diagnostics.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,6 +140,23 @@ void mpi_write_at(MPI_File f, int64_t offset, const void* buf, int64_t n, const 
     done += put;
   }
 }
+
+int open_regular(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int err = errno;
+    ::close(fd);
+    if (!S_ISREG(st.st_mode) && st.st_mode != 0)
+      throw ValueError(fmt::format("cannot open '{}': it is {}, not a regular file", path, file_kind(st.st_mode)));
+    throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(err)));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+void check_regular(const std::string& path) { ::close(open_regular(path)); }
 
 MPI_File mpi_open_read(const std::string& path, const Communicator& comm) {
   MPI_File f = MPI_FILE_NULL;

@@ -126,15 +126,7 @@ Parsed parse(std::string_view text, char delim, Dtype dtype) {
 
 struct Fd {
   int fd;
-  explicit Fd(const std::string& path) : fd(::open(path.c_str(), O_RDONLY)) {
-    if (fd < 0) throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-    struct stat st{};
-    fstat(fd, &st);
-    if (S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      throw ValueError(fmt::format("cannot open '{}': it is a directory", path));
-    }
-  }
+  explicit Fd(const std::string& path) : fd(open_regular(path)) {}
   ~Fd() { ::close(fd); }
   int64_t size() const {
     struct stat st{};
@@ -147,6 +139,9 @@ struct Fd {
 int64_t skip_lines(const Fd& f, int64_t lines) {
   std::vector<char> buf(static_cast<size_t>(kStep));
   int64_t off = 0;
+  // A UTF-8 byte order mark (spreadsheets write one) is not part of the first field.
+  unsigned char bom[3] = {};
+  if (::pread(f.fd, bom, 3, 0) == 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF) off = 3;
   while (lines > 0) {
     const ssize_t n = ::pread(f.fd, buf.data(), buf.size(), off);
     if (n <= 0) return off;

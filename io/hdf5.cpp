@@ -2,6 +2,7 @@
 // the MPI-IO driver. Types follow h5py: bool is an int8 enum {FALSE, TRUE}, complex a
 // compound {r, i} of two floats.
 #include "io/io_impl.h"
+#include "src/core/limits.h"
 
 #include "src/core/distribution.h"
 
@@ -238,6 +239,8 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
   if (off != HADDR_UNDEF) info.data_offset = static_cast<int64_t>(off);
   if (!strict) return info;
 
+  if (nd > kMaxAxes)
+    throw ValueError(fmt::format("{}: the dataset has {} axes; dnd arrays have at most {}", what, nd, kMaxAxes));
   if (!ti.supported)
     throw TypeError(fmt::format("{}: element type {} is not supported (dnd holds bool, uint8, int8, int16, int32, "
                                 "int64, float32, float64, complex64, complex128)",
@@ -258,10 +261,7 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
 
 Hid open_serial(const std::string& path) {
   quiet();
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0)
-    throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) throw ValueError(fmt::format("cannot open '{}': it is a directory", path));
+  check_regular(path);  // a FIFO would block HDF5's open; unreadable is said as such
   const htri_t is = H5Fis_hdf5(path.c_str());
   if (is <= 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -506,7 +506,27 @@ std::vector<Entry> list_hdf5(const std::string& path) {
   std::vector<Entry> out{Entry{"/", true, {}, attributes(f, "/")}};
   for (const auto& [p, group] : objects(f)) {
     Entry e{p, group, {}, attributes(f, p)};
-    if (!group) e.info = dataset_info(f, p, path, /*strict=*/false);
+    if (!group) {
+      // One odd dataset (a null dataspace, an absurd size) is listed as unsupported,
+      // with its reason, and the listing goes on.
+      try {
+        e.info = dataset_info(f, p, path, /*strict=*/false);
+        if (static_cast<int64_t>(e.info.shape.size()) > kMaxAxes) {
+          e.info.supported = false;
+          e.info.type = fmt::format("{} axes, more than {}", e.info.shape.size(), kMaxAxes);
+        }
+      } catch (const std::exception& ex) {
+        H5Eclear2(H5E_DEFAULT);
+        e.info = ArrayInfo{};
+        e.info.format = Format::hdf5;
+        e.info.dataset = p;
+        e.info.layout = "-";
+        std::string why = ex.what();
+        const std::string prefix = fmt::format("{}:{}: ", path, p);
+        if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+        e.info.type = why;
+      }
+    }
     out.push_back(std::move(e));
   }
   return out;

@@ -4,6 +4,7 @@
 #include "src/core/distribution.h"
 #include "src/core/error.h"
 #include "src/core/text.h"
+#include "src/core/limits.h"
 
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@ std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t
   if (split) split = normalize_axis(*split, ndim, "inspect");
   std::vector<RankBlock> out;
   for (int r = 0; r < nranks; ++r) {
+    if (nranks > 2 * kMapEdge && r == kMapEdge) r = nranks - kMapEdge;
     RankBlock b;
     b.rank = r;
     if (split) {
@@ -29,11 +31,13 @@ std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t
       b.stop = ndim > 0 ? shape[0] : 1;
       b.lshape = shape;
     }
-    b.bytes = shape_numel(b.lshape) * itemsize;
+    b.bytes = checked_numel(b.lshape, itemsize);
     out.push_back(b);
   }
   return out;
 }
+
+int map_ranks(const std::vector<RankBlock>& map) { return map.empty() ? 0 : map.back().rank + 1; }
 
 
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries) {
@@ -64,11 +68,14 @@ std::string map_text(const ArrayInfo& info, Split split, const std::vector<RankB
   const int64_t n = split ? info.shape[static_cast<size_t>(*split)] : 0;
   std::string s = fmt::format("distribution of {} {} {} over {} ranks, split={}\n",
                               info.dataset.empty() ? std::string("array") : info.dataset, shape_str(info.shape),
-                              dtype_name(info.dtype), map.size(), split_str(split));
+                              dtype_name(info.dtype), map_ranks(map), split_str(split));
   const std::string range_head = split ? fmt::format("axis {} range", *split) : "range";
   s += fmt::format("  {:>4}  {:<20} {:<18} {:>10}  {}\n", "rank", range_head, "local shape", "bytes", "block");
   const char marks[] = "#=*+%@ox";
+  int next = 0;  // the rank expected next: a gap is the summarised middle
   for (const RankBlock& b : map) {
+    if (b.rank != next) s += fmt::format("  {:>4}  ({} ranks not shown)\n", "...", b.rank - next);
+    next = b.rank + 1;
     std::string bar(static_cast<size_t>(width), '.');
     if (!split) {
       bar.assign(static_cast<size_t>(width), marks[b.rank % 8]);
@@ -119,11 +126,11 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
       W + 2 * M, H + 2 * M + 20, W + 2 * M, H + 2 * M + 20);
   s += fmt::format("<title>{}</title>\n",
                    xml_escape(fmt::format("{} {} {} split={} over {} ranks", info.dataset, shape_str(info.shape),
-                                          dtype_name(info.dtype), split_str(split), map.size())));
+                                          dtype_name(info.dtype), split_str(split), map_ranks(map))));
   s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", M, M - 14,
                    xml_escape(fmt::format("{} {} {}, split={}, {} ranks", info.dataset, shape_str(info.shape),
-                                          dtype_name(info.dtype), split_str(split), map.size())));
-  const size_t p = map.size();
+                                          dtype_name(info.dtype), split_str(split), map_ranks(map))));
+  const size_t p = static_cast<size_t>(map_ranks(map));
   for (const RankBlock& b : map) {
     double x = M, y = M, w = W, h = H;
     if (!split) {  // replicated: one thin full copy per rank
@@ -183,7 +190,7 @@ std::string inspect_json(const std::string& path, const std::vector<Entry>& entr
   if (!selected) return s + "null}\n";
   s += fmt::format("{{\"dataset\": {}, \"shape\": {}, \"dtype\": {}, \"split\": {}, \"nranks\": {}, \"ranks\": [",
                    json_quote(selected->dataset), json_shape(selected->shape), json_quote(dtype_name(selected->dtype)),
-                   split ? std::to_string(*split) : "null", map.size());
+                   split ? std::to_string(*split) : "null", map_ranks(map));
   for (size_t k = 0; k < map.size(); ++k) {
     const RankBlock& b = map[k];
     s += fmt::format("{}{{\"rank\": {}, \"start\": {}, \"stop\": {}, \"lshape\": {}, \"bytes\": {}}}", k ? ", " : "",

@@ -18,9 +18,17 @@ struct RankBlock {
   int64_t bytes = 0;
 };
 
+// Ranks shown at each end of a long map: with more than 2 * kMapEdge ranks, the map
+// holds the first and the last kMapEdge only (like numpy's summarised printing), so that
+// `-n 100000000` stays a short listing.
+constexpr int kMapEdge = 8;
+
 // The blocks of an array of `shape` split along `split` over `nranks` ranks (replicated:
-// every rank holds everything). Throws ValueError for a bad axis or rank count.
+// every rank holds everything), summarised as above: the last entry is always rank
+// nranks - 1 (map_ranks). Throws ValueError for a bad axis or rank count.
 std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t itemsize, int nranks);
+// The rank count a map was made for.
+int map_ranks(const std::vector<RankBlock>& map);
 
 // The tree of groups and datasets: path, shape, dtype, layout, chunks, compression, bytes.
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries);

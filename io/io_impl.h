@@ -51,6 +51,15 @@ bool fault(const char* point);
 // The checks of a save's options against its array (format, dtype, shape, chunks,
 // compression, mode, attributes), alike on every rank; ValueError / TypeError.
 void check_save(const DNDarray& a, const std::string& path, const SaveOptions& o);
+// Opens `path` for reading only if it is a regular file: the open is non-blocking (a FIFO
+// cannot stall it) and a FIFO, device, socket or directory is refused with ValueError
+// ("cannot open 'p': it is a FIFO (named pipe), not a regular file"). Returns the fd
+// (blocking again); the caller closes it.
+int open_regular(const std::string& path);
+// The same check by name (for readers that open the file themselves: HDF5, MPI-IO),
+// and unreadable files named as such ("permission denied") before a reader guesses.
+void check_regular(const std::string& path);
+
 
 // Reads `n` bytes at `offset` of an open MPI file (independent, in pieces below 2 GiB);
 // a short read is a ValueError ("truncated").

@@ -1,6 +1,7 @@
 // .npy (numpy's format, versions 1-3): the header parsed with every size checked
 // against the file, data read and written with MPI-IO at byte offsets.
 #include "io/io_impl.h"
+#include "src/core/limits.h"
 
 #include "src/core/distribution.h"
 
@@ -88,8 +89,7 @@ struct Parser {
 
 ArrayInfo probe_npy(const std::string& path) {
   const std::string what = path;
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  const int fd = open_regular(path);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -183,6 +183,9 @@ ArrayInfo probe_npy(const std::string& path) {
     throw TypeError(fmt::format("{}: big-endian dtype '{}' is not supported; convert with a.astype(a.dtype.newbyteorder('<'))",
                                 what, descr));
   info.data_offset = hstart + hlen;
+  if (static_cast<int64_t>(info.shape.size()) > kMaxAxes)
+    throw ValueError(fmt::format("{}: the array has {} axes; dnd arrays have at most {}", what, info.shape.size(),
+                                 kMaxAxes));
   info.nbytes = checked_nbytes(info.shape, itemsize(info.dtype), what);
   info.storage_bytes = fsize - info.data_offset;
   if (info.nbytes > info.storage_bytes)

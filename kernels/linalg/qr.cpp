@@ -187,10 +187,28 @@ QrResult householder_panels(const DNDarray& a, QrMode mode) {
 
 QrPlan plan_qr(const DNDarray& a, QrMode mode) { return plan_qr(a.gshape(), a.split(), a.comm().size(), a.dtype(), mode); }
 
+namespace {
+
+// NaN or infinity would make R depend on the split (CholeskyQR2 falls back to TSQR on
+// some ranks' data only): refused on every rank, as kmeans refuses it. Collective.
+void refuse_non_finite(const DNDarray& a) {
+  const at::Tensor x = a.larray().reshape({-1});
+  int64_t bad = 0;
+  constexpr int64_t kPiece = int64_t{1} << 16;  // no block-sized bool temporary
+  for (int64_t i = 0; i < x.numel() && !bad; i += kPiece)
+    bad = at::isfinite(x.narrow(0, i, std::min(kPiece, x.numel() - i))).all().item<bool>() ? 0 : 1;
+  if (allreduce_value(a.comm(), bad, ReduceOp::max) != 0)
+    throw ValueError(fmt::format("qr: the matrix holds NaN or infinity (gshape={}, split={})", shape_str(a.gshape()),
+                                 split_str(a.split())));
+}
+
+}  // namespace
+
 QrResult qr(const DNDarray& a, QrMode mode) {
   const QrPlan plan = plan_qr(a, mode);  // throws alike on every rank before anything is sent
   if (a.device() != DeviceKind::cpu && a.comm().size() > 1)
     throw TypeError("qr: distributed factorisations need cpu arrays (move them with to_device)");
+  refuse_non_finite(a);
   const Communicator& comm = a.comm();
   if (!a.split()) {
     auto [Q, R] = at::linalg_qr(a.larray(), mode == QrMode::r ? "r" : "reduced");
@@ -207,7 +225,10 @@ QrResult qr(const DNDarray& a, QrMode mode) {
 
 detail::LazyQr detail::qr_lazy(const DNDarray& a) {
   const QrPlan plan = plan_qr(a, QrMode::reduced);
-  if (a.split() && plan.algorithm == QrAlgorithm::cholesky_qr2) return cholesky_qr2(a, QrMode::reduced, true);
+  if (a.split() && plan.algorithm == QrAlgorithm::cholesky_qr2) {
+    refuse_non_finite(a);
+    return cholesky_qr2(a, QrMode::reduced, true);
+  }
   return {qr(a, QrMode::reduced), {}, {}};
 }
 

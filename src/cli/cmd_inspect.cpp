@@ -54,11 +54,18 @@ int run_inspect(const InspectOptions& o, const Global& g) {
     throw UsageError(e.what());
   }
 
-  const std::vector<io::Entry> entries = io::list(o.file, format);
-  // The array to map: the named one, else the file's only dataset.
+  // A file that cannot be read (missing, not a regular file, corrupt) is a bad argument:
+  // exit 2, like a bad pipeline.
+  std::vector<io::Entry> entries;
   std::optional<io::ArrayInfo> selected;
+  try {
+    entries = io::list(o.file, format);
+    // The array to map: the named one, else the file's only dataset.
+    if (!o.dataset.empty()) selected = io::probe(o.file, o.dataset, format);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   if (!o.dataset.empty()) {
-    selected = io::probe(o.file, o.dataset, format);
   } else {
     std::vector<const io::Entry*> arrays;
     for (const io::Entry& e : entries)

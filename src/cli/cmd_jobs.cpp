@@ -57,14 +57,23 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
     overrides.clear();
     for (const auto& v : values) overrides.push_back({"--set", s.param + "=" + v});
   }
+  // Planning is checked and bounded (dnd's limits make a hostile file fail fast), but the
+  // script is only a rendering: never wait more than kPlanSeconds for all of it.
+  constexpr int kPlanSeconds = 5;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kPlanSeconds);
   std::optional<uint64_t> peak;
   for (const auto& extra : overrides) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(give_up - std::chrono::steady_clock::now());
+    if (left.count() < 1) {
+      why = fmt::format("`dnd plan` took more than {} s", kPlanSeconds);
+      return std::nullopt;
+    }
     std::vector<std::string> argv{self_exe(), "plan", r.pipeline, "-n", std::to_string(r.ranks()), "--json"};
     for (const auto& s : r.sets) argv.insert(argv.end(), {"--set", s});
     argv.insert(argv.end(), extra.begin(), extra.end());
-    const CapturedRun c = run_captured(argv, std::chrono::seconds(120));
+    const CapturedRun c = run_captured(argv, left);
     if (c.rc != 0) {
-      why = c.rc == -1 ? std::string("`dnd plan` took more than 120 s")
+      why = c.rc == -1 ? fmt::format("`dnd plan` took more than {} s", kPlanSeconds)
                        : fmt::format("`dnd plan` exited with {}: {}", c.rc, first_line(c.err));
       return std::nullopt;
     }

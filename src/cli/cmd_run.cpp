@@ -6,6 +6,11 @@
 #include "src/pipeline/execute.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -54,6 +59,24 @@ int64_t available_bytes_per_rank() {
   return INT64_MAX;
 }
 
+// --timings OUT.json must be writable before anything runs (it is written at the end).
+void check_timings_path(const std::string& path) {
+  if (path.empty()) return;
+  auto fail = [&](const std::string& why) { throw pipeline::PipelineError("--timings " + path, {}, why); };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) fail("it is a directory");
+    if (::access(path.c_str(), W_OK) != 0) fail(fmt::format("the file is not writable ({})", std::strerror(errno)));
+    return;
+  }
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    fail(fmt::format("the directory '{}' does not exist", dir));
+  if (::access(dir.c_str(), W_OK) != 0)
+    fail(fmt::format("the directory '{}' is not writable ({})", dir, std::strerror(errno)));
+}
+
 int run_pipeline(const RunArgs& a, const Global& g) {
   const Communicator world = Communicator::world();
   pipeline::Document doc;
@@ -63,6 +86,7 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   try {  // every rank reads the same files and, normally, finds the same errors
     doc = pipeline::load_document(a.file, a.sets);
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
+    check_timings_path(a.timings);
   } catch (const pipeline::PipelineError& e) {
     error = e.what();
   }

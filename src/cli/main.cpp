@@ -6,6 +6,7 @@
 #include "src/core/communicator.h"
 #include "src/core/error.h"
 #include "src/core/runtime.h"
+#include "src/core/diagnostics.h"
 #include "dnd/version.h"
 #include "src/pipeline/plugins.h"
 
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
       return kExitUsage;
     } catch (const std::exception& e) {
-      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
       return kExitFailure;
     }
   }
@@ -147,16 +148,16 @@ int main(int argc, char** argv) {
       // that failed agree (with a bounded wait) on whether every rank did: then rank 0
       // alone prints the failure; otherwise each failing rank prints its own, naming
       // itself. Then the whole job ends, so that no rank waits forever.
-      const auto outcome = vote.vote(e.what(), failure_wait());
+      const auto outcome = vote.vote(dnd::without_backtrace(e.what()), failure_wait());
       using Outcome = dnd::FailureVote::Outcome;
       if (outcome == Outcome::not_every_rank)
-        fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), e.what());
+        fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), dnd::without_backtrace(e.what()));
       else if (world.rank() == 0)
         fmt::print(stderr, "dnd {}: error on {}: {}\n", c.app->get_name(),
                    world.size() == 1                     ? std::string("rank 0")
                    : outcome == Outcome::every_rank_same ? fmt::format("every rank ({})", world.size())
                                                          : fmt::format("every rank ({}; rank 0's message)", world.size()),
-                   e.what());
+                   dnd::without_backtrace(e.what()));
       // Every rank failed: rank 0's abort ends the job (one abort, not p of them racing
       // in the launcher's report); the others wait for it, boundedly.
       if (outcome != Outcome::not_every_rank && world.rank() != 0) std::this_thread::sleep_for(failure_wait());

@@ -1,5 +1,6 @@
 #include "src/core/error.h"
 #include "src/core/types.h"
+#include "src/core/limits.h"
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -44,11 +45,16 @@ std::string shape_str(const Shape& s) {
 
 std::string split_str(Split s) { return s ? std::to_string(*s) : std::string("None"); }
 
-int64_t shape_numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
+int64_t checked_numel(const Shape& s, int64_t itemsize) {
+  int64_t n = itemsize;
+  for (int64_t d : s)
+    if (__builtin_mul_overflow(n, d, &n))
+      throw ShapeError(fmt::format("the shape {} {} more than 2^63 - 1 {}", shape_str(s),
+                                   itemsize == 1 ? "has" : "needs", itemsize == 1 ? "elements" : "bytes"));
   return n;
 }
+
+int64_t shape_numel(const Shape& s) { return checked_numel(s, 1); }
 
 namespace {
 

@@ -230,7 +230,16 @@ DNDarray remainder(const Operand& a, const Operand& b) {
   return binary("remainder", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::remainder(x, y); });
 }
 DNDarray power(const Operand& a, const Operand& b) {
-  return binary("power", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::pow(x, y); });
+  return binary("power", a, b, [](const at::Tensor& x, const at::Tensor& y) {
+    // numpy: "Integers to negative integer powers are not allowed" (torch gives 0 or 1).
+    // Data-dependent for an array exponent: raised by the ranks whose block holds one.
+    if (at::isIntegralType(at::result_type(x, y), /*includeBool=*/true) &&
+        at::isIntegralType(y.scalar_type(), /*includeBool=*/false) && y.numel() > 0 &&
+        (y.dim() == 0 ? y.item<int64_t>() < 0 : at::lt(y, 0).any().item<bool>()))
+      throw ValueError("power: integers to negative integer powers are not allowed (as in numpy); "
+                       "make the base a float array");
+    return at::pow(x, y);
+  });
 }
 DNDarray multiply_add(const Operand& a, const Operand& b, const Operand& c) {
   return nary("multiply_add", {&a, &b, &c}, [](const std::vector<at::Tensor>& t) {

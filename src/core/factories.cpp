@@ -121,6 +121,26 @@ int64_t arange_length(const c10::Scalar& start, const c10::Scalar& stop, const c
   return std::max<int64_t>(0, static_cast<int64_t>(std::ceil((sp - st) / dx)));
 }
 
+namespace {
+
+// Fills the 1-D block `out` piece by piece: piece(first, count) gives the values of local
+// elements [first, first + count) in any dtype, and they are cast into `out`. So the only
+// temporaries are one piece per thread, whatever the dtype of the formula (float64 or
+// int64 behind a float32 or int32 result would triple the block's memory).
+template <class F>
+void fill_pieces(at::Tensor& out, F piece) {
+  constexpr int64_t kPiece = int64_t{1} << 15;
+  const int64_t n = out.numel();
+  at::parallel_for(0, (n + kPiece - 1) / kPiece, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const int64_t first = p * kPiece, count = std::min(kPiece, n - first);
+      out.narrow(0, first, count).copy_(piece(first, count));
+    }
+  });
+}
+
+}  // namespace
+
 DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step, const ArrayOptions& o) {
   const bool integral = is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
   const double st = start.toDouble(), dx = step.toDouble();
@@ -131,11 +151,16 @@ DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Sc
   Layout l = layout_for(g, o.split, o.communicator(), "arange");
   const auto opts = tensor_options(o, integral ? at::kLong : kDefaultDtype, "arange");
   const Chunk c = l.split ? l.mine : Chunk{0, n};
-  at::Tensor local;
+  at::Tensor local = at::empty({c.count}, opts);
   if (integral) {
-    local = (at::arange(c.offset, c.end(), at::kLong) * step.toLong() + start.toLong()).to(opts.dtype());
+    const int64_t a = start.toLong(), d = step.toLong();
+    fill_pieces(local, [&](int64_t first, int64_t count) {
+      return at::arange(c.offset + first, c.offset + first + count, at::kLong) * d + a;
+    });
   } else {
-    local = (at::arange(c.offset, c.end(), at::kDouble) * dx + st).to(opts.dtype());
+    fill_pieces(local, [&](int64_t first, int64_t count) {
+      return at::arange(c.offset + first, c.offset + first + count, at::kDouble) * dx + st;
+    });
   }
   return finish(local, g, l, o);
 }
@@ -150,20 +175,21 @@ DNDarray linspace(double start, double stop, int64_t num, bool endpoint, const A
   Layout l = layout_for(g, o.split, o.communicator(), "linspace");
   const auto opts = tensor_options(o, kDefaultDtype, "linspace");
   const Chunk c = l.split ? l.mine : Chunk{0, num};
-  at::Tensor idx = at::arange(c.offset, c.end(), at::kDouble);
-  at::Tensor local;
-  if (endpoint) {
-    // torch.linspace's formula: from the start in the first half, from the end in the second.
-    const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
-    // (a single sample is the start, as in torch and numpy)
-    local = num == 1 ? at::full_like(idx, start)
-                     : at::where(idx < static_cast<double>(num / 2), idx * step + start,
-                                 stop - (static_cast<double>(num - 1) - idx) * step);
-  } else {
+  at::Tensor local = at::empty({c.count}, opts);
+  fill_pieces(local, [&](int64_t first, int64_t count) {
+    at::Tensor idx = at::arange(c.offset + first, c.offset + first + count, at::kDouble);
+    if (endpoint) {
+      // torch.linspace's formula: from the start in the first half, from the end in the second.
+      const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
+      // (a single sample is the start, as in torch and numpy)
+      return num == 1 ? at::full_like(idx, start)
+                      : at::where(idx < static_cast<double>(num / 2), idx * step + start,
+                                  stop - (static_cast<double>(num - 1) - idx) * step);
+    }
     const double step = num > 0 ? (stop - start) / static_cast<double>(num) : 0.0;
-    local = idx * step + start;
-  }
-  return finish(local.to(opts.dtype()), g, l, o);
+    return idx * step + start;
+  });
+  return finish(local, g, l, o);
 }
 
 DNDarray eye(int64_t n, int64_t m, const ArrayOptions& o) {
@@ -174,9 +200,12 @@ DNDarray eye(int64_t n, int64_t m, const ArrayOptions& o) {
   const auto opts = tensor_options(o, kDefaultDtype, "eye");
   const Chunk rows = l.split && *l.split == 0 ? l.mine : Chunk{0, n};
   const Chunk cols = l.split && *l.split == 1 ? l.mine : Chunk{0, m};
-  at::Tensor r = at::arange(rows.offset, rows.end(), at::kLong).unsqueeze(1);
-  at::Tensor cidx = at::arange(cols.offset, cols.end(), at::kLong).unsqueeze(0);
-  return finish(at::eq(r, cidx).to(opts.dtype()), g, l, o);
+  // Local (i, j) is global (i + rows.offset, j + cols.offset): ones where j - i equals
+  // rows.offset - cols.offset, written in place (no n x m temporary of another dtype).
+  at::Tensor local = at::zeros({rows.count, cols.count}, opts);
+  const int64_t diag = rows.offset - cols.offset;
+  if (rows.count > 0 && cols.count > 0 && diag > -rows.count && diag < cols.count) local.diagonal(diag).fill_(1);
+  return finish(local, g, l, o);
 }
 
 DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double high, const ArrayOptions& o) {
@@ -239,17 +268,20 @@ DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t
   at::Tensor probe = at::tensor({low, high - 1}, at::kLong);
   if (!at::equal(probe.to(dt).to(at::kLong), probe))
     throw ValueError(fmt::format("random.integers: [{}, {}) does not fit dtype {}", low, high, dtype_name(dt)));
-  at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(at::kLong));
-  int64_t* p = local.data_ptr<int64_t>();
+  // Written straight in the result's dtype (the range fits it).
+  at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
-    auto w = random::draw(seed, kStreamIntegers, gi);
-    const uint64_t x = (static_cast<uint64_t>(w[0]) << 32) | w[1];
-    // Lemire's multiply-shift maps x to [0, range) with negligible bias.
-    const auto off = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * range) >> 64);
-    p[k] = static_cast<int64_t>(static_cast<uint64_t>(low) + off);
+  AT_DISPATCH_INTEGRAL_TYPES(dt, "random_integers", [&] {
+    scalar_t* p = local.data_ptr<scalar_t>();
+    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
+      auto w = random::draw(seed, kStreamIntegers, gi);
+      const uint64_t x = (static_cast<uint64_t>(w[0]) << 32) | w[1];
+      // Lemire's multiply-shift maps x to [0, range) with negligible bias.
+      const auto off = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * range) >> 64);
+      p[k] = static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + off));
+    });
   });
-  return finish(dt == at::kLong ? local : local.to(dt), shape, l, o);
+  return finish(local, shape, l, o);
 }
 
 DNDarray array(const at::Tensor& full, Split split, const ArrayOptions& o) {

@@ -9,7 +9,7 @@ std::string meta_str(const ArrayMeta& m) {
 }
 
 int64_t global_bytes(const ArrayMeta& m) {
-  return shape_numel(m.shape) * static_cast<int64_t>(c10::elementSize(m.dtype));
+  return checked_numel(m.shape, static_cast<int64_t>(c10::elementSize(m.dtype)));
 }
 
 int64_t max_block_bytes(const ArrayMeta& m, int nranks) {

@@ -353,6 +353,20 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
       }
     }
   }
+  // Temporaries of the kernels above, per rank (measured by tests/cli/test_memory.py):
+  // var/std/norm hold two block-sized arrays in the float dtype (x - mean and its square,
+  // |x| and its power); a dtype change copies the block first (an int32 sum works on an
+  // int64 copy, any/all on a bool copy).
+  const int64_t esize = static_cast<int64_t>(c10::elementSize(a.dtype));
+  const int64_t block = max_block_bytes(a, nranks) / std::max<int64_t>(1, esize);
+  const bool floating = at::isFloatingType(a.dtype) || at::isComplexType(a.dtype);
+  const Dtype work = op == "any" || op == "all"                                      ? at::kBool
+                     : op == "var" || op == "std" || op == "norm" || op == "mean" ? (floating ? a.dtype : kDefaultDtype)
+                     : op == "sum" || op == "prod"                                ? out.dtype
+                                                                                  : a.dtype;
+  const int64_t wsize = static_cast<int64_t>(c10::elementSize(work));
+  if (work != a.dtype) p.op.temp_bytes += block * wsize;
+  if (op == "var" || op == "std" || op == "norm") p.op.temp_bytes += 2 * block * wsize;
   p.op.outputs.push_back(std::move(out));
   return p;
 }

@@ -4,19 +4,42 @@
 
 #include "src/core/text.h"
 #include "src/core/types.h"
+#include "src/pipeline/expr.h"
+#include "src/core/diagnostics.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <variant>
 
 namespace dnd::pipeline {
+
+namespace {
+
+// Limits on a pipeline file, each an error (exit 2) rather than a hang or exhausted
+// memory: the file's size, YAML nesting, values after expanding aliases (a "billion
+// laughs"), the length of one value and of all values after ${...} substitution.
+constexpr size_t kMaxFileBytes = size_t{16} << 20;
+constexpr int kMaxYamlDepth = 64;
+constexpr int64_t kMaxExpandedNodes = 100000;
+constexpr int64_t kMaxYamlEvents = 1000000;
+constexpr int kMaxValueDepth = 64;
+constexpr size_t kMaxValueChars = size_t{1} << 20;
+constexpr size_t kMaxTotalChars = size_t{64} << 20;
+
+}  // namespace
 
 Mark mark_of(const YAML::Node& n) {
   if (!n.IsDefined()) return {};
@@ -31,8 +54,21 @@ std::string format_error(const std::string& file, Mark m, const std::string& msg
   std::string s = m.line > 0 ? fmt::format("{}:{}:{}: error: {}", file, m.line, m.col, msg)
                              : fmt::format("{}: error: {}", file, msg);
   if (m.line > 0 && !line.empty()) {
-    s += "\n    " + line + "\n    ";
-    for (int i = 1; i < m.col && i <= static_cast<int>(line.size()); ++i) s += line[static_cast<size_t>(i - 1)] == '\t' ? '\t' : ' ';
+    // A long line is shown as the 100 characters around the caret.
+    constexpr int kShow = 100;
+    const int n = static_cast<int>(line.size());
+    const int caret = std::min(std::max(m.col, 1), n + 1);  // 1-based
+    int b = 1, e = n;                                         // shown: [b, e], 1-based
+    if (n > kShow) {
+      b = std::max(1, std::min(caret - kShow / 2, n - kShow + 1));
+      e = std::min(n, b + kShow - 1);
+    }
+    const std::string head = b > 1 ? "..." : "", tail = e < n ? "..." : "";
+    std::string shown = line.substr(static_cast<size_t>(b - 1), static_cast<size_t>(e - b + 1));
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
+    s += "\n    " + head + shown + tail + "\n    " + std::string(head.size(), ' ');
+    for (int i = b; i < caret && i <= e; ++i) s += line[static_cast<size_t>(i - 1)] == '\t' ? '\t' : ' ';
     s += "^";
   }
   return s;
@@ -47,198 +83,6 @@ PipelineError Document::error(Mark m, const std::string& msg) const {
   const std::string line =
       m.line > 0 && m.line <= static_cast<int>(lines.size()) ? lines[static_cast<size_t>(m.line - 1)] : std::string();
   return PipelineError(file, m, msg, line);
-}
-
-// ---- ${...} expressions ----------------------------------------------------------------
-
-namespace {
-
-using Value = std::variant<int64_t, double, std::string>;
-
-Value node_value(const YAML::Node& n) {
-  if (!n.IsScalar()) throw std::invalid_argument("a param used in an expression must be a number or a string");
-  const std::string& s = n.Scalar();
-  try {
-    size_t pos = 0;
-    const long long v = std::stoll(s, &pos);
-    if (pos == s.size()) return static_cast<int64_t>(v);
-  } catch (...) {
-  }
-  try {
-    size_t pos = 0;
-    const double v = std::stod(s, &pos);
-    if (pos == s.size()) return v;
-  } catch (...) {
-  }
-  return s;
-}
-
-class ExprParser {
- public:
-  ExprParser(const std::string& text, const std::vector<std::pair<std::string, YAML::Node>>& params)
-      : s_(text), params_(params) {}
-
-  Value parse() {
-    Value v = sum();
-    skip();
-    if (i_ != s_.size()) throw std::invalid_argument(fmt::format("unexpected '{}'", s_.substr(i_)));
-    return v;
-  }
-
- private:
-  void skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool eat(const char* tok) {
-    skip();
-    const size_t n = std::strlen(tok);
-    if (s_.compare(i_, n, tok) != 0) return false;
-    // '*' must not eat the first half of '**', nor '/' of '//'.
-    if (n == 1 && (tok[0] == '*' || tok[0] == '/') && i_ + 1 < s_.size() && s_[i_ + 1] == tok[0]) return false;
-    i_ += n;
-    return true;
-  }
-  static double num(const Value& v) {
-    if (std::holds_alternative<std::string>(v))
-      throw std::invalid_argument(fmt::format("'{}' is a string, not a number", std::get<std::string>(v)));
-    return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
-  }
-  static bool both_int(const Value& a, const Value& b) {
-    return std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b);
-  }
-  Value sum() {
-    Value v = product();
-    for (;;) {
-      if (eat("+")) {
-        const Value r = product();
-        v = both_int(v, r) ? Value(std::get<int64_t>(v) + std::get<int64_t>(r)) : Value(num(v) + num(r));
-      } else if (eat("-")) {
-        const Value r = product();
-        v = both_int(v, r) ? Value(std::get<int64_t>(v) - std::get<int64_t>(r)) : Value(num(v) - num(r));
-      } else {
-        return v;
-      }
-    }
-  }
-  Value product() {
-    Value v = unary();
-    for (;;) {
-      if (eat("*")) {
-        const Value r = unary();
-        v = both_int(v, r) ? Value(std::get<int64_t>(v) * std::get<int64_t>(r)) : Value(num(v) * num(r));
-      } else if (eat("//")) {
-        const Value r = unary();
-        if (num(r) == 0) throw std::invalid_argument("division by zero");
-        if (both_int(v, r)) {
-          const int64_t a = std::get<int64_t>(v), b = std::get<int64_t>(r);
-          int64_t q = a / b;
-          if ((a % b != 0) && ((a < 0) != (b < 0))) --q;  // floor, as Python
-          v = q;
-        } else {
-          v = std::floor(num(v) / num(r));
-        }
-      } else if (eat("/")) {
-        const Value r = unary();
-        if (num(r) == 0) throw std::invalid_argument("division by zero");
-        v = num(v) / num(r);
-      } else if (eat("%")) {
-        const Value r = unary();
-        if (num(r) == 0) throw std::invalid_argument("division by zero");
-        if (both_int(v, r)) {
-          const int64_t a = std::get<int64_t>(v), b = std::get<int64_t>(r);
-          int64_t m = a % b;
-          if (m != 0 && ((m < 0) != (b < 0))) m += b;
-          v = m;
-        } else {
-          v = num(v) - num(r) * std::floor(num(v) / num(r));
-        }
-      } else {
-        return v;
-      }
-    }
-  }
-  Value unary() {
-    if (eat("-")) {
-      const Value v = unary();
-      return std::holds_alternative<int64_t>(v) ? Value(-std::get<int64_t>(v)) : Value(-num(v));
-    }
-    if (eat("+")) return unary();
-    return power();
-  }
-  Value power() {
-    const Value base = atom();
-    if (!eat("**")) return base;
-    const Value e = unary();  // right-associative
-    if (both_int(base, e) && std::get<int64_t>(e) >= 0) {
-      int64_t r = 1;
-      for (int64_t k = 0; k < std::get<int64_t>(e); ++k) r *= std::get<int64_t>(base);
-      return r;
-    }
-    return std::pow(num(base), num(e));
-  }
-  Value atom() {
-    skip();
-    if (i_ >= s_.size()) throw std::invalid_argument("expression ends too early");
-    const char c = s_[i_];
-    if (c == '(') {
-      ++i_;
-      Value v = sum();
-      if (!eat(")")) throw std::invalid_argument("missing ')'");
-      return v;
-    }
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
-      size_t j = i_;
-      bool is_float = false;
-      while (j < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[j])) || s_[j] == '.' || s_[j] == 'e' ||
-                               s_[j] == 'E' || ((s_[j] == '-' || s_[j] == '+') && (s_[j - 1] == 'e' || s_[j - 1] == 'E')))) {
-        if (!std::isdigit(static_cast<unsigned char>(s_[j]))) is_float = true;
-        ++j;
-      }
-      const std::string tok = s_.substr(i_, j - i_);
-      i_ = j;
-      try {
-        if (!is_float) return static_cast<int64_t>(std::stoll(tok));
-        return std::stod(tok);
-      } catch (...) {
-        throw std::invalid_argument(fmt::format("bad number '{}'", tok));
-      }
-    }
-    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-      size_t j = i_;
-      while (j < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_')) ++j;
-      const std::string name = s_.substr(i_, j - i_);
-      i_ = j;
-      std::vector<std::string> names;
-      for (const auto& [k, v] : params_) {
-        if (k == name) return node_value(v);
-        names.push_back(k);
-      }
-      throw std::invalid_argument(fmt::format("undefined param '{}'{}", name, did_you_mean(name, names)));
-    }
-    throw std::invalid_argument(fmt::format("unexpected '{}'", std::string(1, c)));
-  }
-
-  const std::string& s_;
-  const std::vector<std::pair<std::string, YAML::Node>>& params_;
-  size_t i_ = 0;
-};
-
-std::string value_text(const Value& v) {
-  if (std::holds_alternative<int64_t>(v)) return std::to_string(std::get<int64_t>(v));
-  if (std::holds_alternative<double>(v)) {
-    const double d = std::get<double>(v);
-    std::string s = fmt::format("{}", d);  // shortest round-trip form
-    if (std::isfinite(d) && s.find_first_of(".eE") == std::string::npos) s += ".0";
-    return s;
-  }
-  return std::get<std::string>(v);
-}
-
-}  // namespace
-
-YAML::Node evaluate_expression(const std::string& expr, const std::vector<std::pair<std::string, YAML::Node>>& params) {
-  ExprParser p(expr, params);
-  return YAML::Node(value_text(p.parse()));
 }
 
 // ---- the document ------------------------------------------------------------------------
@@ -297,10 +141,24 @@ class Parser {
   }
 
   // Replaces ${...} in every scalar of `n` (a fresh node; the input is not changed).
-  YAML::Node resolve(const YAML::Node& n) {
+  // Aliases are expanded here, so the work is bounded: nodes visited, nesting, and the
+  // characters of each value and of all values together.
+  YAML::Node resolve(const YAML::Node& n, int depth = 0) {
+    if (depth == 0) count(n, 0);  // first without building anything: a billion laughs stops fast
+    if (++nodes_ > kMaxExpandedNodes)
+      throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
+                                             kMaxExpandedNodes));
+    if (depth > kMaxValueDepth)
+      throw d_.error(mark_of(n), fmt::format("a value nests deeper than {} levels", kMaxValueDepth));
     if (n.IsScalar()) {
+      chars_ += n.Scalar().size();
+      if (chars_ > kMaxTotalChars)
+        throw d_.error(mark_of(n), fmt::format("the pipeline's values expand to more than {} MiB of text",
+                                               kMaxTotalChars >> 20));
       const std::string s = protect_expressions(n.Scalar());
-      if (s.find("$<") == std::string::npos) return n;
+      // A fresh node, not `n`: yaml-cpp merges the memory of every node pushed into a
+      // new sequence, and `n` would drag the whole document's along, each time (quadratic).
+      if (s.find("$<") == std::string::npos) return YAML::Node(n.Scalar());
       std::string out;
       size_t i = 0;
       while (i < s.size()) {
@@ -310,31 +168,63 @@ class Parser {
           break;
         }
         const size_t e = s.find('>', b);
-        if (e == std::string::npos) throw d_.error(mark_of(n), fmt::format("unterminated '${{' in '{}'", s));
+        if (e == std::string::npos) throw d_.error(mark_of(n), fmt::format("unterminated '${{' in '{}'", clip(s)));
         const std::string expr = s.substr(b + 2, e - b - 2);
         YAML::Node v;
         try {
           v = evaluate_expression(expr, d_.params);
         } catch (const std::invalid_argument& ex) {
-          throw d_.error(mark_of(n), fmt::format("in '${{{}}}': {}", expr, ex.what()));
+          throw d_.error(mark_of(n), fmt::format("in '${{{}}}': {}", clip(expr), ex.what()));
         }
-        if (b == 0 && e + 1 == s.size()) return v;  // the whole value: keep its type
+        if (b == 0 && e + 1 == s.size()) {  // the whole value: keep its type
+          check_length(n, v.Scalar().size());
+          return v;
+        }
+        check_length(n, out.size() + (b - i) + v.Scalar().size());
         out += s.substr(i, b - i) + v.Scalar();
         i = e + 1;
       }
+      check_length(n, out.size());
       return YAML::Node(out);
     }
     if (n.IsSequence()) {
       YAML::Node out(YAML::NodeType::Sequence);
-      for (const auto& x : n) out.push_back(resolve(x));
+      for (const auto& x : n) out.push_back(resolve(x, depth + 1));
       return out;
     }
     if (n.IsMap()) {
       YAML::Node out(YAML::NodeType::Map);
-      for (auto it = n.begin(); it != n.end(); ++it) out[it->first.Scalar()] = resolve(it->second);
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar()) throw d_.error(mark_of(it->first), "keys must be names, not lists or mappings");
+        out[it->first.Scalar()] = resolve(it->second, depth + 1);
+      }
       return out;
     }
-    return n;
+    return n.IsNull() ? YAML::Node(YAML::NodeType::Null) : n;
+  }
+
+  // Counts the values under n, aliases expanded, against the same limits as resolve.
+  void count(const YAML::Node& n, int depth) {
+    if (++counted_ > kMaxExpandedNodes)
+      throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
+                                             kMaxExpandedNodes));
+    if (depth > kMaxValueDepth)
+      throw d_.error(mark_of(n), fmt::format("a value nests deeper than {} levels", kMaxValueDepth));
+    if (n.IsSequence()) {
+      for (const auto& x : n) count(x, depth + 1);
+    } else if (n.IsMap()) {
+      for (auto it = n.begin(); it != n.end(); ++it) count(it->second, depth + 1);
+    }
+  }
+
+  static std::string clip(const std::string& s) { return s.size() > 60 ? s.substr(0, 60) + "..." : s; }
+  void check_length(const YAML::Node& n, size_t len) {
+    chars_ += len;
+    if (len > kMaxValueChars)
+      throw d_.error(mark_of(n), fmt::format("a value expands to more than {} characters", kMaxValueChars));
+    if (chars_ > kMaxTotalChars)
+      throw d_.error(mark_of(n), fmt::format("the pipeline's values expand to more than {} MiB of text",
+                                             kMaxTotalChars >> 20));
   }
 
   void params(const YAML::Node& node, const std::vector<std::string>& sets) {
@@ -455,6 +345,9 @@ class Parser {
  private:
   Document& d_;
   std::map<std::string, Mark> key_marks_;
+  int64_t nodes_ = 0;    // values visited by resolve (aliases expanded)
+  int64_t counted_ = 0;  // values counted before resolving
+  size_t chars_ = 0;    // characters read and produced by resolve
 };
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -465,15 +358,107 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+// Counts yaml-cpp's parse events (no nodes are built) and documents.
+struct EventLimit : YAML::EventHandler {
+  struct TooMany {
+    Mark mark;
+  };
+  int documents = 0;
+  Mark second_document;
+  int64_t events = 0;
+  void count(const YAML::Mark& m) {
+    if (++events > kMaxYamlEvents) throw TooMany{Mark{m.line + 1, m.column + 1}};
+  }
+  void OnDocumentStart(const YAML::Mark& m) override {
+    if (++documents == 2) second_document = Mark{m.line + 1, m.column + 1};
+    count(m);
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { count(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    count(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    count(m);
+  }
+  void OnMapEnd() override {}
+};
+
+// The deepest nesting of flow ([ {) and block (indentation) collections, estimated from
+// the text before yaml-cpp recurses into it (its own limit is 2000 levels, reported as
+// "bad file"). Returns the 1-based line and column where kMaxYamlDepth is passed.
+Mark too_deep(const std::string& text) {
+  int line = 1, col = 0, flow = 0;
+  bool in_single = false, in_double = false, comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++col;
+    if (c == '\n') {
+      ++line;
+      col = 0;
+      comment = false;
+      in_single = in_double = false;  // quoted flow scalars across lines are rare; stay safe
+      continue;
+    }
+    if (comment) continue;
+    if (in_double) {
+      if (c == '\\') ++i, ++col;
+      else if (c == '"') in_double = false;
+      continue;
+    }
+    if (in_single) {
+      if (c == '\'') in_single = false;
+      continue;
+    }
+    if (c == '#' && (i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1])))) comment = true;
+    else if (c == '"') in_double = true;
+    else if (c == '\'' && (i == 0 || std::strchr(" \t[{,:", text[i - 1]))) in_single = true;
+    else if (c == '[' || c == '{') {
+      if (++flow > kMaxYamlDepth) return Mark{line, col};
+    } else if ((c == ']' || c == '}') && flow > 0) {
+      --flow;
+    }
+  }
+  return Mark{};
+}
+
 }  // namespace
 
 Document parse_document(const std::string& text, const std::string& file, const std::vector<std::string>& sets) {
   Document d;
   d.file = file;
   d.lines = split_lines(text);
+  if (text.size() > kMaxFileBytes)
+    throw d.error({}, fmt::format("the file is {} (a pipeline file may have at most {})", human_bytes(static_cast<int64_t>(text.size())),
+                                  human_bytes(static_cast<int64_t>(kMaxFileBytes))));
+  if (const size_t z = text.find('\0'); z != std::string::npos) {
+    const int line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(z), '\n')) + 1;
+    const size_t bol = text.rfind('\n', z);
+    const int col = static_cast<int>(z - (bol == std::string::npos ? 0 : bol + 1)) + 1;
+    throw d.error(Mark{line, col}, "the file contains a NUL byte (a pipeline file is text)");
+  }
+  if (const Mark m = too_deep(text); m.line > 0)
+    throw d.error(m, fmt::format("the YAML nests deeper than {} levels", kMaxYamlDepth));
+  const std::string protected_text = protect_expressions(text);
   YAML::Node root;
   try {
-    root = YAML::Load(protect_expressions(text));
+    // First the events alone, counted: a second document, or more events than any
+    // pipeline has (yaml-cpp can loop on some malformed input), stop here.
+    std::istringstream in(protected_text);
+    YAML::Parser parser(in);
+    EventLimit limit;
+    while (parser.HandleNextDocument(limit))
+      if (limit.documents > 1)
+        throw d.error(limit.second_document,
+                      "the file holds more than one YAML document ('---'); a pipeline is one document");
+    root = YAML::Load(protected_text);
+  } catch (const EventLimit::TooMany& e) {
+    throw d.error(e.mark, fmt::format("the file has more than {} YAML values", kMaxYamlEvents));
+  } catch (const YAML::DeepRecursion& e) {
+    throw d.error(Mark{e.mark.line + 1, e.mark.column + 1}, fmt::format("the YAML nests deeper than {} levels", e.depth()));
   } catch (const YAML::Exception& e) {
     throw d.error(Mark{e.mark.line + 1, e.mark.column + 1}, e.msg);
   }
@@ -493,6 +478,9 @@ Document parse_document(const std::string& text, const std::string& file, const 
       throw d.error(mark_of(v), fmt::format("unsupported pipeline version '{}' (this dnd reads version 1)",
                                             v.IsScalar() ? v.Scalar() : std::string("?")));
   }
+  for (const char* k : {"name", "description"})
+    if (by_key.count(k) && !by_key[k].IsScalar() && !by_key[k].IsNull())
+      throw d.error(mark_of(by_key[k]), fmt::format("'{}' must be text", k));
   if (by_key.count("name")) d.name = by_key["name"].IsScalar() ? by_key["name"].Scalar() : "";
   p.params(by_key["params"], sets);
   p.defaults(by_key["defaults"]);
@@ -509,11 +497,35 @@ Document parse_document(const std::string& text, const std::string& file, const 
 }
 
 Document load_document(const std::string& path, const std::vector<std::string>& sets) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_document(ss.str(), path, sets);
+  // Non-blocking, so that a FIFO cannot stall the open; then only a regular file is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode))
+    throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: it is {}, not a regular file",
+                                              file_kind(st.st_mode)));
+  if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes)
+    throw PipelineError(path, {}, fmt::format("the file is {} (a pipeline file may have at most {})",
+                                              human_bytes(static_cast<int64_t>(st.st_size)),
+                                              human_bytes(static_cast<int64_t>(kMaxFileBytes))));
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+    if (r == 0) break;
+    text.append(buf, static_cast<size_t>(r));
+    if (text.size() > kMaxFileBytes) break;  // parse_document reports it
+  }
+  return parse_document(text, path, sets);
 }
 
 }  // namespace dnd::pipeline

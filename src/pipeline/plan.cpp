@@ -6,6 +6,8 @@
 #include "src/pipeline/fault.h"
 #include "src/pipeline/plugins.h"
 #include "src/pipeline/files.h"
+#include "src/core/limits.h"
+#include "src/core/diagnostics.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,16 @@
 namespace dnd::pipeline {
 
 namespace {
+
+// What dnd can hold: at most kMaxAxes axes, and a byte count that fits in int64
+// (checked products, no wrap). Throws ShapeError; called for every inferred result.
+void check_array_meta(const ArrayMeta& m) {
+  if (static_cast<int64_t>(m.shape.size()) > kMaxAxes)
+    throw ShapeError(fmt::format("the result has {} axes; dnd arrays have at most {}", m.shape.size(), kMaxAxes));
+  for (int64_t d : m.shape)
+    if (d < 0) throw ShapeError(fmt::format("the result's shape {} has a negative extent", shape_str(m.shape)));
+  checked_numel(m.shape, static_cast<int64_t>(c10::elementSize(m.dtype)));
+}
 
 // The planner's phases, in order, over one document; each reads what the ones before it
 // found. make_plan() runs them:
@@ -59,6 +71,13 @@ class Planner {
   void infer();
   InferResult infer_step(const OpDef& op, const InferContext& ctx) const;
   void liveness();
+  // Byte counts are sums of checked sizes; a sum past int64 is an error, not a wrap.
+  int64_t checked_add(int64_t a, int64_t b, const Step& st) const {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+      throw doc_.error(st.mark, "the plan's bytes per rank do not fit in a 64-bit integer");
+    return r;
+  }
 
   const Document& doc_;
   const size_t n_;
@@ -223,7 +242,9 @@ InferResult Planner::infer_step(const OpDef& op, const InferContext& ctx) const 
   const std::string where = fmt::format("step '{}' ({}, {}:{})", st.id, st.op, doc_.file, st.mark.line);
   try {
     DND_ASSERT(!fault_injected("internal-plan:" + st.id), "fault injected by DND_TEST_FAULT");
-    return op.infer(ctx);
+    InferResult r = op.infer(ctx);
+    for (const ArrayMeta& m : r.outputs) check_array_meta(m);
+    return r;
   } catch (const PipelineError&) {
     throw;
   } catch (InternalError& e) {
@@ -269,9 +290,9 @@ void Planner::infer() {
     for (size_t f = 0; f < nout; ++f) {
       metas[{i, f}] = ps.info.outputs[f];
       ps.output_names.push_back(fields_[i].empty() ? st.id : st.id + "." + fields_[i][f]);
-      ps.out_bytes += max_block_bytes(ps.info.outputs[f], plan_.nranks);
+      ps.out_bytes = checked_add(ps.out_bytes, max_block_bytes(ps.info.outputs[f], plan_.nranks), st);
     }
-    plan_.comm_bytes += ps.info.comm_bytes;
+    plan_.comm_bytes = checked_add(plan_.comm_bytes, ps.info.comm_bytes, st);
     plan_.steps.push_back(std::move(ps));
   }
 }
@@ -293,14 +314,14 @@ void Planner::liveness() {
   int64_t live_bytes = 0;
   for (size_t pos = 0; pos < plan_.steps.size(); ++pos) {
     PlannedStep& ps = plan_.steps[pos];
-    ps.live_bytes = live_bytes + ps.out_bytes + ps.info.temp_bytes;
+    ps.live_bytes = checked_add(checked_add(live_bytes, ps.out_bytes, *ps.step), ps.info.temp_bytes, *ps.step);
     if (ps.live_bytes > plan_.peak_bytes) {
       plan_.peak_bytes = ps.live_bytes;
       plan_.peak_step = ps.step->id;
     }
     for (const std::string& o : ps.output_names) {
       live.insert(o);
-      live_bytes += bytes_of[o];
+      live_bytes = add(live_bytes, bytes_of[o], *ps.step);
     }
     for (auto it = live.begin(); it != live.end();) {
       if (last_use[*it] == pos) {

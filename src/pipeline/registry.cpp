@@ -3,6 +3,7 @@
 
 #include "src/core/error.h"
 #include "src/core/text.h"
+#include "src/core/limits.h"
 
 #include <fmt/format.h>
 
@@ -31,6 +32,17 @@ std::string trim(const std::string& s) {
 
 bool is_none_text(const std::string& s) { return s == "none" || s == "None" || s == "null" || s == "~" || s.empty(); }
 
+// A value as a message quotes it: control bytes escaped (a NUL would end the text in a
+// terminal), at most 60 characters.
+std::string printable(const std::string& v) {
+  std::string o;
+  for (char c : v.substr(0, 60)) {
+    const auto u = static_cast<unsigned char>(c);
+    o += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  return v.size() > 60 ? o + "..." : o;
+}
+
 // Conversions shared by validation and access: each throws std::invalid_argument with
 // what was expected.
 int64_t to_int(const YAML::Node& n) {
@@ -39,7 +51,8 @@ int64_t to_int(const YAML::Node& n) {
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno == ERANGE) throw std::invalid_argument("an integer");
+  // end must reach the end of the text: a NUL byte inside ("7\0x") is not the end.
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) throw std::invalid_argument("an integer");
   return v;
 }
 
@@ -51,7 +64,7 @@ double to_double(const YAML::Node& n) {
   if (s == "nan" || s == ".nan") return std::nan("");
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0') throw std::invalid_argument("a number");
+  if (s.empty() || end != s.c_str() + s.size()) throw std::invalid_argument("a number");
   return v;
 }
 
@@ -139,8 +152,12 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
       break;
     }
     case ParamKind::shape: {
-      for (int64_t d : to_int_list(n, true))
+      const Shape sh = to_int_list(n, true);
+      for (int64_t d : sh)
         if (d < 0) throw std::invalid_argument("a shape of non-negative extents");
+      if (static_cast<int64_t>(sh.size()) > kMaxAxes)
+        throw std::invalid_argument(fmt::format("a shape of at most {} axes", kMaxAxes));
+      shape_numel(sh);  // ShapeError when the product does not fit in int64
       break;
     }
     case ParamKind::int_list: to_int_list(n, false); break;
@@ -288,7 +305,7 @@ Params::Params(const Step& step, const std::vector<ParamSpec>& specs, const Docu
       check_value(*it, v);
     } catch (const std::invalid_argument& e) {
       throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}' must be {}, got {}", k, step.op,
-                                                          e.what(), v.IsScalar() ? "'" + v.Scalar() + "'" : std::string("a list or mapping")));
+                                                          e.what(), v.IsScalar() ? "'" + printable(v.Scalar()) + "'" : std::string("a list or mapping")));
     } catch (const dnd::Error& e) {
       throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}': {}", k, step.op, e.what()));
     }

@@ -89,7 +89,7 @@ import json; t = json.load(open('t.json')); assert t['ranks'] == 2 and len(t['st
 assert all(len(s['peak_rss_bytes']) == 2 and s['seconds'] >= 0 for s in t['steps']); print('ok')\""
 check run-n 0 'on 2 ranks' -- "$DND" run "$Q" -n 2
 check progress 0 '\[4/8\] scaled: done in [0-9.]+ s' -- "$DND" run "$Q"
-check memory-refusal 2 'the plan needs [0-9.]+ TiB per rank at its peak \(step .[a-z]+.\).*--force' -- \
+check memory-refusal 2 'the plan needs [0-9.]+ TiB per rank at its peak \(step .[a-z_]+.\).*--force' -- \
   "$DND" run "$Q" --set n=1000000000000
 cat > fails.yaml <<'Y'
 version: 1

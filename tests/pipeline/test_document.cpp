@@ -3,7 +3,17 @@
 #include "src/pipeline/plan.h"
 
 #include <ATen/ATen.h>
+#include "src/pipeline/expr.h"
+#include "src/core/diagnostics.h"
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
 
 using namespace dnd::pipeline;
 
@@ -209,6 +219,207 @@ TEST(Document, ErrorShowsTheLineAndACaret) {
     EXPECT_EQ(std::string(e.what()),
               "p.yaml:3:9: error: unknown op 'zeross', did you mean 'zeros'?\n        op: zeross\n            ^");
   }
+}
+
+// ---- hostile input: checked arithmetic, limits, special files (issue 16) ----------------
+
+std::string expr_error(const std::string& e) {
+  try {
+    evaluate_expression(e, {});
+  } catch (const std::invalid_argument& ex) {
+    return ex.what();
+  }
+  return "";
+}
+
+TEST(Expressions, CheckedInt64Arithmetic) {
+  const std::vector<std::pair<std::string, YAML::Node>> none;
+  EXPECT_EQ(expr_error("(-9223372036854775807 - 1) // -1"),
+            "integer overflow: -9223372036854775808 // -1 does not fit in int64");
+  EXPECT_EQ(evaluate_expression("(-9223372036854775807 - 1) % -1", none).Scalar(), "0");  // as Python
+  EXPECT_EQ(evaluate_expression("7 % -1", none).Scalar(), "0");
+  EXPECT_EQ(evaluate_expression("-7 // -2", none).Scalar(), "3");
+  EXPECT_EQ(expr_error("2 ** 64"), "integer overflow: 2 ** 64 does not fit in int64");
+  EXPECT_EQ(expr_error("9223372036854775807 + 1"), "integer overflow: 9223372036854775807 + 1 does not fit in int64");
+  EXPECT_EQ(expr_error("-9223372036854775807 - 2"), "integer overflow: -9223372036854775807 - 2 does not fit in int64");
+  EXPECT_EQ(expr_error("4294967296 * 4294967296"), "integer overflow: 4294967296 * 4294967296 does not fit in int64");
+  EXPECT_EQ(expr_error("-(-9223372036854775807 - 1)"), "integer overflow: 0 - -9223372036854775808 does not fit in int64");
+  EXPECT_EQ(expr_error("99999999999999999999"), "the integer 99999999999999999999 does not fit in int64");
+  EXPECT_EQ(expr_error("0 ** -1"), "0 cannot be raised to a negative power");
+  EXPECT_EQ(evaluate_expression("2 ** 62", none).Scalar(), "4611686018427387904");
+  EXPECT_EQ(evaluate_expression("(-2) ** 63", none).Scalar(), "-9223372036854775808");
+  EXPECT_EQ(evaluate_expression("2 ** -1", none).Scalar(), "0.5");
+  // By squaring: a huge exponent takes 50 rounds, not 10^15 multiplications.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(evaluate_expression("1 ** 999999999999999", none).Scalar(), "1");
+  EXPECT_EQ(evaluate_expression("(-1) ** 999999999999999", none).Scalar(), "-1");
+  EXPECT_EQ(evaluate_expression("0 ** 999999999999999", none).Scalar(), "0");
+  EXPECT_EQ(expr_error("3 ** 999999999999999"), "integer overflow: 3 ** 999999999999999 does not fit in int64");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(evaluate_expression("2.0 ** 2000", none).Scalar(), "inf");  // floats overflow to inf, as Python's math
+}
+
+TEST(Expressions, NestingAndLengthLimits) {
+  const std::vector<std::pair<std::string, YAML::Node>> none;
+  EXPECT_EQ(evaluate_expression(std::string(150, '(') + "1" + std::string(150, ')'), none).Scalar(), "1");
+  EXPECT_EQ(evaluate_expression(std::string(150, '-') + "1", none).Scalar(), "1");
+  EXPECT_EQ(expr_error(std::string(20000, '(') + "1" + std::string(20000, ')')).substr(0, 200),
+            "the expression is 40001 characters long (at most 4096)");
+  EXPECT_EQ(expr_error(std::string(1000, '(') + "1" + std::string(1000, ')')),
+            "the expression nests deeper than 200 levels");
+  EXPECT_EQ(expr_error(std::string(1000, '-') + "1"), "the expression nests deeper than 200 levels");
+  EXPECT_EQ(expr_error(std::string(1000, '+') + "1"), "the expression nests deeper than 200 levels");
+  EXPECT_EQ(expr_error("2 ** " + std::string(300, '-') + "1"), "the expression nests deeper than 200 levels");
+  EXPECT_EQ(expr_error("1 +\x01"), "unexpected byte 0x01");
+}
+
+TEST(Document, ExpansionLimits) {
+  // A billion laughs: ten levels of ten aliases each.
+  std::string laughs = "steps:\n  - id: X\n    op: zeros\n    shape: [2]\n    dtype:\n      - &a0 [l, l, l, l, l, l, l, l, l, l]\n";
+  for (int i = 1; i < 10; ++i) {
+    laughs += fmt::format("      - &a{} [", i);
+    for (int k = 0; k < 10; ++k) laughs += fmt::format("{}*a{}", k ? ", " : "", i - 1);
+    laughs += "]\n";
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_NE(error_of(laughs).find("error: the pipeline expands to more than 100000 YAML values (nested aliases?)"),
+            std::string::npos)
+      << error_of(laughs);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  // 26 params, each doubling the one before: 64 * 2^26 characters.
+  std::string dbl = "params:\n  a0: \"" + std::string(64, 'x') + "\"\n";
+  for (int i = 1; i <= 26; ++i) dbl += fmt::format("  a{}: \"${{a{}}}${{a{}}}\"\n", i, i - 1, i - 1);
+  dbl += "steps:\n  - {id: X, op: zeros, shape: [2]}\n";
+  EXPECT_EQ(error_of(dbl), "p.yaml:17:8: error: a value expands to more than 1048576 characters");
+  // Many steps each using a 512 KiB param: the total is bounded too.
+  std::string many = "params:\n  a0: \"" + std::string(64, 'x') + "\"\n";
+  for (int i = 1; i <= 13; ++i) many += fmt::format("  a{}: \"${{a{}}}${{a{}}}\"\n", i, i - 1, i - 1);
+  many += "steps:\n";
+  for (int i = 0; i < 200; ++i) many += fmt::format("  - {{id: X{}, op: zeros, shape: [2], dtype: \"${{a13}}\"}}\n", i);
+  EXPECT_NE(error_of(many).find("error: the pipeline's values expand to more than 64 MiB of text"), std::string::npos)
+      << error_of(many);
+  // Deep YAML nesting: our own message, not yaml-cpp's "bad file".
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: " + std::string(5000, '[') + std::string(5000, ']') + "}\n"),
+            "p.yaml:2:94: error: the YAML nests deeper than 64 levels");
+}
+
+TEST(Document, RefusesMalformedDocuments) {
+  EXPECT_EQ(error_of(std::string("steps:\n  - id: X\n    op: random.uniform\n    seed: \"7\\0garbage\"\n    shape: [4]\n")),
+            "p.yaml:4:5: error: parameter 'seed' of op 'random.uniform' must be an integer, got '7\\x00garbage'");
+  EXPECT_EQ(error_of(std::string("steps:\n  - {id: X, op: full, shape: [4], value: \"2.5\\0x\"}\n")).substr(0, 79),
+            "p.yaml:2:35: error: parameter 'value' of op 'full' must be true or false, got '");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2]}\n#" + std::string(1, '\0') + "\n"),
+            "p.yaml:3:2: error: the file contains a NUL byte (a pipeline file is text)");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2]}\n---\nsteps: []\n"),
+            "p.yaml:3:1: error: the file holds more than one YAML document ('---'); a pipeline is one document");
+  EXPECT_EQ(error_of("name: {}\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"), "p.yaml:1:7: error: 'name' must be text");
+  EXPECT_EQ(error_of("name: [a]\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"), "p.yaml:1:7: error: 'name' must be text");
+  EXPECT_EQ(error_of("description: {a: 1}\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"),
+            "p.yaml:1:14: error: 'description' must be text");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2], dtype: {[a]: 1}}\n"),
+            "p.yaml:2:44: error: keys must be names, not lists or mappings");
+}
+
+TEST(Document, YamlCppLoopsAreBounded) {
+  // Found by the fuzzer: yaml-cpp's LoadAll never returns on this text.
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = error_of("version: 1\n  - {id: X, op: zeros, shape: [3]}\nsteps:\n  - id: X\n    op: zeros\n"
+                                 "    shape: [2]\n${n * 2}");
+  EXPECT_NE(e.find("p.yaml:"), std::string::npos) << e;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST(Document, CheckedShapesAndAxes) {
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [4294967296, 4294967296], split: 0}\n"),
+            "p.yaml:2:24: error: parameter 'shape' of op 'zeros': the shape (4294967296, 4294967296) has more than "
+            "2^63 - 1 elements");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: ones, shape: [9223372036854775807, 2]}\n"),
+            "p.yaml:2:23: error: parameter 'shape' of op 'ones': the shape (9223372036854775807, 2) has more than "
+            "2^63 - 1 elements");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [4611686018427387904], dtype: float64}\n"),
+            "p.yaml:2:17: error: step 'X' (zeros): the shape (4611686018427387904,) needs more than 2^63 - 1 bytes");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [\"${2 ** 64}\"]}\n"),
+            "p.yaml:2:32: error: in '${2 ** 64}': integer overflow: 2 ** 64 does not fit in int64");
+  std::string s70 = "steps:\n  - {id: X, op: zeros, shape: [1";
+  for (int i = 1; i < 70; ++i) s70 += ", 1";
+  EXPECT_EQ(error_of(s70 + "]}\n"), "p.yaml:2:24: error: parameter 'shape' of op 'zeros' must be a shape of at most 32 axes, got a list or mapping");
+  std::string s32 = "steps:\n  - {id: X, op: zeros, shape: [1";
+  for (int i = 1; i < 32; ++i) s32 += ", 1";
+  EXPECT_EQ(error_of(s32 + "]}\n  - {id: E, op: expand_dims, input: X, axis: 0}\n"),
+            "p.yaml:3:17: error: step 'E' (expand_dims): the result has 33 axes; dnd arrays have at most 32");
+  // Broadcasting two shapes whose product overflows.
+  EXPECT_EQ(error_of("steps:\n  - {id: A, op: zeros, shape: [4294967296, 1], dtype: int8}\n"
+                     "  - {id: B, op: zeros, shape: [1, 4294967296], dtype: int8}\n  - {id: C, op: add, inputs: [A, B]}\n"),
+            "p.yaml:4:17: error: step 'C' (add): the shape (4294967296, 4294967296) has more than 2^63 - 1 elements");
+}
+
+TEST(Document, ParameterRangesAtPlanTime) {
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: random.uniform, shape: [4], low: 10, high: 0.5}\n"),
+            "p.yaml:2:17: error: step 'X' (random.uniform): random.uniform: need finite low <= high (got low=10, high=0.5)");
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: random.normal, shape: [4], std: -1}\n"),
+            "p.yaml:2:17: error: step 'X' (random.normal): random.normal: need a finite mean and a finite std >= 0 "
+            "(got mean=0, std=-1)");
+  EXPECT_EQ(error_of("steps:\n  - {id: B, op: random.blobs, n: 10, std: -1}\n"),
+            "p.yaml:2:17: error: step 'B' (random.blobs): random.blobs: std must be finite and >= 0, got -1");
+  const std::string x = "steps:\n  - {id: X, op: random.normal, shape: [100, 2], split: 0}\n";
+  EXPECT_EQ(error_of(x + "  - {id: k, op: kmeans, input: X, k: 3, tol: -1}\n"),
+            "p.yaml:3:17: error: step 'k' (kmeans): kmeans: tol must be finite and >= 0, got -1");
+  EXPECT_EQ(error_of(x + "  - {id: k, op: kmeans, input: X, k: 3, oversampling: 0}\n"),
+            "p.yaml:3:17: error: step 'k' (kmeans): kmeans: oversampling must be finite and > 0, got 0");
+  EXPECT_EQ(error_of(x + "  - {id: k, op: kmeans, input: X, k: 3, rounds: 0}\n"),
+            "p.yaml:3:17: error: step 'k' (kmeans): kmeans: rounds must be at least 1, got 0");
+  EXPECT_EQ(error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2]}\n"),
+            "p.yaml:3:17: error: step 'p' (power): power: integers to negative integer powers are not allowed (as in "
+            "numpy); make the base a float array");
+  EXPECT_EQ(error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2.0]}\n"), "");
+  // clip follows torch's promotion: an int64 array clipped at 2.5 is float32.
+  const Plan p = plan_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: c, op: clip, input: a, max: 2.5}\n"
+                         "  - {id: d, op: clip, input: a, max: 2}\n");
+  EXPECT_EQ(p.steps[1].info.outputs[0].dtype, at::kFloat);
+  EXPECT_EQ(p.steps[2].info.outputs[0].dtype, at::kLong);
+}
+
+TEST(Document, LongLinesAreClippedAroundTheCaret) {
+  try {
+    plan_of("steps:\n  - {id: X, " + std::string(100000, ' ') + "shape: [2], op: zeroes}\n");
+    FAIL() << "no error";
+  } catch (const PipelineError& e) {
+    const std::string w = e.what();
+    const size_t l1 = w.find('\n'), l2 = w.find('\n', l1 + 1);
+    const std::string src = w.substr(l1 + 1, l2 - l1 - 1), caret = w.substr(l2 + 1);
+    EXPECT_LT(src.size(), 120u) << src;
+    EXPECT_EQ(src.substr(4, 3), "...");
+    const size_t at = caret.find('^');
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(src.substr(at, 6), "zeroes") << src << "\n" << caret;
+  }
+}
+
+TEST(Document, SpecialFilesAreRefused) {
+  char dir[] = "/tmp/dnd-doc-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/p.yaml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto message = [](const std::string& path) {
+    try {
+      load_document(path);
+    } catch (const PipelineError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(message(fifo), fifo + ": error: cannot read the pipeline file: it is a FIFO (named pipe), not a regular file");
+  EXPECT_EQ(message(dir), std::string(dir) + ": error: cannot read the pipeline file: it is a directory, not a regular file");
+  EXPECT_EQ(message("/dev/zero"), "/dev/zero: error: cannot read the pipeline file: it is a character device, not a regular file");
+  unlink(fifo.c_str());
+  rmdir(dir);
+}
+
+TEST(Messages, TorchBacktracesAreCut) {
+  EXPECT_EQ(dnd::without_backtrace("ZeroDivisionError\nException raised from div_floor at x.cpp:1 (most recent call "
+                                   "first):\nframe #0: c10::Error::Error() + 0x1\nframe #1: f()\n"),
+            "ZeroDivisionError");
+  EXPECT_EQ(dnd::without_backtrace("step 'b' (x): shape mismatch"), "step 'b' (x): shape mismatch");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include "src/core/manipulation.h"
 #include "src/pipeline/ops/common.h"
 
+#include <cmath>
+
 namespace dnd::pipeline::ops {
 namespace {
 
@@ -28,6 +30,11 @@ OpDef blobs_op() {
     const int64_t n = c.params.integer("n"), dim = c.params.integer("d"), k = c.params.integer("k");
     if (n < 0 || dim < 1 || k < 1)
       throw ValueError(fmt::format("random.blobs: need n >= 0, d >= 1, k >= 1 (got n={}, d={}, k={})", n, dim, k));
+    const double sd = c.params.number("std"), box = c.params.number("box");
+    if (!(sd >= 0) || !std::isfinite(sd))
+      throw ValueError(fmt::format("random.blobs: std must be finite and >= 0, got {}", sd));
+    if (!(box >= 0) || !std::isfinite(box))
+      throw ValueError(fmt::format("random.blobs: box must be finite and >= 0, got {}", box));
     const Dtype dt = c.params.dtype("dtype", c.default_dtype);
     if (dt != at::kFloat && dt != at::kDouble)
       throw TypeError(fmt::format("random.blobs: dtype must be float32 or float64, got {}", dtype_name(dt)));

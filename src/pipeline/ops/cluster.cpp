@@ -5,6 +5,8 @@
 #include "src/core/factories.h"
 #include "src/pipeline/ops/common.h"
 
+#include <cmath>
+
 namespace dnd::pipeline::ops {
 namespace {
 
@@ -45,6 +47,13 @@ OpDef kmeans_op() {
       throw ValueError(fmt::format("kmeans: k = {} is larger than the number of samples ({})", k, x.shape[0]));
     if (c.params.integer("max_iter") < 1) throw ValueError("kmeans: max_iter must be at least 1");
     if (c.params.integer("n_init") < 1) throw ValueError("kmeans: n_init must be at least 1");
+    // The kernel's own checks, before anything runs.
+    const double tol = c.params.number("tol"), over = c.params.number("oversampling");
+    if (!(tol >= 0) || !std::isfinite(tol)) throw ValueError(fmt::format("kmeans: tol must be finite and >= 0, got {}", tol));
+    if (!(over > 0) || !std::isfinite(over))
+      throw ValueError(fmt::format("kmeans: oversampling must be finite and > 0, got {}", over));
+    if (c.params.integer("rounds") < 1)
+      throw ValueError(fmt::format("kmeans: rounds must be at least 1, got {}", c.params.integer("rounds")));
     if (c.inputs.size() == 2) {
       const ArrayMeta& c0 = c.array(1);
       if (c0.shape != Shape{k, x.shape[1]})

@@ -51,6 +51,11 @@ OpDef binary(const char* name, const char* summary, Binary fn, TorchBinary torch
       throw ValueError(fmt::format("{}: at least one input must be an array", name));
     const Probe a = probe(c.inputs[0]), b = probe(c.inputs[1]);
     const Dtype dt = torch_fn(a.t, b.t).scalar_type();  // torch's own promotion rules
+    // The kernel's data check, known here when the exponent is a number.
+    if (std::string(name) == "power" && b.is_scalar && b.s.isIntegral(false) && b.s.toLong() < 0 &&
+        at::isIntegralType(dt, /*includeBool=*/true))
+      throw ValueError("power: integers to negative integer powers are not allowed (as in numpy); "
+                       "make the base a float array");
     return align(c, name, dt);
   };
   d.run = [fn](RunContext& c) { return one(fn(c.inputs[0], c.inputs[1])); };
@@ -120,8 +125,16 @@ OpDef clip_op() {
               ParamSpec{"max", ParamKind::scalar, "upper bound (none: no upper bound)"}};
   d.infer = [](const InferContext& c) {
     if (c.params.is_none("min") && c.params.is_none("max")) throw ValueError("clip: give min, max or both");
+    const Dtype in = c.array(0).dtype;
+    if (in == at::kBool || at::isComplexType(in))
+      throw TypeError(fmt::format("clip: not defined for {} arrays", dtype_name(in)));
+    // torch's promotion, as the kernel does it: an int64 array clipped at 2.5 is float32.
+    c10::optional<c10::Scalar> lo, hi;
+    if (!c.params.is_none("min")) lo = c.params.scalar("min");
+    if (!c.params.is_none("max")) hi = c.params.scalar("max");
     InferResult r;
     r.outputs.push_back(c.array(0));
+    r.outputs[0].dtype = at::clamp(dtype_probe(c.array(0)), lo, hi).scalar_type();
     return r;
   };
   d.run = [](RunContext& c) {

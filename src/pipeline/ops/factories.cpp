@@ -4,6 +4,8 @@
 #include "src/core/factories.h"
 #include "src/pipeline/ops/common.h"
 
+#include <cmath>
+
 namespace dnd::pipeline::ops {
 namespace {
 
@@ -168,10 +170,19 @@ OpDef random_op(const char* name, const char* summary, const char* a, const char
   d.params = {p_shape(), ParamSpec{a, k, a_help, integers, a_def}, ParamSpec{b, k, b_help, integers, b_def}, p_seed(),
               p_split(), p_dtype(integers ? "element type (default: int64)" : "float32 or float64 (default: defaults.dtype)"),
               p_device()};
-  d.infer = [name, integers](const InferContext& c) {
+  const std::string a_name = a, b_name = b;
+  d.infer = [name, integers, a_name, b_name](const InferContext& c) {
     const Dtype dt = c.params.dtype("dtype", integers ? at::kLong : c.default_dtype);
     if (!integers && dt != at::kFloat && dt != at::kDouble)
       throw TypeError(fmt::format("{}: dtype must be float32 or float64, got {}", name, dtype_name(dt)));
+    // The kernels' own checks, before anything runs.
+    if (!integers) {
+      const double x = c.params.number(a_name), y = c.params.number(b_name);
+      if (a_name == "low" && (!(x <= y) || !std::isfinite(x) || !std::isfinite(y)))
+        throw ValueError(fmt::format("{}: need finite low <= high (got low={}, high={})", name, x, y));
+      if (a_name == "mean" && (!(y >= 0) || !std::isfinite(x) || !std::isfinite(y)))
+        throw ValueError(fmt::format("{}: need a finite mean and a finite std >= 0 (got mean={}, std={})", name, x, y));
+    }
     if (integers && c.params.integer("low") >= c.params.integer("high"))
       throw ValueError(fmt::format("{}: low ({}) must be below high ({})", name, c.params.integer("low"),
                                    c.params.integer("high")));

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Plan against measured memory, op by op: every op runs alone on a 32 MiB input (a
+pipeline per op), at 1 and 2 ranks, and each rank's peak resident memory must stay
+within 1.25x the plan's peak per rank plus a fixed allowance. The allowance is what a
+pipeline of one tiny step peaks at in the same run (libtorch, MPI, the allocator) plus
+48 MiB, measured per rank count. A factory or op that hides a full-size float64 or int64
+temporary behind a float32 result (as linspace did: 16x its plan) fails here.
+
+usage: test_memory.py DND [ranks ...]   (default ranks: 1 2)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+DND = sys.argv[1]
+RANKS = [int(r) for r in sys.argv[2:]] or [1, 2]
+SLACK, ALLOW = 1.25, 48 << 20
+R, D = 131072, 64  # X: R x D float32 = 32 MiB
+N = R * D
+
+X = f"{{id: X, op: random.normal, shape: [{R}, {D}], split: 0, seed: 1}}"
+XR = f"{{id: X, op: random.normal, shape: [{R}, {D}], seed: 1}}"  # replicated
+XI = f"{{id: X, op: random.integers, shape: [{R}, {D}], low: 0, high: 100, dtype: int32, split: 0}}"
+
+def op(step, *before):
+    return list(before) + [step]
+
+CASES = {
+    # factories: what they make is all the memory they may use
+    "zeros": [f"{{id: Y, op: zeros, shape: [{N}], split: 0}}"],
+    "ones": [f"{{id: Y, op: ones, shape: [{N}], split: 0}}"],
+    "empty": [f"{{id: Y, op: empty, shape: [{N}], split: 0}}"],
+    "full": [f"{{id: Y, op: full, shape: [{N}], value: 2.5, split: 0}}"],
+    "arange": [f"{{id: Y, op: arange, stop: {N}, dtype: float32, split: 0}}"],
+    "arange-step": [f"{{id: Y, op: arange, stop: {N // 2}, step: 0.5, split: 0}}"],
+    "arange-int32": [f"{{id: Y, op: arange, stop: {N}, dtype: int32, split: 0}}"],
+    "linspace": [f"{{id: Y, op: linspace, start: 0, stop: 1, num: {N}, split: 0}}"],
+    "eye": ["{id: Y, op: eye, n: 2896, split: 0}"],
+    "random.uniform": [f"{{id: Y, op: random.uniform, shape: [{N}], split: 0}}"],
+    "random.normal": [f"{{id: Y, op: random.normal, shape: [{N}], split: 0}}"],
+    "random.integers": [f"{{id: Y, op: random.integers, shape: [{N}], low: 0, high: 9, dtype: int32, split: 0}}"],
+    "random.blobs": [f"{{id: Y, op: random.blobs, n: {R}, d: {D}, k: 4}}"],
+    # distribution
+    "split": op("{id: Y, op: split, input: X, axis: 0}", XR),
+    "resplit": op("{id: Y, op: resplit, input: X, axis: 1}", X),
+    "balance": op("{id: Y, op: balance, input: X}", X),
+    # uneven blocks: a quarter of the rows on rank 0 (all of them at 1 rank)
+    "redistribute": lambda n: op("{id: Y, op: redistribute, input: X, counts: [%s]}" % ", ".join(
+        str(c) for c in ([R] if n == 1 else [R // 4] + [(R - R // 4) // (n - 1)] * (n - 2) +
+                         [R - R // 4 - (R - R // 4) // (n - 1) * (n - 2)])), X),
+    "gather": op("{id: Y, op: gather, input: X}", X),
+    "astype": op("{id: Y, op: astype, input: X, dtype: float64}", X),
+    # shapes
+    "transpose": op("{id: Y, op: transpose, input: X}", X),
+    "reshape": op(f"{{id: Y, op: reshape, input: X, shape: [{R // 2}, {2 * D}]}}", X),
+    "flatten": op("{id: Y, op: flatten, input: X}", X),
+    "expand_dims": op("{id: Y, op: expand_dims, input: X, axis: 1}", X),
+    "squeeze": op("{id: Y, op: squeeze, input: E}", X, "{id: E, op: expand_dims, input: X, axis: 1}"),
+    "slice": op("{id: Y, op: slice, input: X, index: '::2'}", X),
+    "concatenate": op("{id: Y, op: concatenate, inputs: [X, X], axis: 0}", X),
+    "stack": op("{id: Y, op: stack, inputs: [X, X], axis: 0}", X),
+    # linear algebra and clustering
+    "matmul": op("{id: Y, op: matmul, inputs: [X, W]}", X, f"{{id: W, op: random.normal, shape: [{D}, {D}]}}"),
+    "qr": op("{id: Y, op: qr, input: X}", X),
+    "svd": op("{id: Y, op: svd, input: X}", X),
+    "kmeans": op("{id: Y, op: kmeans, input: X, k: 4, max_iter: 3}", X),
+    "predict": op("{id: Y, op: predict, inputs: [X, C]}", X, f"{{id: C, op: random.normal, shape: [4, {D}]}}"),
+    "cdist": op("{id: Y, op: cdist, inputs: [X, C]}", X, f"{{id: C, op: random.normal, shape: [16, {D}]}}"),
+    "print": op("{op: print, input: X}", X),
+    "clip": op("{id: Y, op: clip, input: X, min: 0}", X),
+    "clip-int-float": op("{id: Y, op: clip, input: X, max: 2.5}", XI),
+    "where": op("{id: Y, op: where, inputs: [Cd, X, 0.0]}", X, "{id: Cd, op: greater, inputs: [X, 0]}"),
+}
+for b in ["add", "subtract", "multiply", "divide", "floor_divide", "remainder", "equal", "not_equal", "less",
+          "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor"]:
+    CASES[b] = op(f"{{id: Y, op: {b}, inputs: [X, X]}}", X)
+CASES["power"] = op("{id: Y, op: power, inputs: [X, 2.0]}", X)
+CASES["add-int32-float"] = op("{id: Y, op: add, inputs: [X, 0.5]}", XI)
+for u in ["abs", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "logical_not"]:
+    CASES[u] = op(f"{{id: Y, op: {u}, input: X}}", X)
+for fn in ["sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "norm"]:
+    CASES[f"reduce-{fn}"] = op(f"{{id: Y, op: reduce, input: X, fn: {fn}, axis: 1}}", X)
+CASES["reduce-sum-0"] = op("{id: Y, op: reduce, input: X, fn: sum, axis: 0}", X)
+CASES["reduce-sum-all"] = op("{id: Y, op: reduce, input: X, fn: sum}", X)
+CASES["reduce-sum-int32"] = op("{id: Y, op: reduce, input: X, fn: sum, axis: 1}", XI)
+
+work = tempfile.mkdtemp()
+CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: true}}", X)
+CASES["save-h5"] = op(f"{{op: save, input: X, path: {work}/x.h5, overwrite: true}}", X)
+LOADS = {"load-npy": [f"{{id: Y, op: load, path: {work}/x.npy, split: 0}}"],
+         "load-h5": [f"{{id: Y, op: load, path: {work}/x.h5, split: 0}}"]}
+EXPECTED = set(CASES) | set(LOADS)
+
+
+def pipeline(name, steps):
+    path = os.path.join(work, name + ".yaml")
+    with open(path, "w") as f:
+        f.write("version: 1\nsteps:\n" + "".join(f"  - {s}\n" for s in steps))
+    return path
+
+
+def measure(name, steps, n):
+    p = pipeline(name, steps)
+    plan = subprocess.run([DND, "plan", p, "-n", str(n), "--json"], capture_output=True, text=True)
+    if plan.returncode != 0:
+        return None, f"plan failed: {plan.stderr.strip()}"
+    planned = json.loads(plan.stdout)["peak_bytes_per_rank"]
+    t = os.path.join(work, name + ".json")
+    env = dict(os.environ, DND_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    run = subprocess.run(["mpirun", "--oversubscribe", "-n", str(n), DND, "run", p, "--quiet", "--timings", t],
+                         capture_output=True, text=True, env=env)
+    if run.returncode != 0:
+        return None, f"run failed ({run.returncode}): {run.stderr.strip()[-400:]}"
+    with open(t) as f:
+        steps_t = json.load(f)["steps"]
+    peak = max(max(s["peak_rss_bytes"]) for s in steps_t)
+    return (planned, peak), None
+
+
+# Every registered op has a case (a new op without one fails here).
+import re
+schema = json.loads(subprocess.run([DND, "ops", "--schema"], capture_output=True, text=True, check=True).stdout)
+ops = set(schema["$defs"]["step"]["properties"]["op"]["enum"])
+used = {m for steps in list(CASES.values()) + list(LOADS.values()) for st in (steps(2) if callable(steps) else steps)
+        for m in re.findall(r"op: ([a-z_.]+)", st)}
+fail = 0
+if ops - used:
+    print(f"FAIL mem-coverage: ops without a memory case: {', '.join(sorted(ops - used))}")
+    fail = 1
+MiB = 1 << 20
+for n in RANKS:
+    base, err = measure("baseline", ["{id: Y, op: zeros, shape: [1]}"], n)
+    if err:
+        print(f"FAIL baseline-np{n}: {err}")
+        sys.exit(1)
+    allow = base[1] + ALLOW
+    print(f"     np{n}: baseline peak {base[1] / MiB:.0f} MiB; limit = {SLACK} x plan + {allow / MiB:.0f} MiB")
+    for name, steps in list(CASES.items()) + list(LOADS.items()):
+        r, err = measure(name, steps(n) if callable(steps) else steps, n)
+        if err:
+            print(f"FAIL mem-{name}-np{n}: {err}")
+            fail = 1
+            continue
+        planned, peak = r
+        limit = SLACK * planned + allow
+        ok = peak <= limit
+        print(f"{'ok  ' if ok else 'FAIL'} mem-{name}-np{n}: planned {planned / MiB:.1f} MiB, peak "
+              f"{(peak - base[1]) / MiB:+.1f} MiB over the baseline (limit {(limit - base[1]) / MiB:+.1f})")
+        fail |= not ok
+sys.exit(fail)
