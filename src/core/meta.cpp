@@ -1,5 +1,7 @@
 #include "src/core/meta.h"
 
+#include "src/core/limits.h"
+
 #include <fmt/format.h>
 
 namespace dnd {

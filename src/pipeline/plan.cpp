@@ -321,7 +321,7 @@ void Planner::liveness() {
     }
     for (const std::string& o : ps.output_names) {
       live.insert(o);
-      live_bytes = add(live_bytes, bytes_of[o], *ps.step);
+      live_bytes = checked_add(live_bytes, bytes_of[o], *ps.step);
     }
     for (auto it = live.begin(); it != live.end();) {
       if (last_use[*it] == pos) {
