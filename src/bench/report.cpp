@@ -310,7 +310,7 @@ std::string to_json(const Study& s) {
                             {"compare", jstr_or_null(c.compare)}}},
                           {"cases", cases},
                           {"rows", rows}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string to_csv(const Study& s) {

@@ -96,7 +96,7 @@ std::string schema() {
       {"$defs",
        {{"step",
          {{"type", "object"}, {"required", {"op"}}, {"properties", {{"op", {{"enum", names}}}}}, {"allOf", steps}}}}}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string describe(const pipeline::OpDef& op) {

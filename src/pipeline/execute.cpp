@@ -247,7 +247,7 @@ void write_timings(const std::string& path, const Plan& plan, const RunResult& r
                           {"seconds", r.seconds},
                           {"startup_seconds", r.startup_seconds},
                           {"steps", steps}};
-  const std::string o = j.dump(2) + "\n";
+  const std::string o = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);

@@ -9,6 +9,7 @@
 #include "src/core/limits.h"
 #include "src/core/diagnostics.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -235,8 +236,8 @@ void Planner::throw_cycle(const std::vector<int>& indeg) const {
   throw doc_.error(doc_.steps[cur].mark, fmt::format("the steps form a cycle: {} (each uses the next)", cyc));
 }
 
-// One op's rule. A user error becomes a pipeline error at the step's op; a dnd bug (an
-// internal error, or torch rejecting what the rule should have checked) stays a bug.
+// One op's rule. A user error (dnd's or torch's refusal) becomes a pipeline error at the
+// step's op; a dnd bug (a broken invariant: InternalError) stays a bug.
 InferResult Planner::infer_step(const OpDef& op, const InferContext& ctx) const {
   const Step& st = ctx.step;
   const std::string where = fmt::format("step '{}' ({}, {}:{})", st.id, st.op, doc_.file, st.mark.line);
@@ -252,10 +253,15 @@ InferResult Planner::infer_step(const OpDef& op, const InferContext& ctx) const 
     throw;
   } catch (const Error& e) {  // ValueError, ShapeError, TypeError: the pipeline's mistake
     throw doc_.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, e.what()));
-  } catch (const std::exception& e) {
-    InternalError bug(message_of(e));
+  } catch (const std::bad_alloc&) {
+    InternalError bug("out of memory while planning");
     bug.add_context("planning " + where);
     throw bug;
+  } catch (const std::exception& e) {
+    // torch refusing what a rule asked of it (the promotion of bool - bool, a fill value
+    // out of the dtype's range): the pipeline's mistake, without torch's backtrace. dnd's
+    // own bugs are InternalErrors (DND_ASSERT), caught above.
+    throw doc_.error(st.op_mark, fmt::format("step '{}' ({}): {}", st.id, st.op, message_of(e)));
   }
 }
 
@@ -398,7 +404,7 @@ std::string plan_json(const Plan& plan) {
                           {"peak_step", plan.peak_step},
                           {"comm_bytes_per_rank", plan.comm_bytes},
                           {"steps", steps}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace dnd::pipeline

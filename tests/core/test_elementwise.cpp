@@ -201,7 +201,7 @@ TEST(Elementwise, TemporariesLendTheirBufferToTheResult) {
     // Named operands are never overwritten.
     DNDarray keep = a * b;
     DNDarray r2 = keep + c;
-    EXPECT_NE(r2.larray().data_ptr(), keep.larray().data_ptr());
+    if (keep.larray().numel() > 0) EXPECT_NE(r2.larray().data_ptr(), keep.larray().data_ptr());
     expect_global(keep, ta * tb, 1e-6, 1e-6);
     // A temporary of another dtype or of a smaller (broadcast) shape is not reused.
     const at::Tensor ti = sample({9, 4}, at::kInt);

