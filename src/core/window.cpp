@@ -5,6 +5,7 @@
 #include "src/core/distribution.h"
 #include "src/core/error.h"
 #include "src/core/halo.h"
+#include "src/core/meta.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -61,30 +62,48 @@ int64_t busiest(const std::vector<int64_t>& counts, const std::vector<std::vecto
   return most;
 }
 
+// The busiest rank's temporaries: along the split axis, its extended block (its share of
+// the `out_n` results plus `extra` rows) in the input dtype and, when `cast`, again in the
+// result dtype; across it, a cast copy of its block.
+int64_t window_temp_bytes(const Shape& shape, Split split, Dtype in, Dtype out, int64_t ax, int64_t out_n,
+                          int64_t extra, bool cast, int nranks) {
+  const ArrayMeta a{shape, in, split};
+  if (split && *split == ax) {
+    const int64_t n = shape[static_cast<size_t>(ax)];
+    const int64_t rows = (out_n + nranks - 1) / nranks + extra;
+    const int64_t row_in = global_bytes(a) / n;
+    const int64_t row_out = global_bytes(ArrayMeta{shape, out, split}) / n;
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(rows, row_in + (cast ? row_out : 0), &bytes))
+      throw ShapeError(fmt::format("a window op's extended block of {} rows does not fit in int64 bytes", rows));
+    return bytes;
+  }
+  return cast ? max_block_bytes(ArrayMeta{shape, out, split}, nranks) : 0;
+}
+
 Shape with_extent(Shape s, int64_t axis, int64_t n) {
   s[static_cast<size_t>(axis)] = n;
   return s;
 }
 
-// Valid cross-correlation of every line of x along `axis` with w (1-D, x's dtype).
-at::Tensor correlate_valid(const at::Tensor& x, const at::Tensor& w, int64_t axis) {
+// Cross-correlation of every line of x along `axis` with w (1-D, x's dtype), as if x had
+// `lead` zeros before it and zeros after: out[i] = sum_j w[j] * xpad[i + j] for i < out_len.
+// One shifted multiply-add per weight into the zeroed result: no im2col, no padded copy, so the
+// memory is the result alone (conv1d's im2col peaked at ~20x the input).
+at::Tensor correlate(const at::Tensor& x, const at::Tensor& w, int64_t axis, int64_t lead, int64_t out_len) {
   const int64_t len = x.size(axis), m = w.size(0);
-  const int64_t k = std::max<int64_t>(len - m + 1, 0);
   std::vector<int64_t> out_shape = x.sizes().vec();
-  out_shape[static_cast<size_t>(axis)] = k;
-  if (k == 0 || x.numel() == 0) return at::zeros(out_shape, x.options());
-  at::Tensor y = x.movedim(axis, -1);
-  std::vector<int64_t> lead = y.sizes().vec();
-  lead.pop_back();
-  at::Tensor r;
-  if (at::isFloatingType(x.scalar_type())) {
-    std::vector<int64_t> rs = lead;
-    rs.push_back(k);
-    r = at::conv1d(y.reshape({-1, 1, len}), w.view({1, 1, m})).reshape(rs);
-  } else {
-    r = y.unfold(-1, m, 1).matmul(w);
+  out_shape[static_cast<size_t>(axis)] = std::max<int64_t>(out_len, 0);
+  at::Tensor out = at::zeros(out_shape, x.options());
+  if (out_len <= 0 || x.numel() == 0) return out;
+  const at::Tensor wc = w.cpu();
+  for (int64_t j = 0; j < m; ++j) {
+    // xpad[i + j] is x[i + j - lead] where 0 <= i + j - lead < len.
+    const int64_t i0 = std::max<int64_t>(0, lead - j), i1 = std::min<int64_t>(out_len, lead - j + len);
+    if (i1 <= i0) continue;
+    out.narrow(axis, i0, i1 - i0).add_(x.narrow(axis, i0 + j - lead, i1 - i0), wc[j].item());
   }
-  return r.movedim(-1, axis).contiguous();
+  return out;
 }
 
 at::Tensor reduce_windows(const at::Tensor& x, int64_t window, MovingFn fn, int64_t axis, Dtype out) {
@@ -124,6 +143,7 @@ WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t k
   if (split && *split == ax && nranks > 1)
     m.rows_sent = busiest(balanced_counts(n, nranks), window_ranges(out_n, nranks, off - kernel_size + 1, off + 1),
                           Boundary::constant);
+  m.temp_bytes = window_temp_bytes(shape, split, dtype, m.dtype, ax, out_n, kernel_size - 1, m.dtype != dtype, nranks);
   return m;
 }
 
@@ -137,15 +157,12 @@ DNDarray convolve(const DNDarray& a, const at::Tensor& v, ConvolveMode mode, int
   const at::Tensor w = v.reshape({-1}).to(a.larray().options().dtype(meta.dtype)).flip({0}).contiguous();
   if (a.split() && *a.split() == ax) {
     const at::Tensor ext = fetch_rows(a, window_ranges(out_n, p, off - m + 1, off + 1), Boundary::constant, 0)[0];
-    at::Tensor local = correlate_valid(ext.to(meta.dtype), w, ax);
+    at::Tensor local = correlate(ext.to(meta.dtype), w, ax, 0, ext.size(ax) - m + 1);
     return DNDarray(local, meta.shape, meta.split, a.comm());
   }
-  at::Tensor x = a.larray().to(meta.dtype);
-  std::vector<int64_t> pad_shape = x.sizes().vec();
-  pad_shape[static_cast<size_t>(ax)] = m - 1;
-  const at::Tensor zeros = at::zeros(pad_shape, x.options());
-  at::Tensor full = correlate_valid(at::cat({zeros, x, zeros}, ax), w, ax);
-  at::Tensor local = full.narrow(ax, off, out_n).contiguous();
+  // Full convolution is the correlation of x with m - 1 zeros on each side; the mode keeps
+  // positions [off, off + out_n) of it.
+  at::Tensor local = correlate(a.larray().to(meta.dtype), w, ax, m - 1 - off, out_n);
   return DNDarray(local, meta.shape, meta.split, a.comm(), a.counts());
 }
 
@@ -172,6 +189,10 @@ WindowMeta moving_meta(const Shape& shape, Split split, Dtype dtype, int64_t win
   }
   if (split && *split == ax && nranks > 1)
     m.rows_sent = busiest(balanced_counts(n, nranks), window_ranges(n - window + 1, nranks, 0, window), Boundary::none);
+  const bool cast = (fn == MovingFn::mean && m.dtype != dtype) ||
+                    ((fn == MovingFn::min || fn == MovingFn::max) && dtype == at::kBool);
+  m.temp_bytes = window_temp_bytes(shape, split, dtype, cast && dtype == at::kBool ? at::kByte : m.dtype, ax,
+                                   n - window + 1, window - 1, cast, nranks);
   return m;
 }
 

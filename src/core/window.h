@@ -23,7 +23,8 @@ struct WindowMeta {
   Shape shape;
   Split split;
   Dtype dtype;
-  int64_t rows_sent = 0;  // along the split axis, the busiest rank (balanced input)
+  int64_t rows_sent = 0;   // along the split axis, the busiest rank (balanced input)
+  int64_t temp_bytes = 0;  // the busiest rank's extra memory: its extended block, a cast copy
 };
 
 // numpy.convolve(a, v, mode) along `axis` for every line of `a`: with n = extent, m =

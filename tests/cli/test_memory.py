@@ -7,6 +7,7 @@ pipeline of one tiny step peaks at in the same run (libtorch, MPI, the allocator
 temporary behind a float32 result (as linspace did: 16x its plan) fails here.
 
 usage: test_memory.py DND [ranks ...]   (default ranks: 1 2)
+DND_MEM_ONLY=REGEX runs only the cases whose names match (saves always run: loads need them).
 """
 import json
 import os
@@ -17,6 +18,7 @@ import tempfile
 DND = sys.argv[1]
 RANKS = [int(r) for r in sys.argv[2:]] or [1, 2]
 SLACK, ALLOW = 1.25, 48 << 20
+ONLY = os.environ.get("DND_MEM_ONLY", "")
 R, D = 131072, 64  # X: R x D float32 = 32 MiB
 N = R * D
 
@@ -72,6 +74,11 @@ CASES = {
     "clip": op("{id: Y, op: clip, input: X, min: 0}", X),
     "clip-int-float": op("{id: Y, op: clip, input: X, max: 2.5}", XI),
     "where": op("{id: Y, op: where, inputs: [Cd, X, 0.0]}", X, "{id: Cd, op: greater, inputs: [X, 0]}"),
+    # windows and your own function on every block
+    "convolve": op("{id: Y, op: convolve, input: X, weights: [0.25, 0.5, 0.25], mode: same}", X),
+    "moving": op("{id: Y, op: moving, input: X, window: 5, fn: mean}", X),
+    "map": op('{id: Y, op: map, input: X, fn: "def f(x: Tensor) -> Tensor:\\n    return x * 2.0"}', X),
+    "map-halo": op('{id: Y, op: map, input: X, halo: 2, fn: "def f(x: Tensor) -> Tensor:\\n    return x + 1.0"}', X),
 }
 for b in ["add", "subtract", "multiply", "divide", "floor_divide", "remainder", "equal", "not_equal", "less",
           "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor"]:
@@ -138,6 +145,8 @@ for n in RANKS:
     allow = base[1] + ALLOW
     print(f"     np{n}: baseline peak {base[1] / MiB:.0f} MiB; limit = {SLACK} x plan + {allow / MiB:.0f} MiB")
     for name, steps in list(CASES.items()) + list(LOADS.items()):
+        if ONLY and not re.search(ONLY, name) and not name.startswith("save-"):
+            continue
         r, err = measure(name, steps(n) if callable(steps) else steps, n)
         if err:
             print(f"FAIL mem-{name}-np{n}: {err}")

@@ -12,6 +12,7 @@ InferResult window_result(const WindowMeta& w, const ArrayMeta& a) {
   r.outputs.push_back(ArrayMeta{w.shape, w.dtype, w.split, a.device});
   const int64_t n = a.split ? a.shape[static_cast<size_t>(*a.split)] : 0;
   r.comm_bytes = n > 0 ? w.rows_sent * (global_bytes(a) / n) : 0;
+  r.temp_bytes = w.temp_bytes;
   if (w.rows_sent > 0) r.note = fmt::format("halo along the split axis: up to {} rows sent per rank", w.rows_sent);
   return r;
 }
