@@ -36,8 +36,8 @@ Shape Selection::shape() const {
 Selection select(const Shape& shape, const std::vector<Slice>& slices, const std::string& what) {
   const auto ndim = static_cast<int64_t>(shape.size());
   if (static_cast<int64_t>(slices.size()) > ndim)
-    throw ValueError(fmt::format("{}: {} slices given for an array of shape {} ({} axes)", what, slices.size(),
-                                 shape_str(shape), ndim));
+    throw ValueError(fmt::format("{}: {} slices given for an array of shape {} ({} axes)", what,
+                                 slices.size(), shape_str(shape), ndim));
   Selection out;
   for (int64_t d = 0; d < ndim; ++d) {
     const int64_t n = shape[static_cast<size_t>(d)];
@@ -81,8 +81,9 @@ void check_allocation(int64_t bytes, const std::string& what) {
   if (pages <= 0 || page <= 0) return;
   const double mem = static_cast<double>(pages) * static_cast<double>(page);
   if (static_cast<double>(bytes) > mem)
-    throw ValueError(fmt::format("{} needs {:.1f} GiB per rank, more than this node's memory ({:.1f} GiB)", what,
-                                 static_cast<double>(bytes) / (1 << 30), mem / (1 << 30)));
+    throw ValueError(
+        fmt::format("{} needs {:.1f} GiB per rank, more than this node's memory ({:.1f} GiB)", what,
+                    static_cast<double>(bytes) / (1 << 30), mem / (1 << 30)));
 }
 
 int64_t checked_nbytes(const Shape& shape, int64_t isize, const std::string& what) {
@@ -90,7 +91,8 @@ int64_t checked_nbytes(const Shape& shape, int64_t isize, const std::string& wha
   for (int64_t d : shape) {
     if (d < 0) throw ValueError(fmt::format("{}: negative extent in shape {}", what, shape_str(shape)));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
-      throw ValueError(fmt::format("{}: shape {} is absurdly large (more than 2^63 bytes)", what, shape_str(shape)));
+      throw ValueError(
+          fmt::format("{}: shape {} is absurdly large (more than 2^63 bytes)", what, shape_str(shape)));
     n *= d;
   }
   return n;
@@ -117,12 +119,13 @@ void mpi_read_at(MPI_File f, int64_t offset, void* buf, int64_t n, const std::st
     const int piece = static_cast<int>(std::min(kPiece, n - done));
     MPI_Status st;
     const int rc = MPI_File_read_at(f, offset + done, p + done, piece, MPI_BYTE, &st);
-    if (rc != MPI_SUCCESS) throw ValueError(fmt::format("{}: read failed: {}", what, mpi_error_string(rc)));
+    if (rc != MPI_SUCCESS)
+      throw ValueError(fmt::format("{}: read failed: {}", what, mpi_error_string(rc)));
     int got = 0;
     MPI_Get_count(&st, MPI_BYTE, &got);
     if (got <= 0)
-      throw ValueError(fmt::format("{}: file is truncated (needed bytes up to {}, got only {})", what, offset + n,
-                                   offset + done));
+      throw ValueError(fmt::format("{}: file is truncated (needed bytes up to {}, got only {})", what,
+                                   offset + n, offset + done));
     done += got;
   }
 }
@@ -133,7 +136,8 @@ void mpi_write_at(MPI_File f, int64_t offset, const void* buf, int64_t n, const 
     const int piece = static_cast<int>(std::min(kPiece, n - done));
     MPI_Status st;
     const int rc = MPI_File_write_at(f, offset + done, p + done, piece, MPI_BYTE, &st);
-    if (rc != MPI_SUCCESS) throw ValueError(fmt::format("{}: write failed: {}", what, mpi_error_string(rc)));
+    if (rc != MPI_SUCCESS)
+      throw ValueError(fmt::format("{}: write failed: {}", what, mpi_error_string(rc)));
     int put = 0;
     MPI_Get_count(&st, MPI_BYTE, &put);
     if (put <= 0) throw ValueError(fmt::format("{}: write failed (disk full?)", what));
@@ -149,7 +153,8 @@ int open_regular(const std::string& path) {
     const int err = errno;
     ::close(fd);
     if (!S_ISREG(st.st_mode) && st.st_mode != 0)
-      throw ValueError(fmt::format("cannot open '{}': it is {}, not a regular file", path, file_kind(st.st_mode)));
+      throw ValueError(
+          fmt::format("cannot open '{}': it is {}, not a regular file", path, file_kind(st.st_mode)));
     throw ValueError(fmt::format("cannot open '{}': {}", path, std::strerror(err)));
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -163,7 +168,8 @@ MPI_File mpi_open_read(const std::string& path, const Communicator& comm) {
   int rc = MPI_SUCCESS;
   rc = MPI_File_open(comm.get(), path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &f);
   agree(comm, [&] {
-    if (rc != MPI_SUCCESS) throw ValueError(fmt::format("cannot open '{}': {}", path, mpi_error_string(rc)));
+    if (rc != MPI_SUCCESS)
+      throw ValueError(fmt::format("cannot open '{}': {}", path, mpi_error_string(rc)));
   });
   return f;
 }
@@ -173,7 +179,8 @@ MPI_File mpi_open_write(const std::string& path, const Communicator& comm) {
   const int rc =
       MPI_File_open(comm.get(), path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &f);
   agree(comm, [&] {
-    if (rc != MPI_SUCCESS) throw ValueError(fmt::format("cannot create '{}': {}", path, mpi_error_string(rc)));
+    if (rc != MPI_SUCCESS)
+      throw ValueError(fmt::format("cannot create '{}': {}", path, mpi_error_string(rc)));
   });
   return f;
 }
@@ -223,7 +230,8 @@ struct Strided {
     for (size_t j = k + 1; j < g.size(); ++j) {
       const Sel& t = sel[j];
       const auto dim = static_cast<int64_t>(j - k);
-      src = t.count == 0 ? src.narrow(dim, 0, 0) : src.slice(dim, t.start, t.start + (t.count - 1) * t.step + 1, t.step);
+      src = t.count == 0 ? src.narrow(dim, 0, 0)
+                         : src.slice(dim, t.start, t.start + (t.count - 1) * t.step + 1, t.step);
     }
     at::from_blob(out, src.sizes(), at::kByte).copy_(src);
   }
@@ -232,7 +240,7 @@ struct Strided {
     const Sel& s = sel[k];
     if (s.count == 0) return;
     const int64_t sub = selected_bytes(k + 1);  // output bytes per selected index
-    if (inner_full(k) && s.step == 1) {  // one contiguous run, straight into out
+    if (inner_full(k) && s.step == 1) {         // one contiguous run, straight into out
       read(off + s.start * stride[k], out, s.count * stride[k]);
       return;
     }
@@ -246,22 +254,25 @@ struct Strided {
       const bool dense_inner = 4 * sub >= stride[k];
       if (dense_inner && s.step * stride[k] <= kWindow) {
         const int64_t per = std::max<int64_t>(1, kWindow / (s.step * stride[k]));
-        for (int64_t i = 0; i < s.count; i += per) span(k, off, i, std::min(per, s.count - i), out + i * sub);
+        for (int64_t i = 0; i < s.count; i += per)
+          span(k, off, i, std::min(per, s.count - i), out + i * sub);
         return;
       }
-      for (int64_t i = 0; i < s.count; ++i) region(k + 1, off + (s.start + i * s.step) * stride[k], out + i * sub);
+      for (int64_t i = 0; i < s.count; ++i)
+        region(k + 1, off + (s.start + i * s.step) * stride[k], out + i * sub);
       return;
     }
     // Last axis, sparse: windows of indices, or one element at a time when far apart.
     const int64_t per = std::max<int64_t>(1, kWindow / (s.step * stride[k]));
-    for (int64_t i = 0; i < s.count; i += per) span(k, off, i, std::min(per, s.count - i), out + i * sub);
+    for (int64_t i = 0; i < s.count; i += per)
+      span(k, off, i, std::min(per, s.count - i), out + i * sub);
   }
 };
 
 }  // namespace
 
-void read_strided(const ReadFn& read, int64_t base, const Shape& gshape, int64_t isize, const std::vector<Sel>& sel,
-                  uint8_t* out) {
+void read_strided(const ReadFn& read, int64_t base, const Shape& gshape, int64_t isize,
+                  const std::vector<Sel>& sel, uint8_t* out) {
   if (gshape.empty()) {
     read(base, out, isize);
     return;

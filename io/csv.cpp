@@ -26,7 +26,8 @@ constexpr int64_t kStep = int64_t{64} << 10;
 void check_csv_dtype(Dtype t, const std::string& what) {
   check_supported_dtype(t, what);
   if (at::isComplexType(t))
-    throw TypeError(fmt::format("{}: CSV does not hold {} values; use .npy or HDF5", what, dtype_name(t)));
+    throw TypeError(
+        fmt::format("{}: CSV does not hold {} values; use .npy or HDF5", what, dtype_name(t)));
 }
 
 std::string_view trim(std::string_view s) {
@@ -62,7 +63,7 @@ struct Parsed {
   int64_t first_row_line = -1;  // local line index of the first row
   int64_t error_line = -1;      // local line index of the first invalid value, and why
   std::string error;
-  int64_t mismatch_line = -1;   // local line index of the first row with another field count
+  int64_t mismatch_line = -1;  // local line index of the first row with another field count
   int64_t mismatch_cols = 0;
   at::Tensor values;
 };
@@ -88,8 +89,8 @@ Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
       T v{};
       if (!parse_field(field, v)) {
         p.error_line = here;
-        p.error = fmt::format("'{}' is not a valid {} (field {})", std::string(field.substr(0, 40)), dtype_name(dtype),
-                              fields + 1);
+        p.error = fmt::format("'{}' is not a valid {} (field {})", std::string(field.substr(0, 40)),
+                              dtype_name(dtype), fields + 1);
         break;
       }
       vals.push_back(static_cast<Stored>(v));
@@ -107,20 +108,29 @@ Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
   }
   const int64_t cols = std::max<int64_t>(p.cols, 0);
   p.values = at::empty({p.rows, cols}, at::TensorOptions().dtype(dtype));
-  if (p.error_line < 0 && p.mismatch_line < 0 && !vals.empty()) std::memcpy(p.values.data_ptr(), vals.data(), vals.size() * sizeof(Stored));
+  if (p.error_line < 0 && p.mismatch_line < 0 && !vals.empty())
+    std::memcpy(p.values.data_ptr(), vals.data(), vals.size() * sizeof(Stored));
   return p;
 }
 
 Parsed parse(std::string_view text, char delim, Dtype dtype) {
   switch (dtype) {
-    case at::kBool: return parse_lines<bool>(text, delim, dtype);
-    case at::kByte: return parse_lines<uint8_t>(text, delim, dtype);
-    case at::kChar: return parse_lines<int8_t>(text, delim, dtype);
-    case at::kShort: return parse_lines<int16_t>(text, delim, dtype);
-    case at::kInt: return parse_lines<int32_t>(text, delim, dtype);
-    case at::kLong: return parse_lines<int64_t>(text, delim, dtype);
-    case at::kFloat: return parse_lines<float>(text, delim, dtype);
-    default: return parse_lines<double>(text, delim, dtype);
+    case at::kBool:
+      return parse_lines<bool>(text, delim, dtype);
+    case at::kByte:
+      return parse_lines<uint8_t>(text, delim, dtype);
+    case at::kChar:
+      return parse_lines<int8_t>(text, delim, dtype);
+    case at::kShort:
+      return parse_lines<int16_t>(text, delim, dtype);
+    case at::kInt:
+      return parse_lines<int32_t>(text, delim, dtype);
+    case at::kLong:
+      return parse_lines<int64_t>(text, delim, dtype);
+    case at::kFloat:
+      return parse_lines<float>(text, delim, dtype);
+    default:
+      return parse_lines<double>(text, delim, dtype);
   }
 }
 
@@ -129,7 +139,7 @@ struct Fd {
   explicit Fd(const std::string& path) : fd(open_regular(path)) {}
   ~Fd() { ::close(fd); }
   int64_t size() const {
-    struct stat st{};
+    struct stat st {};
     fstat(fd, &st);
     return st.st_size;
   }
@@ -160,9 +170,12 @@ void format_rows(const at::Tensor& t, char delim, std::string& out) {
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
       const T x = v[i * cols + j];
-      if constexpr (std::is_same_v<T, bool>) out += x ? '1' : '0';
-      else if constexpr (sizeof(T) == 1) fmt::format_to(std::back_inserter(out), "{}", static_cast<int>(x));
-      else fmt::format_to(std::back_inserter(out), "{}", x);  // floats: shortest exact round trip
+      if constexpr (std::is_same_v<T, bool>)
+        out += x ? '1' : '0';
+      else if constexpr (sizeof(T) == 1)
+        fmt::format_to(std::back_inserter(out), "{}", static_cast<int>(x));
+      else
+        fmt::format_to(std::back_inserter(out), "{}", x);  // floats: shortest exact round trip
       out += j + 1 < cols ? delim : '\n';
     }
   }
@@ -200,8 +213,10 @@ ArrayInfo probe_csv(const std::string& path, const LoadOptions& o) {
     if (n <= 0) break;
     for (ssize_t i = 0; i < n; ++i) {
       const char c = buf[static_cast<size_t>(i)];
-      if (c == '\n') finish_line();
-      else if (line.size() < 64 || cols < 0) line += c;  // only the first row's fields matter
+      if (c == '\n')
+        finish_line();
+      else if (line.size() < 64 || cols < 0)
+        line += c;  // only the first row's fields matter
     }
     off += n;
   }
@@ -216,7 +231,8 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
   const std::string what = "load " + path;
   check_csv_dtype(o.dtype, what);
   if (o.header_lines < 0) throw ValueError(fmt::format("{}: header_lines must be >= 0", what));
-  if (o.slices.size() > 2) throw ValueError(fmt::format("{}: {} slices given for a 2-D CSV array", what, o.slices.size()));
+  if (o.slices.size() > 2)
+    throw ValueError(fmt::format("{}: {} slices given for a 2-D CSV array", what, o.slices.size()));
   Split split = o.split;
   if (split) split = normalize_axis(*split, 2, what);
 
@@ -279,9 +295,9 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
   int64_t before = o.header_lines + 1;  // 1-based
   for (int q = 0; q < r; ++q) before += lines[static_cast<size_t>(q)];
   auto global = [&](int64_t local_line) { return local_line < 0 ? int64_t{-1} : before + local_line; };
-  const std::vector<int64_t> info =
-      allgather_values(comm, {parsed.rows, parsed.cols, global(parsed.first_row_line), global(parsed.error_line),
-                              global(parsed.mismatch_line), parsed.mismatch_cols});
+  const std::vector<int64_t> info = allgather_values(
+      comm, {parsed.rows, parsed.cols, global(parsed.first_row_line), global(parsed.error_line),
+             global(parsed.mismatch_line), parsed.mismatch_cols});
   // The file's first bad line, whichever rank read it (the message must not depend on
   // the rank count): an invalid value, or a row whose field count differs from the
   // first row's.
@@ -294,9 +310,11 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
     total += rows;
     const bool value_error_first = err >= 0 && (fr < 0 || err <= fr);
     if (!value_error_first && fr >= 0) {
-      if (cols < 0) cols = qc, first_line = fr;
+      if (cols < 0)
+        cols = qc, first_line = fr;
       else if (qc != cols)
-        throw ValueError(fmt::format("{}: line {}: {} fields where line {} has {}", what, fr, qc, first_line, cols));
+        throw ValueError(
+            fmt::format("{}: line {}: {} fields where line {} has {}", what, fr, qc, first_line, cols));
     }
     if (err >= 0) {
       agree(comm, [&] {
@@ -304,7 +322,8 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
       });
     }
     if (mm >= 0)
-      throw ValueError(fmt::format("{}: line {}: {} fields where line {} has {}", what, mm, mmc, first_line, cols));
+      throw ValueError(
+          fmt::format("{}: line {}: {} fields where line {} has {}", what, mm, mmc, first_line, cols));
   }
   cols = std::max<int64_t>(cols, 0);
   at::Tensor local = parsed.values;
@@ -330,14 +349,30 @@ void save_csv(const DNDarray& a, const std::string& tmp, const SaveOptions& o) {
     if (text.back() != '\n') text += '\n';
   }
   switch (a.dtype()) {
-    case at::kBool: format_rows<bool>(b.t, o.delimiter, text); break;
-    case at::kByte: format_rows<uint8_t>(b.t, o.delimiter, text); break;
-    case at::kChar: format_rows<int8_t>(b.t, o.delimiter, text); break;
-    case at::kShort: format_rows<int16_t>(b.t, o.delimiter, text); break;
-    case at::kInt: format_rows<int32_t>(b.t, o.delimiter, text); break;
-    case at::kLong: format_rows<int64_t>(b.t, o.delimiter, text); break;
-    case at::kFloat: format_rows<float>(b.t, o.delimiter, text); break;
-    default: format_rows<double>(b.t, o.delimiter, text); break;
+    case at::kBool:
+      format_rows<bool>(b.t, o.delimiter, text);
+      break;
+    case at::kByte:
+      format_rows<uint8_t>(b.t, o.delimiter, text);
+      break;
+    case at::kChar:
+      format_rows<int8_t>(b.t, o.delimiter, text);
+      break;
+    case at::kShort:
+      format_rows<int16_t>(b.t, o.delimiter, text);
+      break;
+    case at::kInt:
+      format_rows<int32_t>(b.t, o.delimiter, text);
+      break;
+    case at::kLong:
+      format_rows<int64_t>(b.t, o.delimiter, text);
+      break;
+    case at::kFloat:
+      format_rows<float>(b.t, o.delimiter, text);
+      break;
+    default:
+      format_rows<double>(b.t, o.delimiter, text);
+      break;
   }
   const std::vector<int64_t> sizes = allgather_value(comm, static_cast<int64_t>(text.size()));
   int64_t offset = 0;

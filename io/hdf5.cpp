@@ -72,13 +72,19 @@ TypeInfo classify(hid_t t) {
     case H5T_INTEGER: {
       const bool is_signed = H5Tget_sign(t) == H5T_SGN_2;
       const std::string name = fmt::format("{}int{}", is_signed ? "" : "u", 8 * size);
-      if (!is_signed) return size == 1 ? TypeInfo{true, at::kByte, name} : TypeInfo{false, kDefaultDtype, name};
+      if (!is_signed)
+        return size == 1 ? TypeInfo{true, at::kByte, name} : TypeInfo{false, kDefaultDtype, name};
       switch (size) {
-        case 1: return {true, at::kChar, name};
-        case 2: return {true, at::kShort, name};
-        case 4: return {true, at::kInt, name};
-        case 8: return {true, at::kLong, name};
-        default: return {false, kDefaultDtype, name};
+        case 1:
+          return {true, at::kChar, name};
+        case 2:
+          return {true, at::kShort, name};
+        case 4:
+          return {true, at::kInt, name};
+        case 8:
+          return {true, at::kLong, name};
+        default:
+          return {false, kDefaultDtype, name};
       }
     }
     case H5T_FLOAT: {
@@ -115,17 +121,26 @@ TypeInfo classify(hid_t t) {
                H5Tget_size(mt) == size / 2;
           if (name) H5free_memory(name);
         }
-        if (ok) return {true, size == 8 ? at::kComplexFloat : at::kComplexDouble, fmt::format("complex{}", 8 * size)};
+        if (ok)
+          return {true, size == 8 ? at::kComplexFloat : at::kComplexDouble,
+                  fmt::format("complex{}", 8 * size)};
       }
       return {false, kDefaultDtype, "compound"};
     }
-    case H5T_STRING: return {false, kDefaultDtype, "string"};
-    case H5T_BITFIELD: return {false, kDefaultDtype, "bitfield"};
-    case H5T_OPAQUE: return {false, kDefaultDtype, "opaque"};
-    case H5T_REFERENCE: return {false, kDefaultDtype, "reference"};
-    case H5T_VLEN: return {false, kDefaultDtype, "vlen"};
-    case H5T_ARRAY: return {false, kDefaultDtype, "array"};
-    default: return {false, kDefaultDtype, "unknown"};
+    case H5T_STRING:
+      return {false, kDefaultDtype, "string"};
+    case H5T_BITFIELD:
+      return {false, kDefaultDtype, "bitfield"};
+    case H5T_OPAQUE:
+      return {false, kDefaultDtype, "opaque"};
+    case H5T_REFERENCE:
+      return {false, kDefaultDtype, "reference"};
+    case H5T_VLEN:
+      return {false, kDefaultDtype, "vlen"};
+    case H5T_ARRAY:
+      return {false, kDefaultDtype, "array"};
+    default:
+      return {false, kDefaultDtype, "unknown"};
   }
 }
 
@@ -140,13 +155,20 @@ Hid mem_type(Dtype t) {
       H5Tenum_insert(e, "TRUE", &v);
       return e;
     }
-    case at::kByte: return Hid(H5Tcopy(H5T_NATIVE_UINT8));
-    case at::kChar: return Hid(H5Tcopy(H5T_NATIVE_INT8));
-    case at::kShort: return Hid(H5Tcopy(H5T_NATIVE_INT16));
-    case at::kInt: return Hid(H5Tcopy(H5T_NATIVE_INT32));
-    case at::kLong: return Hid(H5Tcopy(H5T_NATIVE_INT64));
-    case at::kFloat: return Hid(H5Tcopy(H5T_NATIVE_FLOAT));
-    case at::kDouble: return Hid(H5Tcopy(H5T_NATIVE_DOUBLE));
+    case at::kByte:
+      return Hid(H5Tcopy(H5T_NATIVE_UINT8));
+    case at::kChar:
+      return Hid(H5Tcopy(H5T_NATIVE_INT8));
+    case at::kShort:
+      return Hid(H5Tcopy(H5T_NATIVE_INT16));
+    case at::kInt:
+      return Hid(H5Tcopy(H5T_NATIVE_INT32));
+    case at::kLong:
+      return Hid(H5Tcopy(H5T_NATIVE_INT64));
+    case at::kFloat:
+      return Hid(H5Tcopy(H5T_NATIVE_FLOAT));
+    case at::kDouble:
+      return Hid(H5Tcopy(H5T_NATIVE_DOUBLE));
     case at::kComplexFloat:
     case at::kComplexDouble: {
       const bool f = t == at::kComplexFloat;
@@ -156,20 +178,29 @@ Hid mem_type(Dtype t) {
       H5Tinsert(c, "i", half, f ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE);
       return c;
     }
-    default: throw TypeError(fmt::format("HDF5: dtype {} is not supported", dtype_name(t)));
+    default:
+      throw TypeError(fmt::format("HDF5: dtype {} is not supported", dtype_name(t)));
   }
 }
 
 std::string filter_name(H5Z_filter_t id, const unsigned* cd, size_t ncd, const char* name) {
   switch (id) {
-    case H5Z_FILTER_DEFLATE: return ncd > 0 ? fmt::format("gzip({})", cd[0]) : "gzip";
-    case H5Z_FILTER_SHUFFLE: return "shuffle";
-    case H5Z_FILTER_FLETCHER32: return "fletcher32";
-    case H5Z_FILTER_SZIP: return "szip";
-    case H5Z_FILTER_NBIT: return "nbit";
-    case H5Z_FILTER_SCALEOFFSET: return "scaleoffset";
-    case 32000: return "lzf";
-    default: return name && *name ? fmt::format("{}({})", name, id) : fmt::format("filter {}", id);
+    case H5Z_FILTER_DEFLATE:
+      return ncd > 0 ? fmt::format("gzip({})", cd[0]) : "gzip";
+    case H5Z_FILTER_SHUFFLE:
+      return "shuffle";
+    case H5Z_FILTER_FLETCHER32:
+      return "fletcher32";
+    case H5Z_FILTER_SZIP:
+      return "szip";
+    case H5Z_FILTER_NBIT:
+      return "nbit";
+    case H5Z_FILTER_SCALEOFFSET:
+      return "scaleoffset";
+    case 32000:
+      return "lzf";
+    default:
+      return name && *name ? fmt::format("{}({})", name, id) : fmt::format("filter {}", id);
   }
 }
 
@@ -190,7 +221,8 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
   info.dataset = name;
   Hid space(H5Dget_space(ds));
   const H5S_class_t cls = H5Sget_simple_extent_type(space);
-  if (cls == H5S_NULL) throw ValueError(fmt::format("{}: the dataset has a null dataspace (no data)", what));
+  if (cls == H5S_NULL)
+    throw ValueError(fmt::format("{}: the dataset has a null dataspace (no data)", what));
   if (cls == H5S_NO_CLASS || !space.ok())
     throw ValueError(fmt::format("{}: cannot read the dataspace: {}", what, h5_detail()));
   const int nd = H5Sget_simple_extent_ndims(space);
@@ -211,16 +243,27 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
 
   Hid dcpl(H5Dget_create_plist(ds));
   switch (H5Pget_layout(dcpl)) {
-    case H5D_CONTIGUOUS: info.layout = "contiguous"; break;
-    case H5D_CHUNKED: info.layout = "chunked"; break;
-    case H5D_COMPACT: info.layout = "compact"; break;
-    case H5D_VIRTUAL: info.layout = "virtual"; break;
-    default: info.layout = "unknown"; break;
+    case H5D_CONTIGUOUS:
+      info.layout = "contiguous";
+      break;
+    case H5D_CHUNKED:
+      info.layout = "chunked";
+      break;
+    case H5D_COMPACT:
+      info.layout = "compact";
+      break;
+    case H5D_VIRTUAL:
+      info.layout = "virtual";
+      break;
+    default:
+      info.layout = "unknown";
+      break;
   }
   if (info.layout == "chunked") {
     std::vector<hsize_t> c(static_cast<size_t>(std::max(nd, 1)));
     const int cn = H5Pget_chunk(dcpl, nd, c.data());
-    for (int i = 0; i < cn && i < nd; ++i) info.chunks.push_back(static_cast<int64_t>(c[static_cast<size_t>(i)]));
+    for (int i = 0; i < cn && i < nd; ++i)
+      info.chunks.push_back(static_cast<int64_t>(c[static_cast<size_t>(i)]));
   }
   std::vector<std::string> missing;
   const int nf = H5Pget_nfilters(dcpl);
@@ -228,7 +271,8 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
     unsigned flags = 0, config = 0, cd[8] = {};
     size_t ncd = 8;
     char fname[128] = {};
-    const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof fname, fname, &config);
+    const H5Z_filter_t id =
+        H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof fname, fname, &config);
     const std::string f = filter_name(id, cd, ncd, fname);
     info.compression += (info.compression.empty() ? "" : "+") + f;
     if (H5Zfilter_avail(id) <= 0) missing.push_back(f);
@@ -240,21 +284,25 @@ ArrayInfo dataset_info(hid_t file, const std::string& name, const std::string& p
   if (!strict) return info;
 
   if (nd > kMaxAxes)
-    throw ValueError(fmt::format("{}: the dataset has {} axes; dnd arrays have at most {}", what, nd, kMaxAxes));
+    throw ValueError(
+        fmt::format("{}: the dataset has {} axes; dnd arrays have at most {}", what, nd, kMaxAxes));
   if (!ti.supported)
-    throw TypeError(fmt::format("{}: element type {} is not supported (dnd holds bool, uint8, int8, int16, int32, "
-                                "int64, float32, float64, complex64, complex128)",
-                                what, ti.name));
+    throw TypeError(
+        fmt::format("{}: element type {} is not supported (dnd holds bool, uint8, int8, int16, int32, "
+                    "int64, float32, float64, complex64, complex128)",
+                    what, ti.name));
   if (!missing.empty())
-    throw ValueError(fmt::format("{}: the dataset is compressed with {}, which this HDF5 library cannot decode", what,
-                                 fmt::join(missing, ", ")));
+    throw ValueError(
+        fmt::format("{}: the dataset is compressed with {}, which this HDF5 library cannot decode", what,
+                    fmt::join(missing, ", ")));
   if (info.layout == "contiguous" && info.data_offset >= 0) {
     hsize_t fsize = 0;
     H5Fget_filesize(file, &fsize);
     if (info.storage_bytes < info.nbytes || info.data_offset + info.nbytes > static_cast<int64_t>(fsize))
-      throw ValueError(fmt::format("{}: the file is truncated or corrupted: shape {} needs {} bytes at offset {}, "
-                                   "the file has {} bytes",
-                                   what, shape_str(info.shape), info.nbytes, info.data_offset, fsize));
+      throw ValueError(
+          fmt::format("{}: the file is truncated or corrupted: shape {} needs {} bytes at offset {}, "
+                      "the file has {} bytes",
+                      what, shape_str(info.shape), info.nbytes, info.data_offset, fsize));
   }
   return info;
 }
@@ -384,8 +432,10 @@ herr_t write_attribute(hid_t obj, const Attribute& at) {
     const int8_t v = *b ? 1 : 0;
     return scalar(t, t, &v);
   }
-  if (const int64_t* i = std::get_if<int64_t>(&at.value)) return scalar(H5T_STD_I64LE, H5T_NATIVE_INT64, i);
-  if (const double* x = std::get_if<double>(&at.value)) return scalar(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
+  if (const int64_t* i = std::get_if<int64_t>(&at.value))
+    return scalar(H5T_STD_I64LE, H5T_NATIVE_INT64, i);
+  if (const double* x = std::get_if<double>(&at.value))
+    return scalar(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
   if (const std::string* str = std::get_if<std::string>(&at.value)) {
     Hid t(H5Tcopy(H5T_C_S1));
     H5Tset_size(t, H5T_VARIABLE);
@@ -474,8 +524,8 @@ ArrayInfo probe_hdf5(const std::string& path, const std::string& dataset) {
     const auto all = dataset_paths(f);
     if (all.size() != 1)
       throw ValueError(all.empty() ? fmt::format("'{}' holds no datasets", path)
-                                   : fmt::format("'{}' holds {} datasets ({}); name one", path, all.size(),
-                                                 fmt::join(all, ", ")));
+                                   : fmt::format("'{}' holds {} datasets ({}); name one", path,
+                                                 all.size(), fmt::join(all, ", ")));
     name = all[0];
   }
   name = norm_path(name);
@@ -486,8 +536,9 @@ ArrayInfo probe_hdf5(const std::string& path, const std::string& dataset) {
     if (H5Lexists(f, prefix.c_str(), H5P_DEFAULT) <= 0) {
       H5Eclear2(H5E_DEFAULT);
       const auto all = dataset_paths(f);
-      throw ValueError(fmt::format("{}: no dataset '{}' ('{}' does not exist); the file holds: {}", path, name, prefix,
-                                   all.empty() ? std::string("no datasets") : fmt::format("{}", fmt::join(all, ", "))));
+      throw ValueError(fmt::format(
+          "{}: no dataset '{}' ('{}' does not exist); the file holds: {}", path, name, prefix,
+          all.empty() ? std::string("no datasets") : fmt::format("{}", fmt::join(all, ", "))));
     }
     pos = next + 1;
   }
@@ -532,8 +583,8 @@ std::vector<Entry> list_hdf5(const std::string& path) {
   return out;
 }
 
-at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::vector<Sel>& mine, bool collective,
-                     const Communicator& comm) {
+at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::vector<Sel>& mine,
+                     bool collective, const Communicator& comm) {
   quiet();
   const std::string what = fmt::format("load {}:{}", path, info.dataset);
   Hid fapl = mpio_fapl(comm);
@@ -554,12 +605,15 @@ at::Tensor load_hdf5(const std::string& path, const ArrayInfo& info, const std::
   Hid mtype = mem_type(info.dtype);
   // The transfer mode must be the same on every rank (a rank with an empty or one-row
   // block may look contiguous when the others are not).
-  const bool blocks = collective && allreduce_value(comm, int64_t{one_run(mine, info.shape)}, ReduceOp::min) == 1;
+  const bool blocks =
+      collective && allreduce_value(comm, int64_t{one_run(mine, info.shape)}, ReduceOp::min) == 1;
   Hid dxpl = transfer(collective, blocks);
   herr_t rc = 0;
   if (collective || local.numel() > 0) rc = H5Dread(ds, mtype, mspace, fspace, dxpl, local.data_ptr());
   agree(comm, [&] {
-    if (rc < 0) throw ValueError(fmt::format("{}: reading the data failed (corrupted file?): {}", what, h5_detail()));
+    if (rc < 0)
+      throw ValueError(
+          fmt::format("{}: reading the data failed (corrupted file?): {}", what, h5_detail()));
   });
   return local;
 }
@@ -584,8 +638,9 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o, 
   Hid file(create ? H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
                   : H5Fopen(tmp.c_str(), H5F_ACC_RDWR, fapl));
   agree(comm, [&] {
-    if (!file.ok()) throw ValueError(fmt::format("{}: cannot {} '{}': {}", what, create ? "create" : "open", tmp,
-                                                 h5_detail()));
+    if (!file.ok())
+      throw ValueError(
+          fmt::format("{}: cannot {} '{}': {}", what, create ? "create" : "open", tmp, h5_detail()));
   });
   if (!create) {
     // Every rank sees the same metadata: the same answer everywhere.
@@ -600,76 +655,80 @@ void save_hdf5(const DNDarray& a, const std::string& tmp, const SaveOptions& o, 
     }
     agree(comm, [&] {
       if (there && !o.overwrite)
-        throw ValueError(fmt::format("{}: the file already holds a dataset {}; set overwrite to replace it", what,
-                                     name));
-      if (drc == -2) throw ValueError(fmt::format("{}: {} is a group in the file, not a dataset", what, name));
+        throw ValueError(fmt::format(
+            "{}: the file already holds a dataset {}; set overwrite to replace it", what, name));
+      if (drc == -2)
+        throw ValueError(fmt::format("{}: {} is a group in the file, not a dataset", what, name));
       if (drc < 0) throw ValueError(fmt::format("{}: cannot replace {}: {}", what, name, h5_detail()));
     });
   }
 
   {  // everything in the file is closed before the file itself
-  Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(lcpl, 1);
-  Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
-  // Fill values would be written first and then overwritten: skip them.
-  H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-  const bool chunkable = nd > 0 && shape_numel(g) > 0;
-  if (chunkable && (!o.chunks.empty() || o.compression > 0)) {
-    std::vector<hsize_t> c(g.begin(), g.end());
-    if (!o.chunks.empty()) {
-      for (int i = 0; i < nd; ++i) c[static_cast<size_t>(i)] = static_cast<hsize_t>(std::min(o.chunks[i], g[i]));
-    } else {  // about 1 MiB per chunk, cut along the leading axes
-      const auto isz = static_cast<hsize_t>(itemsize(a.dtype()));
-      for (size_t i = 0; i < c.size(); ++i) {
-        hsize_t bytes = isz;
-        for (hsize_t x : c) bytes *= x;
-        if (bytes <= (1u << 20)) break;
-        c[i] = std::max<hsize_t>(1, c[i] * (1u << 20) / bytes);
+    Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
+    H5Pset_create_intermediate_group(lcpl, 1);
+    Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    // Fill values would be written first and then overwritten: skip them.
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    const bool chunkable = nd > 0 && shape_numel(g) > 0;
+    if (chunkable && (!o.chunks.empty() || o.compression > 0)) {
+      std::vector<hsize_t> c(g.begin(), g.end());
+      if (!o.chunks.empty()) {
+        for (int i = 0; i < nd; ++i)
+          c[static_cast<size_t>(i)] = static_cast<hsize_t>(std::min(o.chunks[i], g[i]));
+      } else {  // about 1 MiB per chunk, cut along the leading axes
+        const auto isz = static_cast<hsize_t>(itemsize(a.dtype()));
+        for (size_t i = 0; i < c.size(); ++i) {
+          hsize_t bytes = isz;
+          for (hsize_t x : c) bytes *= x;
+          if (bytes <= (1u << 20)) break;
+          c[i] = std::max<hsize_t>(1, c[i] * (1u << 20) / bytes);
+        }
       }
+      H5Pset_chunk(dcpl, nd, c.data());
+      if (o.compression > 0) H5Pset_deflate(dcpl, static_cast<unsigned>(o.compression));
     }
-    H5Pset_chunk(dcpl, nd, c.data());
-    if (o.compression > 0) H5Pset_deflate(dcpl, static_cast<unsigned>(o.compression));
-  }
-  std::vector<hsize_t> dims(g.begin(), g.end());
-  Hid fspace(nd == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims.data(), nullptr));
-  Hid ftype = mem_type(a.dtype());
-  Hid ds(H5Dcreate2(file, name.c_str(), ftype, fspace, lcpl, dcpl, H5P_DEFAULT));
-  agree(comm, [&] {
-    if (!ds.ok()) throw ValueError(fmt::format("{}: cannot create the dataset: {}", what, h5_detail()));
-  });
+    std::vector<hsize_t> dims(g.begin(), g.end());
+    Hid fspace(nd == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims.data(), nullptr));
+    Hid ftype = mem_type(a.dtype());
+    Hid ds(H5Dcreate2(file, name.c_str(), ftype, fspace, lcpl, dcpl, H5P_DEFAULT));
+    agree(comm, [&] {
+      if (!ds.ok())
+        throw ValueError(fmt::format("{}: cannot create the dataset: {}", what, h5_detail()));
+    });
 
-  // This rank's block in the file.
-  Shape lshape;
-  if (nd == 0) {
-    if (!b.t.defined()) H5Sselect_none(fspace);
-  } else {
-    lshape = b.t.sizes().vec();
-    std::vector<Sel> sel;
-    for (int i = 0; i < nd; ++i) sel.push_back(Sel{0, 1, g[i]});
-    sel[static_cast<size_t>(b.axis)] = Sel{b.first, 1, lshape[static_cast<size_t>(b.axis)]};
-    select_hyperslab(fspace, sel);
-  }
-  Hid mspace = mem_space(lshape);
-  if (nd == 0 && !b.t.defined()) H5Sselect_none(mspace);
-  const void* data = b.t.defined() && b.t.numel() > 0 ? b.t.data_ptr() : nullptr;
-  const unsigned char dummy = 0;  // HDF5 wants a buffer even for nothing selected
-  Hid dxpl = transfer(true, b.axis == 0 && o.chunks.empty() && o.compression == 0);
-  // An empty dataset has no storage to write to.
-  const herr_t rc = shape_numel(g) == 0 ? 0 : H5Dwrite(ds, ftype, mspace, fspace, dxpl, data ? data : &dummy);
-  agree(comm, [&] {
-    if (rc < 0) throw ValueError(fmt::format("{}: writing the data failed: {}", what, h5_detail()));
-  });
+    // This rank's block in the file.
+    Shape lshape;
+    if (nd == 0) {
+      if (!b.t.defined()) H5Sselect_none(fspace);
+    } else {
+      lshape = b.t.sizes().vec();
+      std::vector<Sel> sel;
+      for (int i = 0; i < nd; ++i) sel.push_back(Sel{0, 1, g[i]});
+      sel[static_cast<size_t>(b.axis)] = Sel{b.first, 1, lshape[static_cast<size_t>(b.axis)]};
+      select_hyperslab(fspace, sel);
+    }
+    Hid mspace = mem_space(lshape);
+    if (nd == 0 && !b.t.defined()) H5Sselect_none(mspace);
+    const void* data = b.t.defined() && b.t.numel() > 0 ? b.t.data_ptr() : nullptr;
+    const unsigned char dummy = 0;  // HDF5 wants a buffer even for nothing selected
+    Hid dxpl = transfer(true, b.axis == 0 && o.chunks.empty() && o.compression == 0);
+    // An empty dataset has no storage to write to.
+    const herr_t rc =
+        shape_numel(g) == 0 ? 0 : H5Dwrite(ds, ftype, mspace, fspace, dxpl, data ? data : &dummy);
+    agree(comm, [&] {
+      if (rc < 0) throw ValueError(fmt::format("{}: writing the data failed: {}", what, h5_detail()));
+    });
 
-  // dnd's metadata rides along as attributes; the file stays plain HDF5.
-  Hid aspace(H5Screate(H5S_SCALAR));
-  Hid attr(H5Acreate2(ds, "dnd_split", H5T_STD_I64LE, aspace, H5P_DEFAULT, H5P_DEFAULT));
-  const int64_t split = a.split().value_or(-1);
-  herr_t arc = attr.ok() ? H5Awrite(attr, H5T_NATIVE_INT64, &split) : -1;
-  for (const Attribute& at : o.attrs)
-    if (arc >= 0) arc = write_attribute(ds, at);
-  agree(comm, [&] {
-    if (arc < 0) throw ValueError(fmt::format("{}: writing attributes failed: {}", what, h5_detail()));
-  });
+    // dnd's metadata rides along as attributes; the file stays plain HDF5.
+    Hid aspace(H5Screate(H5S_SCALAR));
+    Hid attr(H5Acreate2(ds, "dnd_split", H5T_STD_I64LE, aspace, H5P_DEFAULT, H5P_DEFAULT));
+    const int64_t split = a.split().value_or(-1);
+    herr_t arc = attr.ok() ? H5Awrite(attr, H5T_NATIVE_INT64, &split) : -1;
+    for (const Attribute& at : o.attrs)
+      if (arc >= 0) arc = write_attribute(ds, at);
+    agree(comm, [&] {
+      if (arc < 0) throw ValueError(fmt::format("{}: writing attributes failed: {}", what, h5_detail()));
+    });
   }
   const herr_t crc = file.close();
   agree(comm, [&] {

@@ -14,7 +14,8 @@
 namespace dnd::io {
 
 std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t itemsize, int nranks) {
-  if (nranks < 1) throw ValueError(fmt::format("inspect: the rank count must be positive, got {}", nranks));
+  if (nranks < 1)
+    throw ValueError(fmt::format("inspect: the rank count must be positive, got {}", nranks));
   const auto ndim = static_cast<int64_t>(shape.size());
   if (split && ndim == 0) throw ValueError("inspect: a 0-d array cannot be split");
   if (split) split = normalize_axis(*split, ndim, "inspect");
@@ -39,11 +40,10 @@ std::vector<RankBlock> distribution_map(const Shape& shape, Split split, int64_t
 
 int map_ranks(const std::vector<RankBlock>& map) { return map.empty() ? 0 : map.back().rank + 1; }
 
-
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries) {
   std::string s = fmt::format("{}\n", path);
-  s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", "path", "shape", "dtype", "layout", "chunks",
-                   "compression", "bytes");
+  s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", "path", "shape", "dtype",
+                   "layout", "chunks", "compression", "bytes");
   // Attributes follow their object, one per line.
   const auto attrs = [&s](const Entry& e) {
     for (const auto& [k, v] : e.attrs) s += fmt::format("      @{} = {}\n", k, v);
@@ -57,8 +57,8 @@ std::string listing_text(const std::string& path, const std::vector<Entry>& entr
     const ArrayInfo& i = e.info;
     s += fmt::format("  {:<28} {:<16} {:<20} {:<11} {:<14} {:<16} {:>10}\n", e.path, shape_str(i.shape),
                      i.supported ? dtype_name(i.dtype) : i.type + " (unsupported)", i.layout,
-                     i.chunks.empty() ? "-" : shape_str(i.chunks), i.compression.empty() ? "-" : i.compression,
-                     human_bytes(i.nbytes));
+                     i.chunks.empty() ? "-" : shape_str(i.chunks),
+                     i.compression.empty() ? "-" : i.compression, human_bytes(i.nbytes));
     attrs(e);
   }
   return s;
@@ -66,11 +66,13 @@ std::string listing_text(const std::string& path, const std::vector<Entry>& entr
 
 std::string map_text(const ArrayInfo& info, Split split, const std::vector<RankBlock>& map, int width) {
   const int64_t n = split ? info.shape[static_cast<size_t>(*split)] : 0;
-  std::string s = fmt::format("distribution of {} {} {} over {} ranks, split={}\n",
-                              info.dataset.empty() ? std::string("array") : info.dataset, shape_str(info.shape),
-                              dtype_name(info.dtype), map_ranks(map), split_str(split));
+  std::string s =
+      fmt::format("distribution of {} {} {} over {} ranks, split={}\n",
+                  info.dataset.empty() ? std::string("array") : info.dataset, shape_str(info.shape),
+                  dtype_name(info.dtype), map_ranks(map), split_str(split));
   const std::string range_head = split ? fmt::format("axis {} range", *split) : "range";
-  s += fmt::format("  {:>4}  {:<20} {:<18} {:>10}  {}\n", "rank", range_head, "local shape", "bytes", "block");
+  s += fmt::format("  {:>4}  {:<20} {:<18} {:>10}  {}\n", "rank", range_head, "local shape", "bytes",
+                   "block");
   const char marks[] = "#=*+%@ox";
   int next = 0;  // the rank expected next: a gap is the summarised middle
   for (const RankBlock& b : map) {
@@ -85,8 +87,8 @@ std::string map_text(const ArrayInfo& info, Split split, const std::vector<RankB
       for (size_t c = from; c < to && c < bar.size(); ++c) bar[c] = marks[b.rank % 8];
     }
     const std::string range = split ? fmt::format("[{}, {})", b.start, b.stop) : "all";
-    s += fmt::format("  {:>4}  {:<20} {:<18} {:>10}  |{}|\n", b.rank, range, shape_str(b.lshape), human_bytes(b.bytes),
-                     bar);
+    s += fmt::format("  {:>4}  {:<20} {:<18} {:>10}  |{}|\n", b.rank, range, shape_str(b.lshape),
+                     human_bytes(b.bytes), bar);
   }
   return s;
 }
@@ -97,11 +99,20 @@ std::string xml_escape(const std::string& in) {
   std::string s;
   for (char c : in) {
     switch (c) {
-      case '<': s += "&lt;"; break;
-      case '>': s += "&gt;"; break;
-      case '&': s += "&amp;"; break;
-      case '"': s += "&quot;"; break;
-      default: s += c;
+      case '<':
+        s += "&lt;";
+        break;
+      case '>':
+        s += "&gt;";
+        break;
+      case '&':
+        s += "&amp;";
+        break;
+      case '"':
+        s += "&quot;";
+        break;
+      default:
+        s += c;
     }
   }
   return s;
@@ -124,12 +135,14 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n",
       W + 2 * M, H + 2 * M + 20, W + 2 * M, H + 2 * M + 20);
-  s += fmt::format("<title>{}</title>\n",
-                   xml_escape(fmt::format("{} {} {} split={} over {} ranks", info.dataset, shape_str(info.shape),
-                                          dtype_name(info.dtype), split_str(split), map_ranks(map))));
-  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", M, M - 14,
-                   xml_escape(fmt::format("{} {} {}, split={}, {} ranks", info.dataset, shape_str(info.shape),
-                                          dtype_name(info.dtype), split_str(split), map_ranks(map))));
+  s += fmt::format(
+      "<title>{}</title>\n",
+      xml_escape(fmt::format("{} {} {} split={} over {} ranks", info.dataset, shape_str(info.shape),
+                             dtype_name(info.dtype), split_str(split), map_ranks(map))));
+  s += fmt::format(
+      "<text x=\"{}\" y=\"{}\">{}</text>\n", M, M - 14,
+      xml_escape(fmt::format("{} {} {}, split={}, {} ranks", info.dataset, shape_str(info.shape),
+                             dtype_name(info.dtype), split_str(split), map_ranks(map))));
   const size_t p = static_cast<size_t>(map_ranks(map));
   for (const RankBlock& b : map) {
     double x = M, y = M, w = W, h = H;
@@ -146,29 +159,36 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
       w = static_cast<double>(W) * static_cast<double>(b.stop - b.start) / static_cast<double>(n);
     }
     s += fmt::format(
-        "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\" stroke=\"white\" "
+        "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\" "
+        "stroke=\"white\" "
         "stroke-width=\"1\"><title>rank {}: {} {}</title></rect>\n",
         x, y, w, h, kColors[b.rank % 10], b.rank, shape_str(b.lshape), xml_escape(human_bytes(b.bytes)));
     if (w >= 40 && h >= 14)
-      s += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\" fill=\"white\">rank {}</text>\n",
-                       x + w / 2, y + h / 2 + 4, b.rank);
+      s += fmt::format(
+          "<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\" fill=\"white\">rank {}</text>\n",
+          x + w / 2, y + h / 2 + 4, b.rank);
   }
-  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"black\"/>\n", M, M, W, H);
-  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", M, H + M + 18,
-                   xml_escape(split ? fmt::format("axis {} is cut into {} blocks ({} along it)", *split, p, n)
-                                    : "replicated: every rank holds the whole array"));
+  s += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"black\"/>\n", M, M, W,
+      H);
+  s += fmt::format(
+      "<text x=\"{}\" y=\"{}\">{}</text>\n", M, H + M + 18,
+      xml_escape(split ? fmt::format("axis {} is cut into {} blocks ({} along it)", *split, p, n)
+                       : "replicated: every rank holds the whole array"));
   s += "</svg>\n";
   return s;
 }
 
-std::string inspect_json(const std::string& path, const std::vector<Entry>& entries, const ArrayInfo* selected,
-                         Split split, const std::vector<RankBlock>& map) {
-  std::string s = fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_quote(path),
-                              json_quote(entries.empty() ? "" : format_name(entries.back().info.format)));
+std::string inspect_json(const std::string& path, const std::vector<Entry>& entries,
+                         const ArrayInfo* selected, Split split, const std::vector<RankBlock>& map) {
+  std::string s =
+      fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_quote(path),
+                  json_quote(entries.empty() ? "" : format_name(entries.back().info.format)));
   const auto attrs = [](const Entry& e) {
     std::string a = ", \"attrs\": {";
     for (size_t k = 0; k < e.attrs.size(); ++k)
-      a += fmt::format("{}{}: {}", k ? ", " : "", json_quote(e.attrs[k].first), json_quote(e.attrs[k].second));
+      a += fmt::format("{}{}: {}", k ? ", " : "", json_quote(e.attrs[k].first),
+                       json_quote(e.attrs[k].second));
     return a + "}";
   };
   for (size_t k = 0; k < entries.size(); ++k) {
@@ -180,21 +200,24 @@ std::string inspect_json(const std::string& path, const std::vector<Entry>& entr
     }
     const ArrayInfo& i = e.info;
     s += fmt::format(
-        "{{\"path\": {}, \"kind\": \"dataset\", \"shape\": {}, \"dtype\": {}, \"supported\": {}, \"layout\": {}, "
+        "{{\"path\": {}, \"kind\": \"dataset\", \"shape\": {}, \"dtype\": {}, \"supported\": {}, "
+        "\"layout\": {}, "
         "\"chunks\": {}, \"compression\": {}, \"nbytes\": {}, \"storage_bytes\": {}{}}}",
         json_quote(e.path), json_shape(i.shape), json_quote(i.supported ? dtype_name(i.dtype) : i.type),
-        i.supported ? "true" : "false", json_quote(i.layout), i.chunks.empty() ? "null" : json_shape(i.chunks),
+        i.supported ? "true" : "false", json_quote(i.layout),
+        i.chunks.empty() ? "null" : json_shape(i.chunks),
         i.compression.empty() ? "null" : json_quote(i.compression), i.nbytes, i.storage_bytes, attrs(e));
   }
   s += "], \"distribution\": ";
   if (!selected) return s + "null}\n";
-  s += fmt::format("{{\"dataset\": {}, \"shape\": {}, \"dtype\": {}, \"split\": {}, \"nranks\": {}, \"ranks\": [",
-                   json_quote(selected->dataset), json_shape(selected->shape), json_quote(dtype_name(selected->dtype)),
-                   split ? std::to_string(*split) : "null", map_ranks(map));
+  s += fmt::format(
+      "{{\"dataset\": {}, \"shape\": {}, \"dtype\": {}, \"split\": {}, \"nranks\": {}, \"ranks\": [",
+      json_quote(selected->dataset), json_shape(selected->shape),
+      json_quote(dtype_name(selected->dtype)), split ? std::to_string(*split) : "null", map_ranks(map));
   for (size_t k = 0; k < map.size(); ++k) {
     const RankBlock& b = map[k];
-    s += fmt::format("{}{{\"rank\": {}, \"start\": {}, \"stop\": {}, \"lshape\": {}, \"bytes\": {}}}", k ? ", " : "",
-                     b.rank, b.start, b.stop, json_shape(b.lshape), b.bytes);
+    s += fmt::format("{}{{\"rank\": {}, \"start\": {}, \"stop\": {}, \"lshape\": {}, \"bytes\": {}}}",
+                     k ? ", " : "", b.rank, b.start, b.stop, json_shape(b.lshape), b.bytes);
   }
   return s + "]}}\n";
 }

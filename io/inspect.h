@@ -34,13 +34,14 @@ int map_ranks(const std::vector<RankBlock>& map);
 std::string listing_text(const std::string& path, const std::vector<Entry>& entries);
 // For every rank: index range, local shape, bytes, and a bar showing where its block
 // lies along the split axis (`width` characters for the whole axis).
-std::string map_text(const ArrayInfo& info, Split split, const std::vector<RankBlock>& map, int width = 48);
+std::string map_text(const ArrayInfo& info, Split split, const std::vector<RankBlock>& map,
+                     int width = 48);
 // A picture of the map: the array as a rectangle (split axis across, or down for split
 // 0), blocks coloured by rank and labelled.
 std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBlock>& map);
 // Everything as one JSON object: {"file", "format", "entries": [...], "distribution": {...}}
 // (distribution null when `selected` is null).
-std::string inspect_json(const std::string& path, const std::vector<Entry>& entries, const ArrayInfo* selected,
-                         Split split, const std::vector<RankBlock>& map);
+std::string inspect_json(const std::string& path, const std::vector<Entry>& entries,
+                         const ArrayInfo* selected, Split split, const std::vector<RankBlock>& map);
 
 }  // namespace dnd::io

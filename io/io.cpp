@@ -17,10 +17,14 @@ using namespace detail;
 
 std::string format_name(Format f) {
   switch (f) {
-    case Format::hdf5: return "hdf5";
-    case Format::npy: return "npy";
-    case Format::csv: return "csv";
-    default: return "auto";
+    case Format::hdf5:
+      return "hdf5";
+    case Format::npy:
+      return "npy";
+    case Format::csv:
+      return "csv";
+    default:
+      return "auto";
   }
 }
 
@@ -38,21 +42,28 @@ Format format_of(const std::string& path, Format explicit_format) {
   if (explicit_format != Format::automatic) return explicit_format;
   const auto dot = path.find_last_of('.');
   const auto slash = path.find_last_of('/');
-  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot + 1);
+  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
+                        ? ""
+                        : path.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == "h5" || ext == "hdf5" || ext == "hdf" || ext == "nc" || ext == "nc4" || ext == "he5") return Format::hdf5;
+  if (ext == "h5" || ext == "hdf5" || ext == "hdf" || ext == "nc" || ext == "nc4" || ext == "he5")
+    return Format::hdf5;
   if (ext == "npy") return Format::npy;
   if (ext == "csv" || ext == "txt") return Format::csv;
-  throw ValueError(fmt::format("cannot tell the format of '{}' from its extension (.h5 .hdf5 .nc .he5 -> hdf5, "
-                               ".npy, .csv); name the format explicitly",
-                               path));
+  throw ValueError(
+      fmt::format("cannot tell the format of '{}' from its extension (.h5 .hdf5 .nc .he5 -> hdf5, "
+                  ".npy, .csv); name the format explicitly",
+                  path));
 }
 
 ArrayInfo probe(const std::string& path, const LoadOptions& o) {
   switch (format_of(path, o.format)) {
-    case Format::hdf5: return probe_hdf5(path, o.dataset);
-    case Format::npy: return probe_npy(path);
-    default: return probe_csv(path, o);
+    case Format::hdf5:
+      return probe_hdf5(path, o.dataset);
+    case Format::npy:
+      return probe_npy(path);
+    default:
+      return probe_csv(path, o);
   }
 }
 
@@ -83,7 +94,11 @@ std::string pack(const ArrayInfo& i) {
   std::ostringstream s;
   s << static_cast<int>(i.format) << '\n' << i.dataset << '\n' << i.shape.size();
   for (int64_t d : i.shape) s << ' ' << d;
-  s << '\n' << static_cast<int>(i.dtype) << '\n' << i.data_offset << '\n' << i.layout << '\n' << i.nbytes << '\n';
+  s << '\n'
+    << static_cast<int>(i.dtype) << '\n'
+    << i.data_offset << '\n'
+    << i.layout << '\n'
+    << i.nbytes << '\n';
   return s.str();
 }
 
@@ -117,18 +132,21 @@ DNDarray load(const std::string& path, const LoadOptions& o, const Communicator&
   // Rank 0 reads the metadata; every rank gets it or the same error.
   std::string packed;
   agree(comm, [&] {
-    if (comm.rank() == 0) packed = pack(f == Format::hdf5 ? probe_hdf5(path, o.dataset) : probe_npy(path));
+    if (comm.rank() == 0)
+      packed = pack(f == Format::hdf5 ? probe_hdf5(path, o.dataset) : probe_npy(path));
   });
   broadcast_string(comm, packed, 0);
   const ArrayInfo info = unpack(packed);
-  const std::string what = f == Format::hdf5 ? fmt::format("load {}:{}", path, info.dataset) : "load " + path;
+  const std::string what =
+      f == Format::hdf5 ? fmt::format("load {}:{}", path, info.dataset) : "load " + path;
 
   const Selection sel = select(info.shape, o.slices, what);
   const Shape shape = sel.shape();
   const auto ndim = static_cast<int64_t>(shape.size());
   Split split = o.split;
   if (split) {
-    if (ndim == 0) throw ValueError(fmt::format("{}: a 0-d array cannot be split (split={})", what, *split));
+    if (ndim == 0)
+      throw ValueError(fmt::format("{}: a 0-d array cannot be split (split={})", what, *split));
     split = normalize_axis(*split, ndim, what);
   }
   const int p = comm.size();
@@ -136,7 +154,8 @@ DNDarray load(const std::string& path, const LoadOptions& o, const Communicator&
   const std::vector<Sel> mine = rank_selection(sel.axes, axis, comm.rank(), p);
   // Sizes come from agreed metadata: every rank refuses alike before allocating.
   Shape largest = shape;
-  if (axis) largest[static_cast<size_t>(*axis)] = balanced_chunk(shape[static_cast<size_t>(*axis)], 0, p).count;
+  if (axis)
+    largest[static_cast<size_t>(*axis)] = balanced_chunk(shape[static_cast<size_t>(*axis)], 0, p).count;
   check_allocation(checked_nbytes(split ? largest : shape, itemsize(info.dtype), what), what);
 
   at::Tensor local;
@@ -166,23 +185,28 @@ void check_save(const DNDarray& a, const std::string& path, const SaveOptions& o
   check_supported_dtype(a.dtype(), "save");
   const std::string what = "save " + path;
   if (f == Format::csv && (a.ndim() < 1 || a.ndim() > 2))
-    throw ValueError(fmt::format("{}: CSV holds 1-D or 2-D arrays, not shape {}", what, shape_str(a.gshape())));
+    throw ValueError(
+        fmt::format("{}: CSV holds 1-D or 2-D arrays, not shape {}", what, shape_str(a.gshape())));
   if (f == Format::csv && at::isComplexType(a.dtype()))
-    throw TypeError(fmt::format("{}: CSV does not hold {} values; use .npy or HDF5", what, dtype_name(a.dtype())));
+    throw TypeError(
+        fmt::format("{}: CSV does not hold {} values; use .npy or HDF5", what, dtype_name(a.dtype())));
   if (f == Format::hdf5) {
     if (o.compression < 0 || o.compression > 9)
       throw ValueError(fmt::format("{}: compression is a gzip level 0-9, not {}", what, o.compression));
     if (!o.chunks.empty() && static_cast<int64_t>(o.chunks.size()) != a.ndim())
-      throw ValueError(fmt::format("{}: chunks {} do not match the array's {} axes", what, shape_str(o.chunks),
-                                   a.ndim()));
+      throw ValueError(fmt::format("{}: chunks {} do not match the array's {} axes", what,
+                                   shape_str(o.chunks), a.ndim()));
     for (int64_t c : o.chunks)
-      if (c <= 0) throw ValueError(fmt::format("{}: chunk extents must be positive, got {}", what, shape_str(o.chunks)));
+      if (c <= 0)
+        throw ValueError(
+            fmt::format("{}: chunk extents must be positive, got {}", what, shape_str(o.chunks)));
   }
   if (f != Format::hdf5 && o.mode == SaveMode::append)
-    throw ValueError(fmt::format("{}: mode append adds datasets to an HDF5 file; {} files hold one array", what,
-                                 format_name(f)));
+    throw ValueError(fmt::format(
+        "{}: mode append adds datasets to an HDF5 file; {} files hold one array", what, format_name(f)));
   if (f != Format::hdf5 && !o.attrs.empty())
-    throw ValueError(fmt::format("{}: attrs are HDF5 attributes; {} files have none", what, format_name(f)));
+    throw ValueError(
+        fmt::format("{}: attrs are HDF5 attributes; {} files have none", what, format_name(f)));
   for (const Attribute& at : o.attrs)
     if (at.name.empty() || at.name == "dnd_split")
       throw ValueError(fmt::format("{}: '{}' cannot be an attribute name{}", what, at.name,

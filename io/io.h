@@ -79,7 +79,8 @@ struct LoadOptions {
 
 // HDF5 attribute values: a bool (h5py's enum), an integer (int64), a float (float64), a
 // UTF-8 string (variable length, as h5py writes str), or a 1-D list of integers or floats.
-using AttrValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+using AttrValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
 struct Attribute {
   std::string name;
   AttrValue value;
@@ -121,10 +122,10 @@ struct ArrayInfo {
   bool supported = false;
   Dtype dtype = kDefaultDtype;
   std::string type;
-  std::string layout;       // "contiguous", "chunked", "compact", "virtual", "npy", "csv"
-  Shape chunks;             // HDF5 chunk shape (empty unless chunked)
-  std::string compression;  // "gzip(4)", "shuffle+gzip(4)", "" for none
-  int64_t nbytes = 0;       // logical bytes: numel * itemsize
+  std::string layout;         // "contiguous", "chunked", "compact", "virtual", "npy", "csv"
+  Shape chunks;               // HDF5 chunk shape (empty unless chunked)
+  std::string compression;    // "gzip(4)", "shuffle+gzip(4)", "" for none
+  int64_t nbytes = 0;         // logical bytes: numel * itemsize
   int64_t storage_bytes = 0;  // bytes the data occupy in the file
   int64_t data_offset = -1;   // npy / contiguous HDF5: byte offset of the data, else -1
 };
@@ -133,7 +134,7 @@ struct ArrayInfo {
 struct Entry {
   std::string path;  // "/", "/group", "/group/data"
   bool is_group = false;
-  ArrayInfo info;  // datasets only
+  ArrayInfo info;                                          // datasets only
   std::vector<std::pair<std::string, std::string>> attrs;  // HDF5 attributes: name, value as text
 };
 
@@ -153,7 +154,8 @@ Shape selection_shape(const Shape& shape, const std::vector<Slice>& slices);
 std::vector<Entry> list(const std::string& path, Format format = Format::automatic);
 
 // Collective over comm: the array in `path`, split as asked (balanced blocks).
-DNDarray load(const std::string& path, const LoadOptions& o = {}, const Communicator& comm = Communicator::world());
+DNDarray load(const std::string& path, const LoadOptions& o = {},
+              const Communicator& comm = Communicator::world());
 
 // Collective over a's communicator: writes a to `path` (see the header comment for the
 // temporary-file protocol) and commits it. CSV takes 1-D and 2-D arrays.

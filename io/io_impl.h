@@ -26,8 +26,8 @@ struct Sel {
 };
 
 struct Selection {
-  std::vector<Sel> axes;        // one per axis of the file's array
-  std::vector<int64_t> flips;   // axes whose numpy step was negative
+  std::vector<Sel> axes;       // one per axis of the file's array
+  std::vector<int64_t> flips;  // axes whose numpy step was negative
   Shape shape() const;
 };
 
@@ -60,7 +60,6 @@ int open_regular(const std::string& path);
 // and unreadable files named as such ("permission denied") before a reader guesses.
 void check_regular(const std::string& path);
 
-
 // Reads `n` bytes at `offset` of an open MPI file (independent, in pieces below 2 GiB);
 // a short read is a ValueError ("truncated").
 void mpi_read_at(MPI_File f, int64_t offset, void* buf, int64_t n, const std::string& what);
@@ -75,8 +74,8 @@ void mpi_close(MPI_File& f);
 // order). Dense selections are read in large runs; sparse ones run by run (whole rows
 // are read and cut in memory when that reads fewer requests, bounded by a small buffer).
 using ReadFn = std::function<void(int64_t offset, void* buf, int64_t n)>;
-void read_strided(const ReadFn& read, int64_t base, const Shape& gshape, int64_t isize, const std::vector<Sel>& sel,
-                  uint8_t* out);
+void read_strided(const ReadFn& read, int64_t base, const Shape& gshape, int64_t isize,
+                  const std::vector<Sel>& sel, uint8_t* out);
 
 // The axis along which to read a selection of shape `shape` that must end up split as
 // `split` over p ranks: the first axis up to the split axis long enough to give every

@@ -26,8 +26,9 @@ struct Descr {
   Dtype dtype;
 };
 constexpr Descr kDescrs[] = {
-    {"b1", at::kBool},  {"u1", at::kByte}, {"i1", at::kChar},   {"i2", at::kShort},        {"i4", at::kInt},
-    {"i8", at::kLong},  {"f4", at::kFloat}, {"f8", at::kDouble}, {"c8", at::kComplexFloat}, {"c16", at::kComplexDouble},
+    {"b1", at::kBool},         {"u1", at::kByte},           {"i1", at::kChar},  {"i2", at::kShort},
+    {"i4", at::kInt},          {"i8", at::kLong},           {"f4", at::kFloat}, {"f8", at::kDouble},
+    {"c8", at::kComplexFloat}, {"c16", at::kComplexDouble},
 };
 
 std::string descr_of(Dtype t) {
@@ -94,7 +95,7 @@ ArrayInfo probe_npy(const std::string& path) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat st{};
+  struct stat st {};
   fstat(fd, &st);
   if (S_ISDIR(st.st_mode)) throw ValueError(fmt::format("cannot open '{}': it is a directory", path));
   const auto fsize = static_cast<int64_t>(st.st_size);
@@ -113,15 +114,15 @@ ArrayInfo probe_npy(const std::string& path) {
     hstart = 10;
   } else if (major == 2 || major == 3) {
     read_exact(0, pre, 12);
-    hlen = static_cast<int64_t>(pre[8]) | (static_cast<int64_t>(pre[9]) << 8) | (static_cast<int64_t>(pre[10]) << 16) |
-           (static_cast<int64_t>(pre[11]) << 24);
+    hlen = static_cast<int64_t>(pre[8]) | (static_cast<int64_t>(pre[9]) << 8) |
+           (static_cast<int64_t>(pre[10]) << 16) | (static_cast<int64_t>(pre[11]) << 24);
     hstart = 12;
   } else {
     throw ValueError(fmt::format("{}: unsupported .npy format version {}.{}", what, major, pre[7]));
   }
   if (hlen > kMaxHeader || hstart + hlen > fsize)
-    throw ValueError(fmt::format("{}: corrupted .npy header (claims {} header bytes, the file has {})", what, hlen,
-                                 fsize));
+    throw ValueError(fmt::format("{}: corrupted .npy header (claims {} header bytes, the file has {})",
+                                 what, hlen, fsize));
   std::string h(static_cast<size_t>(hlen), '\0');
   read_exact(hstart, h.data(), hlen);
 
@@ -138,14 +139,18 @@ ArrayInfo probe_npy(const std::string& path) {
     if (key == "descr") {
       p.ws();
       if (p.i < h.size() && h[p.i] == '[')
-        throw TypeError(fmt::format("{}: structured dtypes are not supported (only plain numeric arrays)", what));
+        throw TypeError(
+            fmt::format("{}: structured dtypes are not supported (only plain numeric arrays)", what));
       descr = p.str();
       seen_descr = true;
     } else if (key == "fortran_order") {
       p.ws();
-      if (h.compare(p.i, 4, "True") == 0) fortran = true, p.i += 4;
-      else if (h.compare(p.i, 5, "False") == 0) p.i += 5;
-      else p.fail("fortran_order must be True or False");
+      if (h.compare(p.i, 4, "True") == 0)
+        fortran = true, p.i += 4;
+      else if (h.compare(p.i, 5, "False") == 0)
+        p.i += 5;
+      else
+        p.fail("fortran_order must be True or False");
       seen_fortran = true;
     } else if (key == "shape") {
       p.expect('(');
@@ -167,30 +172,35 @@ ArrayInfo probe_npy(const std::string& path) {
   }
   if (!seen_descr || !seen_fortran || !seen_shape) p.fail("descr, fortran_order and shape are required");
   if (fortran)
-    throw ValueError(fmt::format("{}: Fortran-order .npy files are not supported; save with "
-                                 "numpy.save(path, numpy.ascontiguousarray(a))",
-                                 what));
+    throw ValueError(
+        fmt::format("{}: Fortran-order .npy files are not supported; save with "
+                    "numpy.save(path, numpy.ascontiguousarray(a))",
+                    what));
   info.type = descr;
   const char order = descr.empty() ? '?' : descr[0];
-  const std::string code = order == '<' || order == '|' || order == '=' || order == '>' ? descr.substr(1) : descr;
+  const std::string code =
+      order == '<' || order == '|' || order == '=' || order == '>' ? descr.substr(1) : descr;
   for (const Descr& d : kDescrs)
     if (code == d.code) info.dtype = d.dtype, info.supported = true;
   if (!info.supported)
-    throw TypeError(fmt::format("{}: numpy dtype '{}' is not supported (dnd holds bool, uint8, int8, int16, int32, "
-                                "int64, float32, float64, complex64, complex128)",
-                                what, descr));
+    throw TypeError(
+        fmt::format("{}: numpy dtype '{}' is not supported (dnd holds bool, uint8, int8, int16, int32, "
+                    "int64, float32, float64, complex64, complex128)",
+                    what, descr));
   if (order == '>' && c10::elementSize(info.dtype) > 1)
-    throw TypeError(fmt::format("{}: big-endian dtype '{}' is not supported; convert with a.astype(a.dtype.newbyteorder('<'))",
-                                what, descr));
+    throw TypeError(fmt::format(
+        "{}: big-endian dtype '{}' is not supported; convert with a.astype(a.dtype.newbyteorder('<'))",
+        what, descr));
   info.data_offset = hstart + hlen;
   if (static_cast<int64_t>(info.shape.size()) > kMaxAxes)
-    throw ValueError(fmt::format("{}: the array has {} axes; dnd arrays have at most {}", what, info.shape.size(),
-                                 kMaxAxes));
+    throw ValueError(fmt::format("{}: the array has {} axes; dnd arrays have at most {}", what,
+                                 info.shape.size(), kMaxAxes));
   info.nbytes = checked_nbytes(info.shape, itemsize(info.dtype), what);
   info.storage_bytes = fsize - info.data_offset;
   if (info.nbytes > info.storage_bytes)
-    throw ValueError(fmt::format("{}: the file is truncated: shape {} of {} needs {} bytes of data, it holds {}", what,
-                                 shape_str(info.shape), dtype_name(info.dtype), info.nbytes, info.storage_bytes));
+    throw ValueError(fmt::format(
+        "{}: the file is truncated: shape {} of {} needs {} bytes of data, it holds {}", what,
+        shape_str(info.shape), dtype_name(info.dtype), info.nbytes, info.storage_bytes));
   info.type = dtype_name(info.dtype);
   return info;
 }
@@ -210,8 +220,9 @@ at::Tensor load_npy(const std::string& path, const ArrayInfo& info, const std::v
     ~Closer() { mpi_close(f); }
   } closer{f};
   if (local.numel() == 0) return local;
-  read_strided([&](int64_t off, void* buf, int64_t n) { mpi_read_at(f, off, buf, n, what); }, info.data_offset,
-               info.shape, itemsize(info.dtype), mine, static_cast<uint8_t*>(local.data_ptr()));
+  read_strided([&](int64_t off, void* buf, int64_t n) { mpi_read_at(f, off, buf, n, what); },
+               info.data_offset, info.shape, itemsize(info.dtype), mine,
+               static_cast<uint8_t*>(local.data_ptr()));
   return local;
 }
 
@@ -221,9 +232,11 @@ void save_npy(const DNDarray& a, const std::string& tmp) {
   const Shape& g = a.gshape();
   // Header: the dict, padded with spaces to a multiple of 64 bytes, ending in '\n'.
   std::string shape = "(";
-  for (size_t i = 0; i < g.size(); ++i) shape += fmt::format("{}{}", g[i], g.size() == 1 ? "," : i + 1 < g.size() ? ", " : "");
+  for (size_t i = 0; i < g.size(); ++i)
+    shape += fmt::format("{}{}", g[i], g.size() == 1 ? "," : i + 1 < g.size() ? ", " : "");
   shape += ")";
-  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(a.dtype()), shape);
+  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+                                 descr_of(a.dtype()), shape);
   const bool v1 = dict.size() + 11 < 65536;
   const size_t pre = v1 ? 10 : 12;
   const size_t total = (pre + dict.size() + 1 + 63) / 64 * 64;
@@ -244,25 +257,25 @@ void save_npy(const DNDarray& a, const std::string& tmp) {
   const Block b = write_block(a, /*rows_only=*/false);
   MPI_File f = mpi_open_write(tmp, comm);
   try {
-  agree(comm, [&] {
-    const auto base = static_cast<int64_t>(header.size());
-    if (comm.rank() == 0) mpi_write_at(f, 0, header.data(), base, what);
-    if (!b.t.defined() || b.t.numel() == 0) return;
-    const int64_t isize = itemsize(a.dtype());
-    if (b.axis < 0) {  // 0-d: rank 0's single element
-      mpi_write_at(f, base, b.t.data_ptr(), isize, what);
-      return;
-    }
-    // prod(g[:axis]) runs, each the block's slab of one index of the leading axes.
-    const auto ax = static_cast<size_t>(b.axis);
-    int64_t outer = 1, inner = isize;
-    for (size_t i = 0; i < ax; ++i) outer *= g[i];
-    for (size_t i = ax + 1; i < g.size(); ++i) inner *= g[i];
-    const int64_t run = b.t.size(b.axis) * inner;
-    const auto* src = static_cast<const uint8_t*>(b.t.data_ptr());
-    for (int64_t i = 0; i < outer; ++i)
-      mpi_write_at(f, base + (i * g[ax] + b.first) * inner, src + i * run, run, what);
-  });
+    agree(comm, [&] {
+      const auto base = static_cast<int64_t>(header.size());
+      if (comm.rank() == 0) mpi_write_at(f, 0, header.data(), base, what);
+      if (!b.t.defined() || b.t.numel() == 0) return;
+      const int64_t isize = itemsize(a.dtype());
+      if (b.axis < 0) {  // 0-d: rank 0's single element
+        mpi_write_at(f, base, b.t.data_ptr(), isize, what);
+        return;
+      }
+      // prod(g[:axis]) runs, each the block's slab of one index of the leading axes.
+      const auto ax = static_cast<size_t>(b.axis);
+      int64_t outer = 1, inner = isize;
+      for (size_t i = 0; i < ax; ++i) outer *= g[i];
+      for (size_t i = ax + 1; i < g.size(); ++i) inner *= g[i];
+      const int64_t run = b.t.size(b.axis) * inner;
+      const auto* src = static_cast<const uint8_t*>(b.t.data_ptr());
+      for (int64_t i = 0; i < outer; ++i)
+        mpi_write_at(f, base + (i * g[ax] + b.first) * inner, src + i * run, run, what);
+    });
   } catch (...) {
     MPI_File_close(&f);  // collective: every rank got the agreed error
     throw;

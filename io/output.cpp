@@ -161,14 +161,17 @@ std::string remove_stale(const fs::path& dir) {
   for (size_t i = 0; i < gone.size() && i < 5; ++i) list += (i ? ", " : "") + gone[i];
   if (gone.size() > 5) list += fmt::format(", ... ({} more)", gone.size() - 5);
   return fmt::format("removed {} temporar{} of killed runs from {} ({:.1f} MB): {}", gone.size(),
-                     gone.size() == 1 ? "y" : "ies", dir.string(), static_cast<double>(bytes) / 1e6, list);
+                     gone.size() == 1 ? "y" : "ies", dir.string(), static_cast<double>(bytes) / 1e6,
+                     list);
 }
 
 // The old file's bytes into the (empty) temporary: a reflink where the file system can,
 // else copy_file_range (in the kernel; server-side on NFS 4.2), else read/write.
 void copy_contents(const std::string& from, int to_fd, const std::string& what) {
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) throw ValueError(fmt::format("{}: cannot read '{}' to append to it: {}", what, from, std::strerror(errno)));
+  if (in < 0)
+    throw ValueError(
+        fmt::format("{}: cannot read '{}' to append to it: {}", what, from, std::strerror(errno)));
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -182,7 +185,8 @@ void copy_contents(const std::string& from, int to_fd, const std::string& what) 
   while (left > 0) {
     ssize_t n = -1;
     if (kernel) {
-      n = ::copy_file_range(in, nullptr, to_fd, nullptr, static_cast<size_t>(std::min<off_t>(left, off_t{1} << 30)), 0);
+      n = ::copy_file_range(in, nullptr, to_fd, nullptr,
+                            static_cast<size_t>(std::min<off_t>(left, off_t{1} << 30)), 0);
       if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
         kernel = false;
         continue;
@@ -192,11 +196,13 @@ void copy_contents(const std::string& from, int to_fd, const std::string& what) 
       n = ::read(in, buf.data(), std::min<size_t>(buf.size(), static_cast<size_t>(left)));
       for (ssize_t done = 0; n > 0 && done < n;) {
         const ssize_t w = ::write(to_fd, buf.data() + done, static_cast<size_t>(n - done));
-        if (w < 0) throw ValueError(fmt::format("{}: copying '{}' failed: {}", what, from, std::strerror(errno)));
+        if (w < 0)
+          throw ValueError(fmt::format("{}: copying '{}' failed: {}", what, from, std::strerror(errno)));
         done += w;
       }
     }
-    if (n < 0) throw ValueError(fmt::format("{}: copying '{}' failed: {}", what, from, std::strerror(errno)));
+    if (n < 0)
+      throw ValueError(fmt::format("{}: copying '{}' failed: {}", what, from, std::strerror(errno)));
     if (n == 0) break;
     left -= n;
   }
@@ -204,7 +210,9 @@ void copy_contents(const std::string& from, int to_fd, const std::string& what) 
 
 void fsync_path(const std::string& path, int flags, const std::string& what) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw ValueError(fmt::format("{}: cannot open '{}' to sync it: {}", what, path, std::strerror(errno)));
+  if (fd < 0)
+    throw ValueError(
+        fmt::format("{}: cannot open '{}' to sync it: {}", what, path, std::strerror(errno)));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
@@ -230,7 +238,8 @@ OutputTarget resolve_output(const std::string& path) {
     if (!S_ISLNK(st.st_mode)) return OutputTarget{p.string(), kind_of(st)};
     if (hops >= 40) throw ValueError(fmt::format("save: '{}': too many levels of symbolic links", path));
     const fs::path to = fs::read_symlink(p, ec);
-    if (ec) throw ValueError(fmt::format("save: cannot read the link '{}': {}", p.string(), ec.message()));
+    if (ec)
+      throw ValueError(fmt::format("save: cannot read the link '{}': {}", p.string(), ec.message()));
     p = (to.is_absolute() ? to : p.parent_path() / to).lexically_normal();
   }
 }
@@ -305,13 +314,14 @@ void Outputs::save(const DNDarray& a, const std::string& path, const SaveOptions
   if (!fresh) {
     const Staged& st = s.files[k];
     if (st.format != f || f != Format::hdf5)
-      throw ValueError(fmt::format("{}: this run already wrote {} ({}); a {} file holds one array", what, target,
-                                   format_name(st.format), format_name(st.format)));
+      throw ValueError(fmt::format("{}: this run already wrote {} ({}); a {} file holds one array", what,
+                                   target, format_name(st.format), format_name(st.format)));
     if (st.mode != o.mode)
-      throw ValueError(fmt::format("{}: {} is written in mode {} by an earlier save of this run", what, target,
-                                   st.mode == SaveMode::append ? "append" : "write"));
+      throw ValueError(fmt::format("{}: {} is written in mode {} by an earlier save of this run", what,
+                                   target, st.mode == SaveMode::append ? "append" : "write"));
     if (st.datasets.count(dataset))
-      throw ValueError(fmt::format("{}: dataset {} of {} was already written by this run", what, dataset, target));
+      throw ValueError(
+          fmt::format("{}: dataset {} of {} was already written by this run", what, dataset, target));
   }
 
   bool create = true;  // HDF5: a new file, else datasets added to the temporary
@@ -326,8 +336,8 @@ void Outputs::save(const DNDarray& a, const std::string& path, const SaveOptions
       struct stat tst {};
       const bool exists = ::stat(target.c_str(), &tst) == 0;
       if (exists && !S_ISREG(tst.st_mode))
-        throw ValueError(fmt::format("{}: {} is a {}, not a regular file; it is never replaced", what, target,
-                                     kind_of(tst)));
+        throw ValueError(fmt::format("{}: {} is a {}, not a regular file; it is never replaced", what,
+                                     target, kind_of(tst)));
       if (exists && o.mode == SaveMode::write && !o.overwrite)
         throw ValueError(fmt::format("{}: '{}' exists; set overwrite to replace it", what, path));
       if (exists && o.mode == SaveMode::append && !is_hdf5_file(target))
@@ -360,7 +370,8 @@ void Outputs::save(const DNDarray& a, const std::string& path, const SaveOptions
         if (c == '.' || c == '/') c = '_';
       static std::atomic<int> counter{0};
       std::random_device rd;
-      st.tmp = (dir / fmt::format(".{}{}{}.{}.{}{:x}", p.filename().string(), kTmpTag, h, getpid(), counter++, rd()))
+      st.tmp = (dir / fmt::format(".{}{}{}.{}.{}{:x}", p.filename().string(), kTmpTag, h, getpid(),
+                                  counter++, rd()))
                    .string();
       st.lock_fd = ::open(st.tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (st.lock_fd < 0)
@@ -393,9 +404,15 @@ void Outputs::save(const DNDarray& a, const std::string& path, const SaveOptions
   }
   Staged& st = s.files[k];
   switch (f) {
-    case Format::hdf5: save_hdf5(a, st.tmp, o, create); break;
-    case Format::npy: save_npy(a, st.tmp); break;
-    default: save_csv(a, st.tmp, o); break;
+    case Format::hdf5:
+      save_hdf5(a, st.tmp, o, create);
+      break;
+    case Format::npy:
+      save_npy(a, st.tmp);
+      break;
+    default:
+      save_csv(a, st.tmp, o);
+      break;
   }
   st.datasets.insert(dataset);
   if (fault("pause-after-save")) ::sleep(60);  // test only: a window to signal the run in
@@ -416,7 +433,8 @@ void Outputs::commit() {
   State& s = *s_;
   const Communicator& comm = s.comm;
   agree(comm, [&] {
-    if (fault("commit-start")) throw Error("injected fault (DND_TEST_FAULT=commit-start) before the commit");
+    if (fault("commit-start"))
+      throw Error("injected fault (DND_TEST_FAULT=commit-start) before the commit");
   });
   // Every rank's writes reach the device before any name changes.
   if (s.sync)
@@ -449,15 +467,19 @@ void Outputs::commit() {
         struct stat st {};
         if (::lstat(f.target.c_str(), &st) == 0) {
           if (!S_ISREG(st.st_mode))
-            throw ValueError(fmt::format("{}: {} became a {}; not replaced", what, f.target, kind_of(st)));
+            throw ValueError(
+                fmt::format("{}: {} became a {}; not replaced", what, f.target, kind_of(st)));
           if (!f.existed)
-            throw ValueError(fmt::format("{}: '{}' appeared while the run wrote it; not replaced", what, f.target));
+            throw ValueError(
+                fmt::format("{}: '{}' appeared while the run wrote it; not replaced", what, f.target));
           std::string backup = f.tmp + ".old";
-          if (::link(f.target.c_str(), backup.c_str()) != 0) backup.clear();  // no hard links: no roll-back
+          if (::link(f.target.c_str(), backup.c_str()) != 0)
+            backup.clear();  // no hard links: no roll-back
           if (::rename(f.tmp.c_str(), f.target.c_str()) != 0) {
             const int err = errno;
             if (!backup.empty()) ::unlink(backup.c_str());
-            throw ValueError(fmt::format("{}: cannot rename '{}' onto it: {}", what, f.tmp, std::strerror(err)));
+            throw ValueError(
+                fmt::format("{}: cannot rename '{}' onto it: {}", what, f.tmp, std::strerror(err)));
           }
           done.push_back({&f, true, backup});
         } else {
@@ -465,9 +487,12 @@ void Outputs::commit() {
           if (::link(f.tmp.c_str(), f.target.c_str()) == 0) {
             ::unlink(f.tmp.c_str());
           } else if (errno == EEXIST) {
-            throw ValueError(fmt::format("{}: '{}' appeared while the run wrote it; not replaced", what, f.target));
-          } else if (::rename(f.tmp.c_str(), f.target.c_str()) != 0) {  // file systems without hard links
-            throw ValueError(fmt::format("{}: cannot rename '{}' onto it: {}", what, f.tmp, std::strerror(errno)));
+            throw ValueError(
+                fmt::format("{}: '{}' appeared while the run wrote it; not replaced", what, f.target));
+          } else if (::rename(f.tmp.c_str(), f.target.c_str()) !=
+                     0) {  // file systems without hard links
+            throw ValueError(
+                fmt::format("{}: cannot rename '{}' onto it: {}", what, f.tmp, std::strerror(errno)));
           }
           done.push_back({&f, false, ""});
         }

@@ -24,17 +24,18 @@ constexpr int64_t kExactChunkBytes = 32 * 1024;
 
 void check(const DNDarray& x, const DNDarray& y) {
   auto where = [&] {
-    return fmt::format("x gshape={} split={}, y gshape={} split={}", shape_str(x.gshape()), split_str(x.split()),
-                       shape_str(y.gshape()), split_str(y.split()));
+    return fmt::format("x gshape={} split={}, y gshape={} split={}", shape_str(x.gshape()),
+                       split_str(x.split()), shape_str(y.gshape()), split_str(y.split()));
   };
   if (x.ndim() != 2 || y.ndim() != 2) throw ShapeError("cdist: x and y must be 2-D (" + where() + ")");
   if (x.gshape()[1] != y.gshape()[1])
     throw ShapeError("cdist: x and y must have the same number of columns (" + where() + ")");
   for (const DNDarray* a : {&x, &y}) {
     if (a->dtype() != at::kFloat && a->dtype() != at::kDouble)
-      throw TypeError(fmt::format("cdist: operands must be float32 or float64, got {} ({})", dtype_name(a->dtype()),
-                                  where()));
-    if (a->device() != DeviceKind::cpu) throw TypeError("cdist: operands must be on the cpu (" + where() + ")");
+      throw TypeError(fmt::format("cdist: operands must be float32 or float64, got {} ({})",
+                                  dtype_name(a->dtype()), where()));
+    if (a->device() != DeviceKind::cpu)
+      throw TypeError("cdist: operands must be on the cpu (" + where() + ")");
   }
   if (x.comm().size() != y.comm().size())
     throw ValueError("cdist: x and y live on communicators of different sizes (" + where() + ")");
@@ -47,12 +48,13 @@ void block_dist(const at::Tensor& x, const at::Tensor& y, T* out, int64_t ldo, c
   if (n == 0 || m == 0) return;
   const T* xp = x.data_ptr<T>();
   const bool root = !o.squared;
-  const int64_t rows = std::clamp<int64_t>(kBlockBytes / std::max<int64_t>(1, m * static_cast<int64_t>(sizeof(T))),
-                                           8, std::max<int64_t>(n, 8));
+  const int64_t rows =
+      std::clamp<int64_t>(kBlockBytes / std::max<int64_t>(1, m * static_cast<int64_t>(sizeof(T))), 8,
+                          std::max<int64_t>(n, 8));
   if (o.method == CdistMethod::exact) {
     const int64_t chunk = std::max<int64_t>(
-        detail::kLanes, kExactChunkBytes / std::max<int64_t>(1, d * static_cast<int64_t>(sizeof(T))) / detail::kLanes *
-                            detail::kLanes);
+        detail::kLanes, kExactChunkBytes / std::max<int64_t>(1, d * static_cast<int64_t>(sizeof(T))) /
+                            detail::kLanes * detail::kLanes);
     std::vector<detail::PackedCenters<T>> packs;
     for (int64_t j = 0; j < m; j += chunk)
       packs.push_back(detail::pack_centers(y.data_ptr<T>() + j * d, std::min(chunk, m - j), d));
@@ -61,7 +63,8 @@ void block_dist(const at::Tensor& x, const at::Tensor& y, T* out, int64_t ldo, c
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t i = b * rows, nb = std::min(rows, n - i);
         for (size_t c = 0; c < packs.size(); ++c)
-          detail::sqdist_exact(xp + i * d, nb, packs[c], out + i * ldo + static_cast<int64_t>(c) * chunk, ldo, root);
+          detail::sqdist_exact(xp + i * d, nb, packs[c], out + i * ldo + static_cast<int64_t>(c) * chunk,
+                               ldo, root);
       }
     });
     return;
@@ -94,7 +97,8 @@ at::Tensor local_dist(const at::Tensor& x, const at::Tensor& y, const CdistOptio
 // x split 0, y split 0: rank r computes the columns of the y block it holds, then passes
 // the block on to rank r+1 and receives the next one from rank r-1 (p - 1 steps).
 template <typename T>
-at::Tensor ring_dist(const at::Tensor& xl, const DNDarray& y, const at::Tensor& yl, const CdistOptions& o) {
+at::Tensor ring_dist(const at::Tensor& xl, const DNDarray& y, const at::Tensor& yl,
+                     const CdistOptions& o) {
   const Communicator& comm = y.comm();
   const int p = comm.size(), r = comm.rank();
   const int64_t m = y.gshape()[0], d = y.gshape()[1];
@@ -126,7 +130,8 @@ DNDarray cdist_t(const DNDarray& x0, const DNDarray& y0, const CdistOptions& o) 
   const DNDarray y = y0.split() == Split(1) ? resplit(y0, 0) : y0;
   const at::Tensor xl = x.larray().to(dt).contiguous(), yl = y.larray().to(dt).contiguous();
   const Shape g{x.gshape()[0], y.gshape()[0]};
-  if (x.split() && y.split()) return DNDarray(ring_dist<T>(xl, y, yl, o), g, Split(0), x.comm(), x.counts());
+  if (x.split() && y.split())
+    return DNDarray(ring_dist<T>(xl, y, yl, o), g, Split(0), x.comm(), x.counts());
   at::Tensor out = local_dist<T>(xl, yl, o);
   if (x.split()) return DNDarray(out, g, Split(0), x.comm(), x.counts());
   if (y.split()) return DNDarray(out, g, Split(1), x.comm(), y.counts());

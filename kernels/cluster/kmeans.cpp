@@ -24,8 +24,8 @@
 namespace dnd::cluster {
 
 using detail::NearestOut;
-using detail::PackedCenters;
 using detail::pack_centers;
+using detail::PackedCenters;
 
 namespace {
 
@@ -37,7 +37,8 @@ double now() {
 
 void check_samples(const DNDarray& x, const char* op) {
   if (x.ndim() != 2)
-    throw ShapeError(fmt::format("{}: X must be 2-D (samples x features), got gshape={}", op, shape_str(x.gshape())));
+    throw ShapeError(
+        fmt::format("{}: X must be 2-D (samples x features), got gshape={}", op, shape_str(x.gshape())));
   if (x.dtype() != at::kFloat && x.dtype() != at::kDouble)
     throw TypeError(fmt::format("{}: X must be float32 or float64, got {}", op, dtype_name(x.dtype())));
   if (x.device() != DeviceKind::cpu) throw TypeError(fmt::format("{}: X must be on the cpu", op));
@@ -47,9 +48,10 @@ void check_options(const DNDarray& x, const KMeansOptions& o) {
   const int64_t n = x.gshape()[0], d = x.gshape()[1];
   if (o.k < 1) throw ValueError(fmt::format("kmeans: k must be at least 1, got {}", o.k));
   if (o.k > n)
-    throw ValueError(fmt::format("kmeans: k={} is larger than the number of samples n={} (X gshape={})", o.k, n,
-                                 shape_str(x.gshape())));
-  if (o.max_iter < 1) throw ValueError(fmt::format("kmeans: max_iter must be at least 1, got {}", o.max_iter));
+    throw ValueError(fmt::format("kmeans: k={} is larger than the number of samples n={} (X gshape={})",
+                                 o.k, n, shape_str(x.gshape())));
+  if (o.max_iter < 1)
+    throw ValueError(fmt::format("kmeans: max_iter must be at least 1, got {}", o.max_iter));
   if (!(o.tol >= 0) || !std::isfinite(o.tol))
     throw ValueError(fmt::format("kmeans: tol must be finite and >= 0, got {}", o.tol));
   if (o.n_init < 1) throw ValueError(fmt::format("kmeans: n_init must be at least 1, got {}", o.n_init));
@@ -59,10 +61,12 @@ void check_options(const DNDarray& x, const KMeansOptions& o) {
   if (o.centroids) {
     const DNDarray& c = *o.centroids;
     if (c.gshape() != Shape{o.k, d})
-      throw ShapeError(fmt::format("kmeans: initial centroids must have gshape=({}, {}) (k x features), got {}", o.k,
-                                   d, shape_str(c.gshape())));
+      throw ShapeError(
+          fmt::format("kmeans: initial centroids must have gshape=({}, {}) (k x features), got {}", o.k,
+                      d, shape_str(c.gshape())));
     if (!at::isFloatingType(c.dtype()))
-      throw TypeError(fmt::format("kmeans: initial centroids must be floating point, got {}", dtype_name(c.dtype())));
+      throw TypeError(fmt::format("kmeans: initial centroids must be floating point, got {}",
+                                  dtype_name(c.dtype())));
     if (c.comm().size() != x.comm().size())
       throw ValueError("kmeans: initial centroids live on a different communicator than X");
   }
@@ -195,7 +199,8 @@ struct Rng {
     return random::to_unit_double(c[0], c[1]);
   }
   int64_t below(int64_t m) {  // [0, m)
-    return static_cast<int64_t>((static_cast<unsigned __int128>(u64()) * static_cast<uint64_t>(m)) >> 64);
+    return static_cast<int64_t>((static_cast<unsigned __int128>(u64()) * static_cast<uint64_t>(m)) >>
+                                64);
   }
 };
 
@@ -206,9 +211,9 @@ struct Rng {
 using Key = std::pair<int64_t, int64_t>;  // (key bits, global index)
 
 template <typename T>
-std::vector<Key> local_smallest_keys(const T* w, int64_t nl, int64_t offset, uint64_t seed, uint64_t stream,
-                                     int64_t l) {
-  std::priority_queue<Key> heap;  // the largest kept key on top
+std::vector<Key> local_smallest_keys(const T* w, int64_t nl, int64_t offset, uint64_t seed,
+                                     uint64_t stream, int64_t l) {
+  std::priority_queue<Key> heap;                         // the largest kept key on top
   double top = std::numeric_limits<double>::infinity();  // its value once the heap is full
   random::Counter c{};
   int64_t drawn = -1;  // one Philox block gives the uniforms of two consecutive rows
@@ -220,7 +225,8 @@ std::vector<Key> local_smallest_keys(const T* w, int64_t nl, int64_t offset, uin
       drawn = g >> 1;
       c = random::draw(seed, stream, static_cast<uint64_t>(drawn));
     }
-    const double u = 1.0 - ((g & 1) ? random::to_unit_double(c[2], c[3]) : random::to_unit_double(c[0], c[1]));
+    const double u =
+        1.0 - ((g & 1) ? random::to_unit_double(c[2], c[3]) : random::to_unit_double(c[0], c[1]));
     // -log(u) >= 1 - u, so most rows are rejected without the logarithm; the margin
     // keeps the shortcut from ever rejecting a row the exact comparison would keep.
     if (1.0 - u > top * wi * (1 + 1e-9)) continue;
@@ -296,7 +302,8 @@ at::Tensor init_plus_plus(const Rows& r, int64_t k, uint64_t seed) {
     o.dist = dp;
     o.min_update = j > 1;
     nearest_chunked(x, r.nl(), pack_centers(c.data_ptr<T>(), 1, r.d), o);
-    const auto keys = local_smallest_keys(dp, r.nl(), r.offset, seed, kStreamPlusPlus + static_cast<uint64_t>(j), 1);
+    const auto keys =
+        local_smallest_keys(dp, r.nl(), r.offset, seed, kStreamPlusPlus + static_cast<uint64_t>(j), 1);
     std::vector<int64_t> g = smallest_keys(r.comm(), keys, 1);
     // Every row coincides with a pick (fewer distinct rows than k): any row will do.
     if (g.empty()) g.push_back(rng.below(r.n));
@@ -307,7 +314,8 @@ at::Tensor init_plus_plus(const Rows& r, int64_t k, uint64_t seed) {
 
 // Weighted kmeans++ then weighted Lloyd on m candidates (m x d, double), computed alike
 // on every rank.
-at::Tensor reduce_candidates(const at::Tensor& cand, const std::vector<double>& w, int64_t k, uint64_t seed) {
+at::Tensor reduce_candidates(const at::Tensor& cand, const std::vector<double>& w, int64_t k,
+                             uint64_t seed) {
   const int64_t m = cand.size(0), d = cand.size(1);
   const double* c = cand.data_ptr<double>();
   auto sq = [&](const double* a, const double* b) {
@@ -389,8 +397,8 @@ at::Tensor init_parallel(const Rows& r, const KMeansOptions& o, uint64_t seed) {
     out.min_update = round > 1;
     const at::Tensor& c = cand.back();
     nearest_chunked(x, r.nl(), pack_centers(c.data_ptr<T>(), c.size(0), r.d), out);
-    const auto keys =
-        local_smallest_keys(dp, r.nl(), r.offset, seed, kStreamParallel + static_cast<uint64_t>(round), l);
+    const auto keys = local_smallest_keys(dp, r.nl(), r.offset, seed,
+                                          kStreamParallel + static_cast<uint64_t>(round), l);
     const std::vector<int64_t> g = smallest_keys(r.comm(), keys, l);
     if (g.empty()) break;  // every row is a candidate already
     cand.push_back(fetch_rows<T>(r, g));
@@ -413,15 +421,21 @@ template <typename T>
 at::Tensor initial_centers(const Rows& r, const KMeansOptions& o, uint64_t seed) {
   if (o.centroids) {
     const DNDarray& c = *o.centroids;
-    at::Tensor t = (c.split() ? resplit(c, kReplicated).larray() : c.larray()).to(c10::CppTypeToScalarType<T>::value).contiguous().clone();
+    at::Tensor t = (c.split() ? resplit(c, kReplicated).larray() : c.larray())
+                       .to(c10::CppTypeToScalarType<T>::value)
+                       .contiguous()
+                       .clone();
     if (!at::isfinite(t).all().item<bool>())
       throw ValueError("kmeans: initial centroids hold NaN or infinity");
     return t;
   }
   switch (o.init) {
-    case KMeansInit::random: return init_random<T>(r, o.k, seed);
-    case KMeansInit::kmeans_plus_plus: return init_plus_plus<T>(r, o.k, seed);
-    case KMeansInit::kmeans_parallel: return init_parallel<T>(r, o, seed);
+    case KMeansInit::random:
+      return init_random<T>(r, o.k, seed);
+    case KMeansInit::kmeans_plus_plus:
+      return init_plus_plus<T>(r, o.k, seed);
+    case KMeansInit::kmeans_parallel:
+      return init_parallel<T>(r, o, seed);
   }
   throw InternalError("kmeans: unknown init");
 }
@@ -506,7 +520,8 @@ struct Run {
 };
 
 template <typename T>
-Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_abs, KMeansResult& times) {
+Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_abs,
+          KMeansResult& times) {
   const int64_t k = o.k, d = r.d;
   const T* x = rows_ptr<T>(r.x);
   // One buffer for the single allreduce per iteration: sums (k x d), counts (k), inertia.
@@ -528,7 +543,8 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
     allreduce_(r.comm(), buf, ReduceOp::sum);
     times.comm_seconds += now() - tc;
     const double inertia = b[k * d + k];
-    if (std::any_of(counts, counts + k, [](double c) { return c == 0; })) reseed_empty<T>(r, pc, sums, counts);
+    if (std::any_of(counts, counts + k, [](double c) { return c == 0; }))
+      reseed_empty<T>(r, pc, sums, counts);
     const T* c = centers.data_ptr<T>();
     T* nc = next.data_ptr<T>();
     double shift = 0;
@@ -548,7 +564,8 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
   run.labels = at::empty({r.all.size(0)}, at::kLong);
   NearestOut<T> out;
   out.labels = run.labels.data_ptr<int64_t>();
-  const double mine = nearest_chunked(rows_ptr<T>(r.all), r.all.size(0), pack_centers(centers.data_ptr<T>(), k, d), out);
+  const double mine =
+      nearest_chunked(rows_ptr<T>(r.all), r.all.size(0), pack_centers(centers.data_ptr<T>(), k, d), out);
   run.inertia = r.src.split() ? allreduce_value(r.comm(), mine, ReduceOp::sum) : mine;
   run.centers = centers;
   times.iter_seconds += t1 - t0;
@@ -591,9 +608,12 @@ KMeansInit parse_kmeans_init(std::string_view name) {
 
 std::string kmeans_init_name(KMeansInit init) {
   switch (init) {
-    case KMeansInit::random: return "random";
-    case KMeansInit::kmeans_plus_plus: return "kmeans++";
-    case KMeansInit::kmeans_parallel: return "kmeans||";
+    case KMeansInit::random:
+      return "random";
+    case KMeansInit::kmeans_plus_plus:
+      return "kmeans++";
+    case KMeansInit::kmeans_parallel:
+      return "kmeans||";
   }
   return "?";
 }
@@ -623,12 +643,17 @@ DNDarray predict(const DNDarray& x, const DNDarray& centroids) {
   check_samples(x, "predict");
   const int64_t d = x.gshape()[1];
   if (centroids.ndim() != 2 || centroids.gshape()[1] != d || centroids.gshape()[0] < 1)
-    throw ShapeError(fmt::format("predict: centroids must be k x {} (k >= 1) for X gshape={}, got gshape={}", d,
-                                 shape_str(x.gshape()), shape_str(centroids.gshape())));
+    throw ShapeError(
+        fmt::format("predict: centroids must be k x {} (k >= 1) for X gshape={}, got gshape={}", d,
+                    shape_str(x.gshape()), shape_str(centroids.gshape())));
   if (!at::isFloatingType(centroids.dtype()))
-    throw TypeError(fmt::format("predict: centroids must be floating point, got {}", dtype_name(centroids.dtype())));
+    throw TypeError(
+        fmt::format("predict: centroids must be floating point, got {}", dtype_name(centroids.dtype())));
   const Rows r = make_rows(x);
-  const at::Tensor c = (centroids.split() ? resplit(centroids, kReplicated).larray() : centroids.larray()).to(x.dtype()).contiguous();
+  const at::Tensor c =
+      (centroids.split() ? resplit(centroids, kReplicated).larray() : centroids.larray())
+          .to(x.dtype())
+          .contiguous();
   const int64_t k = c.size(0), n = r.all.size(0);
   at::Tensor lab = at::empty({n}, at::kLong);
   if (x.dtype() == at::kFloat) {

@@ -70,8 +70,9 @@ struct KMeansResult {
   int64_t n_iter = 0;       // Lloyd iterations of the kept run
   double init_seconds = 0;  // input checks and initialisation, all runs
   double iter_seconds = 0;  // Lloyd iterations, all runs
-  double comm_seconds = 0;  // of which in the per-iteration allreduce (waiting for slower ranks included)
-  double final_seconds = 0; // final labelling passes, all runs
+  double comm_seconds =
+      0;  // of which in the per-iteration allreduce (waiting for slower ranks included)
+  double final_seconds = 0;  // final labelling passes, all runs
 };
 
 // Collective over x's communicator. X: 2-D, float32 or float64, split 0 or replicated

@@ -60,7 +60,8 @@ DND_INLINE V hmin(V v) {
 
 // acc[p] = squared distances of row p to the kLanes centers of tile t.
 template <typename T, int P>
-DND_INLINE void tile_dist(const T* x, int64_t d, const PackedCenters<T>& pc, int64_t t, typename Simd<T>::V* acc) {
+DND_INLINE void tile_dist(const T* x, int64_t d, const PackedCenters<T>& pc, int64_t t,
+                          typename Simd<T>::V* acc) {
   using V = typename Simd<T>::V;
   const T* ct = pc.ct.data() + t * d * kLanes;
   const V init = loadv<V>(pc.init.data() + t * kLanes);
@@ -129,7 +130,8 @@ DND_INLINE void consume(const T* x, int64_t i0, int cnt, int64_t d, const int64_
 }
 
 template <typename T>
-DND_INLINE double nearest_impl(const T* x, int64_t n, const PackedCenters<T>& pc, const NearestOut<T>& out) {
+DND_INLINE double nearest_impl(const T* x, int64_t n, const PackedCenters<T>& pc,
+                               const NearestOut<T>& out) {
   constexpr int P = Simd<T>::kRows;
   const int64_t d = pc.d;
   double total = 0;
@@ -148,7 +150,8 @@ DND_INLINE double nearest_impl(const T* x, int64_t n, const PackedCenters<T>& pc
 }
 
 template <typename T>
-DND_INLINE void sqdist_impl(const T* x, int64_t n, const PackedCenters<T>& pc, T* out, int64_t ldo, bool root) {
+DND_INLINE void sqdist_impl(const T* x, int64_t n, const PackedCenters<T>& pc, T* out, int64_t ldo,
+                            bool root) {
   using V = typename Simd<T>::V;
   constexpr int P = Simd<T>::kRows;
   const int64_t d = pc.d;
@@ -207,57 +210,74 @@ DND_INLINE void moments_impl(const T* x, int64_t n, int64_t d, double* sum, doub
 }
 
 // The cloned entry points (target_clones needs plain functions, not templates).
-DND_CLONES double nearest_f32(const float* x, int64_t n, const PackedCenters<float>& pc, const NearestOut<float>& o) {
+DND_CLONES double nearest_f32(const float* x, int64_t n, const PackedCenters<float>& pc,
+                              const NearestOut<float>& o) {
   return nearest_impl(x, n, pc, o);
 }
 DND_CLONES double nearest_f64(const double* x, int64_t n, const PackedCenters<double>& pc,
                               const NearestOut<double>& o) {
   return nearest_impl(x, n, pc, o);
 }
-DND_CLONES void sqdist_f32(const float* x, int64_t n, const PackedCenters<float>& pc, float* out, int64_t ldo,
-                           bool root) {
+DND_CLONES void sqdist_f32(const float* x, int64_t n, const PackedCenters<float>& pc, float* out,
+                           int64_t ldo, bool root) {
   sqdist_impl(x, n, pc, out, ldo, root);
 }
-DND_CLONES void sqdist_f64(const double* x, int64_t n, const PackedCenters<double>& pc, double* out, int64_t ldo,
-                           bool root) {
+DND_CLONES void sqdist_f64(const double* x, int64_t n, const PackedCenters<double>& pc, double* out,
+                           int64_t ldo, bool root) {
   sqdist_impl(x, n, pc, out, ldo, root);
 }
-DND_CLONES void gram_f32(float* g, int64_t n, int64_t m, int64_t ldg, const float* xn, const float* yn, bool root) {
-  gram_impl(g, n, m, ldg, xn, yn, root);
-}
-DND_CLONES void gram_f64(double* g, int64_t n, int64_t m, int64_t ldg, const double* xn, const double* yn,
+DND_CLONES void gram_f32(float* g, int64_t n, int64_t m, int64_t ldg, const float* xn, const float* yn,
                          bool root) {
   gram_impl(g, n, m, ldg, xn, yn, root);
 }
-DND_CLONES void sqnorms_f32(const float* x, int64_t n, int64_t d, float* out) { sqnorms_impl(x, n, d, out); }
-DND_CLONES void sqnorms_f64(const double* x, int64_t n, int64_t d, double* out) { sqnorms_impl(x, n, d, out); }
-DND_CLONES void moments_f32(const float* x, int64_t n, int64_t d, double* s, double* q) { moments_impl(x, n, d, s, q); }
+DND_CLONES void gram_f64(double* g, int64_t n, int64_t m, int64_t ldg, const double* xn,
+                         const double* yn, bool root) {
+  gram_impl(g, n, m, ldg, xn, yn, root);
+}
+DND_CLONES void sqnorms_f32(const float* x, int64_t n, int64_t d, float* out) {
+  sqnorms_impl(x, n, d, out);
+}
+DND_CLONES void sqnorms_f64(const double* x, int64_t n, int64_t d, double* out) {
+  sqnorms_impl(x, n, d, out);
+}
+DND_CLONES void moments_f32(const float* x, int64_t n, int64_t d, double* s, double* q) {
+  moments_impl(x, n, d, s, q);
+}
 DND_CLONES void moments_f64(const double* x, int64_t n, int64_t d, double* s, double* q) {
   moments_impl(x, n, d, s, q);
 }
 
-double nearest_any(const float* x, int64_t n, const PackedCenters<float>& pc, const NearestOut<float>& o) {
+double nearest_any(const float* x, int64_t n, const PackedCenters<float>& pc,
+                   const NearestOut<float>& o) {
   return nearest_f32(x, n, pc, o);
 }
-double nearest_any(const double* x, int64_t n, const PackedCenters<double>& pc, const NearestOut<double>& o) {
+double nearest_any(const double* x, int64_t n, const PackedCenters<double>& pc,
+                   const NearestOut<double>& o) {
   return nearest_f64(x, n, pc, o);
 }
-void sqdist_any(const float* x, int64_t n, const PackedCenters<float>& pc, float* out, int64_t ldo, bool root) {
+void sqdist_any(const float* x, int64_t n, const PackedCenters<float>& pc, float* out, int64_t ldo,
+                bool root) {
   sqdist_f32(x, n, pc, out, ldo, root);
 }
-void sqdist_any(const double* x, int64_t n, const PackedCenters<double>& pc, double* out, int64_t ldo, bool root) {
+void sqdist_any(const double* x, int64_t n, const PackedCenters<double>& pc, double* out, int64_t ldo,
+                bool root) {
   sqdist_f64(x, n, pc, out, ldo, root);
 }
 void gram_any(float* g, int64_t n, int64_t m, int64_t ldg, const float* xn, const float* yn, bool root) {
   gram_f32(g, n, m, ldg, xn, yn, root);
 }
-void gram_any(double* g, int64_t n, int64_t m, int64_t ldg, const double* xn, const double* yn, bool root) {
+void gram_any(double* g, int64_t n, int64_t m, int64_t ldg, const double* xn, const double* yn,
+              bool root) {
   gram_f64(g, n, m, ldg, xn, yn, root);
 }
 void sqnorms_any(const float* x, int64_t n, int64_t d, float* out) { sqnorms_f32(x, n, d, out); }
 void sqnorms_any(const double* x, int64_t n, int64_t d, double* out) { sqnorms_f64(x, n, d, out); }
-void moments_any(const float* x, int64_t n, int64_t d, double* s, double* q) { moments_f32(x, n, d, s, q); }
-void moments_any(const double* x, int64_t n, int64_t d, double* s, double* q) { moments_f64(x, n, d, s, q); }
+void moments_any(const float* x, int64_t n, int64_t d, double* s, double* q) {
+  moments_f32(x, n, d, s, q);
+}
+void moments_any(const double* x, int64_t n, int64_t d, double* s, double* q) {
+  moments_f64(x, n, d, s, q);
+}
 
 }  // namespace
 
@@ -298,12 +318,12 @@ void column_moments(const T* x, int64_t n, int64_t d, double* sum, double* sumsq
   moments_any(x, n, d, sum, sumsq);
 }
 
-#define DND_INSTANTIATE(T)                                                                                  \
-  template PackedCenters<T> pack_centers<T>(const T*, int64_t, int64_t);                                   \
-  template double nearest<T>(const T*, int64_t, const PackedCenters<T>&, const NearestOut<T>&);            \
-  template void sqdist_exact<T>(const T*, int64_t, const PackedCenters<T>&, T*, int64_t, bool);            \
-  template void gram_to_dist<T>(T*, int64_t, int64_t, int64_t, const T*, const T*, bool);                  \
-  template void row_sqnorms<T>(const T*, int64_t, int64_t, T*);                                            \
+#define DND_INSTANTIATE(T)                                                                      \
+  template PackedCenters<T> pack_centers<T>(const T*, int64_t, int64_t);                        \
+  template double nearest<T>(const T*, int64_t, const PackedCenters<T>&, const NearestOut<T>&); \
+  template void sqdist_exact<T>(const T*, int64_t, const PackedCenters<T>&, T*, int64_t, bool); \
+  template void gram_to_dist<T>(T*, int64_t, int64_t, int64_t, const T*, const T*, bool);       \
+  template void row_sqnorms<T>(const T*, int64_t, int64_t, T*);                                 \
   template void column_moments<T>(const T*, int64_t, int64_t, double*, double*);
 DND_INSTANTIATE(float)
 DND_INSTANTIATE(double)

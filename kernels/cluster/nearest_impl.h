@@ -20,7 +20,7 @@ inline constexpr int64_t kLanes = 8;
 template <typename T>
 struct PackedCenters {
   int64_t k = 0, d = 0, tiles = 0;
-  std::vector<T> ct;    // tiles x d x kLanes: ct[(t * d + f) * kLanes + j] = center t*kLanes+j, feature f
+  std::vector<T> ct;  // tiles x d x kLanes: ct[(t * d + f) * kLanes + j] = center t*kLanes+j, feature f
   std::vector<T> init;  // tiles x kLanes: 0 for real centers, +inf for padding lanes (never nearest)
 };
 

@@ -23,7 +23,8 @@ void check_operands(const DNDarray& a, const DNDarray& b, const char* op) {
   if (a.comm() != b.comm())
     throw ValueError(fmt::format("{}: the operands live on different communicators", op));
   if ((a.device() != DeviceKind::cpu || b.device() != DeviceKind::cpu) && a.comm().size() > 1)
-    throw TypeError(fmt::format("{}: distributed products need cpu arrays (move them with to_device)", op));
+    throw TypeError(
+        fmt::format("{}: distributed products need cpu arrays (move them with to_device)", op));
 }
 
 // out (+)= lhs @ rhs, with BLAS writing straight into out for matrices.
@@ -94,7 +95,8 @@ void ring_rotate(const Communicator& comm, const at::Tensor& mine, const Shape& 
 // passes the sum on; after p steps it holds the full sum of its own block.
 template <typename Fn>
 at::Tensor ring_reduce_scatter(const Communicator& comm, const Shape& shape, int64_t axis,
-                               const std::vector<int64_t>& counts, const at::TensorOptions& opts, Fn partial) {
+                               const std::vector<int64_t>& counts, const at::TensorOptions& opts,
+                               Fn partial) {
   const int p = comm.size(), me = comm.rank();
   const Communicator& k = kernel_comm(comm);
   int64_t most = 0;
@@ -129,8 +131,8 @@ at::Tensor ring_reduce_scatter(const Communicator& comm, const Shape& shape, int
 }  // namespace
 
 MatmulPlan plan_matmul(const DNDarray& a, const DNDarray& b) {
-  return plan_matmul(a.gshape(), a.split(), a.counts(), b.gshape(), b.split(), b.counts(), a.comm().size(), a.dtype(),
-                     b.dtype());
+  return plan_matmul(a.gshape(), a.split(), a.counts(), b.gshape(), b.split(), b.counts(),
+                     a.comm().size(), a.dtype(), b.dtype());
 }
 
 namespace {
@@ -140,8 +142,8 @@ DNDarray product(const DNDarray& a, const DNDarray& b, bool outer) {
   check_operands(a, b, op);
   const Communicator& comm = a.comm();
   const int p = comm.size(), me = comm.rank();
-  const MatmulDecision d = detail::decide_matmul(a.gshape(), a.split(), a.counts(), b.gshape(), b.split(), b.counts(),
-                                                 p, a.dtype(), b.dtype(), outer);
+  const MatmulDecision d = detail::decide_matmul(a.gshape(), a.split(), a.counts(), b.gshape(),
+                                                 b.split(), b.counts(), p, a.dtype(), b.dtype(), outer);
   const MatmulGeom& g = d.g;
   const Dtype dtype = d.plan.dtype;
   const auto nbc = static_cast<int64_t>(g.batch.size());
@@ -159,19 +161,22 @@ DNDarray product(const DNDarray& a, const DNDarray& b, bool outer) {
   const Split psb = g.rb == Role::none ? kReplicated : Split(g.axis_b);
   std::vector<int64_t> ca = a.counts(), cb = b.counts();
   if (d.align_a) {
-    DNDarray moved = resplit(DNDarray(A.contiguous(), g.pa, psa, comm, ca), d.align_axis, d.align_counts);
+    DNDarray moved =
+        resplit(DNDarray(A.contiguous(), g.pa, psa, comm, ca), d.align_axis, d.align_counts);
     A = moved.larray();
     ca = d.align_counts;
   }
   if (d.align_b) {
-    DNDarray moved = resplit(DNDarray(B.contiguous(), g.pb, psb, comm, cb), d.align_axis, d.align_counts);
+    DNDarray moved =
+        resplit(DNDarray(B.contiguous(), g.pb, psb, comm, cb), d.align_axis, d.align_counts);
     B = moved.larray();
     cb = d.align_counts;
   }
 
   // The local result in the promoted (full) shape: this rank's block of it.
   Shape local_shape = g.full_shape;
-  if (g.full_split >= 0) local_shape[static_cast<size_t>(g.full_split)] = d.out_counts[static_cast<size_t>(me)];
+  if (g.full_split >= 0)
+    local_shape[static_cast<size_t>(g.full_split)] = d.out_counts[static_cast<size_t>(me)];
   at::Tensor C;
   const auto opts = A.options();
   const int64_t row = nbc, col = nbc + 1;
@@ -187,7 +192,8 @@ DNDarray product(const DNDarray& a, const DNDarray& b, bool outer) {
         const int64_t own_ax = g.full_split - (nbc - static_cast<int64_t>(po.size() - 2));
         const auto& cx = x_is_a ? ca : cb;
         if (ro == Role::none && own_ax >= 0 && po[static_cast<size_t>(own_ax)] != 1)
-          other = other.narrow(own_ax, counts_to_offsets(cx)[static_cast<size_t>(me)], cx[static_cast<size_t>(me)]);
+          other = other.narrow(own_ax, counts_to_offsets(cx)[static_cast<size_t>(me)],
+                               cx[static_cast<size_t>(me)]);
       }
       C = at::matmul(A, B);
       break;
@@ -234,32 +240,34 @@ DNDarray product(const DNDarray& a, const DNDarray& b, bool outer) {
         break;
       }
       const auto off = offsets_of(d.out_counts);
-      C = ring_reduce_scatter(comm, local_shape, d.reduce_axis, d.out_counts, opts, [&](int j, const at::Tensor& out) {
-        const int64_t o = off[static_cast<size_t>(j)], c = d.out_counts[static_cast<size_t>(j)];
-        if (d.reduce_axis == row)
-          gemm(out, Ak.narrow(-2, o, c), Bk, false);
-        else
-          gemm(out, Ak, Bk.narrow(-1, o, c), false);
-      });
+      C = ring_reduce_scatter(
+          comm, local_shape, d.reduce_axis, d.out_counts, opts, [&](int j, const at::Tensor& out) {
+            const int64_t o = off[static_cast<size_t>(j)], c = d.out_counts[static_cast<size_t>(j)];
+            if (d.reduce_axis == row)
+              gemm(out, Ak.narrow(-2, o, c), Bk, false);
+            else
+              gemm(out, Ak, Bk.narrow(-1, o, c), false);
+          });
       (void)col;
       break;
     }
     case MatmulAlgorithm::resplit_a: {
-      DNDarray moved = resplit(DNDarray(A.contiguous(), g.pa, psa, comm, ca), static_cast<int64_t>(g.pa.size()) - 2,
-                               d.out_counts);
+      DNDarray moved = resplit(DNDarray(A.contiguous(), g.pa, psa, comm, ca),
+                               static_cast<int64_t>(g.pa.size()) - 2, d.out_counts);
       C = at::matmul(moved.larray(), B);
       break;
     }
     case MatmulAlgorithm::resplit_b: {
-      DNDarray moved = resplit(DNDarray(B.contiguous(), g.pb, psb, comm, cb), static_cast<int64_t>(g.pb.size()) - 1,
-                               d.out_counts);
+      DNDarray moved = resplit(DNDarray(B.contiguous(), g.pb, psb, comm, cb),
+                               static_cast<int64_t>(g.pb.size()) - 1, d.out_counts);
       C = at::matmul(A, moved.larray());
       break;
     }
   }
   // at::matmul broadcasts batch axes; a product of a split batch slab keeps its shape.
   DND_ASSERT(C.sizes().vec() == local_shape,
-             fmt::format("{}: local result {} instead of {}", op, shape_str(C.sizes().vec()), shape_str(local_shape)));
+             fmt::format("{}: local result {} instead of {}", op, shape_str(C.sizes().vec()),
+                         shape_str(local_shape)));
   if (!outer) {
     if (g.vec_b) C = C.squeeze(-1);
     if (g.vec_a) C = C.squeeze(nbc);
@@ -282,8 +290,8 @@ DNDarray dot(const DNDarray& a, const DNDarray& b) {
 
 DNDarray matvec(const DNDarray& a, const DNDarray& x) {
   if (a.ndim() != 2 || x.ndim() != 1)
-    throw ShapeError(fmt::format("matvec: needs a matrix and a vector, got shapes {} and {}", shape_str(a.gshape()),
-                                 shape_str(x.gshape())));
+    throw ShapeError(fmt::format("matvec: needs a matrix and a vector, got shapes {} and {}",
+                                 shape_str(a.gshape()), shape_str(x.gshape())));
   return product(a, x, false);
 }
 

@@ -17,8 +17,8 @@ namespace detail {
 
 namespace {
 
-std::vector<int64_t> counts_or_balanced(const std::vector<int64_t>& counts, const Shape& shape, Split split,
-                                        int nranks) {
+std::vector<int64_t> counts_or_balanced(const std::vector<int64_t>& counts, const Shape& shape,
+                                        Split split, int nranks) {
   if (!split) return {};
   if (!counts.empty()) return counts;
   return balanced_counts(shape[static_cast<size_t>(*split)], nranks);
@@ -32,7 +32,8 @@ int64_t block_bytes(int64_t numel, const std::vector<int64_t>& counts, int q, in
 
 }  // namespace
 
-int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>& to, int r, int64_t per_index) {
+int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>& to, int r,
+                    int64_t per_index) {
   const auto fo = counts_to_offsets(from), too = counts_to_offsets(to);
   const auto i = static_cast<size_t>(r);
   const int64_t lo = std::max(fo[i], too[i]), hi = std::min(fo[i] + from[i], too[i] + to[i]);
@@ -52,21 +53,25 @@ std::vector<int64_t> bcast_bytes(int nranks, int root, int64_t bytes) {
 
 std::vector<int64_t> allreduce_bytes(int nranks, int64_t bytes) {
   // A ring (reduce-scatter + allgather) sends 2 (p - 1) / p of the buffer.
-  return std::vector<int64_t>(static_cast<size_t>(nranks), nranks > 1 ? 2 * bytes * (nranks - 1) / nranks : 0);
+  return std::vector<int64_t>(static_cast<size_t>(nranks),
+                              nranks > 1 ? 2 * bytes * (nranks - 1) / nranks : 0);
 }
 
-MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, bool outer, const char* op) {
+MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, bool outer,
+                           const char* op) {
   MatmulGeom g;
   auto norm = [&](Split s, const Shape& shape, const char* name) -> Split {
     if (!s) return s;
-    if (shape.empty() || *s < -static_cast<int64_t>(shape.size()) || *s >= static_cast<int64_t>(shape.size()))
+    if (shape.empty() || *s < -static_cast<int64_t>(shape.size()) ||
+        *s >= static_cast<int64_t>(shape.size()))
       throw ValueError(fmt::format("{}: split {} of {} is out of range for its shape {}", op, *s, name,
                                    shape_str(shape)));
     return *s < 0 ? *s + static_cast<int64_t>(shape.size()) : *s;
   };
   if (outer) {
     if (a.size() != 1 || b.size() != 1)
-      throw ShapeError(fmt::format("{}: needs two 1-D arrays, got shapes {} and {}", op, shape_str(a), shape_str(b)));
+      throw ShapeError(
+          fmt::format("{}: needs two 1-D arrays, got shapes {} and {}", op, shape_str(a), shape_str(b)));
     sa = norm(sa, a, "a");
     sb = norm(sb, b, "b");
     g.pa = {a[0], 1};
@@ -90,18 +95,21 @@ MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, b
     const size_t na = g.pa.size(), nb = g.pb.size();
     g.n = g.pa[na - 2], g.k = g.pa[na - 1], g.m = g.pb[nb - 1];
     if (g.pb[nb - 2] != g.k)
-      throw ShapeError(fmt::format("{}: shapes {} and {} do not match: a has {} columns but b has {} rows", op,
-                                   shape_str(a), shape_str(b), g.k, g.pb[nb - 2]));
+      throw ShapeError(
+          fmt::format("{}: shapes {} and {} do not match: a has {} columns but b has {} rows", op,
+                      shape_str(a), shape_str(b), g.k, g.pb[nb - 2]));
     const size_t nba = na - 2, nbb = nb - 2, nbc = std::max(nba, nbb);
     g.batch.assign(nbc, 1);
     for (size_t i = 0; i < nbc; ++i) {
-      const int64_t ea = i + nba >= nbc ? g.pa[i + nba - nbc] : 1, eb = i + nbb >= nbc ? g.pb[i + nbb - nbc] : 1;
+      const int64_t ea = i + nba >= nbc ? g.pa[i + nba - nbc] : 1,
+                    eb = i + nbb >= nbc ? g.pb[i + nbb - nbc] : 1;
       if (ea != eb && ea != 1 && eb != 1)
-        throw ShapeError(fmt::format("{}: batch axes of {} and {} do not broadcast ({} against {})", op, shape_str(a),
-                                     shape_str(b), ea, eb));
+        throw ShapeError(fmt::format("{}: batch axes of {} and {} do not broadcast ({} against {})", op,
+                                     shape_str(a), shape_str(b), ea, eb));
       g.batch[i] = ea == 1 ? eb : ea;
     }
-    auto role = [&](Split s, size_t nd, size_t nbself, bool vec, bool is_a, int64_t& axis, int64_t& baxis) {
+    auto role = [&](Split s, size_t nd, size_t nbself, bool vec, bool is_a, int64_t& axis,
+                    int64_t& baxis) {
       if (!s) return Role::none;
       if (vec) {
         axis = is_a ? 1 : 0;
@@ -125,10 +133,10 @@ MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, b
   const int64_t nbc = static_cast<int64_t>(g.batch.size());
   auto check_batch = [&](Role r, const Shape& p, int64_t axis, int64_t baxis, const char* name) {
     if (r == Role::batch && p[static_cast<size_t>(axis)] != g.full_shape[static_cast<size_t>(baxis)])
-      throw ValueError(fmt::format("{}: {} is split along its batch axis {} of extent {}, which broadcasts to {}; "
-                                   "split it along another axis",
-                                   op, name, axis, p[static_cast<size_t>(axis)],
-                                   g.full_shape[static_cast<size_t>(baxis)]));
+      throw ValueError(fmt::format(
+          "{}: {} is split along its batch axis {} of extent {}, which broadcasts to {}; "
+          "split it along another axis",
+          op, name, axis, p[static_cast<size_t>(axis)], g.full_shape[static_cast<size_t>(baxis)]));
   };
   check_batch(g.ra, g.pa, g.axis_a, g.batch_axis_a, "a");
   check_batch(g.rb, g.pb, g.axis_b, g.batch_axis_b, "b");
@@ -148,9 +156,9 @@ MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, b
   return g;
 }
 
-MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a_in, const Shape& b,
-                             Split sb, const std::vector<int64_t>& counts_b_in, int nranks, Dtype da, Dtype db,
-                             bool outer) {
+MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a_in,
+                             const Shape& b, Split sb, const std::vector<int64_t>& counts_b_in,
+                             int nranks, Dtype da, Dtype db, bool outer) {
   const char* op = outer ? "outer" : "matmul";
   if (da == c10::ScalarType::Bool || db == c10::ScalarType::Bool)
     throw TypeError(fmt::format("{}: bool operands are not supported (convert with astype)", op));
@@ -183,26 +191,31 @@ MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t
     const Role ro = x_is_a ? g.rb : g.ra;
     const int64_t oaxis = x_is_a ? g.axis_b : g.axis_a;
     const std::vector<int64_t>& co = x_is_a ? cb : ca;
-    const int64_t own_ax = ax - static_cast<int64_t>(nbc - (po.size() - 2));  // the axis in the other operand
+    const int64_t own_ax =
+        ax - static_cast<int64_t>(nbc - (po.size() - 2));  // the axis in the other operand
     const int64_t extent = g.full_shape[static_cast<size_t>(ax)];
     plan.algorithm = MatmulAlgorithm::local;
     d.out_counts = cx;
     if (ro != Role::none && !(ro == Role::batch && oaxis == own_ax && co == cx)) {
-      if ((own_ax < 0 || po[static_cast<size_t>(own_ax)] != extent) && (ro == Role::row || ro == Role::col)) {
+      if ((own_ax < 0 || po[static_cast<size_t>(own_ax)] != extent) &&
+          (ro == Role::row || ro == Role::col)) {
         // The other operand broadcasts along the batch axis: its blocks travel round the ring.
-        plan.algorithm = p > 1 ? (x_is_a ? MatmulAlgorithm::ring_b : MatmulAlgorithm::ring_a) : MatmulAlgorithm::local;
+        plan.algorithm = p > 1 ? (x_is_a ? MatmulAlgorithm::ring_b : MatmulAlgorithm::ring_a)
+                               : MatmulAlgorithm::local;
         const int64_t onumel = x_is_a ? numel_b : numel_a;
         if (p > 1)
           for (int r = 0; r < p; ++r)
-            plan.bytes_sent[static_cast<size_t>(r)] = onumel - block_bytes(onumel / s, co, (r + p - 1) % p, s);
+            plan.bytes_sent[static_cast<size_t>(r)] =
+                onumel - block_bytes(onumel / s, co, (r + p - 1) % p, s);
         return d;
       }
       if (own_ax < 0 || po[static_cast<size_t>(own_ax)] != extent)
-        throw ValueError(fmt::format(
-            "{}: {} is split along batch axis {} but {} (shape {}, split {}) broadcasts along it; make {} replicated "
-            "or split it along the same batch axis or a matrix axis",
-            op, x_is_a ? "a" : "b", x_is_a ? g.axis_a : g.axis_b, x_is_a ? "b" : "a", shape_str(po), oaxis,
-            x_is_a ? "b" : "a"));
+        throw ValueError(
+            fmt::format("{}: {} is split along batch axis {} but {} (shape {}, split {}) broadcasts "
+                        "along it; make {} replicated "
+                        "or split it along the same batch axis or a matrix axis",
+                        op, x_is_a ? "a" : "b", x_is_a ? g.axis_a : g.axis_b, x_is_a ? "b" : "a",
+                        shape_str(po), oaxis, x_is_a ? "b" : "a"));
       (x_is_a ? d.align_b : d.align_a) = true;
       plan.aligns_b = x_is_a;
       d.align_axis = own_ax;
@@ -214,7 +227,8 @@ MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t
         if (oaxis == own_ax)
           bytes = recut_bytes(co, cx, r, ototal == 0 ? 0 : onumel / ototal);
         else if (ototal > 0 && extent > 0)
-          bytes = onumel / (ototal * extent) * co[static_cast<size_t>(r)] * (extent - cx[static_cast<size_t>(r)]);
+          bytes = onumel / (ototal * extent) * co[static_cast<size_t>(r)] *
+                  (extent - cx[static_cast<size_t>(r)]);
         plan.bytes_sent[static_cast<size_t>(r)] = bytes;
       }
     }
@@ -257,7 +271,9 @@ MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t
     if (g.full_split < 0) {  // dot product of vectors
       plan.algorithm = MatmulAlgorithm::allreduce;
       const auto ar = allreduce_bytes(p, numel_c);
-      for (int r = 0; r < p; ++r) plan.bytes_sent[static_cast<size_t>(r)] = align[static_cast<size_t>(r)] + ar[static_cast<size_t>(r)];
+      for (int r = 0; r < p; ++r)
+        plan.bytes_sent[static_cast<size_t>(r)] =
+            align[static_cast<size_t>(r)] + ar[static_cast<size_t>(r)];
       return d;
     }
     const int64_t ext = g.full_shape[static_cast<size_t>(g.full_split)];
@@ -265,21 +281,28 @@ MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t
     d.reduce_axis = g.full_split;
     std::vector<int64_t> rs(static_cast<size_t>(p), 0), alt(static_cast<size_t>(p), 0);
     for (int r = 0; r < p; ++r)
-      rs[static_cast<size_t>(r)] = p > 1 ? align[static_cast<size_t>(r)] + numel_c - block_bytes(numel_c / s, d.out_counts, r, s) : 0;
+      rs[static_cast<size_t>(r)] =
+          p > 1 ? align[static_cast<size_t>(r)] + numel_c - block_bytes(numel_c / s, d.out_counts, r, s)
+                : 0;
     MatmulAlgorithm other = MatmulAlgorithm::reduce_scatter;
     const int64_t row = static_cast<int64_t>(nbc), col = row + 1;
     if (g.ra == Role::col && g.rb == Role::none && g.full_split == row) {
       other = MatmulAlgorithm::resplit_a;  // a's columns -> rows, then local
       for (int r = 0; r < p; ++r)
-        alt[static_cast<size_t>(r)] = block_bytes(numel_a / s, ca, r, s) -
-                                      (g.n == 0 ? 0 : block_bytes(numel_a / s, ca, r, s) / g.n * d.out_counts[static_cast<size_t>(r)]);
+        alt[static_cast<size_t>(r)] =
+            block_bytes(numel_a / s, ca, r, s) -
+            (g.n == 0 ? 0
+                      : block_bytes(numel_a / s, ca, r, s) / g.n * d.out_counts[static_cast<size_t>(r)]);
     } else if (g.ra == Role::none && g.rb == Role::row && g.full_split == col) {
       other = MatmulAlgorithm::resplit_b;  // b's rows -> columns, then local
       for (int r = 0; r < p; ++r)
-        alt[static_cast<size_t>(r)] = block_bytes(numel_b / s, cb, r, s) -
-                                      (g.m == 0 ? 0 : block_bytes(numel_b / s, cb, r, s) / g.m * d.out_counts[static_cast<size_t>(r)]);
+        alt[static_cast<size_t>(r)] =
+            block_bytes(numel_b / s, cb, r, s) -
+            (g.m == 0 ? 0
+                      : block_bytes(numel_b / s, cb, r, s) / g.m * d.out_counts[static_cast<size_t>(r)]);
     }
-    const int64_t max_rs = *std::max_element(rs.begin(), rs.end()), max_alt = *std::max_element(alt.begin(), alt.end());
+    const int64_t max_rs = *std::max_element(rs.begin(), rs.end()),
+                  max_alt = *std::max_element(alt.begin(), alt.end());
     if (p == 1) {
       plan.algorithm = MatmulAlgorithm::local;
     } else if (other != MatmulAlgorithm::reduce_scatter && max_alt <= max_rs) {
@@ -301,22 +324,33 @@ using detail::decide_matmul;
 
 std::string algorithm_name(MatmulAlgorithm a) {
   switch (a) {
-    case MatmulAlgorithm::local: return "local";
-    case MatmulAlgorithm::ring_b: return "ring_b";
-    case MatmulAlgorithm::ring_a: return "ring_a";
-    case MatmulAlgorithm::reduce_scatter: return "reduce_scatter";
-    case MatmulAlgorithm::resplit_a: return "resplit_a";
-    case MatmulAlgorithm::resplit_b: return "resplit_b";
-    case MatmulAlgorithm::allreduce: return "allreduce";
+    case MatmulAlgorithm::local:
+      return "local";
+    case MatmulAlgorithm::ring_b:
+      return "ring_b";
+    case MatmulAlgorithm::ring_a:
+      return "ring_a";
+    case MatmulAlgorithm::reduce_scatter:
+      return "reduce_scatter";
+    case MatmulAlgorithm::resplit_a:
+      return "resplit_a";
+    case MatmulAlgorithm::resplit_b:
+      return "resplit_b";
+    case MatmulAlgorithm::allreduce:
+      return "allreduce";
   }
   return "?";
 }
 
 namespace {
 
-int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+int64_t max_of(const std::vector<int64_t>& v) {
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
 
-std::string mib(int64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+std::string mib(int64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+}
 
 }  // namespace
 
@@ -325,18 +359,20 @@ int64_t MatmulPlan::total_bytes_sent() const {
   return std::accumulate(bytes_sent.begin(), bytes_sent.end(), int64_t{0});
 }
 std::string MatmulPlan::describe() const {
-  return fmt::format("{}: {} {} split {}, at most {} sent per rank", algorithm_name(algorithm), dtype_name(dtype),
-                     shape_str(shape), split_str(split), mib(max_bytes_sent()));
+  return fmt::format("{}: {} {} split {}, at most {} sent per rank", algorithm_name(algorithm),
+                     dtype_name(dtype), shape_str(shape), split_str(split), mib(max_bytes_sent()));
 }
 
-MatmulPlan plan_matmul(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da, Dtype db) {
+MatmulPlan plan_matmul(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da,
+                       Dtype db) {
   return decide_matmul(a, sa, {}, b, sb, {}, nranks, da, db, false).plan;
 }
-MatmulPlan plan_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a, const Shape& b, Split sb,
-                       const std::vector<int64_t>& counts_b, int nranks, Dtype da, Dtype db) {
+MatmulPlan plan_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a, const Shape& b,
+                       Split sb, const std::vector<int64_t>& counts_b, int nranks, Dtype da, Dtype db) {
   return decide_matmul(a, sa, counts_a, b, sb, counts_b, nranks, da, db, false).plan;
 }
-MatmulPlan plan_outer(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da, Dtype db) {
+MatmulPlan plan_outer(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da,
+                      Dtype db) {
   return decide_matmul(a, sa, {}, b, sb, {}, nranks, da, db, true).plan;
 }
 
@@ -344,35 +380,42 @@ MatmulPlan plan_outer(const Shape& a, Split sa, const Shape& b, Split sb, int nr
 
 std::string algorithm_name(QrAlgorithm a) {
   switch (a) {
-    case QrAlgorithm::local: return "local";
-    case QrAlgorithm::cholesky_qr2: return "cholesky_qr2";
-    case QrAlgorithm::householder_panels: return "householder_panels";
+    case QrAlgorithm::local:
+      return "local";
+    case QrAlgorithm::cholesky_qr2:
+      return "cholesky_qr2";
+    case QrAlgorithm::householder_panels:
+      return "householder_panels";
   }
   return "?";
 }
 
 int64_t QrPlan::max_bytes_sent() const { return max_of(bytes_sent); }
 std::string QrPlan::describe() const {
-  return fmt::format("{}{}: Q {} split {}, R {} split {}, at most {} sent per rank", algorithm_name(algorithm),
-                     resplits ? " (via split 1)" : "", shape_str(q_shape), split_str(q_split), shape_str(r_shape),
-                     split_str(r_split), mib(max_bytes_sent()));
+  return fmt::format("{}{}: Q {} split {}, R {} split {}, at most {} sent per rank",
+                     algorithm_name(algorithm), resplits ? " (via split 1)" : "", shape_str(q_shape),
+                     split_str(q_split), shape_str(r_shape), split_str(r_split), mib(max_bytes_sent()));
 }
 
 namespace {
 
 void check_factor_input(const Shape& a, Split& split, Dtype dtype, const char* op) {
-  if (a.size() != 2) throw ShapeError(fmt::format("{}: needs a 2-D array, got shape {}", op, shape_str(a)));
+  if (a.size() != 2)
+    throw ShapeError(fmt::format("{}: needs a 2-D array, got shape {}", op, shape_str(a)));
   if (dtype != c10::ScalarType::Float && dtype != c10::ScalarType::Double)
-    throw TypeError(fmt::format("{}: needs float32 or float64, got {} (convert with astype)", op, dtype_name(dtype)));
+    throw TypeError(fmt::format("{}: needs float32 or float64, got {} (convert with astype)", op,
+                                dtype_name(dtype)));
   if (split) {
     if (*split < -2 || *split > 1)
-      throw ValueError(fmt::format("{}: split {} is out of range for shape {}", op, *split, shape_str(a)));
+      throw ValueError(
+          fmt::format("{}: split {} is out of range for shape {}", op, *split, shape_str(a)));
     if (*split < 0) *split += 2;
   }
 }
 
 // Householder over column panels of an m x n array split 1 with `counts` columns per rank.
-std::vector<int64_t> panel_bytes(int64_t m, int64_t n, const std::vector<int64_t>& counts, int64_t s, bool form_q) {
+std::vector<int64_t> panel_bytes(int64_t m, int64_t n, const std::vector<int64_t>& counts, int64_t s,
+                                 bool form_q) {
   const int p = static_cast<int>(counts.size());
   std::vector<int64_t> out(static_cast<size_t>(p), 0);
   const auto offs = counts_to_offsets(counts);
@@ -381,11 +424,13 @@ std::vector<int64_t> panel_bytes(int64_t m, int64_t n, const std::vector<int64_t
     const int64_t refl = std::min(c, std::max<int64_t>(0, m - o));
     if (refl == 0) continue;
     const auto b = detail::bcast_bytes(p, q, ((m - o) * c + refl) * s);
-    for (int r = 0; r < p; ++r) out[static_cast<size_t>(r)] += b[static_cast<size_t>(r)] * (form_q ? 2 : 1);
+    for (int r = 0; r < p; ++r)
+      out[static_cast<size_t>(r)] += b[static_cast<size_t>(r)] * (form_q ? 2 : 1);
   }
   // R's columns are allgathered.
   const int64_t kk = std::min(m, n);
-  for (int r = 0; r < p; ++r) out[static_cast<size_t>(r)] += kk * counts[static_cast<size_t>(r)] * s * (p - 1);
+  for (int r = 0; r < p; ++r)
+    out[static_cast<size_t>(r)] += kk * counts[static_cast<size_t>(r)] * s * (p - 1);
   return out;
 }
 
@@ -393,7 +438,8 @@ std::vector<int64_t> panel_bytes(int64_t m, int64_t n, const std::vector<int64_t
 
 QrPlan plan_qr(const Shape& a, Split split, int nranks, Dtype dtype, QrMode mode) {
   check_factor_input(a, split, dtype, "qr");
-  const int64_t m = a[0], n = a[1], kk = std::min(m, n), s = static_cast<int64_t>(c10::elementSize(dtype));
+  const int64_t m = a[0], n = a[1], kk = std::min(m, n),
+                s = static_cast<int64_t>(c10::elementSize(dtype));
   const int p = nranks;
   QrPlan plan;
   plan.dtype = dtype;
@@ -414,7 +460,9 @@ QrPlan plan_qr(const Shape& a, Split split, int nranks, Dtype dtype, QrMode mode
     plan.algorithm = QrAlgorithm::cholesky_qr2;
     const auto ar = detail::allreduce_bytes(p, n * n * s);
     const auto bc = detail::bcast_bytes(p, 0, n * n * s + 8);
-    for (int r = 0; r < p; ++r) plan.bytes_sent[static_cast<size_t>(r)] = 2 * (ar[static_cast<size_t>(r)] + bc[static_cast<size_t>(r)]);
+    for (int r = 0; r < p; ++r)
+      plan.bytes_sent[static_cast<size_t>(r)] =
+          2 * (ar[static_cast<size_t>(r)] + bc[static_cast<size_t>(r)]);
     return plan;
   }
   plan.algorithm = QrAlgorithm::householder_panels;
@@ -436,10 +484,14 @@ QrPlan plan_qr(const Shape& a, Split split, int nranks, Dtype dtype, QrMode mode
 
 std::string method_name(SvdMethod m) {
   switch (m) {
-    case SvdMethod::automatic: return "auto";
-    case SvdMethod::tsqr: return "tsqr";
-    case SvdMethod::hsvd: return "hsvd";
-    case SvdMethod::randomized: return "randomized";
+    case SvdMethod::automatic:
+      return "auto";
+    case SvdMethod::tsqr:
+      return "tsqr";
+    case SvdMethod::hsvd:
+      return "hsvd";
+    case SvdMethod::randomized:
+      return "randomized";
   }
   return "?";
 }
@@ -452,9 +504,9 @@ SvdMethod parse_svd_method(const std::string& name) {
 
 int64_t SvdPlan::max_bytes_sent() const { return max_of(bytes_sent); }
 std::string SvdPlan::describe() const {
-  return fmt::format("{}: U {} split {}, S {}, V {} split {}, about {} sent per rank", method_name(method),
-                     shape_str(u_shape), split_str(u_split), shape_str(s_shape), shape_str(v_shape),
-                     split_str(v_split), mib(max_bytes_sent()));
+  return fmt::format("{}: U {} split {}, S {}, V {} split {}, about {} sent per rank",
+                     method_name(method), shape_str(u_shape), split_str(u_split), shape_str(s_shape),
+                     shape_str(v_shape), split_str(v_split), mib(max_bytes_sent()));
 }
 
 SvdPlan plan_svd(const Shape& a, Split split, int nranks, Dtype dtype, const SvdOptions& o) {
@@ -463,15 +515,18 @@ SvdPlan plan_svd(const Shape& a, Split split, int nranks, Dtype dtype, const Svd
   if (o.rtol && !(*o.rtol > 0 && *o.rtol < 1))
     throw ValueError(fmt::format("svd: rtol must lie in (0, 1), got {}", *o.rtol));
   if (o.oversample < 0 || o.power_iterations < 0)
-    throw ValueError(fmt::format("svd: oversample and power_iterations must be >= 0, got {} and {}", o.oversample,
-                                 o.power_iterations));
-  const int64_t m = a[0], n = a[1], kk = std::min(m, n), s = static_cast<int64_t>(c10::elementSize(dtype));
+    throw ValueError(fmt::format("svd: oversample and power_iterations must be >= 0, got {} and {}",
+                                 o.oversample, o.power_iterations));
+  const int64_t m = a[0], n = a[1], kk = std::min(m, n),
+                s = static_cast<int64_t>(c10::elementSize(dtype));
   const int p = nranks;
   SvdPlan plan;
   plan.dtype = dtype;
   plan.method = o.method;
   if (plan.method == SvdMethod::automatic)
-    plan.method = o.rtol ? SvdMethod::hsvd : (o.rank > 0 && o.rank < kk / 2) ? SvdMethod::randomized : SvdMethod::tsqr;
+    plan.method = o.rtol                            ? SvdMethod::hsvd
+                  : (o.rank > 0 && o.rank < kk / 2) ? SvdMethod::randomized
+                                                    : SvdMethod::tsqr;
   if (plan.method == SvdMethod::randomized && o.rank == 0)
     throw ValueError("svd: method randomized needs a rank > 0");
   if (plan.method == SvdMethod::hsvd && o.rank == 0 && !o.rtol)

@@ -55,9 +55,9 @@ enum class MatmulAlgorithm {
 std::string algorithm_name(MatmulAlgorithm a);
 
 struct MatmulPlan {
-  Shape shape;   // of the result
-  Split split;   // of the result
-  Dtype dtype;   // the promoted dtype of a and b
+  Shape shape;  // of the result
+  Split split;  // of the result
+  Dtype dtype;  // the promoted dtype of a and b
   MatmulAlgorithm algorithm = MatmulAlgorithm::local;
   // Operands aligned before the product (an unbalanced contraction axis, a split batch
   // axis): bytes of those moves are included in bytes_sent.
@@ -73,22 +73,24 @@ struct MatmulPlan {
 // dropped, batch axes broadcast. Throws ShapeError for mismatched or 0-d shapes,
 // ValueError for a split out of range or a combination that would need a full copy of a
 // split operand (a split batch axis against a broadcast one), TypeError for bool.
-MatmulPlan plan_matmul(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da, Dtype db);
+MatmulPlan plan_matmul(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da,
+                       Dtype db);
 // The same with the operands' actual counts along their split axes (what the kernel uses).
-MatmulPlan plan_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a, const Shape& b, Split sb,
-                       const std::vector<int64_t>& counts_b, int nranks, Dtype da, Dtype db);
+MatmulPlan plan_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a, const Shape& b,
+                       Split sb, const std::vector<int64_t>& counts_b, int nranks, Dtype da, Dtype db);
 // outer(a, b) of 1-D a (n) and b (m): a (n, 1) @ b (1, m) without dropping axes, so a's
 // split is the rows' and b's the columns'.
-MatmulPlan plan_outer(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da, Dtype db);
+MatmulPlan plan_outer(const Shape& a, Split sa, const Shape& b, Split sb, int nranks, Dtype da,
+                      Dtype db);
 
 // ---- QR ---------------------------------------------------------------------------------
 
 enum class QrMode { reduced, r };  // Q and R, or R only
 
 enum class QrAlgorithm {
-  local,         // replicated: LAPACK geqrf on every rank
-  cholesky_qr2,  // split 0, m >= n: two passes of Gram matrix (allreduce) + Cholesky + trsm;
-                 // falls back to Householder TSQR when the Gram matrix is too ill-conditioned
+  local,               // replicated: LAPACK geqrf on every rank
+  cholesky_qr2,        // split 0, m >= n: two passes of Gram matrix (allreduce) + Cholesky + trsm;
+                       // falls back to Householder TSQR when the Gram matrix is too ill-conditioned
   householder_panels,  // split 1 (and split 0 with m < n via a resplit): block Householder
                        // over the column panels that split 1 gives each rank
 };
@@ -99,7 +101,7 @@ struct QrPlan {
   Split q_split, r_split;  // Q split like a, R replicated
   Dtype dtype;
   QrAlgorithm algorithm = QrAlgorithm::local;
-  bool resplits = false;  // split 0 with m < n: a is resplit to 1 and Q back to 0
+  bool resplits = false;            // split 0 with m < n: a is resplit to 1 and Q back to 0
   std::vector<int64_t> bytes_sent;  // per rank, the main path (the fallback is data-dependent)
   int64_t max_bytes_sent() const;
   std::string describe() const;
@@ -131,7 +133,7 @@ struct SvdOptions {
 };
 
 struct SvdPlan {
-  SvdMethod method;  // resolved (never automatic)
+  SvdMethod method;                 // resolved (never automatic)
   Shape u_shape, s_shape, v_shape;  // U m x r, S r, V n x r (r = min(m, n) unless truncated;
                                     // for hsvd with rtol, r is known only at run time: the bound)
   Split u_split, s_split, v_split;

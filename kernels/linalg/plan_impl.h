@@ -30,7 +30,8 @@ struct MatmulGeom {
 };
 
 // Checks shapes and splits (throwing ShapeError / ValueError naming op) and classifies.
-MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, bool outer, const char* op);
+MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, bool outer,
+                           const char* op);
 
 // The full plan, with the operands' counts (empty when replicated) on `nranks` ranks.
 struct MatmulDecision {
@@ -46,12 +47,14 @@ struct MatmulDecision {
   // reduce_scatter: the result axis (of full_shape) the partial products are cut along.
   int64_t reduce_axis = -1;
 };
-MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a, const Shape& b, Split sb,
-                             const std::vector<int64_t>& counts_b, int nranks, Dtype da, Dtype db, bool outer);
+MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t>& counts_a,
+                             const Shape& b, Split sb, const std::vector<int64_t>& counts_b, int nranks,
+                             Dtype da, Dtype db, bool outer);
 
 // Bytes rank r sends when an axis cut by `from` counts is recut by `to` counts and each
 // index of that axis carries `per_index` bytes.
-int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>& to, int r, int64_t per_index);
+int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>& to, int r,
+                    int64_t per_index);
 // Per-rank bytes of a binomial-tree broadcast of `bytes` from `root`.
 std::vector<int64_t> bcast_bytes(int nranks, int root, int64_t bytes);
 // Per-rank bytes of a ring allreduce of `bytes`.

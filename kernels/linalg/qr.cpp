@@ -17,7 +17,6 @@ namespace dnd::linalg {
 
 namespace {
 
-
 // One CholeskyQR pass on rank 0's factor of the summed Gram matrix. Returns R (n x n,
 // identical on every rank) and whether it is usable; `check_orth` also rejects a Gram
 // matrix far from the identity (the previous pass lost orthogonality).
@@ -29,12 +28,12 @@ bool cholesky_pass(const Communicator& comm, const at::Tensor& X, at::Tensor& R,
   at::Tensor msg = at::empty({n * n + 1}, X.options());
   if (comm.rank() == 0) {
     bool ok = G.isfinite().all().item<bool>();
-    if (ok && check_orth)
-      ok = (G - at::eye(n, G.options())).norm().item<double>() <= 0.5;
+    if (ok && check_orth) ok = (G - at::eye(n, G.options())).norm().item<double>() <= 0.5;
     at::Tensor U;
     if (ok) {
       auto [L, info] = at::linalg_cholesky_ex(G, /*upper=*/true);
-      ok = info.item<int>() == 0 && L.isfinite().all().item<bool>() && L.diagonal().abs().min().item<double>() > 0;
+      ok = info.item<int>() == 0 && L.isfinite().all().item<bool>() &&
+           L.diagonal().abs().min().item<double>() > 0;
       U = L;
     }
     if (ok) msg.narrow(0, 0, n * n).copy_(U.reshape({n * n}));
@@ -93,7 +92,8 @@ detail::LazyQr cholesky_qr2(const DNDarray& a, QrMode mode, bool lazy) {
   if (n == 0) {
     DNDarray R(at::empty({0, 0}, A.options()), {0, 0}, kReplicated, comm);
     std::optional<DNDarray> Q;
-    if (mode == QrMode::reduced) Q = DNDarray(at::empty({A.size(0), 0}, A.options()), {m, 0}, 0, comm, a.counts());
+    if (mode == QrMode::reduced)
+      Q = DNDarray(at::empty({A.size(0), 0}, A.options()), {m, 0}, 0, comm, a.counts());
     return {QrResult{Q, R, QrAlgorithm::cholesky_qr2, false}, {}, {}};
   }
   // X R^-1 as one GEMM with the (n x n) inverse: torch's trsm with the triangle on the
@@ -185,7 +185,9 @@ QrResult householder_panels(const DNDarray& a, QrMode mode) {
 
 }  // namespace
 
-QrPlan plan_qr(const DNDarray& a, QrMode mode) { return plan_qr(a.gshape(), a.split(), a.comm().size(), a.dtype(), mode); }
+QrPlan plan_qr(const DNDarray& a, QrMode mode) {
+  return plan_qr(a.gshape(), a.split(), a.comm().size(), a.dtype(), mode);
+}
 
 namespace {
 
@@ -198,8 +200,8 @@ void refuse_non_finite(const DNDarray& a) {
   for (int64_t i = 0; i < x.numel() && !bad; i += kPiece)
     bad = at::isfinite(x.narrow(0, i, std::min(kPiece, x.numel() - i))).all().item<bool>() ? 0 : 1;
   if (allreduce_value(a.comm(), bad, ReduceOp::max) != 0)
-    throw ValueError(fmt::format("qr: the matrix holds NaN or infinity (gshape={}, split={})", shape_str(a.gshape()),
-                                 split_str(a.split())));
+    throw ValueError(fmt::format("qr: the matrix holds NaN or infinity (gshape={}, split={})",
+                                 shape_str(a.gshape()), split_str(a.split())));
 }
 
 }  // namespace
@@ -214,7 +216,8 @@ QrResult qr(const DNDarray& a, QrMode mode) {
     auto [Q, R] = at::linalg_qr(a.larray(), mode == QrMode::r ? "r" : "reduced");
     std::optional<DNDarray> Qd;
     if (mode == QrMode::reduced) Qd = DNDarray(Q.contiguous(), plan.q_shape, kReplicated, comm);
-    return QrResult{Qd, DNDarray(R.contiguous(), plan.r_shape, kReplicated, comm), QrAlgorithm::local, false};
+    return QrResult{Qd, DNDarray(R.contiguous(), plan.r_shape, kReplicated, comm), QrAlgorithm::local,
+                    false};
   }
   if (plan.algorithm == QrAlgorithm::cholesky_qr2) return cholesky_qr2(a, mode, false).result;
   if (*a.split() == 1) return householder_panels(a, mode);

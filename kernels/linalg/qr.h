@@ -5,14 +5,13 @@
 // - replicated: LAPACK Householder QR on every rank.
 // - split 0 with m >= n (tall-skinny): CholeskyQR2. The Gram matrix a^T a is summed over
 //   ranks (one allreduce of n x n), rank 0 factors it (Cholesky) and broadcasts R1, every
-//   rank forms Q1 = a_r R1^-1 (one GEMM with the small inverse); the same again on Q1 makes Q orthonormal to rounding
-//   (R = R2 R1). Everything but a few n x n factorisations is GEMM, so it runs near
-//   the BLAS peak. The second pass's Gram matrix measures the first's loss of
-//   orthogonality: when Cholesky fails or ||Q1^T Q1 - I||_F > 1/2 (cond(a) beyond about
-//   u^-1/2: 1e8 in float64, 4e3 in float32; rank-deficient a), qr falls back to
-//   Householder TSQR: a local Householder QR per rank and a binary reduction tree of the
-//   n x n R factors, with Q assembled by sending each rank its n x n piece of the tree's Q
-//   back down (no rank gathers a). TSQR needs every block to hold at least n rows; when
+//   rank forms Q1 = a_r R1^-1 (one GEMM with the small inverse); the same again on Q1 makes Q
+//   orthonormal to rounding (R = R2 R1). Everything but a few n x n factorisations is GEMM, so it runs
+//   near the BLAS peak. The second pass's Gram matrix measures the first's loss of orthogonality: when
+//   Cholesky fails or ||Q1^T Q1 - I||_F > 1/2 (cond(a) beyond about u^-1/2: 1e8 in float64, 4e3 in
+//   float32; rank-deficient a), qr falls back to Householder TSQR: a local Householder QR per rank and a
+//   binary reduction tree of the n x n R factors, with Q assembled by sending each rank its n x n piece
+//   of the tree's Q back down (no rank gathers a). TSQR needs every block to hold at least n rows; when
 //   m < n p the fallback is the panel algorithm below.
 // - split 1 (any shape), and split 0 with m < n (resplit to 1 first, Q back to 0): block
 //   Householder over the column panels split 1 gives each rank. Rank q factors its panel

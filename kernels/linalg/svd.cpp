@@ -21,7 +21,6 @@ namespace dnd::linalg {
 
 namespace {
 
-
 double frob2(const DNDarray& a) {
   const double mine = a.larray().numel() ? a.larray().to(at::kDouble).pow(2).sum().item<double>() : 0.0;
   return a.split() ? allreduce_value(a.comm(), mine, ReduceOp::sum) : mine;
@@ -126,8 +125,8 @@ SvdResult svd_tsqr(const DNDarray& a, const SvdOptions& o) {
   }
   double bound = 0;
   if (r < S.numel()) bound = S.narrow(0, r, S.numel() - r).to(at::kDouble).norm().item<double>();
-  SvdResult out{std::nullopt, DNDarray(S.narrow(0, 0, r).contiguous(), {r}, kReplicated, comm), std::nullopt,
-                SvdMethod::tsqr, bound};
+  SvdResult out{std::nullopt, DNDarray(S.narrow(0, 0, r).contiguous(), {r}, kReplicated, comm),
+                std::nullopt, SvdMethod::tsqr, bound};
   if (!o.compute_uv) return out;
   at::Tensor Urr = Ur.narrow(1, 0, r).contiguous();
   out.V = DNDarray(Vh.narrow(0, 0, r).t().contiguous(), {n, r}, kReplicated, comm);
@@ -245,9 +244,12 @@ SvdResult svd(const DNDarray& a, const SvdOptions& o) {
   if (a.device() != DeviceKind::cpu && a.comm().size() > 1)
     throw TypeError("svd: distributed factorisations need cpu arrays (move them with to_device)");
   switch (plan.method) {
-    case SvdMethod::hsvd: return hsvd(a, o);
-    case SvdMethod::randomized: return randomized(a, o);
-    default: return svd_tsqr(a, o);
+    case SvdMethod::hsvd:
+      return hsvd(a, o);
+    case SvdMethod::randomized:
+      return randomized(a, o);
+    default:
+      return svd_tsqr(a, o);
   }
 }
 

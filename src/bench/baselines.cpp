@@ -13,10 +13,8 @@
 
 namespace dnd::bench {
 
-__attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void triad(float* __restrict a,
-                                                                                 const float* __restrict b,
-                                                                                 const float* __restrict c, float s,
-                                                                                 int64_t n) {
+__attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void triad(
+    float* __restrict a, const float* __restrict b, const float* __restrict c, float s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
 }
 

@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
     if (member) {
       const ArrayOptions ao = ArrayOptions{}.with_split(0).with_dtype(at::kFloat).with_comm(comm);
       x = random_uniform({n, d}, 1, 0, 1, ao);
-      o.centroids = random_uniform({k, d}, 2, 0, 1, ArrayOptions{}.with_dtype(at::kFloat).with_comm(comm));
+      o.centroids =
+          random_uniform({k, d}, 2, 0, 1, ArrayOptions{}.with_dtype(at::kFloat).with_comm(comm));
       if (ranks == 1 && rank == 0) x_full = x->larray();
     }
     // Every iteration is timed from one progress call to the next (the first, which
@@ -170,7 +171,8 @@ int main(int argc, char** argv) {
       const int64_t extra = peak_extra_bytes([&] { cluster::kmeans(*x, o); });
       const double block = static_cast<double>(x->lnbytes());
       const double worst = static_cast<double>(allreduce_value(world, extra, ReduceOp::max)) / block;
-      rows.push_back({"dnd kmeans peak extra memory", {worst, worst, worst},
+      rows.push_back({"dnd kmeans peak extra memory",
+                      {worst, worst, worst},
                       "x local block of X during a whole fit (labels are n int64 = 0.5x for d=16)"});
     }
   }
@@ -185,9 +187,11 @@ int main(int argc, char** argv) {
       barrier(world);
       std::vector<double> w, cp;
       if (rank == 0) {
-        at::Tensor c = random_uniform({k, d}, 2, 0, 1, ArrayOptions{}.with_dtype(at::kFloat).with_comm(Communicator::self()))
-                           .larray()
-                           .clone();
+        at::Tensor c =
+            random_uniform({k, d}, 2, 0, 1,
+                           ArrayOptions{}.with_dtype(at::kFloat).with_comm(Communicator::self()))
+                .larray()
+                .clone();
         for (int64_t it = 0; it < iters; ++it) {
           const double w0 = bench::now_seconds(), c0 = cpu_now();
           const at::Tensor lab = at::cdist(x_full, c).argmin(1);
@@ -209,29 +213,35 @@ int main(int argc, char** argv) {
   memory::set_caching(true);
 
   if (rank == 0) {
-    fmt::print("dnd-bench-cluster: {} ranks, {} thread(s) per rank, X {} x {} float32 ({:.0f} MiB), k={}, {} Lloyd "
-               "iterations per fit, {} fits per measure\n",
-               p, threads, n, d, static_cast<double>(n * d * 4) / (1 << 20), k, iters, reps);
-    fmt::print("{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "measure", "median", "min", "max", "cpu", "vs torch",
-               "speedup", "note");
+    fmt::print(
+        "dnd-bench-cluster: {} ranks, {} thread(s) per rank, X {} x {} float32 ({:.0f} MiB), k={}, {} "
+        "Lloyd "
+        "iterations per fit, {} fits per measure\n",
+        p, threads, n, d, static_cast<double>(n * d * 4) / (1 << 20), k, iters, reps);
+    fmt::print("{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "measure", "median", "min", "max",
+               "cpu", "vs torch", "speedup", "note");
     for (const Row& r : rows) {
       const bool lloyd = r.cpu >= 0;
       const bool dnd_lloyd = lloyd && r.name.rfind("dnd", 0) == 0;
-      fmt::print("{:<44} {:>9.5f} {:>9.5f} {:>9.5f} {:>9} {:>9} {:>9}  {}\n", r.name, r.s.median, r.s.min, r.s.max,
-                 lloyd ? fmt::format("{:.5f}", r.cpu) : "-",
+      fmt::print("{:<44} {:>9.5f} {:>9.5f} {:>9.5f} {:>9} {:>9} {:>9}  {}\n", r.name, r.s.median,
+                 r.s.min, r.s.max, lloyd ? fmt::format("{:.5f}", r.cpu) : "-",
                  lloyd ? fmt::format("{:.2f}x", torch_iter / r.s.median) : "-",
                  dnd_lloyd ? fmt::format("{:.2f}x", one_rank_iter / r.s.median) : "-", r.note);
     }
-    fmt::print("Lloyd rows: seconds per iteration (wall, slowest rank; median/min/max over the iterations of {} fits, a\n"
-               "dnd fit's first iteration left out) and\n"
-               "cpu = CPU seconds of the rank's thread per iteration (what the step costs when the core is not shared);\n"
-               "vs torch = torch step / this (wall), speedup = dnd at 1 rank / this (wall). cpu-time ratios: torch/dnd 1 "
-               "rank {:.2f}x.\n",
-               reps, torch_cpu / one_rank_cpu);
+    fmt::print(
+        "Lloyd rows: seconds per iteration (wall, slowest rank; median/min/max over the iterations of "
+        "{} fits, a\n"
+        "dnd fit's first iteration left out) and\n"
+        "cpu = CPU seconds of the rank's thread per iteration (what the step costs when the core is not "
+        "shared);\n"
+        "vs torch = torch step / this (wall), speedup = dnd at 1 rank / this (wall). cpu-time ratios: "
+        "torch/dnd 1 "
+        "rank {:.2f}x.\n",
+        reps, torch_cpu / one_rank_cpu);
     fmt::print("\n# csv: bench,version,ranks,threads,n,d,k,measure,median,min,max,cpu\n");
     for (const Row& r : rows)
-      fmt::print("bench_cluster,1,{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", p, threads, n, d, k, r.name,
-                 r.s.median, r.s.min, r.s.max, r.cpu);
+      fmt::print("bench_cluster,1,{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f}\n", p, threads, n, d, k,
+                 r.name, r.s.median, r.s.min, r.s.max, r.cpu);
   }
   return 0;
 }

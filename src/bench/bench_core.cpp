@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     const float* pc = c.larray().data_ptr<float>();
     float* pa = ta.data_ptr<float>();
     Timing t = measure(comm, warmup, reps, [&] { triad(pa, pb, pc, 3.0f, nl); });
-    rows.push_back({"triad (per rank, 1 thread)", t, 12.0 * static_cast<double>(nl), "baseline: memory bandwidth"});
+    rows.push_back(
+        {"triad (per rank, 1 thread)", t, 12.0 * static_cast<double>(nl), "baseline: memory bandwidth"});
   }
 
   // Plain torch on one process: the whole array on rank 0 with torch's own allocator.
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
         at::Tensor r = fa * fb + fc;
       }
     });
-    rows.push_back({"torch a*b+c, 1 process", t, 16.0 * static_cast<double>(n), "baseline: plain torch"});
+    rows.push_back(
+        {"torch a*b+c, 1 process", t, 16.0 * static_cast<double>(n), "baseline: plain torch"});
     Timing ts = measure(comm, warmup, reps, [&] {
       if (rank == 0) {
         at::Tensor r = fa.sum();
@@ -107,10 +109,12 @@ int main(int argc, char** argv) {
     memory::set_caching(false);
     memory::release_cached();
     Timing ts = measure(comm, warmup, reps, [&] { DNDarray r = a * b + c; });
-    rows.push_back({"dnd a*b+c, system allocator", ts, 16.0 * static_cast<double>(nl), "fresh pages every time"});
+    rows.push_back(
+        {"dnd a*b+c, system allocator", ts, 16.0 * static_cast<double>(nl), "fresh pages every time"});
     memory::set_caching(true);
     Timing tsum = measure(comm, warmup, reps, [&] { DNDarray r = sum(a); });
-    rows.push_back({"dnd sum over split axis", tsum, 4.0 * static_cast<double>(nl), "local sum + allreduce"});
+    rows.push_back(
+        {"dnd sum over split axis", tsum, 4.0 * static_cast<double>(nl), "local sum + allreduce"});
   }
 
   // Point-to-point bandwidth: every rank sends 64 MiB to its right neighbour.
@@ -133,19 +137,25 @@ int main(int argc, char** argv) {
   }
 
   if (rank == 0) {
-    fmt::print("dnd-bench-core: {} ranks, {} torch thread(s) per rank, 2^{} float32 elements ({} per rank on rank 0)\n",
-               p, threads, log2n, nl);
-    fmt::print("{:<30} {:>10} {:>10} {:>10} {:>12}  {}\n", "measure", "median s", "min s", "max s", "GB/s/rank", "note");
+    fmt::print(
+        "dnd-bench-core: {} ranks, {} torch thread(s) per rank, 2^{} float32 elements ({} per rank on "
+        "rank 0)\n",
+        p, threads, log2n, nl);
+    fmt::print("{:<30} {:>10} {:>10} {:>10} {:>12}  {}\n", "measure", "median s", "min s", "max s",
+               "GB/s/rank", "note");
     double triad_bw = rows[0].bytes / rows[0].t.median / gb;
     for (const Row& r : rows) {
       const double bw = r.bytes / r.t.median / gb;
-      fmt::print("{:<30} {:>10.5f} {:>10.5f} {:>10.5f} {:>12.2f}  {}{}\n", r.name, r.t.median, r.t.min, r.t.max, bw,
-                 r.note, r.name.rfind("dnd", 0) == 0 ? fmt::format(" ({:.0f}% of triad)", 100 * bw / triad_bw) : "");
+      fmt::print(
+          "{:<30} {:>10.5f} {:>10.5f} {:>10.5f} {:>12.2f}  {}{}\n", r.name, r.t.median, r.t.min, r.t.max,
+          bw, r.note,
+          r.name.rfind("dnd", 0) == 0 ? fmt::format(" ({:.0f}% of triad)", 100 * bw / triad_bw) : "");
     }
-    fmt::print("\n# csv: bench,version,ranks,threads,log2n,measure,median_s,min_s,max_s,gbps_per_rank\n");
+    fmt::print(
+        "\n# csv: bench,version,ranks,threads,log2n,measure,median_s,min_s,max_s,gbps_per_rank\n");
     for (const Row& r : rows)
-      fmt::print("bench_core,1,{},{},{},{},{:.6f},{:.6f},{:.6f},{:.3f}\n", p, threads, log2n, r.name, r.t.median,
-                 r.t.min, r.t.max, r.bytes / r.t.median / gb);
+      fmt::print("bench_core,1,{},{},{},{},{:.6f},{:.6f},{:.6f},{:.3f}\n", p, threads, log2n, r.name,
+                 r.t.median, r.t.min, r.t.max, r.bytes / r.t.median / gb);
   }
   return 0;
 }

@@ -12,10 +12,10 @@
 // Page cache: a write returns once the bytes are in the page cache, so two write figures
 // are given: "cached" (no flush: a save with sync off) and "+fsync" (the file flushed to
 // the device inside the timed region: dnd's durable save, data synced before the rename
-// and the directory after, against write() + fsync()). Reads are given "warm" (the file still cached from the write) and "cold"
-// (its pages dropped with posix_fadvise(DONTNEED) after an fsync, which needs no root
-// and works for any clean page, before each timed read). The same rules apply to the
-// baseline and to dnd.
+// and the directory after, against write() + fsync()). Reads are given "warm" (the file still cached
+// from the write) and "cold" (its pages dropped with posix_fadvise(DONTNEED) after an fsync, which needs
+// no root and works for any clean page, before each timed read). The same rules apply to the baseline
+// and to dnd.
 #include "src/bench/baselines.h"
 #include "src/bench/timing.h"
 #include "src/core/factories.h"
@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
   int64_t mib = 1024;
   int reps = 3, threads = 1;
   std::string dir = "bench-io-files";
-  app.add_option("--mib", mib, "array size in MiB (float32, rows of 1024 values)")->capture_default_str();
+  app.add_option("--mib", mib, "array size in MiB (float32, rows of 1024 values)")
+      ->capture_default_str();
   app.add_option("--dir", dir, "directory for the files (removed at the end)")->capture_default_str();
   app.add_option("--repeat", reps, "timed repeats")->capture_default_str();
   app.add_option("--threads", threads, "torch threads per rank")->capture_default_str();
@@ -97,11 +98,13 @@ int main(int argc, char** argv) {
       if (std::filesystem::exists(path)) flush_file(path);
     });
   };
-  const double w_base = time_it(on_root([&] { plain_write(base, data, static_cast<size_t>(bytes)); }), settle(base));
+  const double w_base =
+      time_it(on_root([&] { plain_write(base, data, static_cast<size_t>(bytes)); }), settle(base));
   const double wf_base = time_it(on_root([&] {
-    plain_write(base, data, static_cast<size_t>(bytes));
-    flush_file(base);
-  }), settle(base));
+                                   plain_write(base, data, static_cast<size_t>(bytes));
+                                   flush_file(base);
+                                 }),
+                                 settle(base));
   const double rw_base = time_it(on_root([&] { plain_read(base, rdata, static_cast<size_t>(bytes)); }));
   const double rc_base = time_it(on_root([&] { plain_read(base, rdata, static_cast<size_t>(bytes)); }),
                                  on_root([&] { drop_page_cache(base); }));
@@ -116,12 +119,14 @@ int main(int argc, char** argv) {
     io::LoadOptions lo;
     lo.dataset = "data";
     lo.split = 0;
-    table.push_back({ext + " save (cached)", time_it([&] { io::save(a, path, so); }, settle(path)), w_base});
-    table.push_back({ext + " save +fsync", time_it([&] { io::save(a, path, synced); }, settle(path)),
-                     wf_base});
+    table.push_back(
+        {ext + " save (cached)", time_it([&] { io::save(a, path, so); }, settle(path)), w_base});
+    table.push_back(
+        {ext + " save +fsync", time_it([&] { io::save(a, path, synced); }, settle(path)), wf_base});
     table.push_back({ext + " load (warm)", time_it([&] { DNDarray b = io::load(path, lo); }), rw_base});
     table.push_back(
-        {ext + " load (cold)", time_it([&] { DNDarray b = io::load(path, lo); }, on_root([&] { drop_page_cache(path); })),
+        {ext + " load (cold)",
+         time_it([&] { DNDarray b = io::load(path, lo); }, on_root([&] { drop_page_cache(path); })),
          rc_base});
   }
 
@@ -129,11 +134,12 @@ int main(int argc, char** argv) {
     fmt::print("dnd-bench-io: {} ranks, {} x {} float32 = {:.0f} MiB, split 0, in {}\n", p, rows, cols,
                bytes / (1 << 20), dir);
     fmt::print("baseline: one process, write()/read() of the same bytes in 64 MiB pieces\n");
-    fmt::print("{:<22} {:>10} {:>8} {:>14} {:>8} {:>12}\n", "operation", "median s", "GB/s", "baseline s", "GB/s",
-               "vs baseline");
+    fmt::print("{:<22} {:>10} {:>8} {:>14} {:>8} {:>12}\n", "operation", "median s", "GB/s",
+               "baseline s", "GB/s", "vs baseline");
     for (const Row& r : table)
-      fmt::print("{:<22} {:>10.3f} {:>8.2f} {:>14.3f} {:>8.2f} {:>11.0f}%\n", r.name, r.seconds, bytes / r.seconds / 1e9,
-                 r.baseline, bytes / r.baseline / 1e9, 100 * r.baseline / r.seconds);
+      fmt::print("{:<22} {:>10.3f} {:>8.2f} {:>14.3f} {:>8.2f} {:>11.0f}%\n", r.name, r.seconds,
+                 bytes / r.seconds / 1e9, r.baseline, bytes / r.baseline / 1e9,
+                 100 * r.baseline / r.seconds);
     std::filesystem::remove_all(dir);
   }
   return 0;

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--k", k, "QR/SVD: columns of the tall-skinny array")->capture_default_str();
   app.add_option("--repeat", reps, "timed repeats")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed runs first")->capture_default_str();
-  app.add_option("--threads", threads, "torch threads per rank (0: DND_NUM_THREADS, else cores / ranks)");
+  app.add_option("--threads", threads,
+                 "torch threads per rank (0: DND_NUM_THREADS, else cores / ranks)");
   app.add_flag("--skip-matmul", skip_matmul, "only QR and SVD");
   app.add_flag("--skip-factor", skip_factor, "only matmul");
   CLI11_PARSE(app, argc, argv);
@@ -78,33 +79,35 @@ int main(int argc, char** argv) {
     const ArrayOptions f32 = ArrayOptions{}.with_dtype(at::kFloat);
     at::Tensor A, B, C;
     const double t_mm = bench::measure_solo(comm, warmup, reps, [&] {
-      if (!A.defined()) {
-        A = at::rand({n, n}, at::kFloat);
-        B = at::rand({n, n}, at::kFloat);
-        C = at::empty({n, n}, at::kFloat);
-      }
-      at::mm_out(C, A, B);
-    }).median;
+                          if (!A.defined()) {
+                            A = at::rand({n, n}, at::kFloat);
+                            B = at::rand({n, n}, at::kFloat);
+                            C = at::empty({n, n}, at::kFloat);
+                          }
+                          at::mm_out(C, A, B);
+                        }).median;
     A = B = C = at::Tensor();
     const double local = flops / t_mm / 1e9;
     if (comm.rank() == 0) {
       fmt::print("\nmatmul {} x {} float32: GFLOP/s per rank; baseline at::mm on one process\n", n, n);
-      fmt::print("{:<22} {:>10} {:>14} {:>10} {:>16} {:>14}\n", "a.split x b.split", "median s", "GFLOP/s/rank",
-                 "vs at::mm", "algorithm", "MiB sent/rank");
-      fmt::print("{:<22} {:>10.4f} {:>14.1f} {:>10} {:>16} {:>14}\n", "at::mm (baseline)", t_mm, local, "100%", "-",
-                 "-");
+      fmt::print("{:<22} {:>10} {:>14} {:>10} {:>16} {:>14}\n", "a.split x b.split", "median s",
+                 "GFLOP/s/rank", "vs at::mm", "algorithm", "MiB sent/rank");
+      fmt::print("{:<22} {:>10.4f} {:>14.1f} {:>10} {:>16} {:>14}\n", "at::mm (baseline)", t_mm, local,
+                 "100%", "-", "-");
     }
     for (Split sa : {kReplicated, Split(0), Split(1)})
       for (Split sb : {kReplicated, Split(0), Split(1)}) {
         const DNDarray a = random_uniform({n, n}, 1, 0, 1, ArrayOptions(f32).with_split(sa));
         const DNDarray b = random_uniform({n, n}, 2, 0, 1, ArrayOptions(f32).with_split(sb));
         const la::MatmulPlan plan = la::plan_matmul(a, b);
-        const double t = bench::measure(comm, warmup, reps, [&] { DNDarray c = la::matmul(a, b); }).median;
+        const double t =
+            bench::measure(comm, warmup, reps, [&] { DNDarray c = la::matmul(a, b); }).median;
         const double per_rank = flops / t / p / 1e9;
         if (comm.rank() == 0)
           fmt::print("{:<22} {:>10.4f} {:>14.1f} {:>9.0f}% {:>16} {:>14.1f}\n",
-                     fmt::format("{} x {}", split_str(sa), split_str(sb)), t, per_rank, 100 * per_rank / local,
-                     la::algorithm_name(plan.algorithm), static_cast<double>(plan.max_bytes_sent()) / (1 << 20));
+                     fmt::format("{} x {}", split_str(sa), split_str(sb)), t, per_rank,
+                     100 * per_rank / local, la::algorithm_name(plan.algorithm),
+                     static_cast<double>(plan.max_bytes_sent()) / (1 << 20));
       }
   }
 
@@ -114,9 +117,11 @@ int main(int argc, char** argv) {
     // torch on one process: the same global array on rank 0 (values depend on the seed only).
     at::Tensor full;
     double t_tqr = 0, t_tsvd = 0, e_tqr = 0, o_tqr = 0, e_tsvd = 0, o_tsvd = 0;
-    if (comm.rank() == 0) full = random_normal({m, k}, 3, 0, 1, ArrayOptions(f32).with_comm(Communicator::self())).larray();
+    if (comm.rank() == 0)
+      full = random_normal({m, k}, 3, 0, 1, ArrayOptions(f32).with_comm(Communicator::self())).larray();
     t_tqr = bench::measure_solo(comm, warmup, reps, [&] { auto qr = at::linalg_qr(full); }).median;
-    t_tsvd = bench::measure_solo(comm, warmup, reps, [&] { auto s = at::linalg_svd(full, false); }).median;
+    t_tsvd =
+        bench::measure_solo(comm, warmup, reps, [&] { auto s = at::linalg_svd(full, false); }).median;
     if (comm.rank() == 0) {
       auto [Q, R] = at::linalg_qr(full);
       const double an = full.to(at::kDouble).norm().item<double>();
@@ -130,7 +135,8 @@ int main(int argc, char** argv) {
     const double t_qr = bench::measure(comm, warmup, reps, [&] { la::QrResult r = la::qr(a); }).median;
     la::SvdOptions so;
     so.method = la::SvdMethod::tsqr;
-    const double t_svd = bench::measure(comm, warmup, reps, [&] { la::SvdResult r = la::svd(a, so); }).median;
+    const double t_svd =
+        bench::measure(comm, warmup, reps, [&] { la::SvdResult r = la::svd(a, so); }).median;
     const la::QrResult qr = la::qr(a);
     const double e_qr = rel_error(a, at::mm(qr.Q->larray(), qr.R.larray())), o_qr = orth_error(*qr.Q);
     const la::SvdResult sv = la::svd(a, so);
@@ -138,17 +144,18 @@ int main(int argc, char** argv) {
     const double o_svd = orth_error(*sv.U);
     if (comm.rank() == 0) {
       fmt::print("\n{} x {} float32 split 0 (tall-skinny); baseline torch on one process\n", m, k);
-      fmt::print("{:<34} {:>10} {:>10} {:>14} {:>14}\n", "operation", "median s", "vs torch", "||A-QR||/||A||",
-                 "||Q^TQ-I||");
-      fmt::print("{:<34} {:>10.4f} {:>10} {:>14.2e} {:>14.2e}\n", "torch.linalg.qr (baseline)", t_tqr, "1.00x", e_tqr,
-                 o_tqr);
+      fmt::print("{:<34} {:>10} {:>10} {:>14} {:>14}\n", "operation", "median s", "vs torch",
+                 "||A-QR||/||A||", "||Q^TQ-I||");
+      fmt::print("{:<34} {:>10.4f} {:>10} {:>14.2e} {:>14.2e}\n", "torch.linalg.qr (baseline)", t_tqr,
+                 "1.00x", e_tqr, o_tqr);
       fmt::print("{:<34} {:>10.4f} {:>9.2f}x {:>14.2e} {:>14.2e}\n",
-                 fmt::format("dnd qr ({}{})", la::algorithm_name(qr.algorithm), qr.fell_back ? ", fell back" : ""),
+                 fmt::format("dnd qr ({}{})", la::algorithm_name(qr.algorithm),
+                             qr.fell_back ? ", fell back" : ""),
                  t_qr, t_tqr / t_qr, e_qr, o_qr);
-      fmt::print("{:<34} {:>10.4f} {:>10} {:>14.2e} {:>14.2e}\n", "torch.linalg.svd (baseline)", t_tsvd, "1.00x",
-                 e_tsvd, o_tsvd);
-      fmt::print("{:<34} {:>10.4f} {:>9.2f}x {:>14.2e} {:>14.2e}\n", "dnd svd (tsqr)", t_svd, t_tsvd / t_svd, e_svd,
-                 o_svd);
+      fmt::print("{:<34} {:>10.4f} {:>10} {:>14.2e} {:>14.2e}\n", "torch.linalg.svd (baseline)", t_tsvd,
+                 "1.00x", e_tsvd, o_tsvd);
+      fmt::print("{:<34} {:>10.4f} {:>9.2f}x {:>14.2e} {:>14.2e}\n", "dnd svd (tsqr)", t_svd,
+                 t_tsvd / t_svd, e_svd, o_svd);
     }
   }
   return 0;

@@ -35,7 +35,9 @@ using dnd::bench::Timing;
 
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 const char* kNormalise = R"~(
       def normalise(x: Tensor, s1: Tensor, s2: Tensor, n: int, clip: float) -> Tensor:
@@ -47,7 +49,8 @@ const char* kNormalise = R"~(
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"dnd map benchmark: TorchScript map vs C++, halo exchange vs point-to-point, compile time"};
+  CLI::App app{
+      "dnd map benchmark: TorchScript map vs C++, halo exchange vs point-to-point, compile time"};
   int log2n = 26, reps = 10, warmup = 2, threads = 1;
   int64_t cols = 8192;
   app.add_option("--log2n", log2n, "elements per rank = 2^log2n")->capture_default_str();
@@ -92,9 +95,7 @@ steps:
       const pipeline::RunResult r = pipeline::execute(plan, comm, o);
       barrier(comm);
       const double t0 = MPI_Wtime();
-      {
-        at::Tensor y = xl * 2.0 + 1.0;
-      }
+      { at::Tensor y = xl * 2.0 + 1.0; }
       const double tc = allreduce_value(comm, MPI_Wtime() - t0, ReduceOp::max);
       if (i >= 0) {
         t.push_back(r.steps[1].seconds);
@@ -103,10 +104,11 @@ steps:
     }
     const Timing tm = summarize(t), tc = summarize(tcs);
     const double bytes = 8.0 * static_cast<double>(per_rank);  // read 4, write 4 (ideal)
-    rows.push_back({"map x*2+1 (TorchScript)", bytes / tm.median / 1e9, "GB/s/rank", "C++ x*2.0+1.0", bytes / tc.median / 1e9});
+    rows.push_back({"map x*2+1 (TorchScript)", bytes / tm.median / 1e9, "GB/s/rank", "C++ x*2.0+1.0",
+                    bytes / tc.median / 1e9});
     if (rank == 0)
-      fmt::print("CSV,map,ranks={},elements_per_rank={},map_s={:.6f},cpp_s={:.6f},ratio={:.3f}\n", p, per_rank, tm.median,
-                 tc.median, tc.median / tm.median);
+      fmt::print("CSV,map,ranks={},elements_per_rank={},map_s={:.6f},cpp_s={:.6f},ratio={:.3f}\n", p,
+                 per_rank, tm.median, tc.median, tc.median / tm.median);
   }
 
   // ---- halo exchange vs point-to-point ------------------------------------------------------
@@ -136,11 +138,12 @@ steps:
       });
       // Bytes the busiest rank receives (an interior rank gets both halos).
       const double bytes = (p > 2 ? 2.0 : 1.0) * static_cast<double>(n) * 4.0;
-      rows.push_back({fmt::format("halo h={} ({} KiB per side)", h, n * 4 / 1024), bytes / th.median / 1e9, "GB/s/rank",
-                      "MPI Isend/Irecv same bytes", bytes / tp.median / 1e9});
+      rows.push_back({fmt::format("halo h={} ({} KiB per side)", h, n * 4 / 1024),
+                      bytes / th.median / 1e9, "GB/s/rank", "MPI Isend/Irecv same bytes",
+                      bytes / tp.median / 1e9});
       if (rank == 0)
-        fmt::print("CSV,halo,ranks={},h={},bytes_per_side={},halo_s={:.6f},p2p_s={:.6f},ratio={:.3f}\n", p, h, n * 4,
-                   th.median, tp.median, tp.median / th.median);
+        fmt::print("CSV,halo,ranks={},h={},bytes_per_side={},halo_s={:.6f},p2p_s={:.6f},ratio={:.3f}\n",
+                   p, h, n * 4, th.median, tp.median, tp.median / th.median);
     }
   }
 
@@ -186,17 +189,19 @@ steps:
     rows.push_back({"validate a 4-line map fn", (tw.median - to.median) * 1e3, "ms", "plan without it",
                     to.median * 1e3});
     if (rank == 0)
-      fmt::print("CSV,compile,ranks={},plan_with_s={:.6f},plan_without_s={:.6f},compile_and_infer_s={:.6f}\n", p,
-                 tw.median, to.median, tw.median - to.median);
+      fmt::print(
+          "CSV,compile,ranks={},plan_with_s={:.6f},plan_without_s={:.6f},compile_and_infer_s={:.6f}\n",
+          p, tw.median, to.median, tw.median - to.median);
   }
 
   if (rank == 0) {
-    fmt::print("dnd-bench-map: {} ranks, {} torch thread(s) per rank, 2^{} float32 elements per rank\n", p, threads,
-               log2n);
-    fmt::print("{:<34} {:>12} {:<10} {:<28} {:>12} {:>8}\n", "measure", "value", "unit", "baseline (same run)", "baseline",
-               "ratio");
+    fmt::print("dnd-bench-map: {} ranks, {} torch thread(s) per rank, 2^{} float32 elements per rank\n",
+               p, threads, log2n);
+    fmt::print("{:<34} {:>12} {:<10} {:<28} {:>12} {:>8}\n", "measure", "value", "unit",
+               "baseline (same run)", "baseline", "ratio");
     for (const Row& r : rows)
-      fmt::print("{:<34} {:>12.3f} {:<10} {:<28} {:>12.3f} {:>8}\n", r.name, r.value, r.unit, r.baseline, r.base,
+      fmt::print("{:<34} {:>12.3f} {:<10} {:<28} {:>12.3f} {:>8}\n", r.name, r.value, r.unit, r.baseline,
+                 r.base,
                  r.unit == "ms" ? std::string("-") : fmt::format("{:.0f}%", 100.0 * r.value / r.base));
   }
   std::fclose(devnull);

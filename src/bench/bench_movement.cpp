@@ -57,28 +57,35 @@ int main(int argc, char** argv) {
   std::vector<Row> ops = {
       {"resplit 0 -> 1", [&] { DNDarray r = resplit(a0, 1); }},
       {"resplit 1 -> 0", [&] { DNDarray r = resplit(a1, 0); }},
-      {"reshape (n/2, 2n) split 1", [&] { DNDarray r = reshape(a0, {n / 2, 2 * n}, Split(1)); }},
+      {"reshape (n/2, 2n) split 1",
+       [&] {
+         DNDarray r = reshape(a0, {n / 2, 2 * n}, Split(1));
+       }},
       {"reshape (n*n,) split 0", [&] { DNDarray r = reshape(a0, {n * n}); }},
       {"transpose (local)", [&] { DNDarray r = transpose(a0); }},
   };
   if (comm.rank() == 0) {
-    fmt::print("dnd-bench-movement: {} ranks, {} x {} float32, local block {:.1f} MiB, {:.1f} MiB sent per rank\n", p, n,
-               n, block / (1 << 20), moved / (1 << 20));
-    fmt::print("{:<28} {:>10} {:>12} {:>14} {:>16}\n", "operation", "median s", "GB/s/rank", "vs alltoall", "peak / block");
-    fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>14} {:>16}\n", "MPI_Alltoall (baseline)", t_a2a, moved / t_a2a / 1e9, "100%",
-               "-");
+    fmt::print(
+        "dnd-bench-movement: {} ranks, {} x {} float32, local block {:.1f} MiB, {:.1f} MiB sent per "
+        "rank\n",
+        p, n, n, block / (1 << 20), moved / (1 << 20));
+    fmt::print("{:<28} {:>10} {:>12} {:>14} {:>16}\n", "operation", "median s", "GB/s/rank",
+               "vs alltoall", "peak / block");
+    fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>14} {:>16}\n", "MPI_Alltoall (baseline)", t_a2a,
+               moved / t_a2a / 1e9, "100%", "-");
   }
   for (const Row& r : ops) {
     const double t = bench::measure(comm, warmup, reps, r.fn).median;
     // The input block is resident already; peak counts it plus what the operation adds.
     const int64_t extra = peak_extra_bytes(r.fn);
-    const double peak = (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;
+    const double peak =
+        (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;
     if (comm.rank() == 0) {
       if (r.name.find("local") != std::string::npos)  // no communication: the ratio means nothing
         fmt::print("{:<28} {:>10.4f} {:>12} {:>14} {:>15.2f}x\n", r.name, t, "-", "-", peak);
       else
-        fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>13.0f}% {:>15.2f}x\n", r.name, t, moved / t / 1e9, 100 * t_a2a / t,
-                   peak);
+        fmt::print("{:<28} {:>10.4f} {:>12.2f} {:>13.0f}% {:>15.2f}x\n", r.name, t, moved / t / 1e9,
+                   100 * t_a2a / t, peak);
     }
   }
   return 0;

@@ -28,7 +28,9 @@ namespace {
 // steps: X, then for k = 1.. : an elementwise op on the previous array, every fourth a
 // reduction of it; one resplit in the middle.
 std::string make_pipeline(int steps, int64_t rows) {
-  std::string s = fmt::format("version: 1\nsteps:\n  - {{id: s0, op: random.uniform, shape: [{}, 8], split: 0, seed: 1}}\n", rows);
+  std::string s = fmt::format(
+      "version: 1\nsteps:\n  - {{id: s0, op: random.uniform, shape: [{}, 8], split: 0, seed: 1}}\n",
+      rows);
   std::string prev = "s0";
   for (int k = 1; k < steps; ++k) {
     const std::string id = fmt::format("s{}", k);
@@ -87,17 +89,21 @@ int main(int argc, char** argv) {
     o.out = devnull;
     pipeline::execute(plan, world, o);
   });
-  const bench::Timing direct = bench::measure(world, warmup, reps, [&] { run_direct(steps, rows, world); });
+  const bench::Timing direct =
+      bench::measure(world, warmup, reps, [&] { run_direct(steps, rows, world); });
   std::fclose(devnull);
   if (world.rank() == 0) {
-    fmt::print("dnd pipeline overhead: {} steps on a ({}, 8) float32 array, {} rank(s), median of {} (slowest rank)\n",
-               steps, rows, world.size(), reps);
-    fmt::print("  {:<34} {:>10.3f} ms  (min {:.3f}, max {:.3f})\n", "direct C++ calls (baseline)", direct.median * 1e3,
-               direct.min * 1e3, direct.max * 1e3);
-    fmt::print("  {:<34} {:>10.3f} ms  (min {:.3f}, max {:.3f})\n", "pipeline: parse + plan + execute", piped.median * 1e3,
-               piped.min * 1e3, piped.max * 1e3);
+    fmt::print(
+        "dnd pipeline overhead: {} steps on a ({}, 8) float32 array, {} rank(s), median of {} (slowest "
+        "rank)\n",
+        steps, rows, world.size(), reps);
+    fmt::print("  {:<34} {:>10.3f} ms  (min {:.3f}, max {:.3f})\n", "direct C++ calls (baseline)",
+               direct.median * 1e3, direct.min * 1e3, direct.max * 1e3);
+    fmt::print("  {:<34} {:>10.3f} ms  (min {:.3f}, max {:.3f})\n", "pipeline: parse + plan + execute",
+               piped.median * 1e3, piped.min * 1e3, piped.max * 1e3);
     fmt::print("  {:<34} {:>10.3f} ms\n", "  of which parse + plan", parse.median * 1e3);
-    fmt::print("  {:<34} {:>10.3f} ms  (target < 50 ms)\n", "pipeline overhead", (piped.median - direct.median) * 1e3);
+    fmt::print("  {:<34} {:>10.3f} ms  (target < 50 ms)\n", "pipeline overhead",
+               (piped.median - direct.median) * 1e3);
   }
   return 0;
 }

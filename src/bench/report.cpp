@@ -24,11 +24,20 @@ std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -47,7 +56,9 @@ std::string csv_field(const std::string& s) {
 std::string csv_num(double v) { return finite(v) ? fmt::format("{:.9g}", v) : ""; }
 
 // Text for a table cell: "-" for a figure that does not exist.
-std::string cell(double v, const char* fmtstr) { return finite(v) ? fmt::format(fmt::runtime(fmtstr), v) : "-"; }
+std::string cell(double v, const char* fmtstr) {
+  return finite(v) ? fmt::format(fmt::runtime(fmtstr), v) : "-";
+}
 
 // ---- SVG ---------------------------------------------------------------------------
 
@@ -75,8 +86,9 @@ struct Series {
 };
 
 // One panel: x is the rank count on a log2 axis, y linear from 0.
-std::string panel(double x0, double y0, double w, double h, const std::string& title, const std::string& ylabel,
-                  const std::vector<int>& ranks, const std::vector<Series>& series) {
+std::string panel(double x0, double y0, double w, double h, const std::string& title,
+                  const std::string& ylabel, const std::vector<int>& ranks,
+                  const std::vector<Series>& series) {
   const double left = 62, right = 14, top = 28, bottom = 40;
   const double pw = w - left - right, ph = h - top - bottom;
   double top_value = 0;
@@ -95,44 +107,54 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
   };
   auto py = [&](double v) { return y0 + top + ph - v / ymax * ph; };
 
-  std::string o = fmt::format("<g class=\"panel\">\n<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
-                              "font-size=\"14\" font-weight=\"bold\">{}</text>\n",
-                              x0 + left + pw / 2, y0 + 18, xml_escape(title));
-  o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n",
-                   x0 + left, y0 + top, pw, ph);
+  std::string o = fmt::format(
+      "<g class=\"panel\">\n<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
+      "font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+      x0 + left + pw / 2, y0 + 18, xml_escape(title));
+  o += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
+      "stroke=\"#444\"/>\n",
+      x0 + left, y0 + top, pw, ph);
   for (int i = 0; i <= nticks; ++i) {
     const double v = step * i;
-    o += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x0 + left,
-                     py(v), x0 + left + pw, py(v));
+    o += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n",
+                     x0 + left, py(v), x0 + left + pw, py(v));
     o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
                      x0 + left - 5, py(v) + 4, tick_label(v));
   }
   for (int r : ranks)
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n", px(r),
-                     y0 + top + ph + 15, r);
-  o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"12\">ranks</text>\n",
-                   x0 + left + pw / 2, y0 + h - 6);
-  o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"12\" "
-                   "transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
-                   x0 + 14, y0 + top + ph / 2, x0 + 14, y0 + top + ph / 2, xml_escape(ylabel));
+    o += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n", px(r),
+        y0 + top + ph + 15, r);
+  o += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"12\">ranks</text>\n",
+      x0 + left + pw / 2, y0 + h - 6);
+  o += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"12\" "
+      "transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
+      x0 + 14, y0 + top + ph / 2, x0 + 14, y0 + top + ph / 2, xml_escape(ylabel));
   for (const Series& s : series) {
     std::string pts;
     for (size_t i = 0; i < ranks.size(); ++i)
-      if (finite(s.y[i])) pts += fmt::format("{}{:.1f},{:.1f}", pts.empty() ? "" : " ", px(ranks[i]), py(s.y[i]));
+      if (finite(s.y[i]))
+        pts += fmt::format("{}{:.1f},{:.1f}", pts.empty() ? "" : " ", px(ranks[i]), py(s.y[i]));
     if (pts.empty()) continue;
-    o += fmt::format("<polyline class=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-                     s.dashed ? "ideal" : "measured", pts, s.color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+    o += fmt::format(
+        "<polyline class=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
+        s.dashed ? "ideal" : "measured", pts, s.color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
     for (size_t i = 0; i < s.lo.size() && i < ranks.size(); ++i)
       if (finite(s.lo[i]) && finite(s.hi[i]))
-        o += fmt::format("<line class=\"range\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-                         "stroke=\"{3}\" stroke-width=\"1.5\"><title>min {4}, max {5}</title></line>\n",
-                         px(ranks[i]), py(s.lo[i]), py(s.hi[i]), s.color, tick_label(s.lo[i]), tick_label(s.hi[i]));
+        o += fmt::format(
+            "<line class=\"range\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+            "stroke=\"{3}\" stroke-width=\"1.5\"><title>min {4}, max {5}</title></line>\n",
+            px(ranks[i]), py(s.lo[i]), py(s.hi[i]), s.color, tick_label(s.lo[i]), tick_label(s.hi[i]));
     if (!s.dashed)
       for (size_t i = 0; i < ranks.size(); ++i)
         if (finite(s.y[i]))
-          o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{} ranks: {}</title>"
-                           "</circle>\n",
-                           px(ranks[i]), py(s.y[i]), s.color, ranks[i], tick_label(s.y[i]));
+          o += fmt::format(
+              "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{} ranks: {}</title>"
+              "</circle>\n",
+              px(ranks[i]), py(s.y[i]), s.color, ranks[i], tick_label(s.y[i]));
   }
   return o + "</g>\n";
 }
@@ -162,16 +184,20 @@ std::string plot(const Study& s, const std::string& case_name, const std::string
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       W, H);
-  o += fmt::format("<text x=\"12\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}: {} scaling</text>\n",
-                   xml_escape(case_name), mode);
-  o += fmt::format("<text x=\"12\" y=\"38\" font-size=\"12\">{} at {} rank{}{}; slowest rank, median of {} "
-                   "runs, bars min to max; ideal: {}</text>\n",
-                   xml_escape(f.shape), f.ranks, f.ranks == 1 ? "" : "s", mode == "weak" ? ", grown with the ranks" : "",
-                   f.times.size(), mode == "weak" ? "constant time" : "time / ranks");
+  o += fmt::format(
+      "<text x=\"12\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{}: {} scaling</text>\n",
+      xml_escape(case_name), mode);
+  o += fmt::format(
+      "<text x=\"12\" y=\"38\" font-size=\"12\">{} at {} rank{}{}; slowest rank, median of {} "
+      "runs, bars min to max; ideal: {}</text>\n",
+      xml_escape(f.shape), f.ranks, f.ranks == 1 ? "" : "s",
+      mode == "weak" ? ", grown with the ranks" : "", f.times.size(),
+      mode == "weak" ? "constant time" : "time / ranks");
   // Legend.
   o += "<line x1=\"700\" y1=\"16\" x2=\"730\" y2=\"16\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
        "<text x=\"736\" y=\"20\" font-size=\"12\">measured</text>\n"
-       "<line x1=\"810\" y1=\"16\" x2=\"840\" y2=\"16\" stroke=\"#888\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>"
+       "<line x1=\"810\" y1=\"16\" x2=\"840\" y2=\"16\" stroke=\"#888\" stroke-width=\"2\" "
+       "stroke-dasharray=\"6 4\"/>"
        "<text x=\"846\" y=\"20\" font-size=\"12\">ideal</text>\n";
   const double pw = W / 3, y0 = 44, ph = H - y0;
   o += panel(0, y0, pw, ph, "time", "seconds", ranks,
@@ -222,22 +248,24 @@ std::string format_table(const Study& s) {
                      rows.front()->ranks == 1 ? "" : "s");
     if (!c.unit.empty()) o += fmt::format("  {}: {}\n", c.unit, c.unit_doc);
     if (!c.solo.name.empty())
-      o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"), c.unit,
-                       c.solo.seconds);
-    if (!c.rank_baseline_name.empty()) o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
+      o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"),
+                       c.unit, c.solo.seconds);
+    if (!c.rank_baseline_name.empty())
+      o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
     // The figure and baseline columns only for a case with a unit (not for a pipeline).
     const bool fig = !c.unit.empty();
-    o += fmt::format("  {:<6} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7}{}{}\n", "mode", "ranks", c.size_name,
-                     "median s", "min s", "max s", "speedup", "effic.",
+    o += fmt::format("  {:<6} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>7}{}{}\n", "mode", "ranks",
+                     c.size_name, "median s", "min s", "max s", "speedup", "effic.",
                      fig ? fmt::format(" {:>10} {:>9}", c.unit, "vs base") : "",
                      cmp ? fmt::format(" {:>9}", "time/old") : "");
     for (const Row* r : rows)
-      o += fmt::format("  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7}{}{}\n", r->mode, r->ranks,
-                       r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
-                       cell(r->efficiency * 100, "{:.0f}%"),
-                       fig ? fmt::format(" {:>10} {:>9}", cell(r->value, "{:.3g}"), cell(r->vs_baseline, "{:.2f}x"))
-                           : "",
-                       cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
+      o += fmt::format(
+          "  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7}{}{}\n", r->mode, r->ranks,
+          r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
+          cell(r->efficiency * 100, "{:.0f}%"),
+          fig ? fmt::format(" {:>10} {:>9}", cell(r->value, "{:.3g}"), cell(r->vs_baseline, "{:.2f}x"))
+              : "",
+          cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
   }
   return o;
 }
@@ -315,18 +343,21 @@ std::string to_json(const Study& s) {
 
 std::string to_csv(const Study& s) {
   const Context& c = s.context;
-  std::string o = "case,workload,mode,ranks,size,shape,step,median_s,min_s,max_s,speedup,efficiency,value,unit,"
-                  "baseline,baseline_value,vs_baseline,old_median_s,ratio,host,date,dnd_version,threads_per_rank,"
-                  "world_ranks,hash\n";
-  const std::string ctx = fmt::format("{},{},{},{},{},{}", csv_field(c.host), csv_field(c.date), csv_field(c.version),
-                                      c.threads, c.world_ranks, csv_field(c.hash));
+  std::string o =
+      "case,workload,mode,ranks,size,shape,step,median_s,min_s,max_s,speedup,efficiency,value,unit,"
+      "baseline,baseline_value,vs_baseline,old_median_s,ratio,host,date,dnd_version,threads_per_rank,"
+      "world_ranks,hash\n";
+  const std::string ctx = fmt::format("{},{},{},{},{},{}", csv_field(c.host), csv_field(c.date),
+                                      csv_field(c.version), c.threads, c.world_ranks, csv_field(c.hash));
   for (const Row& r : s.rows) {
-    const std::string head = fmt::format("{},{},{},{},{},{}", csv_field(r.case_name), csv_field(r.workload), r.mode,
-                                         r.ranks, r.size, csv_field(r.shape));
-    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median), csv_num(r.t.min),
-                     csv_num(r.t.max), csv_num(r.speedup), csv_num(r.efficiency), csv_num(r.value),
-                     csv_field(r.unit), csv_field(r.baseline_name), csv_num(r.baseline_value),
-                     csv_num(r.vs_baseline), csv_num(r.old_median), csv_num(r.ratio), ctx);
+    const std::string head =
+        fmt::format("{},{},{},{},{},{}", csv_field(r.case_name), csv_field(r.workload), r.mode, r.ranks,
+                    r.size, csv_field(r.shape));
+    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median),
+                     csv_num(r.t.min), csv_num(r.t.max), csv_num(r.speedup), csv_num(r.efficiency),
+                     csv_num(r.value), csv_field(r.unit), csv_field(r.baseline_name),
+                     csv_num(r.baseline_value), csv_num(r.vs_baseline), csv_num(r.old_median),
+                     csv_num(r.ratio), ctx);
     for (const StepStats& st : r.steps)
       o += fmt::format("{},{},{},{},{},,,,,,,,,,{}\n", head, csv_field(st.name), csv_num(st.t.median),
                        csv_num(st.t.min), csv_num(st.t.max), ctx);
@@ -338,12 +369,14 @@ std::vector<std::pair<std::string, std::string>> svg_plots(const Study& s) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const CaseInfo& c : s.cases)
     for (const char* mode : {"strong", "weak"}) {
-      const bool any = std::any_of(s.rows.begin(), s.rows.end(),
-                                   [&](const Row& r) { return r.case_name == c.name && r.mode == mode; });
+      const bool any = std::any_of(s.rows.begin(), s.rows.end(), [&](const Row& r) {
+        return r.case_name == c.name && r.mode == mode;
+      });
       if (!any) continue;
       // File names: the case name with anything but [A-Za-z0-9._-] replaced.
       std::string file;
-      for (char ch : c.name) file += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ? ch : '_';
+      for (char ch : c.name)
+        file += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ? ch : '_';
       out.emplace_back(fmt::format("plots/{}-{}.svg", file, mode), plot(s, c.name, mode));
     }
   return out;
@@ -386,9 +419,12 @@ Study read_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ValueError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   const json root = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) throw ValueError(fmt::format("{} is not a results.json of dnd bench: not JSON", path));
-  if (!root.is_object() || !root.contains("dnd_bench") || !root.contains("rows") || !root["rows"].is_array())
-    throw ValueError(fmt::format("{} is not a results.json of dnd bench (no \"dnd_bench\" and \"rows\")", path));
+  if (root.is_discarded())
+    throw ValueError(fmt::format("{} is not a results.json of dnd bench: not JSON", path));
+  if (!root.is_object() || !root.contains("dnd_bench") || !root.contains("rows") ||
+      !root["rows"].is_array())
+    throw ValueError(
+        fmt::format("{} is not a results.json of dnd bench (no \"dnd_bench\" and \"rows\")", path));
   Study s;
   try {
     if (root.contains("context") && root["context"].is_object()) {
@@ -433,7 +469,8 @@ Study read_json(const std::string& path) {
       r.size = integer(n, "size");
       r.shape = str(n, "shape");
       r.t = stats(n);
-      for (const json& t : array_at(n, "times_s")) r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
+      for (const json& t : array_at(n, "times_s"))
+        r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
       for (const json& st : array_at(n, "steps"))
         if (st.is_object()) r.steps.push_back(StepStats{str(st, "name"), stats(st)});
       r.speedup = num(n, "speedup");

@@ -54,16 +54,18 @@ class Progress {
     ++done_;
     if (!log_) return;
     const double now = now_seconds(), elapsed = now - t0_;
-    const double left = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;
+    const double left =
+        done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;
     const std::string what = i < 0 ? fmt::format("warm-up {}/{}", i + warmup + 1, warmup)
-                                    : fmt::format("repeat {}/{}", i + 1, repeat);
+                                   : fmt::format("repeat {}/{}", i + 1, repeat);
     const std::string text = fmt::format("{}: {} {:.4g} s | elapsed {}, ~{} left", label, what, seconds,
                                          seconds_str(elapsed), seconds_str(left));
     if (tty_) {
       std::fprintf(log_, "\r\033[K%s", text.c_str());
       live_ = true;
       std::fflush(log_);
-    } else if (i == -warmup || now - last_ >= 2.0) {  // a log: each size's first run, then every 2 s at most
+    } else if (i == -warmup ||
+               now - last_ >= 2.0) {  // a log: each size's first run, then every 2 s at most
       std::fprintf(log_, "%s\n", text.c_str());
       std::fflush(log_);
       last_ = now;
@@ -89,7 +91,8 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
   int64_t total = 0;
   for (const Case& c : cases)
     for (const std::string& mode : o.modes)
-      if (mode == "strong" || c.weak_ok) total += static_cast<int64_t>(o.ranks.size()) * (o.warmup + o.repeat);
+      if (mode == "strong" || c.weak_ok)
+        total += static_cast<int64_t>(o.ranks.size()) * (o.warmup + o.repeat);
   Progress progress(root ? o.log : nullptr, total);
 
   Study s;
@@ -116,8 +119,8 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
         if (!sub.is_null()) {
           const Problem pb = c.make(sub, size);
           row.shape = pb.shape;
-          const std::string label = fmt::format("{} {} [{}/{}] {} rank{}", c.name, mode, si + 1, o.ranks.size(), p,
-                                                p == 1 ? "" : "s");
+          const std::string label = fmt::format("{} {} [{}/{}] {} rank{}", c.name, mode, si + 1,
+                                                o.ranks.size(), p, p == 1 ? "" : "s");
           std::vector<std::string> names;
           std::vector<std::vector<double>> step_times;
           StepClock clock;
@@ -146,7 +149,8 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
             progress.run_done(label, i, o.warmup, o.repeat, v.back());
           }
           row.t = stats_of(row.times);
-          for (size_t k = 0; k < names.size(); ++k) row.steps.push_back(StepStats{names[k], stats_of(step_times[k])});
+          for (size_t k = 0; k < names.size(); ++k)
+            row.steps.push_back(StepStats{names[k], stats_of(step_times[k])});
           if (work > 0) row.value = work / row.t.median / c.unit_scale;
           if (pb.baseline) {
             const double tb = pb.baseline(o.warmup, o.repeat);
@@ -159,8 +163,8 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           if (row.value > 0 && row.baseline_value > 0) row.vs_baseline = row.value / row.baseline_value;
           std::string fig;
           if (!std::isnan(row.value)) fig = fmt::format(", {:.3g} {}", row.value, c.unit);
-          progress.line(fmt::format("{}: median {:.4g} s (min {:.4g}, max {:.4g}){}", label, row.t.median, row.t.min,
-                                    row.t.max, fig));
+          progress.line(fmt::format("{}: median {:.4g} s (min {:.4g}, max {:.4g}){}", label,
+                                    row.t.median, row.t.min, row.t.max, fig));
         }
         // The ranks outside the sub-communicator wait here without spinning.
         idle_barrier(world);

@@ -116,8 +116,8 @@ struct Row {
   int ranks = 0;
   int64_t size = 0;  // the size at this rank count
   std::string shape;
-  Stats t;                     // the whole run, slowest rank
-  std::vector<double> times;   // every timed repeat (slowest rank), in order
+  Stats t;                    // the whole run, slowest rank
+  std::vector<double> times;  // every timed repeat (slowest rank), in order
   std::vector<StepStats> steps;
   std::string unit;
   double value = kNaN;           // work / median / unit_scale
@@ -153,8 +153,8 @@ struct SweepOptions {
   std::vector<std::string> modes;  // "strong", "weak"
   int repeat = 5;
   int warmup = 1;
-  bool baselines = true;           // measure the one-process baselines
-  std::FILE* log = stderr;         // progress (rank 0); nullptr for none
+  bool baselines = true;    // measure the one-process baselines
+  std::FILE* log = stderr;  // progress (rank 0); nullptr for none
 };
 
 // Collective over world: every case in every mode at every rank count. The rows are

@@ -53,8 +53,8 @@ inline Timing measure(const Communicator& comm, int warmup, int reps, const std:
 // others wait without spinning, so rank 0 has the machine as a one-process run would.
 // `before`, when given, runs untimed before each run (on rank 0). Every rank gets rank
 // 0's median / min / max.
-inline Timing measure_solo(const Communicator& comm, int warmup, int reps, const std::function<void()>& fn,
-                           const std::function<void()>& before = {}) {
+inline Timing measure_solo(const Communicator& comm, int warmup, int reps,
+                           const std::function<void()>& fn, const std::function<void()>& before = {}) {
   std::vector<double> t;
   if (comm.rank() == 0)
     for (int i = -warmup; i < reps; ++i) {

@@ -46,7 +46,8 @@ using Check = std::function<void(const std::vector<int>&, const std::vector<std:
 
 // Every rank count must divide the size at one rank (and `multiple` must too): then every
 // rank holds an equal block at every size, and the ideal lines are exact.
-Check divides(const std::string& name, int64_t base, int64_t multiple, const std::string& why_multiple = {}) {
+Check divides(const std::string& name, int64_t base, int64_t multiple,
+              const std::string& why_multiple = {}) {
   return [=](const std::vector<int>& ranks, const std::vector<std::string>&) {
     int64_t need = multiple;
     for (int p : ranks) need = std::lcm(need, static_cast<int64_t>(p));
@@ -58,10 +59,12 @@ Check divides(const std::string& name, int64_t base, int64_t multiple, const std
         break;
       }
     const int64_t lo = base / need * need, hi = lo + need;
-    throw ValueError(fmt::format(
-        "{}: --size {} does not divide evenly over {} rank{}{}: every rank count must divide the size, so that "
-        "every rank holds an equal block and the ideal lines are exact; try --size {}",
-        name, base, bad, bad == 1 ? "" : "s", why_multiple, lo > 0 ? fmt::format("{} or {}", lo, hi) : std::to_string(hi)));
+    throw ValueError(
+        fmt::format("{}: --size {} does not divide evenly over {} rank{}{}: every rank count must "
+                    "divide the size, so that "
+                    "every rank holds an equal block and the ideal lines are exact; try --size {}",
+                    name, base, bad, bad == 1 ? "" : "s", why_multiple,
+                    lo > 0 ? fmt::format("{} or {}", lo, hi) : std::to_string(hi)));
   };
 }
 
@@ -79,7 +82,8 @@ Case elementwise_case(int64_t base) {
   Case c;
   c.name = c.workload = "elementwise";
   c.unit = "GB/s";
-  c.unit_doc = "bytes a fused kernel moves for a*b+c, 16 per element (3 reads, 1 write), all ranks together";
+  c.unit_doc =
+      "bytes a fused kernel moves for a*b+c, 16 per element (3 reads, 1 write), all ranks together";
   c.size_name = "rows";
   c.size = base;
   c.definition = fmt::format("elementwise a*b+c rows={} cols={} float32", base, kCols);
@@ -103,8 +107,8 @@ Case elementwise_case(int64_t base) {
     if (world.rank() == 0) {
       a = at::rand({base, kCols}), b = at::rand({base, kCols}), cc = at::rand({base, kCols});
     }
-    return solo(world, warmup, repeat, "torch a*b+c, 1 process", 16.0 * static_cast<double>(base * kCols), 1e9,
-                [&] { at::Tensor r = a * b + cc; });
+    return solo(world, warmup, repeat, "torch a*b+c, 1 process",
+                16.0 * static_cast<double>(base * kCols), 1e9, [&] { at::Tensor r = a * b + cc; });
   };
   return c;
 }
@@ -132,8 +136,8 @@ Case reduce_case(int64_t base) {
   c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
     at::Tensor a;
     if (world.rank() == 0) a = at::rand({base, kCols});
-    return solo(world, warmup, repeat, "torch sum(0), sum(1), 1 process", 8.0 * static_cast<double>(base * kCols), 1e9,
-                [&] {
+    return solo(world, warmup, repeat, "torch sum(0), sum(1), 1 process",
+                8.0 * static_cast<double>(base * kCols), 1e9, [&] {
                   at::Tensor r0 = a.sum(0);
                   at::Tensor r1 = a.sum(1);
                 });
@@ -145,7 +149,8 @@ Case reduce_case(int64_t base) {
 
 // The baseline of a movement at p > 1 ranks: `moves` MPI_Alltoall, each rank sending its
 // block of `block_bytes` (a 1/p share to every rank, so (p-1)/p of it crosses).
-std::function<double(int, int)> alltoall_baseline(const Communicator& comm, int64_t block_bytes, int moves) {
+std::function<double(int, int)> alltoall_baseline(const Communicator& comm, int64_t block_bytes,
+                                                  int moves) {
   if (comm.size() == 1) return {};
   return [comm, block_bytes, moves](int warmup, int repeat) {
     return moves * alltoall(comm, block_bytes, warmup, std::max(1, repeat)).median;
@@ -156,7 +161,8 @@ Case resplit_case(int64_t base) {
   Case c;
   c.name = c.workload = "resplit";
   c.unit = "GB/s";
-  c.unit_doc = "bytes that cross ranks, (p-1)/p of the array per resplit, all ranks together (none at 1 rank)";
+  c.unit_doc =
+      "bytes that cross ranks, (p-1)/p of the array per resplit, all ranks together (none at 1 rank)";
   c.size_name = "rows";
   c.size = base;
   c.rank_baseline_name = "MPI_Alltoall of the same bytes";
@@ -184,11 +190,14 @@ Case reshape_case(int64_t base) {
   Case c;
   c.name = c.workload = "reshape";
   c.unit = "GB/s";
-  c.unit_doc = "bytes that cross ranks, nominally (p-1)/p of the array per reshape, all ranks together (none at 1 rank)";
+  c.unit_doc =
+      "bytes that cross ranks, nominally (p-1)/p of the array per reshape, all ranks together (none at "
+      "1 rank)";
   c.size_name = "rows";
   c.size = base;
   c.rank_baseline_name = "MPI_Alltoall of the same bytes";
-  c.definition = fmt::format("reshape (r,c) s0 -> (r/2,2c) s1 -> (r,c) s0 rows={} cols={} float32", base, base);
+  c.definition =
+      fmt::format("reshape (r,c) s0 -> (r/2,2c) s1 -> (r,c) s0 rows={} cols={} float32", base, base);
   c.check = divides(c.name, base, 2, " (and an even number: reshape halves the rows)");
   c.make = [base](const Communicator& comm, int64_t rows) {
     auto a = std::make_shared<DNDarray>(random_uniform({rows, base}, 1, 0, 1, f32_on(comm, 0)));
@@ -199,8 +208,12 @@ Case reshape_case(int64_t base) {
     pb.work = 2.0 * bytes * (p - 1) / p;
     pb.run = [a, rows, base](StepClock& clock) {
       std::optional<DNDarray> w;
-      clock.step("(r, c) split 0 -> (r/2, 2c) split 1", [&] { w = reshape(*a, {rows / 2, 2 * base}, Split(1)); });
-      clock.step("(r/2, 2c) split 1 -> (r, c) split 0", [&] { DNDarray b = reshape(*w, {rows, base}, Split(0)); });
+      clock.step("(r, c) split 0 -> (r/2, 2c) split 1", [&] {
+        w = reshape(*a, {rows / 2, 2 * base}, Split(1));
+      });
+      clock.step("(r/2, 2c) split 1 -> (r, c) split 0", [&] {
+        DNDarray b = reshape(*w, {rows, base}, Split(0));
+      });
     };
     pb.baseline = alltoall_baseline(comm, a->lnbytes(), 2);
     return pb;
@@ -216,7 +229,8 @@ Split parse_split_letter(const std::string& t, const std::string& pair) {
   if (t == "0") return Split(0);
   if (t == "1") return Split(1);
   if (t == "r" || t == "none" || t == "None") return kReplicated;
-  throw ValueError(fmt::format("--split-pair '{}': each side must be 0, 1 or r (replicated), as in 0x1 or rx0", pair));
+  throw ValueError(fmt::format(
+      "--split-pair '{}': each side must be 0, 1 or r (replicated), as in 0x1 or rx0", pair));
 }
 
 std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
@@ -227,8 +241,10 @@ std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
   } else {
     const size_t x = pair.find_first_of("x,");
     if (x == std::string::npos)
-      throw ValueError(fmt::format("--split-pair '{}': expected A's and B's split joined by x, as in 0x1 or rx0", pair));
-    pairs.emplace_back(parse_split_letter(pair.substr(0, x), pair), parse_split_letter(pair.substr(x + 1), pair));
+      throw ValueError(fmt::format(
+          "--split-pair '{}': expected A's and B's split joined by x, as in 0x1 or rx0", pair));
+    pairs.emplace_back(parse_split_letter(pair.substr(0, x), pair),
+                       parse_split_letter(pair.substr(x + 1), pair));
   }
   // One at::mm baseline for all split pairs, measured the first time a case asks.
   auto shared = std::make_shared<std::optional<Baseline>>();
@@ -241,17 +257,19 @@ std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
     c.unit_doc = "2 rows S^2 flops of (rows, S) @ (S, S), all ranks together";
     c.size_name = "rows";
     c.size = base;
-    c.definition = fmt::format("matmul ({0},{0})@({0},{0}) float32 splits {1}x{2}", base, split_letter(sa),
-                               split_letter(sb));
+    c.definition = fmt::format("matmul ({0},{0})@({0},{0}) float32 splits {1}x{2}", base,
+                               split_letter(sa), split_letter(sb));
     c.check = divides(c.name, base, 1);
     c.make = [base, sa = sa, sb = sb](const Communicator& comm, int64_t rows) {
       auto a = std::make_shared<DNDarray>(random_uniform({rows, base}, 1, 0, 1, f32_on(comm, sa)));
       auto b = std::make_shared<DNDarray>(random_uniform({base, base}, 2, 0, 1, f32_on(comm, sb)));
       Problem p;
-      p.shape = fmt::format("({}, {}) @ ({}, {}) float32 split {} x {}", rows, base, base, base, split_letter(sa),
-                            split_letter(sb));
+      p.shape = fmt::format("({}, {}) @ ({}, {}) float32 split {} x {}", rows, base, base, base,
+                            split_letter(sa), split_letter(sb));
       p.work = 2.0 * static_cast<double>(rows) * static_cast<double>(base) * static_cast<double>(base);
-      p.run = [a, b](StepClock& clock) { clock.step("matmul", [&] { DNDarray r = linalg::matmul(*a, *b); }); };
+      p.run = [a, b](StepClock& clock) {
+        clock.step("matmul", [&] { DNDarray r = linalg::matmul(*a, *b); });
+      };
       return p;
     };
     c.solo_baseline = [base, shared](const Communicator& world, int warmup, int repeat) {
@@ -260,8 +278,10 @@ std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
         if (world.rank() == 0) {
           a = at::rand({base, base}), b = at::rand({base, base}), r = at::empty({base, base});
         }
-        const double flops = 2.0 * static_cast<double>(base) * static_cast<double>(base) * static_cast<double>(base);
-        *shared = solo(world, warmup, repeat, "at::mm, 1 process", flops, 1e9, [&] { at::mm_out(r, a, b); });
+        const double flops =
+            2.0 * static_cast<double>(base) * static_cast<double>(base) * static_cast<double>(base);
+        *shared =
+            solo(world, warmup, repeat, "at::mm, 1 process", flops, 1e9, [&] { at::mm_out(r, a, b); });
       }
       return **shared;
     };
@@ -280,8 +300,10 @@ Case factor_case(const std::string& name, int64_t base) {
   Case c;
   c.name = c.workload = name;
   c.unit = "GFLOP/s";
-  c.unit_doc = is_qr ? "nominal Householder flops 2mn^2 - 2n^3/3 of the (rows, 32) array, all ranks together"
-                     : "nominal R-SVD flops 6mn^2 + 20n^3 (U, S and V) of the (rows, 32) array, all ranks together";
+  c.unit_doc =
+      is_qr
+          ? "nominal Householder flops 2mn^2 - 2n^3/3 of the (rows, 32) array, all ranks together"
+          : "nominal R-SVD flops 6mn^2 + 20n^3 (U, S and V) of the (rows, 32) array, all ranks together";
   c.size_name = "rows";
   c.size = base;
   c.definition = fmt::format("{} rows={} cols={} float32 split 0", name, base, kTall);
@@ -290,15 +312,17 @@ Case factor_case(const std::string& name, int64_t base) {
     check(ranks, modes);
     const int p = ranks.back();
     if (base / p < kTall)
-      throw ValueError(fmt::format("{}: --size {} gives {} rows per rank at {} ranks, fewer than the {} columns: use "
-                                   "--size {} or more for a tall-skinny array",
-                                   name, base, base / p, p, kTall, kTall * p));
+      throw ValueError(
+          fmt::format("{}: --size {} gives {} rows per rank at {} ranks, fewer than the {} columns: use "
+                      "--size {} or more for a tall-skinny array",
+                      name, base, base / p, p, kTall, kTall * p));
   };
   c.make = [is_qr](const Communicator& comm, int64_t rows) {
     auto a = std::make_shared<DNDarray>(random_normal({rows, kTall}, 3, 0, 1, f32_on(comm, 0)));
     Problem p;
     p.shape = shape2(rows, kTall, 0);
-    p.work = is_qr ? qr_flops(static_cast<double>(rows), kTall) : svd_flops(static_cast<double>(rows), kTall);
+    p.work =
+        is_qr ? qr_flops(static_cast<double>(rows), kTall) : svd_flops(static_cast<double>(rows), kTall);
     if (is_qr) {
       p.run = [a](StepClock& clock) { clock.step("qr", [&] { linalg::QrResult r = linalg::qr(*a); }); };
     } else {
@@ -314,9 +338,10 @@ Case factor_case(const std::string& name, int64_t base) {
     at::Tensor a;
     if (world.rank() == 0) a = at::randn({base, kTall});
     if (is_qr)
-      return solo(world, warmup, repeat, "torch.linalg.qr, 1 process", qr_flops(static_cast<double>(base), kTall), 1e9,
-                  [&] { auto r = at::linalg_qr(a); });
-    return solo(world, warmup, repeat, "torch.linalg.svd, 1 process", svd_flops(static_cast<double>(base), kTall), 1e9,
+      return solo(world, warmup, repeat, "torch.linalg.qr, 1 process",
+                  qr_flops(static_cast<double>(base), kTall), 1e9, [&] { auto r = at::linalg_qr(a); });
+    return solo(world, warmup, repeat, "torch.linalg.svd, 1 process",
+                svd_flops(static_cast<double>(base), kTall), 1e9,
                 [&] { auto r = at::linalg_svd(a, false); });
   };
   return c;
@@ -342,22 +367,26 @@ Case kmeans_case(int64_t base) {
   Case c;
   c.name = c.workload = "kmeans";
   c.unit = "Mrows/s";
-  c.unit_doc = fmt::format("rows assigned per second, summed over the Lloyd iterations (rows x iterations / s), all "
-                           "ranks together; k={}, {} features, given initial centroids, {} iterations at most",
-                           kClusters, kFeatures, kIters);
+  c.unit_doc = fmt::format(
+      "rows assigned per second, summed over the Lloyd iterations (rows x iterations / s), all "
+      "ranks together; k={}, {} features, given initial centroids, {} iterations at most",
+      kClusters, kFeatures, kIters);
   c.unit_scale = 1e6;
   c.size_name = "rows";
   c.size = base;
-  c.definition = fmt::format("kmeans rows={} d={} k={} max_iter={} float32 split 0", base, kFeatures, kClusters, kIters);
+  c.definition = fmt::format("kmeans rows={} d={} k={} max_iter={} float32 split 0", base, kFeatures,
+                             kClusters, kIters);
   c.check = [base, check = divides(c.name, base, 1)](const std::vector<int>& ranks,
                                                      const std::vector<std::string>& modes) {
     check(ranks, modes);
     if (base < kClusters)
-      throw ValueError(fmt::format("kmeans: --size {} is fewer rows than the k={} clusters", base, kClusters));
+      throw ValueError(
+          fmt::format("kmeans: --size {} is fewer rows than the k={} clusters", base, kClusters));
   };
   c.make = [](const Communicator& comm, int64_t rows) {
     auto x = std::make_shared<DNDarray>(random_uniform({rows, kFeatures}, 1, 0, 1, f32_on(comm, 0)));
-    auto c0 = std::make_shared<DNDarray>(random_uniform({kClusters, kFeatures}, 2, 0, 1, f32_on(comm, kReplicated)));
+    auto c0 = std::make_shared<DNDarray>(
+        random_uniform({kClusters, kFeatures}, 2, 0, 1, f32_on(comm, kReplicated)));
     Problem p;
     p.shape = fmt::format("({}, {}) float32 split 0, k={}", rows, kFeatures, kClusters);
     p.work = static_cast<double>(rows * kIters);  // the run says how many iterations it made
@@ -382,7 +411,8 @@ Case kmeans_case(int64_t base) {
       c0 = at::rand({kClusters, kFeatures});
     }
     return solo(world, warmup, repeat, fmt::format("torch Lloyd, {} steps, 1 process", kIters),
-                static_cast<double>(base * kIters), 1e6, [&] { at::Tensor c = torch_lloyd(x, c0, kIters); });
+                static_cast<double>(base * kIters), 1e6,
+                [&] { at::Tensor c = torch_lloyd(x, c0, kIters); });
   };
   return c;
 }
@@ -407,30 +437,35 @@ void make_scratch_dir(const Communicator& comm, const std::string& dir) {
     if (ec) err = ec.message();
   }
   if (allreduce_value(comm, static_cast<int64_t>(err.empty() ? 0 : 1), ReduceOp::max) != 0)
-    throw ValueError(fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
+    throw ValueError(
+        fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
 }
 
-Case io_case(const std::string& name, int64_t base, const std::string& format, const std::string& scratch,
-             bool sync) {
+Case io_case(const std::string& name, int64_t base, const std::string& format,
+             const std::string& scratch, bool sync) {
   const bool save = name == "io-save";
   const std::string ext = format == "npy" ? "npy" : "h5";
   Case c;
   c.name = c.workload = name;
   c.unit = "GB/s";
-  c.unit_doc = save ? (sync ? "the array's bytes written per second, synced to the device (as the baseline), all "
-                              "ranks together"
-                            : "the array's bytes written per second (page cache: no fsync, as the baseline), all ranks "
-                              "together")
-                    : "the array's bytes read per second, cold (pages dropped before each run, as for the baseline), "
-                      "all ranks together";
+  c.unit_doc =
+      save ? (sync ? "the array's bytes written per second, synced to the device (as the baseline), all "
+                     "ranks together"
+                   : "the array's bytes written per second (page cache: no fsync, as the baseline), all "
+                     "ranks "
+                     "together")
+           : "the array's bytes read per second, cold (pages dropped before each run, as for the "
+             "baseline), "
+             "all ranks together";
   c.size_name = "rows";
   c.size = base;
-  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}{}", name, base, kCols, ext, sync ? " sync" : "");
+  c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}{}", name, base, kCols, ext,
+                             sync ? " sync" : "");
   c.check = divides(c.name, base, 1);
   c.make = [=](const Communicator& comm, int64_t rows) {
     make_scratch_dir(comm, scratch);
-    auto file = std::make_shared<ScratchFile>(fmt::format("{}/{}-{}.{}", scratch, name, comm.size(), ext),
-                                              comm.rank() == 0);
+    auto file = std::make_shared<ScratchFile>(
+        fmt::format("{}/{}-{}.{}", scratch, name, comm.size(), ext), comm.rank() == 0);
     const bool root = comm.rank() == 0;
     io::SaveOptions so;
     so.dataset = "data";
@@ -445,7 +480,9 @@ Case io_case(const std::string& name, int64_t base, const std::string& format, c
       p.prepare = [file, root] {
         if (root && std::filesystem::exists(file->path)) flush_file(file->path);
       };
-      p.run = [a, file, so](StepClock& clock) { clock.step("save", [&] { io::save(*a, file->path, so); }); };
+      p.run = [a, file, so](StepClock& clock) {
+        clock.step("save", [&] { io::save(*a, file->path, so); });
+      };
     } else {
       io::save(*a, file->path, so);
       a.reset();
@@ -473,15 +510,19 @@ Case io_case(const std::string& name, int64_t base, const std::string& format, c
     }
     Timing t;
     if (save)
-      t = measure_solo(world, warmup, std::max(1, repeat), [&] {
+      t = measure_solo(
+          world, warmup, std::max(1, repeat),
+          [&] {
             plain_write(file.path, buf.data_ptr(), bytes);
             if (sync) flush_file(file.path);
           },
           [&] { flush_file(file.path); });
     else
-      t = measure_solo(world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
-                       [&] { drop_page_cache(file.path); });
-    return Baseline{save ? (sync ? "write() + fsync() of the same bytes, 1 process" : "write() of the same bytes, 1 process")
+      t = measure_solo(
+          world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
+          [&] { drop_page_cache(file.path); });
+    return Baseline{save ? (sync ? "write() + fsync() of the same bytes, 1 process"
+                                 : "write() of the same bytes, 1 process")
                          : "read() of the same bytes, cold, 1 process",
                     t.median, static_cast<double>(bytes) / t.median / 1e9};
   };
@@ -525,7 +566,8 @@ std::vector<std::string> workload_names() {
 std::string workload_list() {
   std::string o;
   for (const WorkloadDef& d : defs())
-    o += fmt::format("  {:<12} --size {:<6} {:<8} baseline: {}\n", d.name, d.default_size, d.unit, d.baseline);
+    o += fmt::format("  {:<12} --size {:<6} {:<8} baseline: {}\n", d.name, d.default_size, d.unit,
+                     d.baseline);
   return o;
 }
 
@@ -551,7 +593,8 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
     names.push_back("all");
     std::string list;
     for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw ValueError(fmt::format("unknown workload '{}'{} (workloads: {})", name, did_you_mean(name, names), list));
+    throw ValueError(
+        fmt::format("unknown workload '{}'{} (workloads: {})", name, did_you_mean(name, names), list));
   }
   if (o.size < 0) throw ValueError(fmt::format("--size must be positive, got {}", o.size));
   const int64_t base = o.size > 0 ? o.size : def->default_size;
@@ -574,7 +617,8 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
 
 // ---- pipelines ---------------------------------------------------------------------------
 
-Case pipeline_case(const std::string& path, const std::vector<std::string>& sets, const std::string& scale) {
+Case pipeline_case(const std::string& path, const std::vector<std::string>& sets,
+                   const std::string& scale) {
   const pipeline::Document doc = pipeline::load_document(path, sets);
   std::string param = scale, value;
   if (const size_t eq = scale.find('='); eq != std::string::npos) {
@@ -592,8 +636,8 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
     if (!found) {
       std::string list;
       for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-      throw ValueError(fmt::format("--scale {}: {} has no param '{}'{} (its params: {})", scale, path, param,
-                                   did_you_mean(param, names), list.empty() ? "none" : list));
+      throw ValueError(fmt::format("--scale {}: {} has no param '{}'{} (its params: {})", scale, path,
+                                   param, did_you_mean(param, names), list.empty() ? "none" : list));
     }
     const std::string text = value.empty() ? found->Scalar() : value;
     size_t used = 0;
@@ -603,9 +647,10 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
       used = 0;
     }
     if (used != text.size() || base < 1)
-      throw ValueError(fmt::format("--scale {}: the param '{}' must be a positive integer to grow with the ranks, "
-                                   "it is '{}'",
-                                   scale, param, text));
+      throw ValueError(
+          fmt::format("--scale {}: the param '{}' must be a positive integer to grow with the ranks, "
+                      "it is '{}'",
+                      scale, param, text));
   }
   // Every run writes again: a save that keeps an existing file would fail from the second.
   for (const pipeline::Step& st : doc.steps) {
@@ -614,9 +659,10 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
     for (const auto& [k, v] : st.params)
       if (k == "overwrite") overwrite = v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "True");
     if (!overwrite)
-      throw doc.error(st.op_mark, fmt::format("dnd bench runs the pipeline many times: save step '{}' needs "
-                                              "'overwrite: true'",
-                                              st.id));
+      throw doc.error(st.op_mark,
+                      fmt::format("dnd bench runs the pipeline many times: save step '{}' needs "
+                                  "'overwrite: true'",
+                                  st.id));
   }
   std::ifstream f(path, std::ios::binary);
   std::stringstream text;
@@ -640,7 +686,8 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
   c.check = [path, sets_at, base](const std::vector<int>& ranks, const std::vector<std::string>& modes) {
     for (const std::string& m : modes)
       for (int p : ranks) {
-        const pipeline::Document d = pipeline::load_document(path, sets_at(m == "weak" ? base * p : base));
+        const pipeline::Document d =
+            pipeline::load_document(path, sets_at(m == "weak" ? base * p : base));
         pipeline::make_plan(d, p);
       }
   };

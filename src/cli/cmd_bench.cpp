@@ -39,7 +39,8 @@ namespace dnd::cli {
 namespace {
 
 struct BenchArgs {
-  std::string pipeline, workload, ranks, mode = "strong", scale, out = "bench-results", compare, split_pair, launcher;
+  std::string pipeline, workload, ranks, mode = "strong", scale, out = "bench-results", compare,
+                                         split_pair, launcher;
   std::string io_format = "h5", scratch;
   bool io_sync = false;
   std::vector<std::string> sets;
@@ -63,7 +64,8 @@ std::vector<int> parse_ranks(const std::string& text) {
       used = 0;
     }
     if (item.empty() || used != item.size() || v < 1)
-      throw UsageError(fmt::format("--ranks {}: expected positive rank counts separated by commas, as in 1,2,4,8", text));
+      throw UsageError(fmt::format(
+          "--ranks {}: expected positive rank counts separated by commas, as in 1,2,4,8", text));
     if (!r.empty() && v <= r.back())
       throw UsageError(fmt::format("--ranks {}: rank counts must increase", text));
     r.push_back(v);
@@ -94,14 +96,17 @@ struct Prepared {
 };
 
 // The io workloads' files: --scratch, else a directory under --out removed afterwards.
-std::string scratch_dir(const BenchArgs& a) { return a.scratch.empty() ? a.out + "/scratch" : a.scratch; }
+std::string scratch_dir(const BenchArgs& a) {
+  return a.scratch.empty() ? a.out + "/scratch" : a.scratch;
+}
 
 Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   Prepared p;
   if (a.pipeline.empty() == a.workload.empty())
     throw UsageError("give either a pipeline file or --workload NAME (see dnd bench --list)");
   if (!a.pipeline.empty() && (a.size != 0 || !a.split_pair.empty()))
-    throw UsageError("--size and --split-pair are for built-in workloads; a pipeline grows a param with --scale");
+    throw UsageError(
+        "--size and --split-pair are for built-in workloads; a pipeline grows a param with --scale");
   if (!a.workload.empty() && (!a.scale.empty() || !a.sets.empty()))
     throw UsageError("--scale and --set are for pipelines; a built-in workload takes --size");
   if (a.repeat < 1) throw UsageError(fmt::format("--repeat must be at least 1, got {}", a.repeat));
@@ -109,13 +114,15 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   p.modes = modes_of(a.mode);
   try {
     if (!a.workload.empty()) {
-      p.cases = bench::workload_cases(a.workload,
-                                      bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync});
+      p.cases = bench::workload_cases(
+          a.workload,
+          bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync});
     } else {
       p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale));
       if (!p.cases.back().weak_ok && std::count(p.modes.begin(), p.modes.end(), "weak"))
-        throw UsageError(fmt::format("--mode {} needs --scale PARAM: weak scaling grows a param of {} with the ranks",
-                                     a.mode, a.pipeline));
+        throw UsageError(
+            fmt::format("--mode {} needs --scale PARAM: weak scaling grows a param of {} with the ranks",
+                        a.mode, a.pipeline));
     }
     for (const bench::Case& c : p.cases) c.check(ranks, p.modes);
     if (!a.compare.empty()) p.old = std::make_unique<bench::Study>(bench::read_json(a.compare));
@@ -190,8 +197,8 @@ void finish(bench::Study& s, const BenchArgs& a, const Prepared& p, const Global
   const std::vector<std::string> paths = bench::write_outputs(s, a.out);
   if (!g.quiet && !a.quiet) {
     fmt::print("{}\n", bench::format_table(s));
-    fmt::print(stderr, "dnd bench: wrote {}/results.json, results.csv and {} plot{} in {}/plots\n", a.out,
-               paths.size() - 2, paths.size() == 3 ? "" : "s", a.out);
+    fmt::print(stderr, "dnd bench: wrote {}/results.json, results.csv and {} plot{} in {}/plots\n",
+               a.out, paths.size() - 2, paths.size() == 3 ? "" : "s", a.out);
   }
 }
 
@@ -205,12 +212,14 @@ int run_in_job(BenchArgs& a, const Global& g) {
   std::vector<int> ranks;
   try {  // every rank finds the same errors, before any communication
     if (g.nranks > 0 && g.nranks != world.size())
-      throw UsageError(fmt::format("-n {} given, but the launcher started {} ranks", g.nranks, world.size()));
+      throw UsageError(
+          fmt::format("-n {} given, but the launcher started {} ranks", g.nranks, world.size()));
     ranks = a.ranks.empty() ? default_ranks(world.size()) : parse_ranks(a.ranks);
     if (ranks.back() > world.size())
-      throw UsageError(fmt::format("--ranks {} needs {} ranks, but the job has {}: start it with mpirun -n {} (or "
-                                   "dnd -n {} bench ...), or use --launcher mpirun|srun",
-                                   a.ranks, ranks.back(), world.size(), ranks.back(), ranks.back()));
+      throw UsageError(
+          fmt::format("--ranks {} needs {} ranks, but the job has {}: start it with mpirun -n {} (or "
+                      "dnd -n {} bench ...), or use --launcher mpirun|srun",
+                      a.ranks, ranks.back(), world.size(), ranks.back(), ranks.back()));
     p = prepare(a, ranks);
   } catch (const UsageError& e) {
     if (root) fmt::print(stderr, e.bare ? "{}\n" : "dnd bench: error: {}\n", e.what());
@@ -232,9 +241,12 @@ int run_in_job(BenchArgs& a, const Global& g) {
   if (talk) {
     std::string names;
     for (const bench::Case& c : p.cases) names += (names.empty() ? "" : ", ") + c.name;
-    fmt::print(stderr, "dnd bench: {} ({}) at {} rank{} of {}, {} thread{} per rank; {} repeat{} after {} warm-up{}\n",
-               names, a.mode, join(ranks), ranks.size() == 1 && ranks[0] == 1 ? "" : "s", world.size(), threads(),
-               threads() == 1 ? "" : "s", a.repeat, a.repeat == 1 ? "" : "s", a.warmup, a.warmup == 1 ? "" : "s");
+    fmt::print(
+        stderr,
+        "dnd bench: {} ({}) at {} rank{} of {}, {} thread{} per rank; {} repeat{} after {} warm-up{}\n",
+        names, a.mode, join(ranks), ranks.size() == 1 && ranks[0] == 1 ? "" : "s", world.size(),
+        threads(), threads() == 1 ? "" : "s", a.repeat, a.repeat == 1 ? "" : "s", a.warmup,
+        a.warmup == 1 ? "" : "s");
   }
   bench::SweepOptions o;
   o.ranks = ranks;
@@ -245,7 +257,8 @@ int run_in_job(BenchArgs& a, const Global& g) {
   o.log = talk ? stderr : nullptr;
   // A failure (on one rank or all) reaches main, which reports it once and ends the job.
   bench::Study s = bench::run_study(world, p.cases, o);
-  if (root && a.scratch.empty()) ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
+  if (root && a.scratch.empty())
+    ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
   if (root) {
     fill_context(s, a, p, ranks, world.size(), threads());
     if (a.part)
@@ -272,8 +285,10 @@ int run_launches(BenchArgs& a, const Global& g) {
   if (a.launcher != "mpirun" && a.launcher != "srun")
     throw UsageError(fmt::format("--launcher {}: expected mpirun or srun", a.launcher));
   if (under_launcher())
-    throw UsageError("--launcher starts every rank count itself: run dnd bench --launcher without mpirun/srun");
-  if (g.nranks > 0) throw UsageError("-n and --launcher exclude each other: --ranks gives the launches' sizes");
+    throw UsageError(
+        "--launcher starts every rank count itself: run dnd bench --launcher without mpirun/srun");
+  if (g.nranks > 0)
+    throw UsageError("-n and --launcher exclude each other: --ranks gives the launches' sizes");
   if (a.ranks.empty()) throw UsageError("--launcher needs --ranks, e.g. --ranks 1,2,4,8");
   ranks = parse_ranks(a.ranks);
   p = prepare(a, ranks);
@@ -304,9 +319,9 @@ int run_launches(BenchArgs& a, const Global& g) {
       args.insert(args.end(), {self, "bench"});
       if (!a.pipeline.empty()) args.push_back(a.pipeline);
       if (!a.workload.empty()) args.insert(args.end(), {"--workload", a.workload});
-      args.insert(args.end(), {"--ranks", std::to_string(r), "--mode", mode, "--repeat", std::to_string(a.repeat),
-                               "--warmup", std::to_string(a.warmup), "--threads", std::to_string(threads), "--out",
-                               dir, "--part"});
+      args.insert(args.end(), {"--ranks", std::to_string(r), "--mode", mode, "--repeat",
+                               std::to_string(a.repeat), "--warmup", std::to_string(a.warmup),
+                               "--threads", std::to_string(threads), "--out", dir, "--part"});
       if (a.size) args.insert(args.end(), {"--size", std::to_string(a.size)});
       if (!a.split_pair.empty()) args.insert(args.end(), {"--split-pair", a.split_pair});
       args.insert(args.end(), {"--io-format", a.io_format, "--scratch", scratch_dir(a)});
@@ -347,10 +362,11 @@ int run_launches(BenchArgs& a, const Global& g) {
       if (merged.cases[i].name == n) return i;
     return merged.cases.size();
   };
-  std::stable_sort(merged.rows.begin(), merged.rows.end(), [&](const bench::Row& x, const bench::Row& y) {
-    return std::make_tuple(case_index(x.case_name), x.mode != "strong", x.ranks) <
-           std::make_tuple(case_index(y.case_name), y.mode != "strong", y.ranks);
-  });
+  std::stable_sort(merged.rows.begin(), merged.rows.end(),
+                   [&](const bench::Row& x, const bench::Row& y) {
+                     return std::make_tuple(case_index(x.case_name), x.mode != "strong", x.ranks) <
+                            std::make_tuple(case_index(y.case_name), y.mode != "strong", y.ranks);
+                   });
   bench::derive_scaling(merged);
   fill_context(merged, a, p, ranks, ranks.back(), threads);
   finish(merged, a, p, g);
@@ -361,38 +377,51 @@ int run_launches(BenchArgs& a, const Global& g) {
 
 Command add_bench(CLI::App& root, const Global& g) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* app = root.add_subcommand(
-      "bench", "Strong and weak scaling sweeps of a pipeline or a built-in workload: table, JSON, CSV, SVG plots");
+  CLI::App* app = root.add_subcommand("bench",
+                                      "Strong and weak scaling sweeps of a pipeline or a built-in "
+                                      "workload: table, JSON, CSV, SVG plots");
   app->add_option("pipeline", a->pipeline, "the pipeline file (YAML); or --workload");
-  app->add_option("-w,--workload", a->workload, "a built-in workload, a list (a,b), or all (see --list)");
-  app->add_option("--ranks", a->ranks, "rank counts, e.g. 1,2,4,8 (default: 1, 2, 4, ... up to the job's ranks)");
+  app->add_option("-w,--workload", a->workload,
+                  "a built-in workload, a list (a,b), or all (see --list)");
+  app->add_option("--ranks", a->ranks,
+                  "rank counts, e.g. 1,2,4,8 (default: 1, 2, 4, ... up to the job's ranks)");
   app->add_option("--mode", a->mode, "strong (fixed problem), weak (grows with the ranks) or both")
       ->check(CLI::IsMember({"strong", "weak", "both"}))
       ->capture_default_str();
-  app->add_option("--size", a->size, "workloads: the rows at one rank (weak scaling multiplies them by the ranks)");
-  app->add_option("--split-pair", a->split_pair, "matmul: A's and B's split, e.g. 0x1 or rx0 (default: all nine)");
+  app->add_option("--size", a->size,
+                  "workloads: the rows at one rank (weak scaling multiplies them by the ranks)");
+  app->add_option("--split-pair", a->split_pair,
+                  "matmul: A's and B's split, e.g. 0x1 or rx0 (default: all nine)");
   app->add_option("--io-format", a->io_format, "io-load, io-save: the file format")
       ->check(CLI::IsMember({"h5", "npy"}))
       ->capture_default_str();
-  app->add_flag("--io-sync", a->io_sync, "io-save: durable saves (fsync before the rename), baseline write() + fsync()");
-  app->add_option("--scratch", a->scratch, "io-load, io-save: directory for their files (default: OUT/scratch)");
-  app->add_option("--scale", a->scale, "pipelines: the param weak scaling multiplies by the ranks (n, or n=4096)");
+  app->add_flag("--io-sync", a->io_sync,
+                "io-save: durable saves (fsync before the rename), baseline write() + fsync()");
+  app->add_option("--scratch", a->scratch,
+                  "io-load, io-save: directory for their files (default: OUT/scratch)");
+  app->add_option("--scale", a->scale,
+                  "pipelines: the param weak scaling multiplies by the ranks (n, or n=4096)");
   app->add_option("--set", a->sets, "pipelines: override a param, key=value (repeatable)")->take_all();
   app->add_option("--repeat", a->repeat, "timed runs per size")->capture_default_str();
   app->add_option("--warmup", a->warmup, "discarded runs first")->capture_default_str();
-  app->add_option("--threads", a->threads, "torch threads per rank (default: DND_NUM_THREADS, else cores / ranks)");
-  app->add_option("-o,--out", a->out, "directory for results.json, results.csv and plots/")->capture_default_str();
-  app->add_option("--compare", a->compare, "an earlier results.json: adds time / old time for the same rows");
+  app->add_option("--threads", a->threads,
+                  "torch threads per rank (default: DND_NUM_THREADS, else cores / ranks)");
+  app->add_option("-o,--out", a->out, "directory for results.json, results.csv and plots/")
+      ->capture_default_str();
+  app->add_option("--compare", a->compare,
+                  "an earlier results.json: adds time / old time for the same rows");
   app->add_option("--launcher", a->launcher, "start each rank count as its own launch: mpirun or srun")
       ->check(CLI::IsMember({"mpirun", "srun"}));
   app->add_flag("--list", a->list, "list the built-in workloads");
   app->add_flag("--quiet", a->quiet, "no progress and no table (the files are still written)");
   app->add_flag("--part", a->part, "internal: one launch of a --launcher study")->group("");
-  app->add_flag("--no-baselines", a->no_baselines, "internal: skip the one-process baselines")->group("");
+  app->add_flag("--no-baselines", a->no_baselines, "internal: skip the one-process baselines")
+      ->group("");
   return Command{app,
                  [a, &g]() -> int {
                    if (a->list) {
-                     fmt::print("built-in workloads (--workload NAME, or all):\n{}", bench::workload_list());
+                     fmt::print("built-in workloads (--workload NAME, or all):\n{}",
+                                bench::workload_list());
                      return kExitOk;
                    }
                    if (!a->launcher.empty()) return run_launches(*a, g);

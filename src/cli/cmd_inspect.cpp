@@ -104,15 +104,18 @@ int run_inspect(const InspectOptions& o, const Global& g) {
 }  // namespace
 
 Command add_inspect(CLI::App& root, const Global& g) {
-  CLI::App* app = root.add_subcommand(
-      "inspect", "Show a file's arrays (HDF5, .npy, CSV) and how one would be split over N ranks (metadata only, no MPI)");
+  CLI::App* app = root.add_subcommand("inspect",
+                                      "Show a file's arrays (HDF5, .npy, CSV) and how one would be "
+                                      "split over N ranks (metadata only, no MPI)");
   auto o = std::make_shared<InspectOptions>();
   app->add_option("file", o->file, "the file (.h5 .hdf5 .nc .he5, .npy, .csv)")->required();
   app->add_option("-d,--dataset", o->dataset, "the dataset to map (default: the file's only one)");
-  app->add_option("-n,--nranks", o->nranks, "ranks of the map (default: the job's rank count, or 4 outside a job)")
+  app->add_option("-n,--nranks", o->nranks,
+                  "ranks of the map (default: the job's rank count, or 4 outside a job)")
       ->check(CLI::PositiveNumber);
   app->add_option("--split", o->split, "axis to split along, or 'none'")->capture_default_str();
-  app->add_option("--format", o->format, "hdf5, npy, csv or auto (from the extension)")->capture_default_str();
+  app->add_option("--format", o->format, "hdf5, npy, csv or auto (from the extension)")
+      ->capture_default_str();
   app->add_flag("--json", o->json, "print everything as one JSON object");
   app->add_option("--svg", o->svg, "also draw the distribution map into this SVG file");
   return Command{app, [o, &g] { return run_inspect(*o, g); }, /*needs_mpi=*/false};

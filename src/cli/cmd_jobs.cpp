@@ -63,12 +63,14 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kPlanSeconds);
   std::optional<uint64_t> peak;
   for (const auto& extra : overrides) {
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(give_up - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::seconds>(give_up - std::chrono::steady_clock::now());
     if (left.count() < 1) {
       why = fmt::format("`dnd plan` took more than {} s", kPlanSeconds);
       return std::nullopt;
     }
-    std::vector<std::string> argv{self_exe(), "plan", r.pipeline, "-n", std::to_string(r.ranks()), "--json"};
+    std::vector<std::string> argv{self_exe(), "plan", r.pipeline, "-n", std::to_string(r.ranks()),
+                                  "--json"};
     for (const auto& s : r.sets) argv.insert(argv.end(), {"--set", s});
     argv.insert(argv.end(), extra.begin(), extra.end());
     const CapturedRun c = run_captured(argv, left);
@@ -91,7 +93,8 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
 void ask_sinfo(const jobs::Request& r, jobs::Fit& f) {
   std::vector<std::string> argv{"sinfo", "--noheader", "--format=%c %m"};
   if (!r.partition.empty()) argv.push_back("--partition=" + r.partition);
-  const CapturedRun c = run_captured(argv, std::chrono::seconds(10));  // a Slurm client whose munged is down waits ~50 s otherwise
+  const CapturedRun c = run_captured(
+      argv, std::chrono::seconds(10));  // a Slurm client whose munged is down waits ~50 s otherwise
   if (c.rc != 0) return;
   std::istringstream in(c.out);
   std::string line;
@@ -100,13 +103,15 @@ void ask_sinfo(const jobs::Request& r, jobs::Fit& f) {
   while (std::getline(in, line)) {
     // "%c %m": CPUs and MiB per node, with '+' when the nodes of a line differ.
     long long cc = 0, mm = 0;
-    if (std::sscanf(line.c_str(), "%lld%*[+] %lld", &cc, &mm) != 2 && std::sscanf(line.c_str(), "%lld %lld", &cc, &mm) != 2)
+    if (std::sscanf(line.c_str(), "%lld%*[+] %lld", &cc, &mm) != 2 &&
+        std::sscanf(line.c_str(), "%lld %lld", &cc, &mm) != 2)
       continue;
     if (cc > 0) cpus = std::min<int>(cpus.value_or(INT_MAX), static_cast<int>(cc));
     if (mm > 0) mib = std::min<uint64_t>(mib.value_or(UINT64_MAX), static_cast<uint64_t>(mm));
   }
   if (!cpus && !mib) return;
-  const std::string source = r.partition.empty() ? "sinfo, default partition" : "sinfo, partition " + r.partition;
+  const std::string source =
+      r.partition.empty() ? "sinfo, default partition" : "sinfo, partition " + r.partition;
   if (cpus) {
     f.node_cpus = cpus;
     f.node_cpus_source = source;
@@ -120,18 +125,23 @@ void ask_sinfo(const jobs::Request& r, jobs::Fit& f) {
 }  // namespace
 
 Command add_jobs(CLI::App& root, const Global& g) {
-  CLI::App* app = root.add_subcommand("jobs", "Slurm job scripts from dnd's templates (no MPI: runs on a login node)");
+  CLI::App* app = root.add_subcommand(
+      "jobs", "Slurm job scripts from dnd's templates (no MPI: runs on a login node)");
   app->require_subcommand(1);
   auto r = std::make_shared<jobs::Request>();
   auto no_check = std::make_shared<bool>(false);
 
-  CLI::App* sb = app->add_subcommand(
-      "sbatch", "Print an sbatch script for PIPE.yaml: `dnd jobs sbatch PIPE.yaml --nodes N --ntasks-per-node M > job.sh`");
+  CLI::App* sb = app->add_subcommand("sbatch",
+                                     "Print an sbatch script for PIPE.yaml: `dnd jobs sbatch PIPE.yaml "
+                                     "--nodes N --ntasks-per-node M > job.sh`");
   sb->add_option("pipeline", r->pipeline, "the pipeline file (none for --template bench)");
   sb->add_option("-N,--nodes", r->nodes, "nodes (required)");
-  sb->add_option("--ntasks-per-node", r->ntasks_per_node, "MPI ranks per node (required; gpu: = --gpus-per-node)");
-  sb->add_option("-c,--cpus-per-task", r->cpus_per_task, "cores per rank: its torch/OpenMP threads")->capture_default_str();
-  sb->add_option("--gpus-per-node", r->gpus_per_node, "GPUs per node, one rank each (chooses the gpu template)");
+  sb->add_option("--ntasks-per-node", r->ntasks_per_node,
+                 "MPI ranks per node (required; gpu: = --gpus-per-node)");
+  sb->add_option("-c,--cpus-per-task", r->cpus_per_task, "cores per rank: its torch/OpenMP threads")
+      ->capture_default_str();
+  sb->add_option("--gpus-per-node", r->gpus_per_node,
+                 "GPUs per node, one rank each (chooses the gpu template)");
   sb->add_option("-t,--time", r->time, "wall time: MINUTES, H:MM:SS or D-HH:MM:SS");
   sb->add_option("-p,--partition", r->partition, "Slurm partition");
   sb->add_option("-A,--account", r->account, "Slurm account");
@@ -139,16 +149,20 @@ Command add_jobs(CLI::App& root, const Global& g) {
   sb->add_option("--set", r->sets, "KEY=VALUE parameter override for `dnd run` (repeatable)")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  sb->add_option("--array", r->array, "Slurm array spec (0-9, 1,4,16, 0-30:10, 0-99%4); chooses the array template");
-  sb->add_option("--sweep", r->sweep,
-                 "PARAM=V1,V2,...: array task i runs with --set PARAM=V_i (tasks 0..n-1 unless --array); "
-                 "PARAM alone: each task's id is its value (needs --array)");
-  sb->add_option("--template", r->template_name,
-                 "pipeline, array, bench, gpu, or a path to your own .sbatch template (default: chosen from the "
-                 "options)");
+  sb->add_option("--array", r->array,
+                 "Slurm array spec (0-9, 1,4,16, 0-30:10, 0-99%4); chooses the array template");
+  sb->add_option(
+      "--sweep", r->sweep,
+      "PARAM=V1,V2,...: array task i runs with --set PARAM=V_i (tasks 0..n-1 unless --array); "
+      "PARAM alone: each task's id is its value (needs --array)");
+  sb->add_option(
+      "--template", r->template_name,
+      "pipeline, array, bench, gpu, or a path to your own .sbatch template (default: chosen from the "
+      "options)");
   sb->add_option("--launcher", r->launcher, "srun (srun --mpi=pmix) or mpirun")->capture_default_str();
   sb->add_option("--workload", r->workload, "bench: the built-in workload (chooses the bench template)");
-  sb->add_option("--ranks", r->bench_ranks, "bench: rank counts to measure (default 1,2,4,... up to the allocation)");
+  sb->add_option("--ranks", r->bench_ranks,
+                 "bench: rank counts to measure (default 1,2,4,... up to the allocation)");
   sb->add_option("--mode", r->bench_mode, "bench: strong or weak scaling")->capture_default_str();
   sb->add_option("--out", r->bench_out, "bench: report directory (default dnd-bench-WORKLOAD-JOBID)");
   sb->add_option("--dnd", r->dnd, "the dnd executable the script runs (default: this one)");

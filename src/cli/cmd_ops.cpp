@@ -13,7 +13,6 @@ namespace dnd::cli {
 
 namespace {
 
-
 using nlohmann::ordered_json;
 
 // A value may always be a ${...} expression, resolved before validation.
@@ -27,31 +26,57 @@ ordered_json param_schema(const pipeline::ParamSpec& p) {
   const ordered_json integer = {{"type", "integer"}}, null = {{"type", "null"}};
   ordered_json s;
   switch (p.kind) {
-    case ParamKind::integer: s = integer; break;
-    case ParamKind::number: s = {{"type", "number"}}; break;
-    case ParamKind::boolean: s = {{"type", "boolean"}}; break;
+    case ParamKind::integer:
+      s = integer;
+      break;
+    case ParamKind::number:
+      s = {{"type", "number"}};
+      break;
+    case ParamKind::boolean:
+      s = {{"type", "boolean"}};
+      break;
     case ParamKind::string:
     case ParamKind::path:
-    case ParamKind::index: s = {{"type", "string"}}; break;
-    case ParamKind::choice: s = {{"enum", p.choices}}; break;
-    case ParamKind::shape:
-    case ParamKind::axes: s = {{"anyOf", {integer, ints, null}}}; break;
-    case ParamKind::int_list: s = ints; break;
-    case ParamKind::axis:
-    case ParamKind::split: s = {{"anyOf", {integer, null, {{"enum", {"none"}}}}}}; break;
-    case ParamKind::dtype:
-      s = {{"enum", {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64", "complex64",
-                     "complex128", "float", "double"}}};
+    case ParamKind::index:
+      s = {{"type", "string"}};
       break;
-    case ParamKind::device: s = {{"enum", {"cpu", "gpu"}}}; break;
-    case ParamKind::scalar: s = {{"type", {"number", "boolean"}}}; break;
-    case ParamKind::number_list: s = {{"type", "array"}, {"items", {{"type", "number"}}}}; break;
-    case ParamKind::name_list: s = {{"type", "array"}, {"items", {{"type", "string"}}}}; break;
+    case ParamKind::choice:
+      s = {{"enum", p.choices}};
+      break;
+    case ParamKind::shape:
+    case ParamKind::axes:
+      s = {{"anyOf", {integer, ints, null}}};
+      break;
+    case ParamKind::int_list:
+      s = ints;
+      break;
+    case ParamKind::axis:
+    case ParamKind::split:
+      s = {{"anyOf", {integer, null, {{"enum", {"none"}}}}}};
+      break;
+    case ParamKind::dtype:
+      s = {{"enum",
+            {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64", "complex64",
+             "complex128", "float", "double"}}};
+      break;
+    case ParamKind::device:
+      s = {{"enum", {"cpu", "gpu"}}};
+      break;
+    case ParamKind::scalar:
+      s = {{"type", {"number", "boolean"}}};
+      break;
+    case ParamKind::number_list:
+      s = {{"type", "array"}, {"items", {{"type", "number"}}}};
+      break;
+    case ParamKind::name_list:
+      s = {{"type", "array"}, {"items", {{"type", "string"}}}};
+      break;
     case ParamKind::mapping:
       s = {{"type", {"object", "null"}}};
       break;
   }
-  const std::string desc = p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
+  const std::string desc =
+      p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");
   return {{"description", desc}, {"allOf", {with_expr(std::move(s))}}};
 }
 
@@ -71,8 +96,9 @@ std::string schema() {
       props[p.name] = param_schema(p);
       if (p.required) required.push_back(p.name);
     }
-    steps.push_back({{"if", {{"properties", {{"op", {{"const", op->name}}}}}}},
-                     {"then", {{"properties", props}, {"required", required}, {"additionalProperties", false}}}});
+    steps.push_back(
+        {{"if", {{"properties", {{"op", {{"const", op->name}}}}}}},
+         {"then", {{"properties", props}, {"required", required}, {"additionalProperties", false}}}});
   }
   const ordered_json j = {
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
@@ -85,17 +111,23 @@ std::string schema() {
        {{"version", {{"const", 1}}},
         {"name", {{"type", "string"}}},
         {"description", {{"type", "string"}}},
-        {"params", {{"type", "object"}, {"additionalProperties", {{"type", {"number", "string", "boolean"}}}}}},
+        {"params",
+         {{"type", "object"}, {"additionalProperties", {{"type", {"number", "string", "boolean"}}}}}},
         {"defaults",
          {{"type", "object"},
           {"additionalProperties", false},
           {"properties", {{"dtype", {{"type", "string"}}}, {"device", {{"enum", {"cpu", "gpu"}}}}}}}},
         {"steps", {{"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/$defs/step"}}}}},
         {"plugins",
-         {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "shared libraries of ops to load first"}}}}},
+         {{"type", "array"},
+          {"items", {{"type", "string"}}},
+          {"description", "shared libraries of ops to load first"}}}}},
       {"$defs",
        {{"step",
-         {{"type", "object"}, {"required", {"op"}}, {"properties", {{"op", {{"enum", names}}}}}, {"allOf", steps}}}}}};
+         {{"type", "object"},
+          {"required", {"op"}},
+          {"properties", {{"op", {{"enum", names}}}}},
+          {"allOf", steps}}}}}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -106,8 +138,12 @@ std::string describe(const pipeline::OpDef& op) {
   } else if (op.min_inputs == 1 && op.max_inputs == 1) {
     o += "  input: one array (input: X)\n";
   } else {
-    o += fmt::format("  inputs: {}{} (inputs: [A, B{}]){}\n", op.min_inputs, op.max_inputs < 0 ? " or more" : op.max_inputs == op.min_inputs ? "" : fmt::format(" to {}", op.max_inputs),
-                     op.max_inputs < 0 || op.max_inputs > 2 ? ", ..." : "", op.scalar_inputs ? "; numbers allowed" : "");
+    o += fmt::format("  inputs: {}{} (inputs: [A, B{}]){}\n", op.min_inputs,
+                     op.max_inputs < 0                ? " or more"
+                     : op.max_inputs == op.min_inputs ? ""
+                                                      : fmt::format(" to {}", op.max_inputs),
+                     op.max_inputs < 0 || op.max_inputs > 2 ? ", ..." : "",
+                     op.scalar_inputs ? "; numbers allowed" : "");
   }
   if (!op.outputs.empty()) {
     std::string f;
@@ -117,8 +153,9 @@ std::string describe(const pipeline::OpDef& op) {
     o += "  results: none\n";
   }
   for (const auto& p : op.params)
-    o += fmt::format("  {:<12} {:<9} {}{}{}\n", p.name, pipeline::param_kind_name(p.kind), p.required ? "(required) " : "",
-                     p.help, p.default_value.empty() ? "" : " [default: " + p.default_value + "]");
+    o += fmt::format("  {:<12} {:<9} {}{}{}\n", p.name, pipeline::param_kind_name(p.kind),
+                     p.required ? "(required) " : "", p.help,
+                     p.default_value.empty() ? "" : " [default: " + p.default_value + "]");
   return o;
 }
 
@@ -127,7 +164,8 @@ std::string describe(const pipeline::OpDef& op) {
 Command add_ops(CLI::App& root, const Global& g) {
   auto name = std::make_shared<std::string>();
   auto want_schema = std::make_shared<bool>(false);
-  CLI::App* app = root.add_subcommand("ops", "List the pipeline ops and their parameters (dnd ops OP for one)");
+  CLI::App* app =
+      root.add_subcommand("ops", "List the pipeline ops and their parameters (dnd ops OP for one)");
   app->add_option("op", *name, "show one op in full");
   app->add_flag("--schema", *want_schema, "print the JSON Schema of pipeline files");
   Command c{app, [name, want_schema] {
@@ -151,7 +189,9 @@ Command add_ops(CLI::App& root, const Global& g) {
                 fmt::print("{}:\n", cat);
                 for (const auto* d : ops) fmt::print("  {:<16} {}\n", d->name, d->summary);
               }
-              fmt::print("\n'dnd ops OP' shows an op's parameters; 'dnd ops --schema' the JSON Schema of pipeline files.\n");
+              fmt::print(
+                  "\n'dnd ops OP' shows an op's parameters; 'dnd ops --schema' the JSON Schema of "
+                  "pipeline files.\n");
               return kExitOk;
             }};
   c.needs_mpi = false;

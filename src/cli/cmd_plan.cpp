@@ -30,8 +30,9 @@ pipeline::Plan plan_or_usage(const PlanArgs& a, int nranks, pipeline::Document& 
 
 Command add_plan(CLI::App& root, const Global& g) {
   auto args = std::make_shared<PlanArgs>();
-  CLI::App* app = root.add_subcommand(
-      "plan", "Show a pipeline's steps: shapes, dtypes, splits, bytes per rank, communication, peak memory (-n N ranks)");
+  CLI::App* app = root.add_subcommand("plan",
+                                      "Show a pipeline's steps: shapes, dtypes, splits, bytes per rank, "
+                                      "communication, peak memory (-n N ranks)");
   app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
   app->add_flag("--json", args->json, "machine-readable output");
@@ -47,7 +48,8 @@ Command add_plan(CLI::App& root, const Global& g) {
 
 Command add_validate(CLI::App& root, const Global& g) {
   auto args = std::make_shared<PlanArgs>();
-  CLI::App* app = root.add_subcommand("validate", "Check a pipeline (ops, parameters, inputs, shapes, files) without running it");
+  CLI::App* app = root.add_subcommand(
+      "validate", "Check a pipeline (ops, parameters, inputs, shapes, files) without running it");
   app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
   Command c{app, [args, &g] {

@@ -43,7 +43,8 @@ void agree_working_directory(const Communicator& world) {
   // Rank 0's characters come first in the gathered list.
   const std::vector<int64_t> all = allgather_values(world, codes);
   std::string root(static_cast<size_t>(n), '\0');
-  for (int64_t i = 0; i < n; ++i) root[static_cast<size_t>(i)] = static_cast<char>(all[static_cast<size_t>(i)]);
+  for (int64_t i = 0; i < n; ++i)
+    root[static_cast<size_t>(i)] = static_cast<char>(all[static_cast<size_t>(i)]);
   if (world.rank() != 0 && !root.empty() && std::filesystem::current_path(ec).string() != root)
     std::filesystem::current_path(root, ec);  // where it does not exist, paths fail as they would have
 }
@@ -62,11 +63,14 @@ int64_t available_bytes_per_rank() {
 // --timings OUT.json must be writable before anything runs (it is written at the end).
 void check_timings_path(const std::string& path) {
   if (path.empty()) return;
-  auto fail = [&](const std::string& why) { throw pipeline::PipelineError("--timings " + path, {}, why); };
+  auto fail = [&](const std::string& why) {
+    throw pipeline::PipelineError("--timings " + path, {}, why);
+  };
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) fail("it is a directory");
-    if (::access(path.c_str(), W_OK) != 0) fail(fmt::format("the file is not writable ({})", std::strerror(errno)));
+    if (::access(path.c_str(), W_OK) != 0)
+      fail(fmt::format("the file is not writable ({})", std::strerror(errno)));
     return;
   }
   const size_t slash = path.find_last_of('/');
@@ -95,21 +99,23 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   if (const auto failed = first_error(world, error)) {
     if (failed->rank == 0) throw UsageError(failed->message, /*bare=*/true);
     if (world.rank() == failed->rank) fmt::print(stderr, "[rank {}] {}\n", world.rank(), error);
-    throw UsageError(fmt::format("the pipeline is invalid on rank {} (its message is above)", failed->rank));
+    throw UsageError(
+        fmt::format("the pipeline is invalid on rank {} (its message is above)", failed->rank));
   }
   const int64_t avail = allreduce_value(world, available_bytes_per_rank(), ReduceOp::min);
   if (plan->peak_bytes > avail && !a.force)
-    throw UsageError(fmt::format("the plan needs {} per rank at its peak (step '{}'), but only {} is available per "
-                                 "rank; use more ranks, or --force to run anyway",
-                                 human_bytes(plan->peak_bytes), plan->peak_step,
-                                 human_bytes(avail)));
+    throw UsageError(
+        fmt::format("the plan needs {} per rank at its peak (step '{}'), but only {} is available per "
+                    "rank; use more ranks, or --force to run anyway",
+                    human_bytes(plan->peak_bytes), plan->peak_step, human_bytes(avail)));
   pipeline::RunOptions o;
   o.quiet = a.quiet || g.quiet;
   o.timings_path = a.timings;
   o.sync = !a.no_sync && doc.default_sync;
   if (world.rank() == 0 && !o.quiet)
-    fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file, plan->steps.size(),
-               world.size(), world.size() == 1 ? "" : "s", human_bytes(plan->peak_bytes));
+    fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file,
+               plan->steps.size(), world.size(), world.size() == 1 ? "" : "s",
+               human_bytes(plan->peak_bytes));
   pipeline::execute(*plan, world, o);
   return kExitOk;
 }
@@ -118,14 +124,18 @@ int run_pipeline(const RunArgs& a, const Global& g) {
 
 Command add_run(CLI::App& root, const Global& g) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* app = root.add_subcommand("run", "Run a pipeline (SPMD on every rank; -n N launches N ranks)");
+  CLI::App* app =
+      root.add_subcommand("run", "Run a pipeline (SPMD on every rank; -n N launches N ranks)");
   app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
-  app->add_option("--timings", args->timings, "write per-step times, communication and peak memory to this JSON file");
+  app->add_option("--timings", args->timings,
+                  "write per-step times, communication and peak memory to this JSON file");
   app->add_flag("--quiet", args->quiet, "no progress lines (print steps still print)");
-  app->add_flag("--force", args->force, "run even if the planned peak memory exceeds what the ranks have");
+  app->add_flag("--force", args->force,
+                "run even if the planned peak memory exceeds what the ranks have");
   app->add_flag("--no-sync", args->no_sync,
-                "do not sync saved files to the device before renaming them (scratch data; also defaults: {sync: false})");
+                "do not sync saved files to the device before renaming them (scratch data; also "
+                "defaults: {sync: false})");
   return Command{app, [args, &g] { return run_pipeline(*args, g); }};
 }
 

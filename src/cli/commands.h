@@ -17,7 +17,7 @@ namespace dnd::cli {
 struct Global {
   bool verbose = false;
   bool quiet = false;
-  int nranks = 0;  // -n N: re-launch under mpirun with N ranks (0: as launched)
+  int nranks = 0;                    // -n N: re-launch under mpirun with N ranks (0: as launched)
   std::vector<std::string> plugins;  // --plugin libmyops.so (repeatable)
 };
 

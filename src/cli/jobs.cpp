@@ -19,7 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool matches(const std::string& s, const char* pattern) { return std::regex_match(s, std::regex(pattern)); }
+bool matches(const std::string& s, const char* pattern) {
+  return std::regex_match(s, std::regex(pattern));
+}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -43,18 +45,21 @@ bool is_builtin(const std::string& name) {
 
 // A template given as a path rather than a name.
 bool is_template_file(const std::string& name) {
-  return name.find('/') != std::string::npos || (name.size() > 7 && name.substr(name.size() - 7) == ".sbatch");
+  return name.find('/') != std::string::npos ||
+         (name.size() > 7 && name.substr(name.size() - 7) == ".sbatch");
 }
 
 // Job and file names appear unquoted in #SBATCH lines: keep them to safe characters.
 std::string safe_name(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
   return out.empty() ? std::string("pipeline") : out;
 }
 
 int64_t to_int(const std::string& s, const std::string& what) {
-  if (!matches(s, "[0-9]{1,9}")) throw UsageError(fmt::format("{}: '{}' is not a non-negative integer", what, s));
+  if (!matches(s, "[0-9]{1,9}"))
+    throw UsageError(fmt::format("{}: '{}' is not a non-negative integer", what, s));
   return std::stoll(s);
 }
 
@@ -77,8 +82,9 @@ std::vector<int> parse_rank_list(const std::string& text, int max_ranks, const R
     const int64_t n = to_int(item, "--ranks");
     if (n < 1) throw UsageError("--ranks: rank counts start at 1");
     if (n > max_ranks)
-      throw UsageError(fmt::format("--ranks {}: {} ranks exceed the allocation's {} ({} node(s) x {} ranks per node)",
-                                   text, n, max_ranks, r.nodes, r.ntasks_per_node));
+      throw UsageError(
+          fmt::format("--ranks {}: {} ranks exceed the allocation's {} ({} node(s) x {} ranks per node)",
+                      text, n, max_ranks, r.nodes, r.ntasks_per_node));
     out.push_back(static_cast<int>(n));
   }
   if (out.empty()) throw UsageError("--ranks: give at least one rank count");
@@ -96,9 +102,12 @@ const std::vector<std::pair<std::string, std::string>>& builtin_templates() {
 }
 
 std::string template_summary(const std::string& name) {
-  if (name == "pipeline") return "a pipeline: `dnd validate`, then `dnd run` on every rank (the default)";
-  if (name == "array") return "a job array: the pipeline once per value of one --set parameter (--sweep, --array)";
-  if (name == "bench") return "a scaling study: `dnd bench` at several rank counts in one allocation (--workload)";
+  if (name == "pipeline")
+    return "a pipeline: `dnd validate`, then `dnd run` on every rank (the default)";
+  if (name == "array")
+    return "a job array: the pipeline once per value of one --set parameter (--sweep, --array)";
+  if (name == "bench")
+    return "a scaling study: `dnd bench` at several rank counts in one allocation (--workload)";
   if (name == "gpu") return "a pipeline with one rank per GPU (--gpus-per-node)";
   return "";
 }
@@ -107,7 +116,8 @@ std::vector<int64_t> array_ids(const std::string& spec) {
   // Slurm: a comma list of N, N-M or N-M:S, optionally followed by %LIMIT.
   std::string list = spec;
   if (auto pct = spec.find('%'); pct != std::string::npos) {
-    if (to_int(spec.substr(pct + 1), "--array limit after %") < 1) throw UsageError("--array: the %limit must be at least 1");
+    if (to_int(spec.substr(pct + 1), "--array limit after %") < 1)
+      throw UsageError("--array: the %limit must be at least 1");
     list = spec.substr(0, pct);
   }
   std::vector<int64_t> ids;
@@ -117,8 +127,10 @@ std::vector<int64_t> array_ids(const std::string& spec) {
       throw UsageError(fmt::format("--array {}: '{}' is not N, N-M or N-M:STEP", spec, item));
     const int64_t first = to_int(m[1], "--array"), last = m[2].matched ? to_int(m[2], "--array") : first;
     const int64_t step = m[3].matched ? to_int(m[3], "--array step") : 1;
-    if (last < first) throw UsageError(fmt::format("--array {}: the range {} runs backwards", spec, item));
-    if (step < 1) throw UsageError(fmt::format("--array {}: the step of {} must be at least 1", spec, item));
+    if (last < first)
+      throw UsageError(fmt::format("--array {}: the range {} runs backwards", spec, item));
+    if (step < 1)
+      throw UsageError(fmt::format("--array {}: the step of {} must be at least 1", spec, item));
     if ((last - first) / step + static_cast<int64_t>(ids.size()) > 1000000)
       throw UsageError(fmt::format("--array {}: more than a million tasks", spec));
     for (int64_t i = first; i <= last; i += step) ids.push_back(i);
@@ -132,8 +144,8 @@ Sweep parse_sweep(const std::string& sweep) {
   const auto eq = sweep.find('=');
   s.param = sweep.substr(0, eq);
   if (!matches(s.param, "[A-Za-z_][A-Za-z0-9_]*"))
-    throw UsageError(fmt::format("--sweep {}: '{}' is not a parameter name (give PARAM or PARAM=V1,V2,...)", sweep,
-                                 s.param));
+    throw UsageError(fmt::format(
+        "--sweep {}: '{}' is not a parameter name (give PARAM or PARAM=V1,V2,...)", sweep, s.param));
   if (eq == std::string::npos) return s;
   s.values = split(sweep.substr(eq + 1), ',');
   for (const std::string& v : s.values)
@@ -149,7 +161,8 @@ uint64_t parse_mem(const std::string& text) {
   const uint64_t n = std::stoull(m[1]);
   const char unit = m[2].matched && m[2].length() ? static_cast<char>(std::toupper(m[2].str()[0])) : 'M';
   const int shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 40;
-  if (n == 0) throw UsageError("--mem 0: Slurm reads it as 'all the memory of the node'; leave --mem out instead");
+  if (n == 0)
+    throw UsageError("--mem 0: Slurm reads it as 'all the memory of the node'; leave --mem out instead");
   if (n > (uint64_t{1} << (63 - shift))) throw UsageError(fmt::format("--mem {}: too large", text));
   return n << shift;
 }
@@ -173,33 +186,42 @@ void normalize(Request& r) {
   if (!custom && !is_builtin(r.template_name)) {
     std::string names;
     for (const auto& n : builtin_names()) names += (names.empty() ? "" : ", ") + n;
-    throw UsageError(fmt::format("no template '{}'{} (templates: {}; or a path to your own .sbatch file)",
-                                 r.template_name, did_you_mean(r.template_name, builtin_names()), names));
+    throw UsageError(
+        fmt::format("no template '{}'{} (templates: {}; or a path to your own .sbatch file)",
+                    r.template_name, did_you_mean(r.template_name, builtin_names()), names));
   }
   const std::string& t = r.template_name;
 
   // Resources. Each rank is one MPI process; the gpu template gives each its own GPU.
-  if (r.gpus_per_node < 0) throw UsageError(fmt::format("--gpus-per-node {}: must be 0 or more", r.gpus_per_node));
+  if (r.gpus_per_node < 0)
+    throw UsageError(fmt::format("--gpus-per-node {}: must be 0 or more", r.gpus_per_node));
   if (t == "gpu") {
-    if (r.gpus_per_node == 0) throw UsageError("the gpu template needs --gpus-per-node G (one rank per GPU)");
+    if (r.gpus_per_node == 0)
+      throw UsageError("the gpu template needs --gpus-per-node G (one rank per GPU)");
     if (r.ntasks_per_node == 0) r.ntasks_per_node = r.gpus_per_node;
     if (r.ntasks_per_node != r.gpus_per_node)
-      throw UsageError(fmt::format("the gpu template runs one rank per GPU: --ntasks-per-node {} differs from "
-                                   "--gpus-per-node {}",
-                                   r.ntasks_per_node, r.gpus_per_node));
+      throw UsageError(
+          fmt::format("the gpu template runs one rank per GPU: --ntasks-per-node {} differs from "
+                      "--gpus-per-node {}",
+                      r.ntasks_per_node, r.gpus_per_node));
   }
   if (r.nodes == 0) throw UsageError("--nodes N is required");
   if (r.nodes < 0) throw UsageError(fmt::format("--nodes {}: must be at least 1", r.nodes));
   if (r.ntasks_per_node == 0) throw UsageError("--ntasks-per-node M is required (MPI ranks per node)");
-  if (r.ntasks_per_node < 0) throw UsageError(fmt::format("--ntasks-per-node {}: must be at least 1", r.ntasks_per_node));
-  if (r.cpus_per_task < 1) throw UsageError(fmt::format("--cpus-per-task {}: must be at least 1", r.cpus_per_task));
+  if (r.ntasks_per_node < 0)
+    throw UsageError(fmt::format("--ntasks-per-node {}: must be at least 1", r.ntasks_per_node));
+  if (r.cpus_per_task < 1)
+    throw UsageError(fmt::format("--cpus-per-task {}: must be at least 1", r.cpus_per_task));
   if (static_cast<int64_t>(r.nodes) * r.ntasks_per_node > (int64_t{1} << 24))
-    throw UsageError(fmt::format("--nodes {} x --ntasks-per-node {}: more than 2^24 ranks", r.nodes, r.ntasks_per_node));
+    throw UsageError(fmt::format("--nodes {} x --ntasks-per-node {}: more than 2^24 ranks", r.nodes,
+                                 r.ntasks_per_node));
   // Slurm's formats: MIN, MIN:SEC, H:MIN:SEC, D-H, D-H:MIN, D-H:MIN:SEC.
-  if (!r.time.empty() && !matches(r.time, "[0-9]+(:[0-9]{1,2}){0,2}|[0-9]+-[0-9]{1,2}(:[0-9]{1,2}){0,2}"))
+  if (!r.time.empty() &&
+      !matches(r.time, "[0-9]+(:[0-9]{1,2}){0,2}|[0-9]+-[0-9]{1,2}(:[0-9]{1,2}){0,2}"))
     throw UsageError(fmt::format("--time {}: give MINUTES, H:MM:SS or D-HH:MM:SS", r.time));
-  for (const auto& [opt, value] : {std::pair<const char*, const std::string&>{"--partition", r.partition},
-                                   {"--account", r.account}})
+  for (const auto& [opt, value] :
+       {std::pair<const char*, const std::string&>{"--partition", r.partition},
+        {"--account", r.account}})
     if (!value.empty() && !matches(value, "[A-Za-z0-9_.,-]+"))
       throw UsageError(fmt::format("{} '{}': letters, digits, '_', '.', '-' and ',' only", opt, value));
   if (!r.mem.empty()) parse_mem(r.mem);
@@ -210,12 +232,16 @@ void normalize(Request& r) {
 
   // What the template runs: a pipeline, or a built-in workload (bench).
   if (t == "bench") {
-    if (r.workload.empty()) throw UsageError("the bench template needs --workload NAME (`dnd bench --help` lists them)");
+    if (r.workload.empty())
+      throw UsageError("the bench template needs --workload NAME (`dnd bench --help` lists them)");
     if (!r.pipeline.empty())
-      throw UsageError(fmt::format("the bench template runs a built-in workload (--workload {}), not the pipeline {}",
-                                   r.workload, r.pipeline));
+      throw UsageError(
+          fmt::format("the bench template runs a built-in workload (--workload {}), not the pipeline {}",
+                      r.workload, r.pipeline));
   } else if (!custom) {
-    if (r.pipeline.empty()) throw UsageError(fmt::format("the {} template needs a pipeline file: dnd jobs sbatch PIPE.yaml ...", t));
+    if (r.pipeline.empty())
+      throw UsageError(
+          fmt::format("the {} template needs a pipeline file: dnd jobs sbatch PIPE.yaml ...", t));
     for (const auto& [opt, given] : {std::pair<const char*, bool>{"--workload", !r.workload.empty()},
                                      {"--ranks", !r.bench_ranks.empty()},
                                      {"--out", !r.bench_out.empty()}})
@@ -241,7 +267,8 @@ void normalize(Request& r) {
 
   if (!r.pipeline.empty()) {
     std::error_code ec;
-    if (!fs::is_regular_file(r.pipeline, ec)) throw UsageError(fmt::format("{}: no such pipeline file", r.pipeline));
+    if (!fs::is_regular_file(r.pipeline, ec))
+      throw UsageError(fmt::format("{}: no such pipeline file", r.pipeline));
     r.pipeline_path = fs::absolute(r.pipeline).lexically_normal().string();
     if (r.pipeline_name.empty()) r.pipeline_name = pipeline_name(r.pipeline);
   }
@@ -249,17 +276,19 @@ void normalize(Request& r) {
   // The sweep: each array task runs with its own value of one parameter.
   if (t == "array") {
     if (r.sweep.empty())
-      throw UsageError("the array template needs --sweep PARAM=V1,V2,... (task i runs with V_i) or --sweep PARAM "
-                       "with --array SPEC (each task's id is its value)");
+      throw UsageError(
+          "the array template needs --sweep PARAM=V1,V2,... (task i runs with V_i) or --sweep PARAM "
+          "with --array SPEC (each task's id is its value)");
     const Sweep s = parse_sweep(r.sweep);
     if (s.values.empty() && r.array.empty())
-      throw UsageError(fmt::format("--sweep {} without values needs --array SPEC (each task's id is its value)", r.sweep));
+      throw UsageError(fmt::format(
+          "--sweep {} without values needs --array SPEC (each task's id is its value)", r.sweep));
     if (r.array.empty()) r.array = fmt::format("0-{}", s.values.size() - 1);
     const auto ids = array_ids(r.array);
     const int64_t top = *std::max_element(ids.begin(), ids.end());
     if (!s.values.empty() && top >= static_cast<int64_t>(s.values.size()))
-      throw UsageError(fmt::format("--array {}: task {} has no value (--sweep gives {}: tasks 0-{})", r.array, top,
-                                   s.values.size(), s.values.size() - 1));
+      throw UsageError(fmt::format("--array {}: task {} has no value (--sweep gives {}: tasks 0-{})",
+                                   r.array, top, s.values.size(), s.values.size() - 1));
   } else if (!custom && (!r.array.empty() || !r.sweep.empty())) {
     throw UsageError(fmt::format("--array and --sweep are for the array template, not '{}'", t));
   } else if (!r.array.empty()) {
@@ -284,19 +313,20 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-
 std::string render(const Request& r, const Template& t, const std::string& plan_note) {
   const bool array = !r.array.empty();
   const bool bench = t.name == "bench" || (!t.builtin && !r.workload.empty() && r.pipeline.empty());
   // Jobs and their output are named after what they run: the pipeline, the workload, or
   // (an own template without either) the template file.
-  const std::string base = bench                      ? "dnd-bench-" + r.workload
-                           : !r.pipeline_name.empty() ? "dnd-" + r.pipeline_name
-                                                      : "dnd-" + safe_name(fs::path(t.name).stem().string());
+  const std::string base = bench ? "dnd-bench-" + r.workload
+                           : !r.pipeline_name.empty()
+                               ? "dnd-" + r.pipeline_name
+                               : "dnd-" + safe_name(fs::path(t.name).stem().string());
 
-  std::string sbatch = fmt::format("#SBATCH --job-name={}\n#SBATCH --nodes={}\n#SBATCH --ntasks-per-node={}\n"
-                                   "#SBATCH --cpus-per-task={}\n",
-                                   base, r.nodes, r.ntasks_per_node, r.cpus_per_task);
+  std::string sbatch = fmt::format(
+      "#SBATCH --job-name={}\n#SBATCH --nodes={}\n#SBATCH --ntasks-per-node={}\n"
+      "#SBATCH --cpus-per-task={}\n",
+      base, r.nodes, r.ntasks_per_node, r.cpus_per_task);
   if (r.gpus_per_node > 0) sbatch += fmt::format("#SBATCH --gpus-per-node={}\n", r.gpus_per_node);
   if (!r.mem.empty()) sbatch += fmt::format("#SBATCH --mem={}\n", r.mem);
   if (!r.time.empty()) sbatch += fmt::format("#SBATCH --time={}\n", r.time);
@@ -309,12 +339,15 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
   // mpirun reads the allocation from Slurm; threads are set explicitly, so no binding.
   const std::string launch =
       r.launcher == "srun"
-          ? fmt::format("srun --mpi=pmix --cpus-per-task=\"${{SLURM_CPUS_PER_TASK:-{}}}\" --kill-on-bad-exit=1",
-                        r.cpus_per_task)
-          : fmt::format("mpirun -n \"$SLURM_NTASKS\" --map-by ppr:{}:node --bind-to none", r.ntasks_per_node);
+          ? fmt::format(
+                "srun --mpi=pmix --cpus-per-task=\"${{SLURM_CPUS_PER_TASK:-{}}}\" --kill-on-bad-exit=1",
+                r.cpus_per_task)
+          : fmt::format("mpirun -n \"$SLURM_NTASKS\" --map-by ppr:{}:node --bind-to none",
+                        r.ntasks_per_node);
 
   std::string sets;
-  for (const std::string& s : r.sets) sets += (sets.empty() ? "" : " ") + std::string("--set ") + shell_quote(s);
+  for (const std::string& s : r.sets)
+    sets += (sets.empty() ? "" : " ") + std::string("--set ") + shell_quote(s);
   Sweep sweep;
   if (!r.sweep.empty()) sweep = parse_sweep(r.sweep);
   std::string values;
@@ -338,7 +371,8 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
       {"WORKLOAD", r.workload},
       {"BENCH_RANKS", r.bench_ranks},
       {"BENCH_MODE", r.bench_mode},
-      {"BENCH_OUT", r.bench_out.empty() ? "\"dnd-bench-$WORKLOAD-$SLURM_JOB_ID\"" : shell_quote(r.bench_out)},
+      {"BENCH_OUT",
+       r.bench_out.empty() ? "\"dnd-bench-$WORKLOAD-$SLURM_JOB_ID\"" : shell_quote(r.bench_out)},
   };
 
   std::string out;
@@ -347,14 +381,17 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
     const size_t open = t.text.find("{{", pos);
     if (open == std::string::npos) break;
     const size_t close = t.text.find("}}", open);
-    const std::string key = close == std::string::npos ? std::string() : t.text.substr(open + 2, close - open - 2);
+    const std::string key =
+        close == std::string::npos ? std::string() : t.text.substr(open + 2, close - open - 2);
     auto it = vars.find(key);
     if (it == vars.end()) {
       std::string known;
       for (const auto& [k, v] : vars) known += (known.empty() ? "" : " ") + k;
-      const auto line = std::count(t.text.begin(), t.text.begin() + static_cast<std::ptrdiff_t>(open), '\n') + 1;
-      throw UsageError(fmt::format("template {}:{}: unknown placeholder '{}' (known: {})", t.name, line,
-                                   t.text.substr(open, close == std::string::npos ? 2 : close + 2 - open), known));
+      const auto line =
+          std::count(t.text.begin(), t.text.begin() + static_cast<std::ptrdiff_t>(open), '\n') + 1;
+      throw UsageError(
+          fmt::format("template {}:{}: unknown placeholder '{}' (known: {})", t.name, line,
+                      t.text.substr(open, close == std::string::npos ? 2 : close + 2 - open), known));
     }
     out += t.text.substr(pos, open - pos) + it->second;
     pos = close + 2;
@@ -386,7 +423,8 @@ std::optional<double> json_top_level_number(const std::string& json, const std::
       ++k;
       while (k < json.size() && std::isspace(static_cast<unsigned char>(json[k]))) ++k;
       size_t end = k;
-      while (end < json.size() && (std::isdigit(static_cast<unsigned char>(json[end])) || std::strchr("+-.eE", json[end])))
+      while (end < json.size() &&
+             (std::isdigit(static_cast<unsigned char>(json[end])) || std::strchr("+-.eE", json[end])))
         ++end;
       if (end == k) return std::nullopt;
       try {
@@ -405,26 +443,28 @@ FitReport check_fit(const Request& r, const Fit& f) {
   if (f.peak_bytes_per_rank) {
     const double rank = static_cast<double>(*f.peak_bytes_per_rank);
     const double node = rank * per_node;
-    rep.note = fmt::format("# dnd plan: about {} per rank at {} ranks, {} for the {} rank(s) of a node", human_bytes(rank),
-                           r.ranks(), human_bytes(node), per_node);
+    rep.note = fmt::format("# dnd plan: about {} per rank at {} ranks, {} for the {} rank(s) of a node",
+                           human_bytes(rank), r.ranks(), human_bytes(node), per_node);
     if (f.node_bytes) {
-      rep.note +=
-          fmt::format("; a node has {} ({})", human_bytes(static_cast<double>(*f.node_bytes)), f.node_bytes_source);
+      rep.note += fmt::format("; a node has {} ({})", human_bytes(static_cast<double>(*f.node_bytes)),
+                              f.node_bytes_source);
       if (node > static_cast<double>(*f.node_bytes))
-        rep.warnings.push_back(fmt::format(
-            "the pipeline needs about {} per rank at {} ranks (dnd plan), {} for the {} rank(s) of a node, but a node "
-            "has {} ({}): use more nodes, fewer ranks per node, or more memory (--mem)",
-            human_bytes(rank), r.ranks(), human_bytes(node), per_node, human_bytes(static_cast<double>(*f.node_bytes)),
-            f.node_bytes_source));
+        rep.warnings.push_back(
+            fmt::format("the pipeline needs about {} per rank at {} ranks (dnd plan), {} for the {} "
+                        "rank(s) of a node, but a node "
+                        "has {} ({}): use more nodes, fewer ranks per node, or more memory (--mem)",
+                        human_bytes(rank), r.ranks(), human_bytes(node), per_node,
+                        human_bytes(static_cast<double>(*f.node_bytes)), f.node_bytes_source));
     }
     rep.note += "\n";
   }
   if (f.node_cpus && static_cast<int64_t>(per_node) * r.cpus_per_task > *f.node_cpus)
-    rep.warnings.push_back(fmt::format(
-        "{} rank(s) per node x {} core(s) per rank need {} CPUs per node, but the nodes have {} ({}): Slurm will "
-        "refuse or hold the job",
-        per_node, r.cpus_per_task, static_cast<int64_t>(per_node) * r.cpus_per_task, *f.node_cpus,
-        f.node_cpus_source));
+    rep.warnings.push_back(
+        fmt::format("{} rank(s) per node x {} core(s) per rank need {} CPUs per node, but the nodes "
+                    "have {} ({}): Slurm will "
+                    "refuse or hold the job",
+                    per_node, r.cpus_per_task, static_cast<int64_t>(per_node) * r.cpus_per_task,
+                    *f.node_cpus, f.node_cpus_source));
   return rep;
 }
 

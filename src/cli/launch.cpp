@@ -12,8 +12,8 @@
 namespace dnd::cli {
 
 bool under_launcher() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "SLURM_STEP_NUM_TASKS",
-                        "MPI_LOCALNRANKS", "HYDRA_CONTROL_FD"})
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                        "SLURM_STEP_NUM_TASKS", "MPI_LOCALNRANKS", "HYDRA_CONTROL_FD"})
     if (std::getenv(v)) return true;
   return false;
 }

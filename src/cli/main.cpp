@@ -44,24 +44,25 @@ int main(int argc, char** argv) {
   Global g;
   app.add_flag("-v,--verbose", g.verbose, "report the runtime (BLAS, threads, ranks) at start-up");
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
-  app.add_option("-n,--nranks", g.nranks, "run with N ranks: re-launches under mpirun when not already launched")
+  app.add_option("-n,--nranks", g.nranks,
+                 "run with N ranks: re-launches under mpirun when not already launched")
       ->check(CLI::PositiveNumber);
-  app.add_option("--plugin", g.plugins, "load a shared library of ops (repeatable; see README 'Plugins')");
+  app.add_option("--plugin", g.plugins,
+                 "load a shared library of ops (repeatable; see README 'Plugins')");
 
   // Global options may also follow the subcommand: dnd run pipe.yaml -n 4.
   app.fallthrough();
-  std::vector<Command> commands{add_demo(app, g),    add_info(app, g), add_run(app, g),
-                                add_plan(app, g),    add_validate(app, g), add_ops(app, g),
-                                add_jobs(app, g), add_inspect(app, g),
-                                add_bench(app, g)};
+  std::vector<Command> commands{add_demo(app, g), add_info(app, g),     add_run(app, g),
+                                add_plan(app, g), add_validate(app, g), add_ops(app, g),
+                                add_jobs(app, g), add_inspect(app, g),  add_bench(app, g)};
 
   // An unknown first word is a mistyped command: say so, with the nearest name.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;
     for (const Command& c : commands) names.push_back(c.app->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n", argv[1],
-                 dnd::did_you_mean(argv[1], names));
+      fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n",
+                 argv[1], dnd::did_you_mean(argv[1], names));
       return kExitUsage;
     }
   }
@@ -114,15 +115,17 @@ int main(int argc, char** argv) {
   const dnd::Communicator world = dnd::Communicator::world();
   if (g.nranks > 0 && g.nranks != world.size()) {
     if (world.rank() == 0)
-      fmt::print(stderr, "dnd: error: -n {} given, but the launcher started {} ranks\n", g.nranks, world.size());
+      fmt::print(stderr, "dnd: error: -n {} given, but the launcher started {} ranks\n", g.nranks,
+                 world.size());
     return kExitUsage;
   }
   {  // every rank loads the plugins; all give up if one cannot (nobody waits for it)
     const std::string err = load_plugins();
-    const int64_t first = dnd::allreduce_value(world, err.empty() ? int64_t{world.size()} : int64_t{world.rank()},
-                                               dnd::ReduceOp::min);
+    const int64_t first = dnd::allreduce_value(
+        world, err.empty() ? int64_t{world.size()} : int64_t{world.rank()}, dnd::ReduceOp::min);
     if (first < world.size()) {
-      if (world.rank() == first) fmt::print(stderr, "dnd: error{}: {}\n", first ? fmt::format(" on rank {}", first) : "", err);
+      if (world.rank() == first)
+        fmt::print(stderr, "dnd: error{}: {}\n", first ? fmt::format(" on rank {}", first) : "", err);
       return kExitUsage;
     }
   }
@@ -151,16 +154,19 @@ int main(int argc, char** argv) {
       const auto outcome = vote.vote(dnd::without_backtrace(e.what()), failure_wait());
       using Outcome = dnd::FailureVote::Outcome;
       if (outcome == Outcome::not_every_rank)
-        fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(), dnd::without_backtrace(e.what()));
+        fmt::print(stderr, "dnd {}: error on rank {}: {}\n", c.app->get_name(), world.rank(),
+                   dnd::without_backtrace(e.what()));
       else if (world.rank() == 0)
         fmt::print(stderr, "dnd {}: error on {}: {}\n", c.app->get_name(),
-                   world.size() == 1                     ? std::string("rank 0")
-                   : outcome == Outcome::every_rank_same ? fmt::format("every rank ({})", world.size())
-                                                         : fmt::format("every rank ({}; rank 0's message)", world.size()),
+                   world.size() == 1 ? std::string("rank 0")
+                   : outcome == Outcome::every_rank_same
+                       ? fmt::format("every rank ({})", world.size())
+                       : fmt::format("every rank ({}; rank 0's message)", world.size()),
                    dnd::without_backtrace(e.what()));
       // Every rank failed: rank 0's abort ends the job (one abort, not p of them racing
       // in the launcher's report); the others wait for it, boundedly.
-      if (outcome != Outcome::not_every_rank && world.rank() != 0) std::this_thread::sleep_for(failure_wait());
+      if (outcome != Outcome::not_every_rank && world.rank() != 0)
+        std::this_thread::sleep_for(failure_wait());
       dnd::abort_all(kExitFailure);
     }
   }

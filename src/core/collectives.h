@@ -69,7 +69,8 @@ class FailureVote {
 
 // Collective over comm: a barrier at which ranks wait without spinning (testing every
 // `poll`), so that ranks with nothing to do leave the cores to those that work.
-void idle_barrier(const Communicator& comm, std::chrono::microseconds poll = std::chrono::milliseconds(2));
+void idle_barrier(const Communicator& comm,
+                  std::chrono::microseconds poll = std::chrono::milliseconds(2));
 
 // Collective over comm: MPI_Alltoall of equal shares: send and recv are contiguous CPU
 // tensors of p equal parts (part q goes to / comes from rank q), of any size. The plain

@@ -61,7 +61,8 @@ void check_mpi(int rc, const char* call, const char* file, int line) {
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, msg, &len);
-  throw CommError(fmt::format("MPI error in {} at {}:{}: {}", call, file, line, std::string(msg, static_cast<size_t>(len))));
+  throw CommError(fmt::format("MPI error in {} at {}:{}: {}", call, file, line,
+                              std::string(msg, static_cast<size_t>(len))));
 }
 
 Communicator Communicator::world() {
@@ -136,29 +137,46 @@ bool Communicator::is_null() const noexcept { return s_->comm == MPI_COMM_NULL; 
 
 MPI_Datatype mpi_datatype(int scalar_type) {
   switch (static_cast<c10::ScalarType>(scalar_type)) {
-    case c10::ScalarType::Bool: return MPI_C_BOOL;
-    case c10::ScalarType::Byte: return MPI_UINT8_T;
-    case c10::ScalarType::Char: return MPI_INT8_T;
-    case c10::ScalarType::Short: return MPI_INT16_T;
-    case c10::ScalarType::Int: return MPI_INT32_T;
-    case c10::ScalarType::Long: return MPI_INT64_T;
-    case c10::ScalarType::Float: return MPI_FLOAT;
-    case c10::ScalarType::Double: return MPI_DOUBLE;
-    case c10::ScalarType::ComplexFloat: return MPI_C_FLOAT_COMPLEX;
-    case c10::ScalarType::ComplexDouble: return MPI_C_DOUBLE_COMPLEX;
+    case c10::ScalarType::Bool:
+      return MPI_C_BOOL;
+    case c10::ScalarType::Byte:
+      return MPI_UINT8_T;
+    case c10::ScalarType::Char:
+      return MPI_INT8_T;
+    case c10::ScalarType::Short:
+      return MPI_INT16_T;
+    case c10::ScalarType::Int:
+      return MPI_INT32_T;
+    case c10::ScalarType::Long:
+      return MPI_INT64_T;
+    case c10::ScalarType::Float:
+      return MPI_FLOAT;
+    case c10::ScalarType::Double:
+      return MPI_DOUBLE;
+    case c10::ScalarType::ComplexFloat:
+      return MPI_C_FLOAT_COMPLEX;
+    case c10::ScalarType::ComplexDouble:
+      return MPI_C_DOUBLE_COMPLEX;
     default:
-      throw TypeError(fmt::format("no MPI datatype for dtype {}", c10::toString(static_cast<c10::ScalarType>(scalar_type))));
+      throw TypeError(fmt::format("no MPI datatype for dtype {}",
+                                  c10::toString(static_cast<c10::ScalarType>(scalar_type))));
   }
 }
 
 static MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::sum: return MPI_SUM;
-    case ReduceOp::prod: return MPI_PROD;
-    case ReduceOp::min: return MPI_MIN;
-    case ReduceOp::max: return MPI_MAX;
-    case ReduceOp::land: return MPI_LAND;
-    case ReduceOp::lor: return MPI_LOR;
+    case ReduceOp::sum:
+      return MPI_SUM;
+    case ReduceOp::prod:
+      return MPI_PROD;
+    case ReduceOp::min:
+      return MPI_MIN;
+    case ReduceOp::max:
+      return MPI_MAX;
+    case ReduceOp::land:
+      return MPI_LAND;
+    case ReduceOp::lor:
+      return MPI_LOR;
   }
   return MPI_OP_NULL;
 }
@@ -180,12 +198,24 @@ constexpr int64_t kLargeAllreduceBytes = int64_t{1} << 20;
 
 void combine_into(at::Tensor& acc, const at::Tensor& x, ReduceOp op) {
   switch (op) {
-    case ReduceOp::sum: acc.add_(x); break;
-    case ReduceOp::prod: acc.mul_(x); break;
-    case ReduceOp::min: at::minimum_out(acc, acc, x); break;
-    case ReduceOp::max: at::maximum_out(acc, acc, x); break;
-    case ReduceOp::land: acc.logical_and_(x); break;
-    case ReduceOp::lor: acc.logical_or_(x); break;
+    case ReduceOp::sum:
+      acc.add_(x);
+      break;
+    case ReduceOp::prod:
+      acc.mul_(x);
+      break;
+    case ReduceOp::min:
+      at::minimum_out(acc, acc, x);
+      break;
+    case ReduceOp::max:
+      at::maximum_out(acc, acc, x);
+      break;
+    case ReduceOp::land:
+      acc.logical_and_(x);
+      break;
+    case ReduceOp::lor:
+      acc.logical_or_(x);
+      break;
   }
 }
 
@@ -196,9 +226,11 @@ void large_allreduce(const Communicator& comm, at::Tensor& flat, ReduceOp op) {
   const int p = comm.size(), me = comm.rank();
   const int64_t n = flat.numel();
   std::vector<int64_t> off(static_cast<size_t>(p) + 1, 0);
-  for (int r = 0; r < p; ++r) off[static_cast<size_t>(r) + 1] = off[static_cast<size_t>(r)] + n / p + (r < n % p ? 1 : 0);
+  for (int r = 0; r < p; ++r)
+    off[static_cast<size_t>(r) + 1] = off[static_cast<size_t>(r)] + n / p + (r < n % p ? 1 : 0);
   auto seg = [&](const at::Tensor& t, int r) {
-    return t.narrow(0, off[static_cast<size_t>(r)], off[static_cast<size_t>(r) + 1] - off[static_cast<size_t>(r)]);
+    return t.narrow(0, off[static_cast<size_t>(r)],
+                    off[static_cast<size_t>(r) + 1] - off[static_cast<size_t>(r)]);
   };
   const int64_t mine = off[static_cast<size_t>(me) + 1] - off[static_cast<size_t>(me)];
   at::Tensor incoming = at::empty({p, mine}, flat.options());
@@ -227,16 +259,18 @@ void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
   at::Tensor buf = t;
   // MPI defines no MIN/MAX/PROD on C_BOOL; reduce bools as bytes.
   if (t.scalar_type() == at::kBool) buf = t.to(at::kByte);
-  if (buf.numel() * static_cast<int64_t>(buf.element_size()) >= kLargeAllreduceBytes && buf.numel() >= comm.size()) {
+  if (buf.numel() * static_cast<int64_t>(buf.element_size()) >= kLargeAllreduceBytes &&
+      buf.numel() >= comm.size()) {
     at::Tensor flat = buf.view({-1});
     large_allreduce(comm, flat, op);
   } else {
     MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
     const int64_t esize = buf.element_size();
     char* p = static_cast<char*>(buf.data_ptr());
-    for_each_piece(buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
-      DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + off * esize, cnt, dt, mpi_op(op), comm.get()));
-    });
+    for_each_piece(
+        buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
+          DND_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + off * esize, cnt, dt, mpi_op(op), comm.get()));
+        });
   }
   if (!buf.is_same(t)) t.copy_(buf);
 }
@@ -245,8 +279,9 @@ void broadcast_(const Communicator& comm, at::Tensor& t, int root) {
   check_host_contiguous(t, "broadcast");
   if (comm.size() == 1) return;
   char* p = static_cast<char*>(t.data_ptr());
-  for_each_piece(t.numel() * static_cast<int64_t>(t.element_size()), kMaxMessageBytes,
-                 [&](int64_t off, int cnt) { DND_MPI_CHECK(MPI_Bcast(p + off, cnt, MPI_BYTE, root, comm.get())); });
+  for_each_piece(
+      t.numel() * static_cast<int64_t>(t.element_size()), kMaxMessageBytes,
+      [&](int64_t off, int cnt) { DND_MPI_CHECK(MPI_Bcast(p + off, cnt, MPI_BYTE, root, comm.get())); });
 }
 
 std::vector<int64_t> allgather_value(const Communicator& comm, int64_t v) {
@@ -313,13 +348,15 @@ void broadcast_string(const Communicator& comm, std::string& s, int root) {
   int64_t len = static_cast<int64_t>(s.size());
   DND_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm.get()));
   if (comm.rank() != root) s.assign(static_cast<size_t>(len), '\0');
-  for_each_piece(len, kMaxMessageBytes,
-                 [&](int64_t off, int n) { DND_MPI_CHECK(MPI_Bcast(s.data() + off, n, MPI_CHAR, root, comm.get())); });
+  for_each_piece(len, kMaxMessageBytes, [&](int64_t off, int n) {
+    DND_MPI_CHECK(MPI_Bcast(s.data() + off, n, MPI_CHAR, root, comm.get()));
+  });
 }
 
 std::optional<RankError> first_error(const Communicator& comm, const std::string& error) {
   const int64_t none = std::numeric_limits<int64_t>::max();
-  const int64_t first = allreduce_value(comm, error.empty() ? none : int64_t{comm.rank()}, ReduceOp::min);
+  const int64_t first =
+      allreduce_value(comm, error.empty() ? none : int64_t{comm.rank()}, ReduceOp::min);
   if (first == none) return std::nullopt;
   RankError e{static_cast<int>(first), error};
   broadcast_string(comm, e.message, e.rank);
@@ -333,12 +370,18 @@ enum Kind : char { kValue = 'V', kShape = 'S', kType = 'T', kComm = 'C', kIntern
 
 [[noreturn]] void throw_kind(char kind, const std::string& msg) {
   switch (kind) {
-    case kShape: throw ShapeError(msg);
-    case kType: throw TypeError(msg);
-    case kValue: throw ValueError(msg);
-    case kComm: throw CommError(msg);
-    case kInternal: throw InternalError(msg);
-    default: throw Error(msg);
+    case kShape:
+      throw ShapeError(msg);
+    case kType:
+      throw TypeError(msg);
+    case kValue:
+      throw ValueError(msg);
+    case kComm:
+      throw CommError(msg);
+    case kInternal:
+      throw InternalError(msg);
+    default:
+      throw Error(msg);
   }
 }
 
@@ -361,7 +404,8 @@ void agree(const Communicator& comm, const std::function<void()>& f) {
   } catch (const std::exception& e) {
     failure = std::string(1, kOther) + e.what();
   }
-  if (const auto first = first_error(comm, failure)) throw_kind(first->message[0], first->message.substr(1));
+  if (const auto first = first_error(comm, failure))
+    throw_kind(first->message[0], first->message.substr(1));
 }
 
 FailureVote::FailureVote(const Communicator& comm) : comm_(comm.dup()), buf_(new int64_t[4]()) {}
@@ -399,7 +443,8 @@ namespace {
 bool has_data(const at::Tensor& t) { return t.defined() && t.numel() > 0; }
 
 // Posts nonblocking transfers of `bytes` at p to/from `peer`, in pieces.
-void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm, std::vector<MPI_Request>& reqs) {
+void post_pieces(bool send, char* p, int64_t bytes, int peer, MPI_Comm comm,
+                 std::vector<MPI_Request>& reqs) {
   for_each_piece(bytes, kMaxMessageBytes, [&](int64_t off, int cnt) {
     MPI_Request r;
     if (send)
@@ -435,7 +480,10 @@ struct ByteView {
   std::vector<int64_t> sizes, strides;
 
   static ByteView of(const at::Tensor& v) {
-    ByteView b{reinterpret_cast<uintptr_t>(v.data_ptr()), static_cast<int64_t>(v.element_size()), v.sizes().vec(), {}};
+    ByteView b{reinterpret_cast<uintptr_t>(v.data_ptr()),
+               static_cast<int64_t>(v.element_size()),
+               v.sizes().vec(),
+               {}};
     for (int64_t k = 0; k < v.dim(); ++k) b.strides.push_back(v.stride(k) * b.esize);
     return b;
   }
@@ -450,7 +498,9 @@ struct ByteView {
   }
   static ByteView from(const std::vector<int64_t>& d) {
     const auto nd = static_cast<std::ptrdiff_t>(d[3]);
-    return ByteView{static_cast<uintptr_t>(d[1]), d[2], {d.begin() + 4, d.begin() + 4 + nd},
+    return ByteView{static_cast<uintptr_t>(d[1]),
+                    d[2],
+                    {d.begin() + 4, d.begin() + 4 + nd},
                     {d.begin() + 4 + nd, d.begin() + 4 + 2 * nd}};
   }
 
@@ -491,7 +541,8 @@ struct ByteView {
 bool pull(pid_t pid, std::vector<iovec> local, std::vector<iovec> remote) {
   size_t li = 0, ri = 0;
   while (li < local.size() && ri < remote.size()) {
-    const size_t ln = std::min<size_t>(local.size() - li, IOV_MAX), rn = std::min<size_t>(remote.size() - ri, IOV_MAX);
+    const size_t ln = std::min<size_t>(local.size() - li, IOV_MAX),
+                 rn = std::min<size_t>(remote.size() - ri, IOV_MAX);
     const ssize_t got = process_vm_readv(pid, &local[li], ln, &remote[ri], rn, 0);
     if (got <= 0) return false;
     // Advance both lists by `got` bytes.
@@ -531,12 +582,14 @@ void enable_single_copy(const Communicator& world) {
     const int q = (me + 1) % p;
     int64_t seen = -1;
     iovec l{&seen, sizeof(seen)},
-        r{reinterpret_cast<void*>(static_cast<uintptr_t>(info[static_cast<size_t>(2 * q + 1)])), sizeof(seen)};
+        r{reinterpret_cast<void*>(static_cast<uintptr_t>(info[static_cast<size_t>(2 * q + 1)])),
+          sizeof(seen)};
     ok = process_vm_readv(static_cast<pid_t>(info[static_cast<size_t>(2 * q)]), &l, 1, &r, 1, 0) ==
              static_cast<ssize_t>(sizeof(seen)) &&
          seen == 1000 + q;
   }
-  g_cma = allreduce_value(world, ok, ReduceOp::min) == 1;  // also keeps `probe` alive until all have read
+  g_cma =
+      allreduce_value(world, ok, ReduceOp::min) == 1;  // also keeps `probe` alive until all have read
 }
 
 bool single_copy_enabled() { return g_cma.load(); }
@@ -552,15 +605,16 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
     if (static_cast<int64_t>(list.size()) * kMinRun > bytes) ok = 0;
   }
   if (allreduce_value(comm, ok, ReduceOp::min) == 0) return false;
-  const auto where = allgather_values(comm, {static_cast<int64_t>(getpid()),
-                                             static_cast<int64_t>(reinterpret_cast<uintptr_t>(exposed))});
+  const auto where = allgather_values(
+      comm,
+      {static_cast<int64_t>(getpid()), static_cast<int64_t>(reinterpret_cast<uintptr_t>(exposed))});
   for (int q = 0; q < comm.size() && ok; ++q) {
     const auto& list = wanted[static_cast<size_t>(q)];
     if (list.empty()) continue;
     if (q == comm.rank()) {
       for (const RangeCopy& r : list)
-        std::memcpy(static_cast<char*>(into) + r.local_offset, static_cast<const char*>(exposed) + r.remote_offset,
-                    static_cast<size_t>(r.bytes));
+        std::memcpy(static_cast<char*>(into) + r.local_offset,
+                    static_cast<const char*>(exposed) + r.remote_offset, static_cast<size_t>(r.bytes));
       continue;
     }
     std::vector<iovec> local, remote;
@@ -572,7 +626,9 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
     }
     int64_t bytes = 0;
     for (const RangeCopy& r : list) bytes += r.bytes;
-    ok = pull(static_cast<pid_t>(where[static_cast<size_t>(2 * q)]), std::move(local), std::move(remote)) ? 1 : 0;
+    ok = pull(static_cast<pid_t>(where[static_cast<size_t>(2 * q)]), std::move(local), std::move(remote))
+             ? 1
+             : 0;
     if (ok) g_cma_bytes += bytes;
   }
   // Also the barrier that keeps every exposed buffer alive until all reads are done.
@@ -657,17 +713,20 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
     }
   } else {
     // Single-copy protocol: descriptors out, acknowledgements back.
-    std::vector<std::vector<int64_t>> descs_out(static_cast<size_t>(p)), descs_in(static_cast<size_t>(p));
+    std::vector<std::vector<int64_t>> descs_out(static_cast<size_t>(p)),
+        descs_in(static_cast<size_t>(p));
     std::vector<int64_t> acks_in(static_cast<size_t>(p), 0), acks_out(static_cast<size_t>(p), 0);
     std::vector<MPI_Request> desc_reqs, ack_in_reqs(static_cast<size_t>(p), MPI_REQUEST_NULL);
     const int dn = static_cast<int>(4 + 2 * kMaxDims);
     for (int k = 1; k < p; ++k) {
       const int q = (me + k) % p;
       if (!has_data(sends[q])) continue;
-      DND_ASSERT(sends[q].device().is_cpu() && sends[q].dim() <= kMaxDims, "exchange: unsupported send view");
+      DND_ASSERT(sends[q].device().is_cpu() && sends[q].dim() <= kMaxDims,
+                 "exchange: unsupported send view");
       descs_out[static_cast<size_t>(q)] = ByteView::of(sends[q]).describe();
       MPI_Request r;
-      DND_MPI_CHECK(MPI_Isend(descs_out[static_cast<size_t>(q)].data(), dn, MPI_INT64_T, q, kTagDesc, comm.get(), &r));
+      DND_MPI_CHECK(MPI_Isend(descs_out[static_cast<size_t>(q)].data(), dn, MPI_INT64_T, q, kTagDesc,
+                              comm.get(), &r));
       desc_reqs.push_back(r);
       DND_MPI_CHECK(MPI_Irecv(&acks_in[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(),
                               &ack_in_reqs[static_cast<size_t>(q)]));
@@ -681,12 +740,14 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
       // Worth it only with long runs on both sides (few iovecs per byte).
       const ByteView remote = ByteView::from(d), local = ByteView::of(recvs[q]);
       const int64_t bytes = bytes_of(recvs[q]);
-      const bool pulled = remote.runs().count * kMinRun <= bytes && local.runs().count * kMinRun <= bytes &&
+      const bool pulled = remote.runs().count * kMinRun <= bytes &&
+                          local.runs().count * kMinRun <= bytes &&
                           pull(static_cast<pid_t>(d[0]), local.iovecs(), remote.iovecs());
       acks_out[static_cast<size_t>(q)] = pulled ? kAckPulled : kAckSendPlease;
       if (pulled) g_cma_bytes += bytes;
       MPI_Request r;
-      DND_MPI_CHECK(MPI_Isend(&acks_out[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(), &r));
+      DND_MPI_CHECK(
+          MPI_Isend(&acks_out[static_cast<size_t>(q)], 1, MPI_INT64_T, q, kTagAck, comm.get(), &r));
       desc_reqs.push_back(r);
       if (!pulled) post(false, recvs[q], q);
     }
@@ -703,9 +764,11 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
   if (has_data(sends[me]) || has_data(recvs[me])) {
     DND_ASSERT(has_data(sends[me]) && has_data(recvs[me]) && sends[me].numel() == recvs[me].numel(),
                "exchange: self block sizes differ");
-    recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me] : sends[me].reshape(recvs[me].sizes()));
+    recvs[me].copy_(sends[me].sizes() == recvs[me].sizes() ? sends[me]
+                                                           : sends[me].reshape(recvs[me].sizes()));
   }
-  if (!reqs.empty()) DND_MPI_CHECK(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
+  if (!reqs.empty())
+    DND_MPI_CHECK(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
   for (MPI_Datatype& t : types) MPI_Type_free(&t);
   for (auto& [buf, dst] : unpack) dst.copy_(buf);
 }

@@ -12,34 +12,41 @@ namespace dnd {
 
 DNDarray::DNDarray(at::Tensor local, Shape gshape, Split split, Communicator comm,
                    std::vector<int64_t> counts)
-    : local_(std::move(local)), gshape_(std::move(gshape)), split_(split), comm_(std::move(comm)),
+    : local_(std::move(local)),
+      gshape_(std::move(gshape)),
+      split_(split),
+      comm_(std::move(comm)),
       counts_(std::move(counts)) {
   if (!local_.defined()) throw InternalError("DNDarray: undefined local tensor");
   check_supported_dtype(local_.scalar_type(), "DNDarray");
   if (split_) {
     if (*split_ < 0 || *split_ >= ndim())
-      throw ValueError(fmt::format("DNDarray: split axis {} is out of bounds for shape {}", *split_, shape_str(gshape_)));
+      throw ValueError(fmt::format("DNDarray: split axis {} is out of bounds for shape {}", *split_,
+                                   shape_str(gshape_)));
     if (static_cast<int>(counts_.size()) != comm_.size())
-      throw ShapeError(fmt::format("DNDarray: {} counts given for {} ranks", counts_.size(), comm_.size()));
+      throw ShapeError(
+          fmt::format("DNDarray: {} counts given for {} ranks", counts_.size(), comm_.size()));
     int64_t total = 0;
     for (int64_t c : counts_) {
       if (c < 0) throw ShapeError("DNDarray: negative count in the distribution");
       total += c;
     }
     if (total != gshape_[static_cast<size_t>(*split_)])
-      throw ShapeError(fmt::format("DNDarray: counts sum to {} but axis {} of {} has {} entries", total, *split_,
-                                   shape_str(gshape_), gshape_[static_cast<size_t>(*split_)]));
+      throw ShapeError(fmt::format("DNDarray: counts sum to {} but axis {} of {} has {} entries", total,
+                                   *split_, shape_str(gshape_), gshape_[static_cast<size_t>(*split_)]));
     offsets_ = counts_to_offsets(counts_);
   } else if (!counts_.empty()) {
     throw ShapeError("DNDarray: a replicated array has no counts");
   }
   for (int64_t d : gshape_)
-    if (d < 0) throw ShapeError(fmt::format("DNDarray: negative dimension in shape {}", shape_str(gshape_)));
+    if (d < 0)
+      throw ShapeError(fmt::format("DNDarray: negative dimension in shape {}", shape_str(gshape_)));
   const Shape want = lshape();
   if (local_.sizes().vec() != want)
-    throw ShapeError(fmt::format("DNDarray: rank {} holds a block of shape {} but global shape {} split={} gives it {}",
-                                 comm_.rank(), shape_str(local_.sizes().vec()), shape_str(gshape_), split_str(split_),
-                                 shape_str(want)));
+    throw ShapeError(fmt::format(
+        "DNDarray: rank {} holds a block of shape {} but global shape {} split={} gives it {}",
+        comm_.rank(), shape_str(local_.sizes().vec()), shape_str(gshape_), split_str(split_),
+        shape_str(want)));
   if (!local_.is_contiguous()) local_ = local_.contiguous();
 }
 
@@ -70,11 +77,15 @@ Chunk DNDarray::chunk(int rank) const {
 
 Dtype DNDarray::dtype() const { return local_.scalar_type(); }
 
-DeviceKind DNDarray::device() const { return local_.device().is_cpu() ? DeviceKind::cpu : DeviceKind::gpu; }
+DeviceKind DNDarray::device() const {
+  return local_.device().is_cpu() ? DeviceKind::cpu : DeviceKind::gpu;
+}
 
 bool DNDarray::is_balanced() const { return !split_ || is_balanced_counts(counts_); }
 
-int64_t DNDarray::lnbytes() const { return local_.numel() * static_cast<int64_t>(local_.element_size()); }
+int64_t DNDarray::lnbytes() const {
+  return local_.numel() * static_cast<int64_t>(local_.element_size());
+}
 
 int64_t DNDarray::gnbytes() const { return numel() * static_cast<int64_t>(local_.element_size()); }
 

@@ -34,8 +34,7 @@ class DNDarray {
   // A split array with explicit counts along the split axis (one per rank of comm, summing
   // to gshape[split]); for split == none counts must be empty. Throws ShapeError when
   // the local block's shape is not the one the counts give this rank.
-  DNDarray(at::Tensor local, Shape gshape, Split split, Communicator comm,
-           std::vector<int64_t> counts);
+  DNDarray(at::Tensor local, Shape gshape, Split split, Communicator comm, std::vector<int64_t> counts);
   // The same with balanced counts (or replicated when split is none).
   DNDarray(at::Tensor local, Shape gshape, Split split, Communicator comm);
 

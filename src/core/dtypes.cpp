@@ -21,7 +21,8 @@ void Error::add_prefix(const std::string& where) {
   what_ = where + ": " + what_;
 }
 
-void throw_internal(const char* cond, const char* file, int line, const char* func, const std::string& details) {
+void throw_internal(const char* cond, const char* file, int line, const char* func,
+                    const std::string& details) {
   // The file name from the source root on, not the build machine's absolute path.
   std::string f = file;
   for (const char* root : {"/src/", "/io/", "/kernels/", "/tests/", "/examples/"})
@@ -29,8 +30,8 @@ void throw_internal(const char* cond, const char* file, int line, const char* fu
       f = f.substr(k + 1);
       break;
     }
-  throw InternalError(fmt::format("{} failed{}{} [{}:{} in {}]",
-                                  cond, details.empty() ? "" : ": ", details, f, line, func));
+  throw InternalError(fmt::format("{} failed{}{} [{}:{} in {}]", cond, details.empty() ? "" : ": ",
+                                  details, f, line, func));
 }
 
 std::string message_of(const std::exception& e) {
@@ -50,7 +51,8 @@ int64_t checked_numel(const Shape& s, int64_t itemsize) {
   for (int64_t d : s)
     if (__builtin_mul_overflow(n, d, &n))
       throw ShapeError(fmt::format("the shape {} {} more than 2^63 - 1 {}", shape_str(s),
-                                   itemsize == 1 ? "has" : "needs", itemsize == 1 ? "elements" : "bytes"));
+                                   itemsize == 1 ? "has" : "needs",
+                                   itemsize == 1 ? "elements" : "bytes"));
   return n;
 }
 
@@ -64,20 +66,24 @@ struct DtypeName {
 };
 
 constexpr DtypeName kDtypes[] = {
-    {c10::ScalarType::Bool, "bool"},           {c10::ScalarType::Byte, "uint8"},
-    {c10::ScalarType::Char, "int8"},           {c10::ScalarType::Short, "int16"},
-    {c10::ScalarType::Int, "int32"},           {c10::ScalarType::Long, "int64"},
-    {c10::ScalarType::Float, "float32"},       {c10::ScalarType::Double, "float64"},
-    {c10::ScalarType::ComplexFloat, "complex64"}, {c10::ScalarType::ComplexDouble, "complex128"},
+    {c10::ScalarType::Bool, "bool"},
+    {c10::ScalarType::Byte, "uint8"},
+    {c10::ScalarType::Char, "int8"},
+    {c10::ScalarType::Short, "int16"},
+    {c10::ScalarType::Int, "int32"},
+    {c10::ScalarType::Long, "int64"},
+    {c10::ScalarType::Float, "float32"},
+    {c10::ScalarType::Double, "float64"},
+    {c10::ScalarType::ComplexFloat, "complex64"},
+    {c10::ScalarType::ComplexDouble, "complex128"},
 };
 
 constexpr std::pair<const char*, const char*> kAliases[] = {
-    {"float", "float32"},  {"double", "float64"},    {"int", "int32"},
-    {"long", "int64"},     {"short", "int16"},       {"byte", "uint8"},
-    {"cfloat", "complex64"}, {"cdouble", "complex128"}, {"f4", "float32"},
-    {"f8", "float64"},     {"i4", "int32"},          {"i8", "int64"},
-    {"i2", "int16"},       {"i1", "int8"},           {"u1", "uint8"},
-    {"c8", "complex64"},   {"c16", "complex128"},
+    {"float", "float32"},  {"double", "float64"}, {"int", "int32"},        {"long", "int64"},
+    {"short", "int16"},    {"byte", "uint8"},     {"cfloat", "complex64"}, {"cdouble", "complex128"},
+    {"f4", "float32"},     {"f8", "float64"},     {"i4", "int32"},         {"i8", "int64"},
+    {"i2", "int16"},       {"i1", "int8"},        {"u1", "uint8"},         {"c8", "complex64"},
+    {"c16", "complex128"},
 };
 
 std::string valid_names() {
@@ -95,12 +101,14 @@ std::string dtype_name(Dtype t) {
 }
 
 bool is_supported_dtype(Dtype t) {
-  return std::any_of(std::begin(kDtypes), std::end(kDtypes), [t](const DtypeName& d) { return d.type == t; });
+  return std::any_of(std::begin(kDtypes), std::end(kDtypes),
+                     [t](const DtypeName& d) { return d.type == t; });
 }
 
 void check_supported_dtype(Dtype t, std::string_view op) {
   if (!is_supported_dtype(t))
-    throw TypeError(fmt::format("{}: dtype {} is not supported (supported: {})", op, c10::toString(t), valid_names()));
+    throw TypeError(fmt::format("{}: dtype {} is not supported (supported: {})", op, c10::toString(t),
+                                valid_names()));
 }
 
 Dtype parse_dtype(std::string_view name) {
@@ -124,7 +132,8 @@ DeviceKind parse_device(std::string_view name) {
 int64_t normalize_axis(int64_t axis, int64_t ndim, std::string_view op) {
   const int64_t n = std::max<int64_t>(ndim, 0);
   if (axis < -n || axis >= n || n == 0)
-    throw ValueError(fmt::format("{}: axis {} is out of bounds for an array of dimension {}", op, axis, ndim));
+    throw ValueError(
+        fmt::format("{}: axis {} is out of bounds for an array of dimension {}", op, axis, ndim));
   return axis < 0 ? axis + n : axis;
 }
 

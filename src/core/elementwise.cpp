@@ -18,15 +18,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw ShapeError(fmt::format("{}: operands could not be broadcast together with shapes {} and {}", op,
-                                   shape_str(a), shape_str(b)));
+      throw ShapeError(fmt::format("{}: operands could not be broadcast together with shapes {} and {}",
+                                   op, shape_str(a), shape_str(b)));
     out[i] = da == 1 ? db : da;
   }
   return out;
 }
 
-ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands, Dtype dtype,
-                                 int nranks) {
+ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands,
+                                 Dtype dtype, int nranks) {
   const ArrayMeta* first = nullptr;
   for (const ArrayMeta* a : operands)
     if (a && !first) first = a;
@@ -46,7 +46,8 @@ ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMe
     if (!a || !a->split) continue;
     const int64_t ax = *a->split + (nd - static_cast<int64_t>(a->shape.size()));
     if (a->shape[static_cast<size_t>(*a->split)] != shape[static_cast<size_t>(ax)]) continue;
-    if (r.leader < 0 || shape_numel(a->shape) > shape_numel(operands[static_cast<size_t>(r.leader)]->shape)) {
+    if (r.leader < 0 ||
+        shape_numel(a->shape) > shape_numel(operands[static_cast<size_t>(r.leader)]->shape)) {
       r.leader = static_cast<int>(k);
       r.axis = ax;
     }
@@ -55,19 +56,23 @@ ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMe
     const ArrayMeta* a = operands[k];
     if (!a || !a->split || static_cast<int>(k) == r.leader) continue;
     const int64_t d = r.axis - (nd - static_cast<int64_t>(a->shape.size()));
-    const bool broadcasts = r.leader < 0 || d < 0 || a->shape[static_cast<size_t>(d)] != shape[static_cast<size_t>(r.axis)];
+    const bool broadcasts =
+        r.leader < 0 || d < 0 || a->shape[static_cast<size_t>(d)] != shape[static_cast<size_t>(r.axis)];
     std::string& note = r.op.note;
     if (broadcasts) {  // split along an axis it broadcasts over (or nothing to follow): made whole
       r.op.comm_bytes += allgather_bytes(*a, nranks);
       r.op.temp_bytes += global_bytes(*a);
-      note += fmt::format("{}input {} made whole (split {} is broadcast)", note.empty() ? "" : "; ", k + 1, *a->split);
+      note += fmt::format("{}input {} made whole (split {} is broadcast)", note.empty() ? "" : "; ",
+                          k + 1, *a->split);
     } else if (*a->split != d) {
       r.op.comm_bytes += move_bytes(*a, nranks);
       r.op.temp_bytes += max_block_bytes(*a, nranks);
-      note += fmt::format("{}aligns input {}: resplit {} -> {}", note.empty() ? "" : "; ", k + 1, *a->split, d);
+      note += fmt::format("{}aligns input {}: resplit {} -> {}", note.empty() ? "" : "; ", k + 1,
+                          *a->split, d);
     }
   }
-  r.op.outputs.push_back(ArrayMeta{shape, dtype, r.leader >= 0 ? Split(r.axis) : kReplicated, first->device});
+  r.op.outputs.push_back(
+      ArrayMeta{shape, dtype, r.leader >= 0 ? Split(r.axis) : kReplicated, first->device});
   return r;
 }
 
@@ -76,7 +81,8 @@ namespace {
 std::string describe(const std::vector<const DNDarray*>& arrays) {
   std::string s;
   for (const DNDarray* a : arrays)
-    s += fmt::format("{}{} split={}", s.empty() ? "" : " and ", shape_str(a->gshape()), split_str(a->split()));
+    s += fmt::format("{}{} split={}", s.empty() ? "" : " and ", shape_str(a->gshape()),
+                     split_str(a->split()));
   return s;
 }
 
@@ -117,7 +123,8 @@ Aligned align(const char* op, const std::vector<const DNDarray*>& arrays) {
       continue;
     }
     const int64_t d = axis - shift;  // the operand's own axis that lines up with the result's split
-    const bool broadcasts = d < 0 || a->gshape()[static_cast<size_t>(d)] != r.gshape[static_cast<size_t>(axis)];
+    const bool broadcasts =
+        d < 0 || a->gshape()[static_cast<size_t>(d)] != r.gshape[static_cast<size_t>(axis)];
     if (!a->split()) {
       r.locals.push_back(broadcasts ? a->larray() : a->larray().narrow(d, mine.offset, mine.count));
     } else if (broadcasts) {
@@ -157,8 +164,8 @@ DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const
   std::vector<at::Tensor> ts;
   size_t next = 0;
   for (const Operand* o : operands) ts.push_back(as_tensor(*o, next, al, device));
-  const Shape want = local_shape(al.gshape, al.split,
-                                 al.split ? al.counts[static_cast<size_t>(arrays[0]->comm().rank())] : 0);
+  const Shape want = local_shape(
+      al.gshape, al.split, al.split ? al.counts[static_cast<size_t>(arrays[0]->comm().rank())] : 0);
   at::Tensor out;
   try {
     // out_fn is offered by binary ops whose result has the promoted dtype of the operands.
@@ -183,10 +190,13 @@ DNDarray nary(const char* op, const std::vector<const Operand*>& operands, const
 using BinaryFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
 using BinaryOutFn = void (*)(at::Tensor&, const at::Tensor&, const at::Tensor&);
 
-DNDarray binary(const char* op, const Operand& a, const Operand& b, BinaryFn fn, BinaryOutFn out_fn = nullptr) {
+DNDarray binary(const char* op, const Operand& a, const Operand& b, BinaryFn fn,
+                BinaryOutFn out_fn = nullptr) {
   NaryOutFn nout;
-  if (out_fn) nout = [out_fn](at::Tensor& o, const std::vector<at::Tensor>& t) { out_fn(o, t[0], t[1]); };
-  return nary(op, {&a, &b}, [fn](const std::vector<at::Tensor>& t) { return fn(t[0], t[1]); }, nout);
+  if (out_fn)
+    nout = [out_fn](at::Tensor& o, const std::vector<at::Tensor>& t) { out_fn(o, t[0], t[1]); };
+  return nary(
+      op, {&a, &b}, [fn](const std::vector<at::Tensor>& t) { return fn(t[0], t[1]); }, nout);
 }
 
 DNDarray unary(const char* op, const DNDarray& a, at::Tensor (*fn)(const at::Tensor&)) {
@@ -194,8 +204,8 @@ DNDarray unary(const char* op, const DNDarray& a, at::Tensor (*fn)(const at::Ten
   try {
     out = fn(a.larray());
   } catch (const c10::Error& e) {
-    throw ValueError(fmt::format("{} of {} split={}: {}", op, shape_str(a.gshape()), split_str(a.split()),
-                                 e.what_without_backtrace()));
+    throw ValueError(fmt::format("{} of {} split={}: {}", op, shape_str(a.gshape()),
+                                 split_str(a.split()), e.what_without_backtrace()));
   }
   return DNDarray(out, a.gshape(), a.split(), a.comm(), a.counts());
 }
@@ -209,25 +219,30 @@ bool Operand::reusable() const {
 }
 
 DNDarray add(const Operand& a, const Operand& b) {
-  return binary("add", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::add(x, y); },
-                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::add_out(o, x, y); });
+  return binary(
+      "add", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::add(x, y); },
+      [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::add_out(o, x, y); });
 }
 DNDarray subtract(const Operand& a, const Operand& b) {
-  return binary("subtract", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::sub(x, y); },
-                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::sub_out(o, x, y); });
+  return binary(
+      "subtract", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::sub(x, y); },
+      [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::sub_out(o, x, y); });
 }
 DNDarray multiply(const Operand& a, const Operand& b) {
-  return binary("multiply", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::mul(x, y); },
-                [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::mul_out(o, x, y); });
+  return binary(
+      "multiply", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::mul(x, y); },
+      [](at::Tensor& o, const at::Tensor& x, const at::Tensor& y) { at::mul_out(o, x, y); });
 }
 DNDarray divide(const Operand& a, const Operand& b) {
   return binary("divide", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y); });
 }
 DNDarray floor_divide(const Operand& a, const Operand& b) {
-  return binary("floor_divide", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y, "floor"); });
+  return binary("floor_divide", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::div(x, y, "floor"); });
 }
 DNDarray remainder(const Operand& a, const Operand& b) {
-  return binary("remainder", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::remainder(x, y); });
+  return binary("remainder", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::remainder(x, y); });
 }
 DNDarray power(const Operand& a, const Operand& b) {
   return binary("power", a, b, [](const at::Tensor& x, const at::Tensor& y) {
@@ -236,8 +251,9 @@ DNDarray power(const Operand& a, const Operand& b) {
     if (at::isIntegralType(at::result_type(x, y), /*includeBool=*/true) &&
         at::isIntegralType(y.scalar_type(), /*includeBool=*/false) && y.numel() > 0 &&
         (y.dim() == 0 ? y.item<int64_t>() < 0 : at::lt(y, 0).any().item<bool>()))
-      throw ValueError("power: integers to negative integer powers are not allowed (as in numpy); "
-                       "make the base a float array");
+      throw ValueError(
+          "power: integers to negative integer powers are not allowed (as in numpy); "
+          "make the base a float array");
     return at::pow(x, y);
   });
 }
@@ -254,28 +270,34 @@ DNDarray equal(const Operand& a, const Operand& b) {
   return binary("equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::eq(x, y); });
 }
 DNDarray not_equal(const Operand& a, const Operand& b) {
-  return binary("not_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::ne(x, y); });
+  return binary("not_equal", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::ne(x, y); });
 }
 DNDarray less(const Operand& a, const Operand& b) {
   return binary("less", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::lt(x, y); });
 }
 DNDarray less_equal(const Operand& a, const Operand& b) {
-  return binary("less_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::le(x, y); });
+  return binary("less_equal", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::le(x, y); });
 }
 DNDarray greater(const Operand& a, const Operand& b) {
   return binary("greater", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::gt(x, y); });
 }
 DNDarray greater_equal(const Operand& a, const Operand& b) {
-  return binary("greater_equal", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::ge(x, y); });
+  return binary("greater_equal", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::ge(x, y); });
 }
 DNDarray logical_and(const Operand& a, const Operand& b) {
-  return binary("logical_and", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_and(x, y); });
+  return binary("logical_and", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::logical_and(x, y); });
 }
 DNDarray logical_or(const Operand& a, const Operand& b) {
-  return binary("logical_or", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_or(x, y); });
+  return binary("logical_or", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::logical_or(x, y); });
 }
 DNDarray logical_xor(const Operand& a, const Operand& b) {
-  return binary("logical_xor", a, b, [](const at::Tensor& x, const at::Tensor& y) { return at::logical_xor(x, y); });
+  return binary("logical_xor", a, b,
+                [](const at::Tensor& x, const at::Tensor& y) { return at::logical_xor(x, y); });
 }
 DNDarray logical_not(const DNDarray& a) {
   return unary("logical_not", a, [](const at::Tensor& x) { return at::logical_not(x); });
@@ -324,7 +346,8 @@ DNDarray clip(const DNDarray& a, std::optional<c10::Scalar> min, std::optional<c
 
 DNDarray where(const DNDarray& cond, const Operand& x, const Operand& y) {
   if (cond.dtype() != at::kBool)
-    throw TypeError(fmt::format("where: the condition must be a bool array, not {}", dtype_name(cond.dtype())));
+    throw TypeError(
+        fmt::format("where: the condition must be a bool array, not {}", dtype_name(cond.dtype())));
   Operand c(cond);
   return nary("where", {&c, &x, &y}, [](const std::vector<at::Tensor>& t) {
     const Dtype dt = at::result_type(t[1], t[2]);

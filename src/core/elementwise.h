@@ -25,9 +25,9 @@ namespace dnd {
 // fresh array instead of two.
 class Operand {
  public:
-  Operand(const DNDarray& a) : v_(a) {}  // NOLINT(google-explicit-constructor)
+  Operand(const DNDarray& a) : v_(a) {}                          // NOLINT(google-explicit-constructor)
   Operand(DNDarray&& a) : v_(std::move(a)), temporary_(true) {}  // NOLINT
-  Operand(const c10::Scalar& s) : v_(s) {}  // NOLINT
+  Operand(const c10::Scalar& s) : v_(s) {}                       // NOLINT
   template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
   Operand(T v) : v_(c10::Scalar(v)) {}  // NOLINT
   bool is_array() const noexcept { return std::holds_alternative<DNDarray>(v_); }
@@ -102,7 +102,7 @@ struct ElementwiseMeta {
   int leader = -1;
   int64_t axis = -1;  // the result's split axis when there is a leader
 };
-ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands, Dtype dtype,
-                                 int nranks);
+ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMeta*>& operands,
+                                 Dtype dtype, int nranks);
 
 }  // namespace dnd

@@ -109,9 +109,9 @@ std::string assert_values(const char* names, const T&... values) {
 
 // User errors with formatted messages: thrown alike on every rank when the condition
 // depends on global metadata.
-#define DND_CHECK_KIND(kind, cond, ...)                                   \
-  do {                                                                    \
-    if (!(cond)) throw ::dnd::kind(::fmt::format(__VA_ARGS__));           \
+#define DND_CHECK_KIND(kind, cond, ...)                         \
+  do {                                                          \
+    if (!(cond)) throw ::dnd::kind(::fmt::format(__VA_ARGS__)); \
   } while (0)
 #define DND_CHECK_VALUE(cond, ...) DND_CHECK_KIND(ValueError, cond, __VA_ARGS__)
 #define DND_CHECK_SHAPE(cond, ...) DND_CHECK_KIND(ShapeError, cond, __VA_ARGS__)
@@ -119,9 +119,9 @@ std::string assert_values(const char* names, const T&... values) {
 
 // Checks an internal invariant; a failure is a dnd bug and says so, with the condition,
 // the place, and the values given after it (or one message string).
-#define DND_ASSERT(cond, ...)                                                                      \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      ::dnd::throw_internal(#cond, __FILE__, __LINE__, __func__,                                   \
+#define DND_ASSERT(cond, ...)                                                                       \
+  do {                                                                                              \
+    if (!(cond))                                                                                    \
+      ::dnd::throw_internal(#cond, __FILE__, __LINE__, __func__,                                    \
                             ::dnd::detail::assert_values(#__VA_ARGS__ __VA_OPT__(, ) __VA_ARGS__)); \
   } while (0)

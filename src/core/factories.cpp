@@ -94,7 +94,7 @@ DNDarray ones(const Shape& shape, const ArrayOptions& o) {
 DNDarray full(const Shape& shape, const c10::Scalar& value, const ArrayOptions& o) {
   Layout l = layout_for(shape, o.split, o.communicator(), "full");
   // numpy's full infers the dtype from the value; torch's too (bool, int64, float32 default).
-  const Dtype fallback = value.isBoolean() ? at::kBool
+  const Dtype fallback = value.isBoolean()         ? at::kBool
                          : value.isIntegral(false) ? at::kLong
                          : value.isComplex()       ? at::kComplexFloat
                                                    : kDefaultDtype;
@@ -108,12 +108,15 @@ static DNDarray like(const DNDarray& a, at::Tensor local) {
 DNDarray empty_like(const DNDarray& a) { return like(a, at::empty_like(a.larray())); }
 DNDarray zeros_like(const DNDarray& a) { return like(a, at::zeros_like(a.larray())); }
 DNDarray ones_like(const DNDarray& a) { return like(a, at::ones_like(a.larray())); }
-DNDarray full_like(const DNDarray& a, const c10::Scalar& value) { return like(a, at::full_like(a.larray(), value)); }
+DNDarray full_like(const DNDarray& a, const c10::Scalar& value) {
+  return like(a, at::full_like(a.larray(), value));
+}
 
 int64_t arange_length(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step) {
   const double st = start.toDouble(), sp = stop.toDouble(), dx = step.toDouble();
   if (dx == 0 || !std::isfinite(dx) || !std::isfinite(st) || !std::isfinite(sp))
-    throw ValueError(fmt::format("arange: need finite start, stop and a non-zero step (got {}, {}, {})", st, sp, dx));
+    throw ValueError(
+        fmt::format("arange: need finite start, stop and a non-zero step (got {}, {}, {})", st, sp, dx));
   if (is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step)) {
     const int64_t a = start.toLong(), b = stop.toLong(), d = step.toLong();
     return d > 0 ? (b > a ? (b - a + d - 1) / d : 0) : (a > b ? (a - b + (-d) - 1) / (-d) : 0);
@@ -141,8 +144,10 @@ void fill_pieces(at::Tensor& out, F piece) {
 
 }  // namespace
 
-DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step, const ArrayOptions& o) {
-  const bool integral = is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
+DNDarray arange(const c10::Scalar& start, const c10::Scalar& stop, const c10::Scalar& step,
+                const ArrayOptions& o) {
+  const bool integral =
+      is_integral_scalar(start) && is_integral_scalar(stop) && is_integral_scalar(step);
   const double st = start.toDouble(), dx = step.toDouble();
   const int64_t n = arange_length(start, stop, step);
   if (o.split && *o.split != 0 && *o.split != -1)
@@ -204,17 +209,20 @@ DNDarray eye(int64_t n, int64_t m, const ArrayOptions& o) {
   // rows.offset - cols.offset, written in place (no n x m temporary of another dtype).
   at::Tensor local = at::zeros({rows.count, cols.count}, opts);
   const int64_t diag = rows.offset - cols.offset;
-  if (rows.count > 0 && cols.count > 0 && diag > -rows.count && diag < cols.count) local.diagonal(diag).fill_(1);
+  if (rows.count > 0 && cols.count > 0 && diag > -rows.count && diag < cols.count)
+    local.diagonal(diag).fill_(1);
   return finish(local, g, l, o);
 }
 
-DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double high, const ArrayOptions& o) {
+DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double high,
+                        const ArrayOptions& o) {
   if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high))
     throw ValueError(fmt::format("random.uniform: need finite low <= high (got {}, {})", low, high));
   Layout l = layout_for(shape, o.split, o.communicator(), "random.uniform");
   const Dtype dt = o.dtype.value_or(kDefaultDtype);
   if (dt != at::kFloat && dt != at::kDouble)
-    throw TypeError(fmt::format("random.uniform: dtype must be float32 or float64, not {}", dtype_name(dt)));
+    throw TypeError(
+        fmt::format("random.uniform: dtype must be float32 or float64, not {}", dtype_name(dt)));
   at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
   const double span = high - low;
   if (dt == at::kFloat) {
@@ -233,13 +241,16 @@ DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double hi
   return finish(local, shape, l, o);
 }
 
-DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double std, const ArrayOptions& o) {
+DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double std,
+                       const ArrayOptions& o) {
   if (!(std >= 0) || !std::isfinite(std) || !std::isfinite(mean))
-    throw ValueError(fmt::format("random.normal: need a finite mean and std >= 0 (got {}, {})", mean, std));
+    throw ValueError(
+        fmt::format("random.normal: need a finite mean and std >= 0 (got {}, {})", mean, std));
   Layout l = layout_for(shape, o.split, o.communicator(), "random.normal");
   const Dtype dt = o.dtype.value_or(kDefaultDtype);
   if (dt != at::kFloat && dt != at::kDouble)
-    throw TypeError(fmt::format("random.normal: dtype must be float32 or float64, not {}", dtype_name(dt)));
+    throw TypeError(
+        fmt::format("random.normal: dtype must be float32 or float64, not {}", dtype_name(dt)));
   at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
   auto sample = [&](uint64_t gi) {
     auto w = random::draw(seed, kStreamNormal, gi);
@@ -250,7 +261,8 @@ DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double st
   };
   if (dt == at::kFloat) {
     float* p = local.data_ptr<float>();
-    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) { p[k] = static_cast<float>(sample(gi)); });
+    for_each_global_index(shape, l, local.numel(),
+                          [&](int64_t k, uint64_t gi) { p[k] = static_cast<float>(sample(gi)); });
   } else {
     double* p = local.data_ptr<double>();
     for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) { p[k] = sample(gi); });
@@ -258,16 +270,20 @@ DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double st
   return finish(local, shape, l, o);
 }
 
-DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high, const ArrayOptions& o) {
-  if (high <= low) throw ValueError(fmt::format("random.integers: need low < high (got {}, {})", low, high));
+DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high,
+                         const ArrayOptions& o) {
+  if (high <= low)
+    throw ValueError(fmt::format("random.integers: need low < high (got {}, {})", low, high));
   Layout l = layout_for(shape, o.split, o.communicator(), "random.integers");
   const Dtype dt = o.dtype.value_or(at::kLong);
   if (!at::isIntegralType(dt, /*includeBool=*/false))
-    throw TypeError(fmt::format("random.integers: dtype must be an integer type, not {}", dtype_name(dt)));
+    throw TypeError(
+        fmt::format("random.integers: dtype must be an integer type, not {}", dtype_name(dt)));
   // The range must fit the dtype.
   at::Tensor probe = at::tensor({low, high - 1}, at::kLong);
   if (!at::equal(probe.to(dt).to(at::kLong), probe))
-    throw ValueError(fmt::format("random.integers: [{}, {}) does not fit dtype {}", low, high, dtype_name(dt)));
+    throw ValueError(
+        fmt::format("random.integers: [{}, {}) does not fit dtype {}", low, high, dtype_name(dt)));
   // Written straight in the result's dtype (the range fits it).
   at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
@@ -303,12 +319,13 @@ DNDarray array_from_blocks(const at::Tensor& local, int64_t is_split, const Arra
   const auto head = allgather_values(comm, {nd, static_cast<int64_t>(local.scalar_type())});
   for (int r = 0; r < comm.size(); ++r) {
     if (head[2 * static_cast<size_t>(r)] != head[0])
-      throw ShapeError(fmt::format("array(is_split={}): rank 0 holds a {}-D block, rank {} a {}-D block", is_split,
-                                   head[0], r, head[2 * static_cast<size_t>(r)]));
+      throw ShapeError(fmt::format("array(is_split={}): rank 0 holds a {}-D block, rank {} a {}-D block",
+                                   is_split, head[0], r, head[2 * static_cast<size_t>(r)]));
     if (head[2 * static_cast<size_t>(r) + 1] != head[1])
-      throw TypeError(fmt::format("array(is_split={}): ranks 0 and {} hold blocks of different dtypes ({} and {})",
-                                  is_split, r, c10::toString(static_cast<Dtype>(head[1])),
-                                  c10::toString(static_cast<Dtype>(head[2 * static_cast<size_t>(r) + 1]))));
+      throw TypeError(
+          fmt::format("array(is_split={}): ranks 0 and {} hold blocks of different dtypes ({} and {})",
+                      is_split, r, c10::toString(static_cast<Dtype>(head[1])),
+                      c10::toString(static_cast<Dtype>(head[2 * static_cast<size_t>(r) + 1]))));
   }
   const int64_t s = normalize_axis(is_split, nd, "array");
   const auto shapes = allgather_values(comm, local.sizes().vec());
@@ -319,10 +336,11 @@ DNDarray array_from_blocks(const at::Tensor& local, int64_t is_split, const Arra
     for (int64_t d = 0; d < nd; ++d) {
       const int64_t v = shapes[static_cast<size_t>(r * nd + d)], mine = shapes[static_cast<size_t>(d)];
       if (d != s && v != mine)
-        throw ShapeError(fmt::format("array(is_split={}): blocks differ outside the split axis: rank 0 holds {}, "
-                                     "rank {} holds {}",
-                                     s, shape_str(Shape(shapes.begin(), shapes.begin() + nd)), r,
-                                     shape_str(Shape(shapes.begin() + r * nd, shapes.begin() + (r + 1) * nd))));
+        throw ShapeError(
+            fmt::format("array(is_split={}): blocks differ outside the split axis: rank 0 holds {}, "
+                        "rank {} holds {}",
+                        s, shape_str(Shape(shapes.begin(), shapes.begin() + nd)), r,
+                        shape_str(Shape(shapes.begin() + r * nd, shapes.begin() + (r + 1) * nd))));
     }
     counts[static_cast<size_t>(r)] = shapes[static_cast<size_t>(r * nd + s)];
     g[static_cast<size_t>(s)] += counts[static_cast<size_t>(r)];

@@ -16,14 +16,26 @@ namespace dnd {
 // Where and how a new array lives. Brace-initialisable: {split}, {split, dtype}, ...
 struct ArrayOptions {
   Split split = kReplicated;
-  std::optional<Dtype> dtype;         // the factory's default when unset
+  std::optional<Dtype> dtype;  // the factory's default when unset
   DeviceKind device = DeviceKind::cpu;
-  std::optional<Communicator> comm;   // Communicator::world() when unset
+  std::optional<Communicator> comm;  // Communicator::world() when unset
 
-  ArrayOptions& with_split(Split s) { split = s; return *this; }
-  ArrayOptions& with_dtype(Dtype d) { dtype = d; return *this; }
-  ArrayOptions& with_device(DeviceKind d) { device = d; return *this; }
-  ArrayOptions& with_comm(Communicator c) { comm = std::move(c); return *this; }
+  ArrayOptions& with_split(Split s) {
+    split = s;
+    return *this;
+  }
+  ArrayOptions& with_dtype(Dtype d) {
+    dtype = d;
+    return *this;
+  }
+  ArrayOptions& with_device(DeviceKind d) {
+    device = d;
+    return *this;
+  }
+  ArrayOptions& with_comm(Communicator c) {
+    comm = std::move(c);
+    return *this;
+  }
   Communicator communicator() const { return comm ? *comm : Communicator::world(); }
 };
 

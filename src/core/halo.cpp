@@ -22,10 +22,14 @@ Boundary parse_boundary(const std::string& name) {
 
 const char* boundary_name(Boundary b) {
   switch (b) {
-    case Boundary::none: return "none";
-    case Boundary::constant: return "constant";
-    case Boundary::reflect: return "reflect";
-    case Boundary::wrap: return "wrap";
+    case Boundary::none:
+      return "none";
+    case Boundary::constant:
+      return "constant";
+    case Boundary::reflect:
+      return "reflect";
+    case Boundary::wrap:
+      return "wrap";
   }
   return "?";
 }
@@ -57,8 +61,8 @@ void map_range(size_t k, const RowRange& rr, int64_t n, Boundary b, std::vector<
   switch (b) {
     case Boundary::none:
       if (lo < 0 || hi > n)
-        throw ValueError(fmt::format("fetch_rows: rows [{}, {}) reach outside an axis of {} rows (boundary none)", lo,
-                                     hi, n));
+        throw ValueError(fmt::format(
+            "fetch_rows: rows [{}, {}) reach outside an axis of {} rows (boundary none)", lo, hi, n));
       add(lo, hi, lo, false);
       return;
     case Boundary::constant: {
@@ -71,7 +75,8 @@ void map_range(size_t k, const RowRange& rr, int64_t n, Boundary b, std::vector<
     case Boundary::wrap:
     case Boundary::reflect: {
       if (n == 0)
-        throw ValueError(fmt::format("boundary {} needs rows to repeat, and the axis has none", boundary_name(b)));
+        throw ValueError(
+            fmt::format("boundary {} needs rows to repeat, and the axis has none", boundary_name(b)));
       for (int64_t g = lo; g < hi;) {
         const int64_t seg = floor_div(g, n);
         const int64_t e = std::min(hi, (seg + 1) * n);
@@ -154,8 +159,8 @@ int64_t total(const std::vector<int64_t>& v) {
 
 }  // namespace
 
-int64_t fetch_rows_sent(const std::vector<int64_t>& counts, const std::vector<std::vector<RowRange>>& wants,
-                        Boundary b, int rank) {
+int64_t fetch_rows_sent(const std::vector<int64_t>& counts,
+                        const std::vector<std::vector<RowRange>>& wants, Boundary b, int rank) {
   const std::vector<int64_t> offsets = offsets_of(counts);
   const int64_t n = total(counts);
   int64_t rows = 0;
@@ -167,8 +172,8 @@ int64_t fetch_rows_sent(const std::vector<int64_t>& counts, const std::vector<st
   return rows;
 }
 
-std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vector<RowRange>>& wants, Boundary b,
-                                   const c10::Scalar& value) {
+std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vector<RowRange>>& wants,
+                                   Boundary b, const c10::Scalar& value) {
   if (!a.split()) throw ValueError("fetch_rows: the array is not split (every rank holds every row)");
   const Communicator& comm = a.comm();
   const int p = comm.size(), me = comm.rank();
@@ -186,7 +191,9 @@ std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vec
     shape[static_cast<size_t>(s)] = rr.size();
     outs.push_back(at::empty(shape, local.options()));
   }
-  auto rows_of = [&](const at::Tensor& t, int64_t start, int64_t len) { return t.narrow(s, start, len); };
+  auto rows_of = [&](const at::Tensor& t, int64_t start, int64_t len) {
+    return t.narrow(s, start, len);
+  };
   auto source = [&](const Piece& pc) {
     at::Tensor v = rows_of(local, pc.src_local, pc.len);
     return pc.reversed ? v.flip({s}) : v;
@@ -241,13 +248,15 @@ std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vec
   return outs;
 }
 
-std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& counts, int64_t h, Boundary b) {
+std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& counts, int64_t h,
+                                               Boundary b) {
   if (h < 0) throw ValueError(fmt::format("a halo must be 0 or more rows, got {}", h));
   const std::vector<int64_t> offsets = offsets_of(counts);
   const int64_t n = total(counts);
   std::vector<std::vector<RowRange>> w(counts.size());
   for (size_t r = 0; r < counts.size(); ++r) {
-    RowRange before{offsets[r] - h, offsets[r]}, after{offsets[r] + counts[r], offsets[r] + counts[r] + h};
+    RowRange before{offsets[r] - h, offsets[r]},
+        after{offsets[r] + counts[r], offsets[r] + counts[r] + h};
     if (b == Boundary::none) {
       before.lo = std::max<int64_t>(before.lo, 0);
       after.hi = std::min(after.hi, n);

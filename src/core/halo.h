@@ -39,20 +39,21 @@ struct RowRange {
 
 // Pure: the number of rows rank `rank` sends to other ranks when every rank r asks for the
 // ranges wants[r] of an axis cut into `counts` (for plan-time accounting).
-int64_t fetch_rows_sent(const std::vector<int64_t>& counts, const std::vector<std::vector<RowRange>>& wants,
-                        Boundary b, int rank);
+int64_t fetch_rows_sent(const std::vector<int64_t>& counts,
+                        const std::vector<std::vector<RowRange>>& wants, Boundary b, int rank);
 
 // Collective over a.comm(). wants[r] are the global row ranges (along the split axis)
 // rank r asks for, the same vector on every rank. Returns this rank's ranges as tensors
 // shaped like its block with the split extent replaced by each range's size. Throws
 // ValueError for a replicated array, a boundary of `none` with a range reaching outside
 // the array, or a non-none boundary on an array with no rows.
-std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vector<RowRange>>& wants, Boundary b,
-                                   const c10::Scalar& value = 0);
+std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vector<RowRange>>& wants,
+                                   Boundary b, const c10::Scalar& value = 0);
 
 // The ranges that a halo of h rows on each side asks for (boundary none clips them to the
 // array), for every rank of the cut `counts`: {before, after} per rank.
-std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& counts, int64_t h, Boundary b);
+std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& counts, int64_t h,
+                                               Boundary b);
 
 struct Halo {
   at::Tensor before;  // the rows before this rank's block (fewer than h with boundary none at the start)

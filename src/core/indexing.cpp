@@ -76,10 +76,11 @@ Selection normalize(const Shape& g, Split split, const std::vector<Index>& indic
     else
       ++consumed;
   }
-  if (ellipses > 1) throw ValueError(fmt::format("{}: an index can only have a single ellipsis ('...')", op));
+  if (ellipses > 1)
+    throw ValueError(fmt::format("{}: an index can only have a single ellipsis ('...')", op));
   if (consumed > nd)
-    throw ValueError(fmt::format("{}: too many indices for an array of shape {}: {} were given", op, shape_str(g),
-                                 consumed));
+    throw ValueError(fmt::format("{}: too many indices for an array of shape {}: {} were given", op,
+                                 shape_str(g), consumed));
   Selection sel;
   sel.source_split = split;
   sel.axes.reserve(static_cast<size_t>(nd));
@@ -95,7 +96,8 @@ Selection normalize(const Shape& g, Split split, const std::vector<Index>& indic
     const int64_t n = g[static_cast<size_t>(d)];
     if (const int64_t* i = std::get_if<int64_t>(&ix)) {
       if (*i < -n || *i >= n)
-        throw ValueError(fmt::format("{}: index {} is out of bounds for axis {} with size {}", op, *i, d, n));
+        throw ValueError(
+            fmt::format("{}: index {} is out of bounds for axis {} with size {}", op, *i, d, n));
       AxisSel s;
       s.drop = true;
       s.start = *i < 0 ? *i + n : *i;
@@ -265,9 +267,10 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
       fits &= vd == 1 || vd == sel.shape[static_cast<size_t>(j - lead)];
   }
   if (!fits)
-    throw ShapeError(fmt::format("setitem: could not broadcast the value of shape {} split={} into the selection "
-                                 "of shape {} of the {}",
-                                 shape_str(val.gshape()), split_str(val.split()), shape_str(sel.shape), describe(a)));
+    throw ShapeError(
+        fmt::format("setitem: could not broadcast the value of shape {} split={} into the selection "
+                    "of shape {} of the {}",
+                    shape_str(val.gshape()), split_str(val.split()), shape_str(sel.shape), describe(a)));
 
   // The value's axis j stands for selection axis j - lead; the reversed ones are flipped,
   // the selection's split axis globally (before distributing), the others locally.
@@ -278,7 +281,8 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
     for (const AxisSel& s : sel.axes) {
       if (s.drop) continue;
       const int64_t j = r + lead;
-      if (s.reversed() && j >= 0 && j != vr && val.gshape()[static_cast<size_t>(j)] > 1) local_flips.push_back(j);
+      if (s.reversed() && j >= 0 && j != vr && val.gshape()[static_cast<size_t>(j)] > 1)
+        local_flips.push_back(j);
       ++r;
     }
   }
@@ -291,7 +295,8 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
     // An integer on the split axis: the selection is one slab on its owner.
     const int owner = owner_of(sel.axes[static_cast<size_t>(*a.split())].start, a.counts());
     v = val.split() ? gather(val, owner) : val.larray();
-  } else if (vr >= 0 && val.gshape()[static_cast<size_t>(vr)] == sel.shape[static_cast<size_t>(*sel.split)]) {
+  } else if (vr >= 0 &&
+             val.gshape()[static_cast<size_t>(vr)] == sel.shape[static_cast<size_t>(*sel.split)]) {
     // The value runs along the split axis: cut it like the destinations. In ascending
     // order rank r owns positions [j0, j1) of the selection, in rank order; a reversed
     // selection takes the value reversed first.
@@ -317,7 +322,8 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
   dst.copy_(v);
 }
 
-std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split, const std::vector<Index>& indices) {
+std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split,
+                                     const std::vector<Index>& indices) {
   const Selection sel = normalize(gshape, split, indices, "getitem");
   return {sel.shape, sel.split};
 }

@@ -56,6 +56,7 @@ void setitem(DNDarray& a, const std::vector<Index>& indices, const Operand& valu
 
 // getitem's result shape and split from metadata only (no data, no MPI); throws as
 // getitem would.
-std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split, const std::vector<Index>& indices);
+std::pair<Shape, Split> getitem_meta(const Shape& gshape, Split split,
+                                     const std::vector<Index>& indices);
 
 }  // namespace dnd

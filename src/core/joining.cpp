@@ -42,7 +42,8 @@ OpMeta concatenate_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int 
     bool fits = static_cast<int64_t>(a.shape.size()) == nd;
     for (int64_t d = 0; fits && d < nd; ++d)
       fits = d == ax || a.shape[static_cast<size_t>(d)] == first.shape[static_cast<size_t>(d)];
-    DND_CHECK_SHAPE(fits, "concatenate: along axis {} all other extents must match: {}", ax, describe(arrays));
+    DND_CHECK_SHAPE(fits, "concatenate: along axis {} all other extents must match: {}", ax,
+                    describe(arrays));
     m.shape[static_cast<size_t>(ax)] += a.shape[static_cast<size_t>(ax)];
     m.dtype = c10::promoteTypes(m.dtype, a.dtype);
     if (!m.split && a.split) m.split = a.split;
@@ -64,7 +65,8 @@ OpMeta stack_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks
 }
 
 DNDarray concatenate(const std::vector<DNDarray>& arrays, int64_t axis) {
-  const ArrayMeta m = concatenate_meta(metas_of(arrays), axis, arrays.empty() ? 1 : arrays[0].comm().size()).outputs[0];
+  const ArrayMeta m =
+      concatenate_meta(metas_of(arrays), axis, arrays.empty() ? 1 : arrays[0].comm().size()).outputs[0];
   const DNDarray& first = arrays[0];
   const int64_t ax = normalize_axis(axis, first.ndim(), "concatenate");
   for (const DNDarray& a : arrays)

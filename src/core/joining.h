@@ -16,7 +16,6 @@ namespace dnd {
 DNDarray concatenate(const std::vector<DNDarray>& arrays, int64_t axis = 0);
 DNDarray stack(const std::vector<DNDarray>& arrays, int64_t axis = 0);
 
-
 // Their rule without data: the result, and the bytes the busiest of `nranks` ranks sends.
 OpMeta concatenate_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks);
 OpMeta stack_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks);

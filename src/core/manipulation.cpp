@@ -16,9 +16,10 @@ namespace {
 
 // Rank r's extent [lo, lo + n) along `axis` under a distribution (split, offsets, counts):
 // the whole axis unless it is the split axis.
-Chunk extent(const Shape& g, Split split, const std::vector<int64_t>& offsets, const std::vector<int64_t>& counts,
-             int r, int64_t axis) {
-  if (split && *split == axis) return Chunk{offsets[static_cast<size_t>(r)], counts[static_cast<size_t>(r)]};
+Chunk extent(const Shape& g, Split split, const std::vector<int64_t>& offsets,
+             const std::vector<int64_t>& counts, int r, int64_t axis) {
+  if (split && *split == axis)
+    return Chunk{offsets[static_cast<size_t>(r)], counts[static_cast<size_t>(r)]};
   return Chunk{0, g[static_cast<size_t>(axis)]};
 }
 
@@ -30,8 +31,9 @@ Chunk intersect(Chunk a, Chunk b) {
 // Moves a into a fresh array of the same global shape under a new distribution.
 DNDarray move(const DNDarray& a, Split target, const std::vector<int64_t>& tcounts) {
   const int me = a.comm().rank();
-  at::Tensor out = at::empty(local_shape(a.gshape(), target, target ? tcounts[static_cast<size_t>(me)] : 0),
-                             a.larray().options());
+  at::Tensor out =
+      at::empty(local_shape(a.gshape(), target, target ? tcounts[static_cast<size_t>(me)] : 0),
+                a.larray().options());
   detail::place(a, out, a.gshape(), target, tcounts);
   return DNDarray(out, a.gshape(), target, a.comm(), target ? tcounts : std::vector<int64_t>{});
 }
@@ -48,7 +50,8 @@ void detail::place(const DNDarray& a, at::Tensor& out, const Shape& rshape, Spli
   const Shape& g = a.gshape();
   DND_ASSERT(g.size() == rshape.size(), "place: ranks of shapes differ");
   for (size_t d = 0; d < g.size(); ++d)
-    DND_ASSERT(static_cast<int64_t>(d) == shift_axis || g[d] == rshape[d], "place: extents differ off the shift axis");
+    DND_ASSERT(static_cast<int64_t>(d) == shift_axis || g[d] == rshape[d],
+               "place: extents differ off the shift axis");
   const Split source = a.split();
   const std::vector<int64_t> soffsets = source ? counts_to_offsets(a.counts()) : std::vector<int64_t>{};
   const std::vector<int64_t> toffsets = target ? counts_to_offsets(tcounts) : std::vector<int64_t>{};
@@ -92,7 +95,6 @@ void detail::place(const DNDarray& a, at::Tensor& out, const Shape& rshape, Spli
   if (staged) out.copy_(dst);
 }
 
-
 DNDarray resplit(const DNDarray& a, Split axis) {
   if (!axis) return a.split() ? move(a, kReplicated, {}) : a;
   const int64_t ax = normalize_axis(*axis, a.ndim(), "resplit");
@@ -109,14 +111,17 @@ DNDarray resplit(const DNDarray& a, int64_t axis, const std::vector<int64_t>& co
     negative |= c < 0;
   }
   if (static_cast<int>(counts.size()) != a.comm().size() || total != n || negative)
-    throw ShapeError(fmt::format("resplit: counts [{}] do not cut axis {} of {} ({} entries) over {} ranks",
-                                 fmt::join(counts, ", "), ax, shape_str(a.gshape()), n, a.comm().size()));
+    throw ShapeError(
+        fmt::format("resplit: counts [{}] do not cut axis {} of {} ({} entries) over {} ranks",
+                    fmt::join(counts, ", "), ax, shape_str(a.gshape()), n, a.comm().size()));
   if (a.split() && *a.split() == ax && a.counts() == counts) return a;
   return move(a, ax, counts);
 }
 
 DNDarray redistribute(const DNDarray& a, const std::vector<int64_t>& counts) {
-  if (!a.split()) throw ValueError(fmt::format("redistribute: the array of shape {} is not split", shape_str(a.gshape())));
+  if (!a.split())
+    throw ValueError(
+        fmt::format("redistribute: the array of shape {} is not split", shape_str(a.gshape())));
   return resplit(a, *a.split(), counts);
 }
 
@@ -128,13 +133,15 @@ DNDarray balance(const DNDarray& a) {
 at::Tensor gather(const DNDarray& a, int root) {
   const Communicator& comm = a.comm();
   if (root < 0 || root >= comm.size())
-    throw ValueError(fmt::format("gather: root {} is not a rank of a {}-rank communicator", root, comm.size()));
+    throw ValueError(
+        fmt::format("gather: root {} is not a rank of a {}-rank communicator", root, comm.size()));
   const bool is_root = comm.rank() == root;
   if (!a.split()) return is_root ? a.larray().clone() : at::Tensor();
   const int64_t s = *a.split();
   at::Tensor src = a.larray().device().is_cpu() ? a.larray() : a.larray().cpu();
   at::Tensor out = is_root ? at::empty(a.gshape(), src.options()) : at::Tensor();
-  std::vector<at::Tensor> sends(static_cast<size_t>(comm.size())), recvs(static_cast<size_t>(comm.size()));
+  std::vector<at::Tensor> sends(static_cast<size_t>(comm.size())),
+      recvs(static_cast<size_t>(comm.size()));
   sends[static_cast<size_t>(root)] = src;
   if (is_root)
     for (int r = 0; r < comm.size(); ++r) {
@@ -158,8 +165,8 @@ DNDarray copy(const DNDarray& a) {
 DNDarray astype(const DNDarray& a, Dtype dtype, bool copy_always) {
   check_supported_dtype(dtype, "astype");
   if (!copy_always && a.dtype() == dtype) return a;
-  return DNDarray(a.larray().to(dtype, /*non_blocking=*/false, /*copy=*/true), a.gshape(), a.split(), a.comm(),
-                  a.counts());
+  return DNDarray(a.larray().to(dtype, /*non_blocking=*/false, /*copy=*/true), a.gshape(), a.split(),
+                  a.comm(), a.counts());
 }
 
 DNDarray to_device(const DNDarray& a, DeviceKind device) {
@@ -168,8 +175,10 @@ DNDarray to_device(const DNDarray& a, DeviceKind device) {
   if (device == DeviceKind::gpu) {
     const auto& hooks = at::detail::getCUDAHooks();
     if (!hooks.hasCUDA() || hooks.getNumGPUs() == 0)
-      throw TypeError("to_device: device gpu requested, but this libtorch has no CUDA support or no GPU is visible");
-    target = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(node_local_rank() % hooks.getNumGPUs()));
+      throw TypeError(
+          "to_device: device gpu requested, but this libtorch has no CUDA support or no GPU is visible");
+    target =
+        at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(node_local_rank() % hooks.getNumGPUs()));
   }
   return DNDarray(a.larray().to(target), a.gshape(), a.split(), a.comm(), a.counts());
 }

@@ -20,14 +20,16 @@ namespace dnd::memory {
 namespace {
 
 constexpr size_t kMinBlock = size_t{1} << 20;  // smaller allocations are malloc's business
-constexpr size_t kAlign = size_t{2} << 20;      // huge-page size and rounding granule
+constexpr size_t kAlign = size_t{2} << 20;     // huge-page size and rounding granule
 
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 size_t default_limit() {
-  if (const char* env = std::getenv("DND_CACHE_LIMIT")) return static_cast<size_t>(std::atoll(env)) << 20;
+  if (const char* env = std::getenv("DND_CACHE_LIMIT"))
+    return static_cast<size_t>(std::atoll(env)) << 20;
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  const size_t phys = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : size_t{8} << 30;
+  const size_t phys =
+      pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : size_t{8} << 30;
   return std::min(phys / 4, size_t{16} << 30);
 }
 
@@ -75,7 +77,8 @@ class CachingAllocator final : public c10::Allocator {
 
   CacheStats stats() const {
     std::lock_guard<std::mutex> g(mu_);
-    return CacheStats{hits_, misses_, static_cast<int64_t>(idle_bytes_), static_cast<int64_t>(live_bytes_)};
+    return CacheStats{hits_, misses_, static_cast<int64_t>(idle_bytes_),
+                      static_cast<int64_t>(live_bytes_)};
   }
 
  private:

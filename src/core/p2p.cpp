@@ -11,7 +11,8 @@ namespace {
 // Calls post(address, count, datatype) for each piece of t (counts in elements).
 template <typename Fn>
 void pieces(const at::Tensor& t, const char* what, Fn post) {
-  DND_ASSERT(t.defined() && t.is_contiguous() && t.device().is_cpu(), std::string(what) + ": contiguous CPU tensors only");
+  DND_ASSERT(t.defined() && t.is_contiguous() && t.device().is_cpu(),
+             std::string(what) + ": contiguous CPU tensors only");
   const MPI_Datatype dt = mpi_datatype(static_cast<int>(t.scalar_type()));
   const auto esize = static_cast<int64_t>(t.element_size());
   auto* p = static_cast<char*>(t.data_ptr());

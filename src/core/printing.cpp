@@ -23,9 +23,9 @@ class Formatter {
  public:
   Formatter(const at::Tensor& values, int precision) : precision_(precision) {
     const at::Tensor v = values.reshape({-1});
-    kind_ = v.scalar_type() == at::kBool                      ? Kind::boolean
-            : at::isIntegralType(v.scalar_type(), false)      ? Kind::integer
-                                                               : Kind::floating;
+    kind_ = v.scalar_type() == at::kBool                 ? Kind::boolean
+            : at::isIntegralType(v.scalar_type(), false) ? Kind::integer
+                                                         : Kind::floating;
     if (kind_ == Kind::floating && v.numel() > 0) {
       const at::Tensor d = v.to(at::kDouble);
       const at::Tensor finite = d.masked_select(at::isfinite(d));
@@ -57,9 +57,12 @@ class Formatter {
 
   std::string format_raw(const at::Tensor& scalar) const {
     switch (kind_) {
-      case Kind::boolean: return scalar.item<bool>() ? "True" : "False";
-      case Kind::integer: return std::to_string(scalar.item<int64_t>());
-      case Kind::floating: break;
+      case Kind::boolean:
+        return scalar.item<bool>() ? "True" : "False";
+      case Kind::integer:
+        return std::to_string(scalar.item<int64_t>());
+      case Kind::floating:
+        break;
     }
     const double x = scalar.item<double>();
     if (std::isnan(x)) return "nan";
@@ -78,10 +81,12 @@ class Formatter {
 
 struct Printer {
   const PrintOptions& opts;
-  const Shape& from;  // original shape (a summarised tensor holds only edge items)
+  const Shape& from;            // original shape (a summarised tensor holds only edge items)
   std::vector<Formatter> fmts;  // one (real), or two (real, imaginary) for complex
 
-  bool cut(int64_t dim) const { return !from.empty() && from[static_cast<size_t>(dim)] > 2 * opts.edgeitems; }
+  bool cut(int64_t dim) const {
+    return !from.empty() && from[static_cast<size_t>(dim)] > 2 * opts.edgeitems;
+  }
 
   std::string scalar(const at::Tensor& x) const {
     if (fmts.size() == 1) return fmts[0](x);
@@ -109,11 +114,12 @@ struct Printer {
     }
     if (t.dim() == 1) {
       // Wrap long rows: as many items per line as fit in the line width.
-      const size_t item_w = items.empty() ? 1 : std::max_element(items.begin(), items.end(), [](auto& a, auto& b) {
-                                                  return a.size() < b.size();
-                                                })->size();
-      const size_t per_line =
-          std::max<size_t>(1, (static_cast<size_t>(opts.linewidth) - std::min<size_t>(indent + 1, 60)) / (item_w + 2));
+      const size_t item_w =
+          items.empty() ? 1 : std::max_element(items.begin(), items.end(), [](auto& a, auto& b) {
+                                return a.size() < b.size();
+                              })->size();
+      const size_t per_line = std::max<size_t>(
+          1, (static_cast<size_t>(opts.linewidth) - std::min<size_t>(indent + 1, 60)) / (item_w + 2));
       std::string s = "[";
       for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) s += (i % per_line == 0) ? ",\n" + std::string(indent + 1, ' ') : ", ";
@@ -121,7 +127,8 @@ struct Printer {
       }
       return s + "]";
     }
-    const std::string sep = "," + std::string(static_cast<size_t>(t.dim() - 1), '\n') + std::string(indent + 1, ' ');
+    const std::string sep =
+        "," + std::string(static_cast<size_t>(t.dim() - 1), '\n') + std::string(indent + 1, ' ');
     std::string s = "[";
     for (size_t i = 0; i < items.size(); ++i) s += (i ? sep : "") + items[i];
     return s + "]";
@@ -132,7 +139,6 @@ std::string device_str(const DNDarray& a) {
   const at::Device d = a.larray().device();
   return fmt::format("{}:{}", d.is_cpu() ? "cpu" : "gpu", d.has_index() ? d.index() : 0);
 }
-
 
 }  // namespace
 
@@ -174,7 +180,8 @@ std::string to_string(const DNDarray& a, const PrintOptions& opts) {
       if (a.split() && *a.split() == d) {
         for (int r = 0; r < a.comm().size(); ++r) {
           const Chunk c = a.chunk(r);
-          counts.push_back(std::count_if(keep.begin(), keep.end(), [&](int64_t i) { return i >= c.offset && i < c.end(); }));
+          counts.push_back(std::count_if(keep.begin(), keep.end(),
+                                         [&](int64_t i) { return i >= c.offset && i < c.end(); }));
         }
         const Chunk c = a.chunk();
         std::vector<int64_t> mine;
@@ -185,18 +192,20 @@ std::string to_string(const DNDarray& a, const PrintOptions& opts) {
       local = local.index_select(d, at::tensor(keep, at::kLong).to(local.device()));
     }
     if (a.split() && counts.empty()) counts = a.counts();  // split axis short enough to keep whole
-    shown = allgather(DNDarray(local.contiguous(), small, a.split(), a.comm(), a.split() ? counts : std::vector<int64_t>{}));
+    shown = allgather(DNDarray(local.contiguous(), small, a.split(), a.comm(),
+                               a.split() ? counts : std::vector<int64_t>{}));
   }
-  return fmt::format("{}{}, dtype={}, device={}, split={})", prefix, format_tensor(shown, prefix, opts, from),
-                     dtype_name(a.dtype()), device_str(a), split_str(a.split()));
+  return fmt::format("{}{}, dtype={}, device={}, split={})", prefix,
+                     format_tensor(shown, prefix, opts, from), dtype_name(a.dtype()), device_str(a),
+                     split_str(a.split()));
 }
 
 std::ostream& operator<<(std::ostream& os, const DNDarray& a) { return os << to_string(a); }
 
 std::string distribution_table(const DNDarray& a) {
   const int p = a.comm().size();
-  std::string s = fmt::format("{} {} split={} on {} rank{}", shape_str(a.gshape()), dtype_name(a.dtype()),
-                              split_str(a.split()), p, p == 1 ? "" : "s");
+  std::string s = fmt::format("{} {} split={} on {} rank{}", shape_str(a.gshape()),
+                              dtype_name(a.dtype()), split_str(a.split()), p, p == 1 ? "" : "s");
   if (!a.split()) {
     return s + fmt::format(": replicated, every rank holds all of it ({})\n", human_bytes(a.gnbytes()));
   }
@@ -219,7 +228,8 @@ std::string distribution_table(const DNDarray& a) {
   };
   const std::string range_head = fmt::format("axis {} range", ax);
   const size_t wr = widest(ranges, range_head.size()), ws = widest(shapes, 6), wb = widest(bytes, 5);
-  s += fmt::format("{:>4}  {:<{}}  {:<{}}  {:>{}}  share\n", "rank", range_head, wr, "lshape", ws, "bytes", wb);
+  s += fmt::format("{:>4}  {:<{}}  {:<{}}  {:>{}}  share\n", "rank", range_head, wr, "lshape", ws,
+                   "bytes", wb);
   constexpr int kBar = 30;
   for (int r = 0; r < p; ++r) {
     const int64_t cnt = a.counts()[static_cast<size_t>(r)];

@@ -92,13 +92,15 @@ CapturedRun run_captured(const std::vector<std::string>& argv, std::chrono::seco
   int open_fds = 2;
   bool killed = false;
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       kill(pid, SIGKILL);
       killed = true;
       break;
     }
-    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX))) < 0 && errno != EINTR) break;
+    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX))) < 0 && errno != EINTR)
+      break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[4096];

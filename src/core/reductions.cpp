@@ -64,12 +64,21 @@ Dtype float_result(Dtype t) { return at::isFloatingType(t) || at::isComplexType(
 at::Scalar extreme_identity(Dtype t, bool is_max) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   switch (t) {
-    case at::kByte: return is_max ? int64_t{0} : int64_t{std::numeric_limits<uint8_t>::max()};
-    case at::kChar: return is_max ? int64_t{std::numeric_limits<int8_t>::min()} : int64_t{std::numeric_limits<int8_t>::max()};
-    case at::kShort: return is_max ? int64_t{std::numeric_limits<int16_t>::min()} : int64_t{std::numeric_limits<int16_t>::max()};
-    case at::kInt: return is_max ? int64_t{std::numeric_limits<int32_t>::min()} : int64_t{std::numeric_limits<int32_t>::max()};
-    case at::kLong: return is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-    default: return is_max ? -inf : inf;
+    case at::kByte:
+      return is_max ? int64_t{0} : int64_t{std::numeric_limits<uint8_t>::max()};
+    case at::kChar:
+      return is_max ? int64_t{std::numeric_limits<int8_t>::min()}
+                    : int64_t{std::numeric_limits<int8_t>::max()};
+    case at::kShort:
+      return is_max ? int64_t{std::numeric_limits<int16_t>::min()}
+                    : int64_t{std::numeric_limits<int16_t>::max()};
+    case at::kInt:
+      return is_max ? int64_t{std::numeric_limits<int32_t>::min()}
+                    : int64_t{std::numeric_limits<int32_t>::max()};
+    case at::kLong:
+      return is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    default:
+      return is_max ? -inf : inf;
   }
 }
 
@@ -100,12 +109,15 @@ DNDarray extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepd
 }
 
 // argmin / argmax: global indices, first occurrence on ties, NaN wins (numpy).
-DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis_opt, bool keepdims, bool is_max) {
+DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis_opt, bool keepdims,
+                     bool is_max) {
   const bool flat = !axis_opt;
   const Plan p = make_plan(op, a, flat ? all_axes() : Axes(std::vector<int64_t>{*axis_opt}), keepdims);
   const int64_t ax = flat ? -1 : p.axes[0];
   at::Tensor x = a.dtype() == at::kBool ? a.larray().to(at::kByte) : a.larray();
-  auto pick = [&](const at::Tensor& t, int64_t dim) { return is_max ? at::argmax(t, dim, true) : at::argmin(t, dim, true); };
+  auto pick = [&](const at::Tensor& t, int64_t dim) {
+    return is_max ? at::argmax(t, dim, true) : at::argmin(t, dim, true);
+  };
 
   if (!p.over_split) {
     // The reduced axis is whole on every rank: local indices are global ones.
@@ -166,13 +178,15 @@ DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> a
   if (at::isFloatingType(vals.scalar_type())) {
     at::Tensor nan = at::isnan(vals) & valid;
     at::Tensor any_nan = nan.any(0, true);
-    const double worst = is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    const double worst =
+        is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
     at::Tensor masked = at::where(valid & ~nan, vals, at::full({}, worst, vals.options()));
     at::Tensor best = is_max ? masked.amax(0, true) : masked.amin(0, true);
     cand = at::where(any_nan, nan, valid & (vals == best));
   } else {
     at::Tensor wide = vals.to(at::kLong);
-    const int64_t worst = is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    const int64_t worst =
+        is_max ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
     at::Tensor masked = at::where(valid, wide, at::full({}, worst, wide.options()));
     at::Tensor best = is_max ? masked.amax(0, true) : masked.amin(0, true);
     cand = valid & (wide == best);
@@ -233,8 +247,12 @@ DNDarray std(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
   return DNDarray(at::sqrt(v.larray()), v.gshape(), v.split(), v.comm(), v.counts());
 }
 
-DNDarray min(const DNDarray& a, const Axes& axes, bool keepdims) { return extreme("min", a, axes, keepdims, false); }
-DNDarray max(const DNDarray& a, const Axes& axes, bool keepdims) { return extreme("max", a, axes, keepdims, true); }
+DNDarray min(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return extreme("min", a, axes, keepdims, false);
+}
+DNDarray max(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return extreme("max", a, axes, keepdims, true);
+}
 
 DNDarray argmin(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
   return arg_extreme("argmin", a, axis, keepdims, false);
@@ -243,7 +261,8 @@ DNDarray argmax(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
   return arg_extreme("argmax", a, axis, keepdims, true);
 }
 
-static DNDarray any_all(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_any) {
+static DNDarray any_all(const char* op, const DNDarray& a, const Axes& axes, bool keepdims,
+                        bool is_any) {
   const Plan p = make_plan(op, a, axes, keepdims);
   at::Tensor part = a.larray().to(at::kBool);
   for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it)
@@ -252,8 +271,12 @@ static DNDarray any_all(const char* op, const DNDarray& a, const Axes& axes, boo
   return wrap(a, finish_dims(part, p, keepdims), p);
 }
 
-DNDarray any(const DNDarray& a, const Axes& axes, bool keepdims) { return any_all("any", a, axes, keepdims, true); }
-DNDarray all(const DNDarray& a, const Axes& axes, bool keepdims) { return any_all("all", a, axes, keepdims, false); }
+DNDarray any(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return any_all("any", a, axes, keepdims, true);
+}
+DNDarray all(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return any_all("all", a, axes, keepdims, false);
+}
 
 DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
   const Plan p = make_plan("norm", a, axes, keepdims);
@@ -282,7 +305,6 @@ DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
   return wrap(a, finish_dims(part, p, keepdims), p);
 }
 
-
 Dtype reduction_dtype(std::string_view op, Dtype t) {
   if (op == "sum" || op == "prod") return at::isIntegralType(t, /*includeBool=*/true) ? at::kLong : t;
   if (op == "argmin" || op == "argmax") return at::kLong;
@@ -293,17 +315,17 @@ Dtype reduction_dtype(std::string_view op, Dtype t) {
   return at::isFloatingType(t) ? t : kDefaultDtype;
 }
 
-ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const Axes& axes, bool keepdims,
-                             int nranks, int64_t ddof) {
+ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const Axes& axes,
+                             bool keepdims, int nranks, int64_t ddof) {
   const std::string op(op_name);
-  static const std::vector<std::string> kOps{"sum", "prod", "mean", "var", "std", "min", "max",
-                                             "argmin", "argmax", "any", "all", "norm"};
+  static const std::vector<std::string> kOps{"sum", "prod",   "mean",   "var", "std", "min",
+                                             "max", "argmin", "argmax", "any", "all", "norm"};
   DND_ASSERT(std::find(kOps.begin(), kOps.end(), op) != kOps.end(), op);
   const bool arg = op == "argmin" || op == "argmax";
   const bool extreme = arg || op == "min" || op == "max";
   DND_CHECK_TYPE(!(extreme && at::isComplexType(a.dtype)), "{}: complex arrays have no ordering", op);
-  DND_CHECK_VALUE(!(arg && axes && axes->size() != 1), "{}: axis must be a single axis or none, got ({})", op,
-                  fmt::join(*axes, ", "));
+  DND_CHECK_VALUE(!(arg && axes && axes->size() != 1),
+                  "{}: axis must be a single axis or none, got ({})", op, fmt::join(*axes, ", "));
   DND_CHECK_VALUE(ddof >= 0, "{}: ddof must be non-negative, got {}", op, ddof);
   ReductionMeta p;
   const int64_t nd = static_cast<int64_t>(a.shape.size());
@@ -331,9 +353,12 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
     }
   }
   if (extreme && p.n_reduced == 0 && ((arg && !axes) || shape_numel(out.shape) > 0)) {
-    if (arg) throw ValueError(fmt::format("{}: attempt to get {} of an empty sequence (shape {})", op, op, shape_str(a.shape)));
-    throw ValueError(fmt::format("{}: zero-size array {} split={} to reduction operation which has no identity", op,
-                                 shape_str(a.shape), split_str(a.split)));
+    if (arg)
+      throw ValueError(fmt::format("{}: attempt to get {} of an empty sequence (shape {})", op, op,
+                                   shape_str(a.shape)));
+    throw ValueError(
+        fmt::format("{}: zero-size array {} split={} to reduction operation which has no identity", op,
+                    shape_str(a.shape), split_str(a.split)));
   }
   if (a.split) {
     p.over_split = reduced(*a.split);
@@ -342,7 +367,8 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
   if (p.over_split && nranks > 1) {
     // Each rank contributes a partial result of the output's size.
     if (arg) {  // every rank's candidate (value and int64 index) goes to every rank
-      p.op.comm_bytes = (nranks - 1) * shape_numel(out.shape) * static_cast<int64_t>(c10::elementSize(a.dtype) + 8);
+      p.op.comm_bytes =
+          (nranks - 1) * shape_numel(out.shape) * static_cast<int64_t>(c10::elementSize(a.dtype) + 8);
     } else {
       // (var and std combine twice: the mean, then the squared deviations)
       p.op.comm_bytes = allreduce_bytes(out, nranks) * (op == "var" || op == "std" ? 2 : 1);
@@ -360,10 +386,11 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
   const int64_t esize = static_cast<int64_t>(c10::elementSize(a.dtype));
   const int64_t block = max_block_bytes(a, nranks) / std::max<int64_t>(1, esize);
   const bool floating = at::isFloatingType(a.dtype) || at::isComplexType(a.dtype);
-  const Dtype work = op == "any" || op == "all"                                      ? at::kBool
-                     : op == "var" || op == "std" || op == "norm" || op == "mean" ? (floating ? a.dtype : kDefaultDtype)
-                     : op == "sum" || op == "prod"                                ? out.dtype
-                                                                                  : a.dtype;
+  const Dtype work = op == "any" || op == "all" ? at::kBool
+                     : op == "var" || op == "std" || op == "norm" || op == "mean"
+                         ? (floating ? a.dtype : kDefaultDtype)
+                     : op == "sum" || op == "prod" ? out.dtype
+                                                   : a.dtype;
   const int64_t wsize = static_cast<int64_t>(c10::elementSize(work));
   if (work != a.dtype) p.op.temp_bytes += block * wsize;
   if (op == "var" || op == "std" || op == "norm") p.op.temp_bytes += 2 * block * wsize;

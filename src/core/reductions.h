@@ -33,8 +33,8 @@ struct ReductionMeta {
   OpMeta op;                  // outputs[0] is the result; comm_bytes what the busiest rank sends
   const ArrayMeta& out() const { return op.outputs[0]; }
 };
-ReductionMeta reduction_meta(std::string_view op, const ArrayMeta& a, const Axes& axes, bool keepdims, int nranks,
-                             int64_t ddof = 0);
+ReductionMeta reduction_meta(std::string_view op, const ArrayMeta& a, const Axes& axes, bool keepdims,
+                             int nranks, int64_t ddof = 0);
 // The result dtype of reduction `op` of an array of dtype `t` (numpy's and torch's rules:
 // sum/prod of integers and bools give int64, mean/var/std/norm of integers the default
 // float, var/std/norm of complex their real type, argmin/argmax int64, any/all bool).

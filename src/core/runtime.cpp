@@ -35,7 +35,8 @@ NodeInfo& node_info() {
     MPI_Initialized(&init);
     if (!init) return n;
     MPI_Comm local;
-    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local) == MPI_SUCCESS) {
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local) ==
+        MPI_SUCCESS) {
       MPI_Comm_rank(local, &n.rank);
       MPI_Comm_size(local, &n.size);
       MPI_Comm_free(&local);

@@ -18,8 +18,9 @@ std::vector<int64_t> transpose_axes(const ArrayMeta& a, const std::vector<int64_
     for (int64_t d = nd - 1; d >= 0; --d) perm.push_back(d);
     return perm;
   }
-  DND_CHECK_VALUE(static_cast<int64_t>(axes.size()) == nd, "transpose: axes ({}) don't match an array of shape {}",
-                  fmt::join(axes, ", "), shape_str(a.shape));
+  DND_CHECK_VALUE(static_cast<int64_t>(axes.size()) == nd,
+                  "transpose: axes ({}) don't match an array of shape {}", fmt::join(axes, ", "),
+                  shape_str(a.shape));
   for (int64_t ax : axes) perm.push_back(normalize_axis(ax, nd, "transpose"));
   std::vector<int64_t> sorted = perm;
   std::sort(sorted.begin(), sorted.end());
@@ -47,7 +48,8 @@ DNDarray transpose(const DNDarray& a, const std::vector<int64_t>& axes) {
 }
 
 DNDarray swapaxes(const DNDarray& a, int64_t axis1, int64_t axis2) {
-  const int64_t i = normalize_axis(axis1, a.ndim(), "swapaxes"), j = normalize_axis(axis2, a.ndim(), "swapaxes");
+  const int64_t i = normalize_axis(axis1, a.ndim(), "swapaxes"),
+                j = normalize_axis(axis2, a.ndim(), "swapaxes");
   std::vector<int64_t> perm(static_cast<size_t>(a.ndim()));
   for (int64_t d = 0; d < a.ndim(); ++d) perm[static_cast<size_t>(d)] = d;
   std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
@@ -64,8 +66,8 @@ OpMeta expand_dims_meta(const ArrayMeta& a, int64_t axis) {
 
 DNDarray expand_dims(const DNDarray& a, int64_t axis) {
   const ArrayMeta m = expand_dims_meta(meta_of(a), axis).outputs[0];
-  return DNDarray(a.larray().unsqueeze(normalize_axis(axis, a.ndim() + 1, "expand_dims")), m.shape, m.split, a.comm(),
-                  a.counts());
+  return DNDarray(a.larray().unsqueeze(normalize_axis(axis, a.ndim() + 1, "expand_dims")), m.shape,
+                  m.split, a.comm(), a.counts());
 }
 
 std::vector<int64_t> squeeze_axes(const ArrayMeta& a, const std::vector<int64_t>& axes) {
@@ -78,8 +80,9 @@ std::vector<int64_t> squeeze_axes(const ArrayMeta& a, const std::vector<int64_t>
   }
   for (int64_t ax : axes) {
     const int64_t d = normalize_axis(ax, nd, "squeeze");
-    DND_CHECK_VALUE(a.shape[static_cast<size_t>(d)] == 1, "squeeze: cannot remove axis {} of shape {}: its extent is not 1",
-                    ax, shape_str(a.shape));
+    DND_CHECK_VALUE(a.shape[static_cast<size_t>(d)] == 1,
+                    "squeeze: cannot remove axis {} of shape {}: its extent is not 1", ax,
+                    shape_str(a.shape));
     if (std::find(drop.begin(), drop.end(), d) == drop.end()) drop.push_back(d);
   }
   std::sort(drop.begin(), drop.end());
@@ -146,7 +149,8 @@ std::vector<Piece> shared_pieces(const Runs& a, const Runs& b) {
     const int64_t lo = std::max(alo, blo), hi = std::min(ahi, bhi);
     if (hi > lo) {
       const Piece p{i * a.len + (lo - alo), j * b.len + (lo - blo), hi - lo};
-      if (!out.empty() && out.back().off_a + out.back().len == p.off_a && out.back().off_b + out.back().len == p.off_b)
+      if (!out.empty() && out.back().off_a + out.back().len == p.off_a &&
+          out.back().off_b + out.back().len == p.off_b)
         out.back().len += p.len;
       else
         out.push_back(p);
@@ -173,8 +177,8 @@ Shape resolve_shape(const ArrayMeta& a, const Shape& shape) {
   }
   if (unknown >= 0 && known > 0 && n % known == 0) out[static_cast<size_t>(unknown)] = n / known;
   DND_CHECK_SHAPE(shape_numel(out) == n && (unknown < 0 || out[static_cast<size_t>(unknown)] >= 0),
-                  "reshape: cannot reshape array of size {} (shape {} split={}) into shape {}", n, shape_str(a.shape),
-                  split_str(a.split), shape_str(shape));
+                  "reshape: cannot reshape array of size {} (shape {} split={}) into shape {}", n,
+                  shape_str(a.shape), split_str(a.split), shape_str(shape));
   return out;
 }
 
@@ -202,7 +206,10 @@ DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new
   const std::vector<int64_t> tcounts = balanced_counts(r[static_cast<size_t>(*target)], p);
   const Chunk mine = balanced_chunk(r[static_cast<size_t>(*target)], me, p);
   if (!a.split()) {
-    at::Tensor local = a.larray().reshape(r).narrow(*target, mine.offset, mine.count).clone(at::MemoryFormat::Contiguous);
+    at::Tensor local = a.larray()
+                           .reshape(r)
+                           .narrow(*target, mine.offset, mine.count)
+                           .clone(at::MemoryFormat::Contiguous);
     return DNDarray(local, r, target, comm, tcounts);
   }
 
@@ -228,7 +235,8 @@ DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new
     std::vector<std::vector<RangeCopy>> wanted(static_cast<size_t>(p));
     for (int q = 0; q < p; ++q) {
       const auto uq = static_cast<size_t>(q);
-      for (const Piece& pc : shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst))
+      for (const Piece& pc :
+           shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst))
         wanted[uq].push_back(RangeCopy{pc.off_a * esize, pc.off_b * esize, pc.len * esize});
     }
     if (copy_ranges(comm, src_flat.data_ptr(), out_flat.data_ptr(), wanted)) {
@@ -263,7 +271,8 @@ DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new
       sends[uq] = buf;
     }
     // What I receive from q: q's old block against my new block (off_b: mine).
-    const auto in_pieces = shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst);
+    const auto in_pieces =
+        shared_pieces(runs_of(a.gshape(), s, Chunk{soff[uq], a.counts()[uq]}), my_dst);
     if (in_pieces.size() == 1) {
       recvs[uq] = out_flat.narrow(0, in_pieces[0].off_b, in_pieces[0].len);
     } else if (in_pieces.size() > 1) {

@@ -15,7 +15,9 @@ namespace dnd {
 // The axes permuted as `axes` says (numpy's transpose; reversed when empty). The split
 // axis moves with its dimension. No communication.
 DNDarray transpose(const DNDarray& a, const std::vector<int64_t>& axes = {});
-inline DNDarray permute(const DNDarray& a, const std::vector<int64_t>& axes) { return transpose(a, axes); }
+inline DNDarray permute(const DNDarray& a, const std::vector<int64_t>& axes) {
+  return transpose(a, axes);
+}
 DNDarray swapaxes(const DNDarray& a, int64_t axis1, int64_t axis2);
 
 // An axis of extent 1 inserted at `axis` (numpy: -ndim-1 <= axis <= ndim). No communication.
@@ -30,7 +32,6 @@ DNDarray squeeze(const DNDarray& a, const std::vector<int64_t>& axes = {});
 DNDarray reshape(const DNDarray& a, const Shape& shape, std::optional<Split> new_split = std::nullopt);
 // reshape to 1-D.
 DNDarray flatten(const DNDarray& a);
-
 
 // The rules of the ops above, without data (the library checks them before computing;
 // the planner shows them). comm_bytes: what the busiest of `nranks` ranks sends.

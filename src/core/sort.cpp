@@ -171,8 +171,9 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   // A 0-d array sorts like a 1-element line (torch accepts axis -1 and 0 for it).
   const int64_t ax = normalize_axis(axis, std::max<int64_t>(a.ndim(), 1), "sort");
   if (at::isComplexType(a.dtype()))
-    throw TypeError(fmt::format("sort: {} array of shape {} (split={}) cannot be sorted: complex numbers have no order",
-                                dtype_name(a.dtype()), shape_str(a.gshape()), split_str(a.split())));
+    throw TypeError(fmt::format(
+        "sort: {} array of shape {} (split={}) cannot be sorted: complex numbers have no order",
+        dtype_name(a.dtype()), shape_str(a.gshape()), split_str(a.split())));
   const Communicator& comm = a.comm();
   const int p = comm.size();
 
@@ -189,7 +190,8 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   if (a.ndim() >= 2) {
     int64_t other = -1;
     for (int64_t d = 0; d < a.ndim(); ++d)
-      if (d != ax && (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
+      if (d != ax &&
+          (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
         other = d;
     const DNDarray lines = resplit(a, other);
     auto [v, i] = local_sort(lines.larray(), ax, descending);
@@ -211,7 +213,8 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
     values = values.to(device);
     indices = indices.to(device);
   }
-  return {balance(DNDarray(values, a.gshape(), 0, comm, counts)), balance(DNDarray(indices, a.gshape(), 0, comm, counts))};
+  return {balance(DNDarray(values, a.gshape(), 0, comm, counts)),
+          balance(DNDarray(indices, a.gshape(), 0, comm, counts))};
 }
 
 }  // namespace dnd

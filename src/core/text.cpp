@@ -50,10 +50,18 @@ std::string json_quote(const std::string& in) {
   std::string s = "\"";
   for (char c : in) {
     switch (c) {
-      case '"': s += "\\\""; break;
-      case '\\': s += "\\\\"; break;
-      case '\n': s += "\\n"; break;
-      case '\t': s += "\\t"; break;
+      case '"':
+        s += "\\\"";
+        break;
+      case '\\':
+        s += "\\\\";
+        break;
+      case '\n':
+        s += "\\n";
+        break;
+      case '\t':
+        s += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20)
           s += fmt::format("\\u{:04x}", static_cast<int>(c));

@@ -37,25 +37,31 @@ bool is_float_or_complex(Dtype d) { return at::isFloatingType(d) || at::isComple
 std::pair<int64_t, int64_t> convolve_extent(int64_t n, int64_t m, ConvolveMode mode) {
   const int64_t big = std::max(n, m), small = std::min(n, m);
   switch (mode) {
-    case ConvolveMode::full: return {n + m - 1, 0};
-    case ConvolveMode::same: return {big, (small - 1) / 2};
-    case ConvolveMode::valid: return {big - small + 1, small - 1};
+    case ConvolveMode::full:
+      return {n + m - 1, 0};
+    case ConvolveMode::same:
+      return {big, (small - 1) / 2};
+    case ConvolveMode::valid:
+      return {big - small + 1, small - 1};
   }
   return {0, 0};
 }
 
 // Per rank, the input rows its balanced share of an output of `out_n` positions needs:
 // output t reads input rows [t + lo_shift, t + hi_shift).
-std::vector<std::vector<RowRange>> window_ranges(int64_t out_n, int nranks, int64_t lo_shift, int64_t hi_shift) {
+std::vector<std::vector<RowRange>> window_ranges(int64_t out_n, int nranks, int64_t lo_shift,
+                                                 int64_t hi_shift) {
   std::vector<std::vector<RowRange>> w(static_cast<size_t>(nranks));
   for (int r = 0; r < nranks; ++r) {
     const Chunk c = balanced_chunk(out_n, r, nranks);
-    w[static_cast<size_t>(r)] = {c.count > 0 ? RowRange{c.offset + lo_shift, c.end() - 1 + hi_shift} : RowRange{0, 0}};
+    w[static_cast<size_t>(r)] = {c.count > 0 ? RowRange{c.offset + lo_shift, c.end() - 1 + hi_shift}
+                                             : RowRange{0, 0}};
   }
   return w;
 }
 
-int64_t busiest(const std::vector<int64_t>& counts, const std::vector<std::vector<RowRange>>& wants, Boundary b) {
+int64_t busiest(const std::vector<int64_t>& counts, const std::vector<std::vector<RowRange>>& wants,
+                Boundary b) {
   int64_t most = 0;
   for (size_t r = 0; r < counts.size(); ++r)
     most = std::max(most, fetch_rows_sent(counts, wants, b, static_cast<int>(r)));
@@ -65,8 +71,8 @@ int64_t busiest(const std::vector<int64_t>& counts, const std::vector<std::vecto
 // The busiest rank's temporaries: along the split axis, its extended block (its share of
 // the `out_n` results plus `extra` rows) in the input dtype and, when `cast`, again in the
 // result dtype; across it, a cast copy of its block.
-int64_t window_temp_bytes(const Shape& shape, Split split, Dtype in, Dtype out, int64_t ax, int64_t out_n,
-                          int64_t extra, bool cast, int nranks) {
+int64_t window_temp_bytes(const Shape& shape, Split split, Dtype in, Dtype out, int64_t ax,
+                          int64_t out_n, int64_t extra, bool cast, int nranks) {
   const ArrayMeta a{shape, in, split};
   if (split && *split == ax) {
     const int64_t n = shape[static_cast<size_t>(ax)];
@@ -75,7 +81,8 @@ int64_t window_temp_bytes(const Shape& shape, Split split, Dtype in, Dtype out, 
     const int64_t row_out = global_bytes(ArrayMeta{shape, out, split}) / n;
     int64_t bytes = 0;
     if (__builtin_mul_overflow(rows, row_in + (cast ? row_out : 0), &bytes))
-      throw ShapeError(fmt::format("a window op's extended block of {} rows does not fit in int64 bytes", rows));
+      throw ShapeError(
+          fmt::format("a window op's extended block of {} rows does not fit in int64 bytes", rows));
     return bytes;
   }
   return cast ? max_block_bytes(ArrayMeta{shape, out, split}, nranks) : 0;
@@ -90,7 +97,8 @@ Shape with_extent(Shape s, int64_t axis, int64_t n) {
 // `lead` zeros before it and zeros after: out[i] = sum_j w[j] * xpad[i + j] for i < out_len.
 // One shifted multiply-add per weight into the zeroed result: no im2col, no padded copy, so the
 // memory is the result alone (conv1d's im2col peaked at ~20x the input).
-at::Tensor correlate(const at::Tensor& x, const at::Tensor& w, int64_t axis, int64_t lead, int64_t out_len) {
+at::Tensor correlate(const at::Tensor& x, const at::Tensor& w, int64_t axis, int64_t lead,
+                     int64_t out_len) {
   const int64_t len = x.size(axis), m = w.size(0);
   std::vector<int64_t> out_shape = x.sizes().vec();
   out_shape[static_cast<size_t>(axis)] = std::max<int64_t>(out_len, 0);
@@ -112,8 +120,10 @@ at::Tensor reduce_windows(const at::Tensor& x, int64_t window, MovingFn fn, int6
   out_shape[static_cast<size_t>(axis)] = k;
   if (k == 0 || x.numel() == 0) return at::zeros(out_shape, x.options().dtype(out));
   switch (fn) {
-    case MovingFn::mean: return x.to(out).unfold(axis, window, 1).mean(-1).contiguous();
-    case MovingFn::sum: return at::sum(x.unfold(axis, window, 1), {-1}, false, out).contiguous();
+    case MovingFn::mean:
+      return x.to(out).unfold(axis, window, 1).mean(-1).contiguous();
+    case MovingFn::sum:
+      return at::sum(x.unfold(axis, window, 1), {-1}, false, out).contiguous();
     case MovingFn::min:
     case MovingFn::max: {
       const bool is_bool = x.scalar_type() == at::kBool;
@@ -127,8 +137,8 @@ at::Tensor reduce_windows(const at::Tensor& x, int64_t window, MovingFn fn, int6
 
 }  // namespace
 
-WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t kernel_size, ConvolveMode mode,
-                         int64_t axis, int nranks) {
+WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t kernel_size,
+                         ConvolveMode mode, int64_t axis, int nranks) {
   const int64_t nd = static_cast<int64_t>(shape.size());
   if (nd == 0) throw ValueError("convolve: the array is 0-d; it needs an axis to convolve along");
   const int64_t ax = normalize_axis(axis, nd, "convolve");
@@ -141,9 +151,11 @@ WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t k
   m.split = split;
   m.dtype = is_float_or_complex(dtype) ? dtype : kDefaultDtype;
   if (split && *split == ax && nranks > 1)
-    m.rows_sent = busiest(balanced_counts(n, nranks), window_ranges(out_n, nranks, off - kernel_size + 1, off + 1),
-                          Boundary::constant);
-  m.temp_bytes = window_temp_bytes(shape, split, dtype, m.dtype, ax, out_n, kernel_size - 1, m.dtype != dtype, nranks);
+    m.rows_sent =
+        busiest(balanced_counts(n, nranks), window_ranges(out_n, nranks, off - kernel_size + 1, off + 1),
+                Boundary::constant);
+  m.temp_bytes = window_temp_bytes(shape, split, dtype, m.dtype, ax, out_n, kernel_size - 1,
+                                   m.dtype != dtype, nranks);
   return m;
 }
 
@@ -156,7 +168,8 @@ DNDarray convolve(const DNDarray& a, const at::Tensor& v, ConvolveMode mode, int
   const auto [out_n, off] = convolve_extent(n, m, mode);
   const at::Tensor w = v.reshape({-1}).to(a.larray().options().dtype(meta.dtype)).flip({0}).contiguous();
   if (a.split() && *a.split() == ax) {
-    const at::Tensor ext = fetch_rows(a, window_ranges(out_n, p, off - m + 1, off + 1), Boundary::constant, 0)[0];
+    const at::Tensor ext =
+        fetch_rows(a, window_ranges(out_n, p, off - m + 1, off + 1), Boundary::constant, 0)[0];
     at::Tensor local = correlate(ext.to(meta.dtype), w, ax, 0, ext.size(ax) - m + 1);
     return DNDarray(local, meta.shape, meta.split, a.comm());
   }
@@ -166,33 +179,40 @@ DNDarray convolve(const DNDarray& a, const at::Tensor& v, ConvolveMode mode, int
   return DNDarray(local, meta.shape, meta.split, a.comm(), a.counts());
 }
 
-WindowMeta moving_meta(const Shape& shape, Split split, Dtype dtype, int64_t window, MovingFn fn, int64_t axis,
-                       int nranks) {
+WindowMeta moving_meta(const Shape& shape, Split split, Dtype dtype, int64_t window, MovingFn fn,
+                       int64_t axis, int nranks) {
   const int64_t nd = static_cast<int64_t>(shape.size());
   if (nd == 0) throw ValueError("moving: the array is 0-d; it needs an axis to slide along");
   const int64_t ax = normalize_axis(axis, nd, "moving");
   const int64_t n = shape[static_cast<size_t>(ax)];
   if (window < 1 || window > n)
-    throw ValueError(fmt::format("moving: a window of {} does not fit axis {} of extent {} (1 <= window <= {})", window,
-                                 ax, n, n));
+    throw ValueError(
+        fmt::format("moving: a window of {} does not fit axis {} of extent {} (1 <= window <= {})",
+                    window, ax, n, n));
   WindowMeta m;
   m.shape = with_extent(shape, ax, n - window + 1);
   m.split = split;
   switch (fn) {
-    case MovingFn::mean: m.dtype = is_float_or_complex(dtype) ? dtype : kDefaultDtype; break;
-    case MovingFn::sum: m.dtype = at::isIntegralType(dtype, /*includeBool=*/true) ? at::kLong : dtype; break;
+    case MovingFn::mean:
+      m.dtype = is_float_or_complex(dtype) ? dtype : kDefaultDtype;
+      break;
+    case MovingFn::sum:
+      m.dtype = at::isIntegralType(dtype, /*includeBool=*/true) ? at::kLong : dtype;
+      break;
     case MovingFn::min:
     case MovingFn::max:
-      if (at::isComplexType(dtype)) throw TypeError("moving: min and max are not defined for complex arrays");
+      if (at::isComplexType(dtype))
+        throw TypeError("moving: min and max are not defined for complex arrays");
       m.dtype = dtype;
       break;
   }
   if (split && *split == ax && nranks > 1)
-    m.rows_sent = busiest(balanced_counts(n, nranks), window_ranges(n - window + 1, nranks, 0, window), Boundary::none);
+    m.rows_sent = busiest(balanced_counts(n, nranks), window_ranges(n - window + 1, nranks, 0, window),
+                          Boundary::none);
   const bool cast = (fn == MovingFn::mean && m.dtype != dtype) ||
                     ((fn == MovingFn::min || fn == MovingFn::max) && dtype == at::kBool);
-  m.temp_bytes = window_temp_bytes(shape, split, dtype, cast && dtype == at::kBool ? at::kByte : m.dtype, ax,
-                                   n - window + 1, window - 1, cast, nranks);
+  m.temp_bytes = window_temp_bytes(shape, split, dtype, cast && dtype == at::kBool ? at::kByte : m.dtype,
+                                   ax, n - window + 1, window - 1, cast, nranks);
   return m;
 }
 
@@ -205,7 +225,8 @@ DNDarray moving(const DNDarray& a, int64_t window, MovingFn fn, int64_t axis) {
     const at::Tensor ext = fetch_rows(a, window_ranges(out_n, p, 0, window), Boundary::none, 0)[0];
     return DNDarray(reduce_windows(ext, window, fn, ax, meta.dtype), meta.shape, meta.split, a.comm());
   }
-  return DNDarray(reduce_windows(a.larray(), window, fn, ax, meta.dtype), meta.shape, meta.split, a.comm(), a.counts());
+  return DNDarray(reduce_windows(a.larray(), window, fn, ax, meta.dtype), meta.shape, meta.split,
+                  a.comm(), a.counts());
 }
 
 }  // namespace dnd

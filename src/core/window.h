@@ -29,17 +29,19 @@ struct WindowMeta {
 
 // numpy.convolve(a, v, mode) along `axis` for every line of `a`: with n = extent, m =
 // len(v), full has n + m - 1 values, same max(n, m), valid max(n, m) - min(n, m) + 1. The
-// result keeps a's dtype when floating or complex; integer and bool arrays give the default float (float32), as dnd's mean does.
-// Throws ValueError for an empty kernel, a bad axis, or an empty axis (as numpy).
-WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t kernel_size, ConvolveMode mode,
-                         int64_t axis, int nranks);
+// result keeps a's dtype when floating or complex; integer and bool arrays give the default float
+// (float32), as dnd's mean does. Throws ValueError for an empty kernel, a bad axis, or an empty axis (as
+// numpy).
+WindowMeta convolve_meta(const Shape& shape, Split split, Dtype dtype, int64_t kernel_size,
+                         ConvolveMode mode, int64_t axis, int nranks);
 // Collective over a.comm(). `v`: the 1-D kernel (any CPU tensor; cast to the result dtype).
 DNDarray convolve(const DNDarray& a, const at::Tensor& v, ConvolveMode mode, int64_t axis);
 
 // fn over every window of `window` consecutive slices along `axis`: extent n - window + 1.
-// mean gives the default float (float32) for integer and bool arrays; sum follows torch (integers to int64).
-WindowMeta moving_meta(const Shape& shape, Split split, Dtype dtype, int64_t window, MovingFn fn, int64_t axis,
-                       int nranks);
+// mean gives the default float (float32) for integer and bool arrays; sum follows torch (integers to
+// int64).
+WindowMeta moving_meta(const Shape& shape, Split split, Dtype dtype, int64_t window, MovingFn fn,
+                       int64_t axis, int nranks);
 // Collective over a.comm().
 DNDarray moving(const DNDarray& a, int64_t window, MovingFn fn, int64_t axis);
 

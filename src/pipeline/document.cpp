@@ -50,7 +50,8 @@ Mark mark_of(const YAML::Node& n) {
 
 namespace {
 
-std::string format_error(const std::string& file, Mark m, const std::string& msg, const std::string& line) {
+std::string format_error(const std::string& file, Mark m, const std::string& msg,
+                         const std::string& line) {
   std::string s = m.line > 0 ? fmt::format("{}:{}:{}: error: {}", file, m.line, m.col, msg)
                              : fmt::format("{}: error: {}", file, msg);
   if (m.line > 0 && !line.empty()) {
@@ -58,7 +59,7 @@ std::string format_error(const std::string& file, Mark m, const std::string& msg
     constexpr int kShow = 100;
     const int n = static_cast<int>(line.size());
     const int caret = std::min(std::max(m.col, 1), n + 1);  // 1-based
-    int b = 1, e = n;                                         // shown: [b, e], 1-based
+    int b = 1, e = n;                                       // shown: [b, e], 1-based
     if (n > kShow) {
       b = std::max(1, std::min(caret - kShow / 2, n - kShow + 1));
       e = std::min(n, b + kShow - 1);
@@ -76,12 +77,14 @@ std::string format_error(const std::string& file, Mark m, const std::string& msg
 
 }  // namespace
 
-PipelineError::PipelineError(const std::string& file, Mark mark, const std::string& msg, const std::string& source_line)
+PipelineError::PipelineError(const std::string& file, Mark mark, const std::string& msg,
+                             const std::string& source_line)
     : Error(format_error(file, mark, msg, source_line)), file_(file), mark_(mark), msg_(msg) {}
 
 PipelineError Document::error(Mark m, const std::string& msg) const {
-  const std::string line =
-      m.line > 0 && m.line <= static_cast<int>(lines.size()) ? lines[static_cast<size_t>(m.line - 1)] : std::string();
+  const std::string line = m.line > 0 && m.line <= static_cast<int>(lines.size())
+                               ? lines[static_cast<size_t>(m.line - 1)]
+                               : std::string();
   return PipelineError(file, m, msg, line);
 }
 
@@ -89,7 +92,8 @@ PipelineError Document::error(Mark m, const std::string& msg) const {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"version", "name", "description", "params", "defaults", "steps", "plugins"};
+const std::set<std::string> kTopKeys{"version",  "name",  "description", "params",
+                                     "defaults", "steps", "plugins"};
 
 bool valid_id(const std::string& s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -121,14 +125,17 @@ class Parser {
 
   // Map keys in file order; a repeated key is an error (yaml-cpp keeps both silently).
   std::vector<std::pair<std::string, YAML::Node>> entries(const YAML::Node& map, const char* what) {
-    if (!map.IsMap()) throw d_.error(mark_of(map), fmt::format("{} must be a mapping (key: value)", what));
+    if (!map.IsMap())
+      throw d_.error(mark_of(map), fmt::format("{} must be a mapping (key: value)", what));
     std::vector<std::pair<std::string, YAML::Node>> out;
     std::map<std::string, Mark> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      if (!it->first.IsScalar()) throw d_.error(mark_of(it->first), fmt::format("{}: keys must be names", what));
+      if (!it->first.IsScalar())
+        throw d_.error(mark_of(it->first), fmt::format("{}: keys must be names", what));
       const std::string key = it->first.Scalar();
       if (auto s = seen.find(key); s != seen.end())
-        throw d_.error(mark_of(it->first), fmt::format("duplicate key '{}' (first at line {})", key, s->second.line));
+        throw d_.error(mark_of(it->first),
+                       fmt::format("duplicate key '{}' (first at line {})", key, s->second.line));
       seen[key] = mark_of(it->first);
       key_marks_[key] = mark_of(it->first);
       out.emplace_back(key, it->second);
@@ -146,15 +153,17 @@ class Parser {
   YAML::Node resolve(const YAML::Node& n, int depth = 0) {
     if (depth == 0) count(n, 0);  // first without building anything: a billion laughs stops fast
     if (++nodes_ > kMaxExpandedNodes)
-      throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
-                                             kMaxExpandedNodes));
+      throw d_.error(mark_of(n),
+                     fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
+                                 kMaxExpandedNodes));
     if (depth > kMaxValueDepth)
       throw d_.error(mark_of(n), fmt::format("a value nests deeper than {} levels", kMaxValueDepth));
     if (n.IsScalar()) {
       chars_ += n.Scalar().size();
       if (chars_ > kMaxTotalChars)
-        throw d_.error(mark_of(n), fmt::format("the pipeline's values expand to more than {} MiB of text",
-                                               kMaxTotalChars >> 20));
+        throw d_.error(mark_of(n),
+                       fmt::format("the pipeline's values expand to more than {} MiB of text",
+                                   kMaxTotalChars >> 20));
       const std::string s = protect_expressions(n.Scalar());
       // A fresh node, not `n`: yaml-cpp merges the memory of every node pushed into a
       // new sequence, and `n` would drag the whole document's along, each time (quadratic).
@@ -168,7 +177,8 @@ class Parser {
           break;
         }
         const size_t e = s.find('>', b);
-        if (e == std::string::npos) throw d_.error(mark_of(n), fmt::format("unterminated '${{' in '{}'", clip(s)));
+        if (e == std::string::npos)
+          throw d_.error(mark_of(n), fmt::format("unterminated '${{' in '{}'", clip(s)));
         const std::string expr = s.substr(b + 2, e - b - 2);
         YAML::Node v;
         try {
@@ -195,7 +205,8 @@ class Parser {
     if (n.IsMap()) {
       YAML::Node out(YAML::NodeType::Map);
       for (auto it = n.begin(); it != n.end(); ++it) {
-        if (!it->first.IsScalar()) throw d_.error(mark_of(it->first), "keys must be names, not lists or mappings");
+        if (!it->first.IsScalar())
+          throw d_.error(mark_of(it->first), "keys must be names, not lists or mappings");
         out[it->first.Scalar()] = resolve(it->second, depth + 1);
       }
       return out;
@@ -206,8 +217,9 @@ class Parser {
   // Counts the values under n, aliases expanded, against the same limits as resolve.
   void count(const YAML::Node& n, int depth) {
     if (++counted_ > kMaxExpandedNodes)
-      throw d_.error(mark_of(n), fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
-                                             kMaxExpandedNodes));
+      throw d_.error(mark_of(n),
+                     fmt::format("the pipeline expands to more than {} YAML values (nested aliases?)",
+                                 kMaxExpandedNodes));
     if (depth > kMaxValueDepth)
       throw d_.error(mark_of(n), fmt::format("a value nests deeper than {} levels", kMaxValueDepth));
     if (n.IsSequence()) {
@@ -221,7 +233,8 @@ class Parser {
   void check_length(const YAML::Node& n, size_t len) {
     chars_ += len;
     if (len > kMaxValueChars)
-      throw d_.error(mark_of(n), fmt::format("a value expands to more than {} characters", kMaxValueChars));
+      throw d_.error(mark_of(n),
+                     fmt::format("a value expands to more than {} characters", kMaxValueChars));
     if (chars_ > kMaxTotalChars)
       throw d_.error(mark_of(n), fmt::format("the pipeline's values expand to more than {} MiB of text",
                                              kMaxTotalChars >> 20));
@@ -241,16 +254,19 @@ class Parser {
     for (const auto& [k, v] : declared) names.push_back(k);
     for (const auto& [k, v] : overrides)
       if (std::find(names.begin(), names.end(), k) == names.end())
-        throw PipelineError(d_.file, {},
-                            fmt::format("--set {}: the pipeline has no param '{}'{}{}", k, k, did_you_mean(k, names),
-                                        names.empty() ? " (it declares no params)" : ""));
+        throw PipelineError(
+            d_.file, {},
+            fmt::format("--set {}: the pipeline has no param '{}'{}{}", k, k, did_you_mean(k, names),
+                        names.empty() ? " (it declares no params)" : ""));
     // Params may use the ones before them; an override replaces the value as written.
     for (const auto& [k, v] : declared) {
-      if (!valid_id(k)) throw d_.error(key_mark(k), fmt::format("param name '{}' is not a valid name", k));
+      if (!valid_id(k))
+        throw d_.error(key_mark(k), fmt::format("param name '{}' is not a valid name", k));
       YAML::Node value = v;
       for (const auto& [ok, ov] : overrides)
         if (ok == k) value = ov;
-      if (!value.IsScalar()) throw d_.error(mark_of(v), fmt::format("param '{}' must be a single value", k));
+      if (!value.IsScalar())
+        throw d_.error(mark_of(v), fmt::format("param '{}' must be a single value", k));
       d_.params.emplace_back(k, resolve(value));
     }
   }
@@ -269,14 +285,16 @@ class Parser {
           if (val == "true" || val == "false")
             d_.default_sync = val == "true";
           else
-            throw std::invalid_argument(fmt::format("defaults.sync must be true or false, got '{}'", val));
+            throw std::invalid_argument(
+                fmt::format("defaults.sync must be true or false, got '{}'", val));
         }
       } catch (const std::exception& e) {
         throw d_.error(mark_of(v), e.what());
       }
       if (k != "dtype" && k != "device" && k != "sync") {
-        throw d_.error(key_mark(k), fmt::format("unknown default '{}'{} (defaults has dtype, device and sync)", k,
-                                               did_you_mean(k, {"dtype", "device", "sync"})));
+        throw d_.error(key_mark(k),
+                       fmt::format("unknown default '{}'{} (defaults has dtype, device and sync)", k,
+                                   did_you_mean(k, {"dtype", "device", "sync"})));
       }
     }
   }
@@ -295,7 +313,9 @@ class Parser {
         const Mark km = key_mark(k);
         if (k == "id") {
           if (!v.IsScalar() || !valid_id(v.Scalar()))
-            throw d_.error(mark_of(v), "a step id must be a name (letters, digits, '_' and '-', not starting with a digit)");
+            throw d_.error(
+                mark_of(v),
+                "a step id must be a name (letters, digits, '_' and '-', not starting with a digit)");
           st.id = v.Scalar();
           st.has_id = true;
         } else if (k == "op") {
@@ -308,7 +328,8 @@ class Parser {
             throw d_.error(km, "give either 'input' (one) or 'inputs' (a list), not both");
           st.inputs_mark = km;
           if (k == "input") {
-            if (!v.IsScalar()) throw d_.error(mark_of(v), "'input' takes one name; use 'inputs: [A, B]' for several");
+            if (!v.IsScalar())
+              throw d_.error(mark_of(v), "'input' takes one name; use 'inputs: [A, B]' for several");
             st.inputs.push_back(input_ref(v));
           } else {
             if (!v.IsSequence()) throw d_.error(mark_of(v), "'inputs' must be a list, such as [A, B]");
@@ -332,8 +353,8 @@ class Parser {
     InputRef in;
     in.mark = mark_of(v);
     const std::string& s = r.Scalar();
-    const bool number = !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+' ||
-                                       s[0] == '.' || s == "inf" || s == "nan");
+    const bool number = !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' ||
+                                       s[0] == '+' || s[0] == '.' || s == "inf" || s == "nan");
     if (number) {
       in.literal = r;
     } else {
@@ -347,7 +368,7 @@ class Parser {
   std::map<std::string, Mark> key_marks_;
   int64_t nodes_ = 0;    // values visited by resolve (aliases expanded)
   int64_t counted_ = 0;  // values counted before resolving
-  size_t chars_ = 0;    // characters read and produced by resolve
+  size_t chars_ = 0;     // characters read and produced by resolve
 };
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -376,12 +397,16 @@ struct EventLimit : YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
   void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { count(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { count(m); }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    count(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
     count(m);
   }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
     count(m);
   }
   void OnMapEnd() override {}
@@ -405,17 +430,22 @@ Mark too_deep(const std::string& text) {
     }
     if (comment) continue;
     if (in_double) {
-      if (c == '\\') ++i, ++col;
-      else if (c == '"') in_double = false;
+      if (c == '\\')
+        ++i, ++col;
+      else if (c == '"')
+        in_double = false;
       continue;
     }
     if (in_single) {
       if (c == '\'') in_single = false;
       continue;
     }
-    if (c == '#' && (i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1])))) comment = true;
-    else if (c == '"') in_double = true;
-    else if (c == '\'' && (i == 0 || std::strchr(" \t[{,:", text[i - 1]))) in_single = true;
+    if (c == '#' && (i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1]))))
+      comment = true;
+    else if (c == '"')
+      in_double = true;
+    else if (c == '\'' && (i == 0 || std::strchr(" \t[{,:", text[i - 1])))
+      in_single = true;
     else if (c == '[' || c == '{') {
       if (++flow > kMaxYamlDepth) return Mark{line, col};
     } else if ((c == ']' || c == '}') && flow > 0) {
@@ -427,15 +457,19 @@ Mark too_deep(const std::string& text) {
 
 }  // namespace
 
-Document parse_document(const std::string& text, const std::string& file, const std::vector<std::string>& sets) {
+Document parse_document(const std::string& text, const std::string& file,
+                        const std::vector<std::string>& sets) {
   Document d;
   d.file = file;
   d.lines = split_lines(text);
   if (text.size() > kMaxFileBytes)
-    throw d.error({}, fmt::format("the file is {} (a pipeline file may have at most {})", human_bytes(static_cast<int64_t>(text.size())),
+    throw d.error({}, fmt::format("the file is {} (a pipeline file may have at most {})",
+                                  human_bytes(static_cast<int64_t>(text.size())),
                                   human_bytes(static_cast<int64_t>(kMaxFileBytes))));
   if (const size_t z = text.find('\0'); z != std::string::npos) {
-    const int line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(z), '\n')) + 1;
+    const int line =
+        static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(z), '\n')) +
+        1;
     const size_t bol = text.rfind('\n', z);
     const int col = static_cast<int>(z - (bol == std::string::npos ? 0 : bol + 1)) + 1;
     throw d.error(Mark{line, col}, "the file contains a NUL byte (a pipeline file is text)");
@@ -458,7 +492,8 @@ Document parse_document(const std::string& text, const std::string& file, const 
   } catch (const EventLimit::TooMany& e) {
     throw d.error(e.mark, fmt::format("the file has more than {} YAML values", kMaxYamlEvents));
   } catch (const YAML::DeepRecursion& e) {
-    throw d.error(Mark{e.mark.line + 1, e.mark.column + 1}, fmt::format("the YAML nests deeper than {} levels", e.depth()));
+    throw d.error(Mark{e.mark.line + 1, e.mark.column + 1},
+                  fmt::format("the YAML nests deeper than {} levels", e.depth()));
   } catch (const YAML::Exception& e) {
     throw d.error(Mark{e.mark.line + 1, e.mark.column + 1}, e.msg);
   }
@@ -475,8 +510,9 @@ Document parse_document(const std::string& text, const std::string& file, const 
   if (by_key.count("version")) {
     const YAML::Node& v = by_key["version"];
     if (!v.IsScalar() || v.Scalar() != "1")
-      throw d.error(mark_of(v), fmt::format("unsupported pipeline version '{}' (this dnd reads version 1)",
-                                            v.IsScalar() ? v.Scalar() : std::string("?")));
+      throw d.error(mark_of(v),
+                    fmt::format("unsupported pipeline version '{}' (this dnd reads version 1)",
+                                v.IsScalar() ? v.Scalar() : std::string("?")));
   }
   for (const char* k : {"name", "description"})
     if (by_key.count(k) && !by_key[k].IsScalar() && !by_key[k].IsNull())
@@ -487,9 +523,12 @@ Document parse_document(const std::string& text, const std::string& file, const 
   p.steps(by_key["steps"]);
   if (by_key.count("plugins")) {  // loaded by the planner, before it looks up any op
     const YAML::Node& pl = by_key["plugins"];
-    if (!pl.IsSequence()) throw d.error(mark_of(pl), "'plugins' must be a list of shared libraries, such as [./libmyops.so]");
+    if (!pl.IsSequence())
+      throw d.error(mark_of(pl),
+                    "'plugins' must be a list of shared libraries, such as [./libmyops.so]");
     for (const YAML::Node& x : pl) {
-      if (!x.IsScalar() || x.Scalar().empty()) throw d.error(mark_of(x), "a plugin must be the path of a shared library");
+      if (!x.IsScalar() || x.Scalar().empty())
+        throw d.error(mark_of(x), "a plugin must be the path of a shared library");
       d.plugins.emplace_back(x.Scalar(), mark_of(x));
     }
   }
@@ -499,28 +538,35 @@ Document parse_document(const std::string& text, const std::string& file, const 
 Document load_document(const std::string& path, const std::vector<std::string>& sets) {
   // Non-blocking, so that a FIFO cannot stall the open; then only a regular file is read.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+  if (fd < 0)
+    throw PipelineError(path, {},
+                        fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0)
-    throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+    throw PipelineError(path, {},
+                        fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
-    throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: it is {}, not a regular file",
-                                              file_kind(st.st_mode)));
+    throw PipelineError(path, {},
+                        fmt::format("cannot read the pipeline file: it is {}, not a regular file",
+                                    file_kind(st.st_mode)));
   if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes)
-    throw PipelineError(path, {}, fmt::format("the file is {} (a pipeline file may have at most {})",
-                                              human_bytes(static_cast<int64_t>(st.st_size)),
-                                              human_bytes(static_cast<int64_t>(kMaxFileBytes))));
+    throw PipelineError(path, {},
+                        fmt::format("the file is {} (a pipeline file may have at most {})",
+                                    human_bytes(static_cast<int64_t>(st.st_size)),
+                                    human_bytes(static_cast<int64_t>(kMaxFileBytes))));
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::string text;
   char buf[1 << 16];
   for (;;) {
     const ssize_t r = ::read(fd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw PipelineError(path, {}, fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+    if (r < 0)
+      throw PipelineError(path, {},
+                          fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
     if (r == 0) break;
     text.append(buf, static_cast<size_t>(r));
     if (text.size() > kMaxFileBytes) break;  // parse_document reports it

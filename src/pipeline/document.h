@@ -28,7 +28,8 @@ Mark mark_of(const YAML::Node& n);
 // planning stays an InternalError and is never turned into one.
 class PipelineError : public Error {
  public:
-  PipelineError(const std::string& file, Mark mark, const std::string& msg, const std::string& source_line = {});
+  PipelineError(const std::string& file, Mark mark, const std::string& msg,
+                const std::string& source_line = {});
   const std::string& file() const noexcept { return file_; }
   Mark mark() const noexcept { return mark_; }
   const std::string& message() const noexcept { return msg_; }
@@ -58,7 +59,7 @@ struct Step {
   // Parameters other than id/op/input(s), in file order, with ${...} already resolved.
   std::vector<std::pair<std::string, YAML::Node>> params;
   std::map<std::string, Mark> param_marks;  // name -> position of its key
-  int index = 0;  // 0-based position in the file
+  int index = 0;                            // 0-based position in the file
 };
 
 struct Document {

@@ -39,7 +39,8 @@ int64_t peak_rss_bytes() {
 // Rank 0's live line: rewritten in place on a terminal, throttled lines otherwise.
 class LiveProgress : public Progress {
  public:
-  LiveProgress(bool enabled, std::FILE* log) : enabled_(enabled), log_(log), tty_(isatty(fileno(log)) != 0) {}
+  LiveProgress(bool enabled, std::FILE* log)
+      : enabled_(enabled), log_(log), tty_(isatty(fileno(log)) != 0) {}
   void update(const std::string& text) override {
     if (!enabled_) return;
     const auto now = Clock::now();
@@ -72,7 +73,8 @@ class LiveProgress : public Progress {
 std::string inputs_str(const PlannedStep& ps) {
   std::string s;
   for (size_t i = 0; i < ps.input_names.size(); ++i)
-    s += (i ? ", " : "") + (ps.input_names[i].empty() ? ps.inputs[i].literal.Scalar() : ps.input_names[i]);
+    s += (i ? ", " : "") +
+         (ps.input_names[i].empty() ? ps.inputs[i].literal.Scalar() : ps.input_names[i]);
   return s;
 }
 
@@ -151,19 +153,29 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
         }
       }
       DND_ASSERT(!fault_injected("internal-run:" + st.id), "fault injected by DND_TEST_FAULT");
-      RunContext ctx{st,       *ps.params, std::move(operands), comm,     ddtype,   ddevice,
-                     ps.info.outputs, progress,   opts.out,            &outputs, &ps.files};
+      RunContext ctx{st,
+                     *ps.params,
+                     std::move(operands),
+                     comm,
+                     ddtype,
+                     ddevice,
+                     ps.info.outputs,
+                     progress,
+                     opts.out,
+                     &outputs,
+                     &ps.files};
       outs = ps.op->run(ctx);
       progress.finish();
-      DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(), ps.info.outputs.size());
+      DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(),
+                 ps.info.outputs.size());
       for (size_t f = 0; f < outs.size(); ++f) {
         const ArrayMeta& m = ps.info.outputs[f];
         const DNDarray& a = outs[f];
         // The plan is what `dnd plan` showed and what later steps were checked against.
         if (a.gshape() != m.shape || a.dtype() != m.dtype || a.split() != m.split)
-          throw InternalError(fmt::format("op '{}' produced {} {} split={}, the plan said {}", ps.op->name,
-                                          shape_str(a.gshape()), dtype_name(a.dtype()), split_str(a.split()),
-                                          meta_str(m)));
+          throw InternalError(fmt::format("op '{}' produced {} {} split={}, the plan said {}",
+                                          ps.op->name, shape_str(a.gshape()), dtype_name(a.dtype()),
+                                          split_str(a.split()), meta_str(m)));
       }
     } catch (Error& e) {  // the kind is kept: a bug stays a bug, a user's value error stays one
       progress.finish();
@@ -171,7 +183,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       throw;
     } catch (const std::bad_alloc&) {
       progress.finish();
-      throw Error(fmt::format("step '{}' ({}, {}:{}): out of memory", st.id, ps.op->name, doc.file, st.mark.line));
+      throw Error(fmt::format("step '{}' ({}, {}:{}): out of memory", st.id, ps.op->name, doc.file,
+                              st.mark.line));
     } catch (const std::exception& e) {  // torch's own errors: failures while running
       progress.finish();
       throw Error(fmt::format("step '{}' ({}, {}:{}): {}", st.id, ps.op->name, doc.file, st.mark.line,
@@ -180,7 +193,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     const double secs = since(t0);
     local_seconds.push_back(secs);
     local_rss.push_back(peak_rss_bytes());
-    for (size_t f = 0; f < outs.size(); ++f) store.insert_or_assign(ps.output_names[f], std::move(outs[f]));
+    for (size_t f = 0; f < outs.size(); ++f)
+      store.insert_or_assign(ps.output_names[f], std::move(outs[f]));
     if (!opts.keep_results)
       for (const std::string& name : ps.frees) store.erase(name);
     if (talk) {
@@ -198,8 +212,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       throw Error(fmt::format("committing the outputs: {} (no output was changed)", e.what()));
     }
     if (talk) {
-      std::fprintf(opts.log, "outputs committed%s in %.3f s\n", opts.sync ? " and synced" : " (not synced)",
-                   since(t_commit));
+      std::fprintf(opts.log, "outputs committed%s in %.3f s\n",
+                   opts.sync ? " and synced" : " (not synced)", since(t_commit));
       std::fflush(opts.log);
     }
   }
@@ -227,8 +241,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   result.startup_seconds = times[nsteps + 1];
   if (opts.keep_results) result.values = std::move(store);
   if (talk)
-    std::fprintf(opts.log, "%s: %zu steps on %d rank%s in %.3f s\n", doc.file.c_str(), nsteps, p, p == 1 ? "" : "s",
-                 result.seconds);
+    std::fprintf(opts.log, "%s: %zu steps on %d rank%s in %.3f s\n", doc.file.c_str(), nsteps, p,
+                 p == 1 ? "" : "s", result.seconds);
   if (root && !opts.timings_path.empty()) write_timings(opts.timings_path, plan, result, p);
   return result;
 }
@@ -254,7 +268,8 @@ void write_timings(const std::string& path, const Plan& plan, const RunResult& r
     if (!f) throw ValueError(fmt::format("cannot write timings to {}", path));
     f << o;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ValueError(fmt::format("cannot write timings to {}", path));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw ValueError(fmt::format("cannot write timings to {}", path));
 }
 
 }  // namespace dnd::pipeline

@@ -16,18 +16,18 @@ class DNDarray;
 namespace dnd::pipeline {
 
 struct RunOptions {
-  bool quiet = false;           // no progress lines (results of print steps still go to `out`)
-  std::string timings_path;     // --timings OUT.json ("" for none)
-  std::FILE* out = stdout;      // print steps (rank 0)
-  std::FILE* log = stderr;      // progress (rank 0)
-  bool keep_results = false;    // keep every value in RunResult (tests, bench); else free after last use
-  bool sync = true;             // saves synced to the device before the commit (--no-sync: false)
+  bool quiet = false;         // no progress lines (results of print steps still go to `out`)
+  std::string timings_path;   // --timings OUT.json ("" for none)
+  std::FILE* out = stdout;    // print steps (rank 0)
+  std::FILE* log = stderr;    // progress (rank 0)
+  bool keep_results = false;  // keep every value in RunResult (tests, bench); else free after last use
+  bool sync = true;           // saves synced to the device before the commit (--no-sync: false)
 };
 
 struct StepTiming {
   std::string id, op;
-  double seconds = 0;           // the slowest rank
-  int64_t comm_bytes = 0;       // planned bytes sent by the busiest rank
+  double seconds = 0;             // the slowest rank
+  int64_t comm_bytes = 0;         // planned bytes sent by the busiest rank
   std::vector<int64_t> peak_rss;  // per rank, bytes, after the step
 };
 

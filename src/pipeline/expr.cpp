@@ -20,7 +20,8 @@ namespace {
 using Value = std::variant<int64_t, double, std::string>;
 
 Value node_value(const YAML::Node& n) {
-  if (!n.IsScalar()) throw std::invalid_argument("a param used in an expression must be a number or a string");
+  if (!n.IsScalar())
+    throw std::invalid_argument("a param used in an expression must be a number or a string");
   const std::string& s = n.Scalar();
   try {
     size_t pos = 0;
@@ -69,7 +70,8 @@ class ExprParser {
   Value parse() {
     Value v = sum();
     skip();
-    if (i_ != s_.size()) throw std::invalid_argument(fmt::format("unexpected '{}'", clip(s_.substr(i_))));
+    if (i_ != s_.size())
+      throw std::invalid_argument(fmt::format("unexpected '{}'", clip(s_.substr(i_))));
     return v;
   }
 
@@ -78,7 +80,8 @@ class ExprParser {
   struct Nest {
     explicit Nest(int& d) : d_(d) {
       if (++d_ > kMaxExpressionDepth)
-        throw std::invalid_argument(fmt::format("the expression nests deeper than {} levels", kMaxExpressionDepth));
+        throw std::invalid_argument(
+            fmt::format("the expression nests deeper than {} levels", kMaxExpressionDepth));
     }
     ~Nest() { --d_; }
     int& d_;
@@ -92,14 +95,17 @@ class ExprParser {
     const size_t n = std::strlen(tok);
     if (s_.compare(i_, n, tok) != 0) return false;
     // '*' must not eat the first half of '**', nor '/' of '//'.
-    if (n == 1 && (tok[0] == '*' || tok[0] == '/') && i_ + 1 < s_.size() && s_[i_ + 1] == tok[0]) return false;
+    if (n == 1 && (tok[0] == '*' || tok[0] == '/') && i_ + 1 < s_.size() && s_[i_ + 1] == tok[0])
+      return false;
     i_ += n;
     return true;
   }
   static double num(const Value& v) {
     if (std::holds_alternative<std::string>(v))
-      throw std::invalid_argument(fmt::format("'{}' is a string, not a number", clip(std::get<std::string>(v))));
-    return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
+      throw std::invalid_argument(
+          fmt::format("'{}' is a string, not a number", clip(std::get<std::string>(v))));
+    return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v))
+                                              : std::get<double>(v);
   }
   static bool both_int(const Value& a, const Value& b) {
     return std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b);
@@ -137,7 +143,8 @@ class ExprParser {
     for (;;) {
       if (eat("*")) {
         const Value r = unary();
-        v = both_int(v, r) ? Value(checked_mul(std::get<int64_t>(v), std::get<int64_t>(r))) : Value(num(v) * num(r));
+        v = both_int(v, r) ? Value(checked_mul(std::get<int64_t>(v), std::get<int64_t>(r)))
+                           : Value(num(v) * num(r));
       } else if (eat("//")) {
         const Value r = unary();
         if (num(r) == 0) throw std::invalid_argument("division by zero");
@@ -194,8 +201,10 @@ class ExprParser {
     if (!eat("**")) return base;
     Nest nest(depth_);
     const Value e = unary();  // right-associative
-    if (both_int(base, e) && std::get<int64_t>(e) >= 0) return int_power(std::get<int64_t>(base), std::get<int64_t>(e));
-    if (num(base) == 0 && num(e) < 0) throw std::invalid_argument("0 cannot be raised to a negative power");
+    if (both_int(base, e) && std::get<int64_t>(e) >= 0)
+      return int_power(std::get<int64_t>(base), std::get<int64_t>(e));
+    if (num(base) == 0 && num(e) < 0)
+      throw std::invalid_argument("0 cannot be raised to a negative power");
     return std::pow(num(base), num(e));
   }
   Value atom() {
@@ -212,8 +221,10 @@ class ExprParser {
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
       size_t j = i_;
       bool is_float = false;
-      while (j < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[j])) || s_[j] == '.' || s_[j] == 'e' ||
-                               s_[j] == 'E' || ((s_[j] == '-' || s_[j] == '+') && (s_[j - 1] == 'e' || s_[j - 1] == 'E')))) {
+      while (j < s_.size() &&
+             (std::isdigit(static_cast<unsigned char>(s_[j])) || s_[j] == '.' || s_[j] == 'e' ||
+              s_[j] == 'E' ||
+              ((s_[j] == '-' || s_[j] == '+') && (s_[j - 1] == 'e' || s_[j - 1] == 'E')))) {
         if (!std::isdigit(static_cast<unsigned char>(s_[j]))) is_float = true;
         ++j;
       }
@@ -229,7 +240,8 @@ class ExprParser {
           if (pos == tok.size()) return v;
         }
       } catch (const std::out_of_range&) {
-        if (!is_float) throw std::invalid_argument(fmt::format("the integer {} does not fit in int64", clip(tok)));
+        if (!is_float)
+          throw std::invalid_argument(fmt::format("the integer {} does not fit in int64", clip(tok)));
       } catch (...) {
       }
       throw std::invalid_argument(fmt::format("bad number '{}'", clip(tok)));
@@ -244,10 +256,12 @@ class ExprParser {
         if (k == name) return node_value(v);
         names.push_back(k);
       }
-      throw std::invalid_argument(fmt::format("undefined param '{}'{}", clip(name), did_you_mean(name, names)));
+      throw std::invalid_argument(
+          fmt::format("undefined param '{}'{}", clip(name), did_you_mean(name, names)));
     }
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-      throw std::invalid_argument(fmt::format("unexpected byte 0x{:02x}", static_cast<unsigned char>(c)));
+      throw std::invalid_argument(
+          fmt::format("unexpected byte 0x{:02x}", static_cast<unsigned char>(c)));
     throw std::invalid_argument(fmt::format("unexpected '{}'", std::string(1, c)));
   }
 
@@ -270,10 +284,11 @@ std::string value_text(const Value& v) {
 
 }  // namespace
 
-YAML::Node evaluate_expression(const std::string& expr, const std::vector<std::pair<std::string, YAML::Node>>& params) {
+YAML::Node evaluate_expression(const std::string& expr,
+                               const std::vector<std::pair<std::string, YAML::Node>>& params) {
   if (expr.size() > kMaxExpressionChars)
-    throw std::invalid_argument(
-        fmt::format("the expression is {} characters long (at most {})", expr.size(), kMaxExpressionChars));
+    throw std::invalid_argument(fmt::format("the expression is {} characters long (at most {})",
+                                            expr.size(), kMaxExpressionChars));
   ExprParser p(expr, params);
   return YAML::Node(value_text(p.parse()));
 }

@@ -30,8 +30,8 @@ void check_parents(const Document& doc, const Params& p, const std::string& targ
     struct stat st {};
     if (::stat(d.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode))
-        throw doc.error(p.mark("path"), fmt::format("save: cannot write {}: '{}' is not a directory", target,
-                                                    d.string()));
+        throw doc.error(p.mark("path"), fmt::format("save: cannot write {}: '{}' is not a directory",
+                                                    target, d.string()));
       return;
     }
     if (d == d.root_path()) return;
@@ -54,7 +54,8 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
     } catch (const PipelineError&) {
       throw;
     } catch (const std::exception& e) {
-      throw doc.error(p.mark("path"), fmt::format("step '{}' ({}): {}", doc.steps[i].id, doc.steps[i].op, e.what()));
+      throw doc.error(p.mark("path"),
+                      fmt::format("step '{}' ({}): {}", doc.steps[i].id, doc.steps[i].op, e.what()));
     }
     for (FileUse& u : t.uses[i]) {
       try {
@@ -92,30 +93,34 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
       any_overwrite = any_overwrite || u.overwrite;
       if (a == 0) continue;
       if (u.format != first.format)
-        throw doc.error(p.mark("path"), fmt::format("save: {} is written as {} here and as {} by {}", target, u.format,
-                                                    first.format, where(doc, s0)));
+        throw doc.error(p.mark("path"), fmt::format("save: {} is written as {} here and as {} by {}",
+                                                    target, u.format, first.format, where(doc, s0)));
       if (u.format != "hdf5")
-        throw doc.error(p.mark("path"), fmt::format("save: {} is also written by {}; a {} file holds one array",
-                                                    target, where(doc, s0), u.format));
+        throw doc.error(p.mark("path"),
+                        fmt::format("save: {} is also written by {}; a {} file holds one array", target,
+                                    where(doc, s0), u.format));
       if (u.append != first.append)
-        throw doc.error(p.mark(p.given("mode") ? "mode" : "path"),
-                        fmt::format("save: {} is written in mode {} here and in mode {} by {}; use one mode", target,
-                                    u.append ? "append" : "write", first.append ? "append" : "write",
-                                    where(doc, s0)));
+        throw doc.error(
+            p.mark(p.given("mode") ? "mode" : "path"),
+            fmt::format("save: {} is written in mode {} here and in mode {} by {}; use one mode", target,
+                        u.append ? "append" : "write", first.append ? "append" : "write",
+                        where(doc, s0)));
       for (size_t b = 0; b < a; ++b) {
         const FileUse& v = t.uses[refs[b].step][refs[b].use];
         const Step& sb = doc.steps[refs[b].step];
         const Mark m = p.mark(p.given("dataset") ? "dataset" : "path");
         if (v.dataset == u.dataset)
-          throw doc.error(m, fmt::format("save: dataset {} of {} is also written by {}", u.dataset, target,
-                                         where(doc, sb)));
+          throw doc.error(m, fmt::format("save: dataset {} of {} is also written by {}", u.dataset,
+                                         target, where(doc, sb)));
         const auto nested = [](const std::string& outer, const std::string& inner) {
-          return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '/';
+          return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+                 inner[outer.size()] == '/';
         };
         if (nested(v.dataset, u.dataset) || nested(u.dataset, v.dataset))
-          throw doc.error(m, fmt::format("save: datasets {} and {} (written by {}) of {} cannot both exist: one "
-                                         "would be a group holding the other",
-                                         u.dataset, v.dataset, where(doc, sb), target));
+          throw doc.error(
+              m, fmt::format("save: datasets {} and {} (written by {}) of {} cannot both exist: one "
+                             "would be a group holding the other",
+                             u.dataset, v.dataset, where(doc, sb), target));
       }
     }
     struct stat st {};
@@ -123,11 +128,12 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
     const Params& p0 = *params[refs[0].step];
     if (!first.append) {
       if (!any_overwrite)
-        throw doc.error(p0.mark("path"), fmt::format("save: {} exists; add 'overwrite: true' to the step to replace "
-                                                     "it{}",
-                                                     first.path,
-                                                     first.format == "hdf5" ? " (or 'mode: append' to add datasets)"
-                                                                            : ""));
+        throw doc.error(
+            p0.mark("path"),
+            fmt::format("save: {} exists; add 'overwrite: true' to the step to replace "
+                        "it{}",
+                        first.path,
+                        first.format == "hdf5" ? " (or 'mode: append' to add datasets)" : ""));
       continue;
     }
     std::vector<io::Entry> entries;
@@ -145,10 +151,11 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
           throw doc.error(p.mark(p.given("dataset") ? "dataset" : "path"),
                           fmt::format("save: {} in {} is a group, not a dataset", u.dataset, target));
         if (!u.overwrite)
-          throw doc.error(p.mark(p.given("dataset") ? "dataset" : "path"),
-                          fmt::format("save: {} already holds a dataset {}; add 'overwrite: true' to the step to "
-                                      "replace that dataset",
-                                      target, u.dataset));
+          throw doc.error(
+              p.mark(p.given("dataset") ? "dataset" : "path"),
+              fmt::format("save: {} already holds a dataset {}; add 'overwrite: true' to the step to "
+                          "replace that dataset",
+                          target, u.dataset));
       }
     }
   }
@@ -167,8 +174,9 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
       r.from_run = true;
       const FileUse& w0 = t.uses[before[0].step][before[0].use];
       if (r.format != w0.format)
-        throw doc.error(params[i]->mark("path"), fmt::format("load: {} is read as {} but written as {} by {}", r.path,
-                                                             r.format, w0.format, where(doc, doc.steps[before[0].step])));
+        throw doc.error(params[i]->mark("path"),
+                        fmt::format("load: {} is read as {} but written as {} by {}", r.path, r.format,
+                                    w0.format, where(doc, doc.steps[before[0].step])));
       std::vector<std::string> held;
       const Ref* match = nullptr;
       for (const Ref& w : before) {
@@ -177,7 +185,8 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
         held.push_back(u.dataset);
         if (r.format != "hdf5" || u.dataset == r.dataset) match = &w;
       }
-      if (r.format == "hdf5" && r.dataset.empty() && before.size() == 1 && !w0.append) match = &before[0];
+      if (r.format == "hdf5" && r.dataset.empty() && before.size() == 1 && !w0.append)
+        match = &before[0];
       if (match) {
         t.readers[match->step].push_back({i, k});
         continue;
@@ -185,8 +194,8 @@ FileTable plan_files(const Document& doc, const std::vector<const OpDef*>& ops,
       if (!w0.append || r.dataset.empty())
         throw doc.error(params[i]->mark(params[i]->given("dataset") ? "dataset" : "path"),
                         fmt::format("load: {} is written by {}{} and will hold {}{}", r.path,
-                                    where(doc, doc.steps[before[0].step]), before.size() > 1 ? " and later steps" : "",
-                                    fmt::join(held, ", "),
+                                    where(doc, doc.steps[before[0].step]),
+                                    before.size() > 1 ? " and later steps" : "", fmt::join(held, ", "),
                                     r.dataset.empty() ? "; name the dataset" : ", not " + r.dataset));
       // mode append: a dataset of the existing file, which the run's copy keeps.
     }

@@ -18,7 +18,7 @@
 namespace dnd::pipeline {
 
 struct FileTable {
-  std::vector<std::vector<FileUse>> uses;       // per step, in file order
+  std::vector<std::vector<FileUse>> uses;        // per step, in file order
   std::vector<std::pair<size_t, size_t>> after;  // (writer, reader): the reader runs after the writer
   // readers[w]: (step, use) of the reads planned from the array step w saves.
   std::vector<std::vector<std::pair<size_t, size_t>>> readers;

@@ -25,9 +25,11 @@ namespace {
 // (checked products, no wrap). Throws ShapeError; called for every inferred result.
 void check_array_meta(const ArrayMeta& m) {
   if (static_cast<int64_t>(m.shape.size()) > kMaxAxes)
-    throw ShapeError(fmt::format("the result has {} axes; dnd arrays have at most {}", m.shape.size(), kMaxAxes));
+    throw ShapeError(
+        fmt::format("the result has {} axes; dnd arrays have at most {}", m.shape.size(), kMaxAxes));
   for (int64_t d : m.shape)
-    if (d < 0) throw ShapeError(fmt::format("the result's shape {} has a negative extent", shape_str(m.shape)));
+    if (d < 0)
+      throw ShapeError(fmt::format("the result's shape {} has a negative extent", shape_str(m.shape)));
   checked_numel(m.shape, static_cast<int64_t>(c10::elementSize(m.dtype)));
 }
 
@@ -87,8 +89,8 @@ class Planner {
   std::vector<std::unique_ptr<Params>> params_;
   std::vector<std::vector<std::string>> fields_;  // named results of each step
   std::map<std::string, size_t> by_id_;
-  std::map<std::string, Ref> values_;             // value name -> producer
-  std::vector<std::vector<Ref>> refs_;            // per step, per input: its producer
+  std::map<std::string, Ref> values_;   // value name -> producer
+  std::vector<std::vector<Ref>> refs_;  // per step, per input: its producer
   std::vector<size_t> order_;
   FileTable files_;
 };
@@ -114,16 +116,18 @@ void Planner::resolve_ops() {
     const Mark where = st.inputs_mark.line ? st.inputs_mark : st.op_mark;
     if (k < op.min_inputs || (op.max_inputs >= 0 && k > op.max_inputs)) {
       std::string want = op.min_inputs == op.max_inputs ? std::to_string(op.min_inputs)
-                         : op.max_inputs < 0         ? fmt::format("at least {}", op.min_inputs)
-                                                     : fmt::format("{} to {}", op.min_inputs, op.max_inputs);
-      std::string how = op.max_inputs == 0 ? "" : op.max_inputs == 1 ? " (input: X)" : " (inputs: [A, B, ...])";
+                         : op.max_inputs < 0            ? fmt::format("at least {}", op.min_inputs)
+                                             : fmt::format("{} to {}", op.min_inputs, op.max_inputs);
+      std::string how = op.max_inputs == 0   ? ""
+                        : op.max_inputs == 1 ? " (input: X)"
+                                             : " (inputs: [A, B, ...])";
       throw doc_.error(where, fmt::format("op '{}' takes {} input{}{}, got {}", op.name, want,
                                           want == "1" ? "" : "s", how, k));
     }
     for (const InputRef& in : st.inputs)
       if (in.ref.empty() && !op.scalar_inputs)
-        throw doc_.error(in.mark, fmt::format("op '{}' takes arrays as inputs, not the number {}", op.name,
-                                              in.literal.Scalar()));
+        throw doc_.error(in.mark, fmt::format("op '{}' takes arrays as inputs, not the number {}",
+                                              op.name, in.literal.Scalar()));
   }
 }
 
@@ -158,7 +162,8 @@ void Planner::resolve_inputs() {
       }
       auto it = values_.find(in.ref);
       if (it == values_.end()) throw_undefined(in);
-      if (it->second.first == i) throw doc_.error(in.mark, fmt::format("step '{}' uses its own result", in.ref));
+      if (it->second.first == i)
+        throw doc_.error(in.mark, fmt::format("step '{}' uses its own result", in.ref));
       refs_[i].push_back(it->second);
     }
   }
@@ -179,15 +184,18 @@ void Planner::throw_undefined(const InputRef& in) const {
   if (dot != std::string::npos) {
     auto owner = by_id_.find(in.ref.substr(0, dot));
     if (owner != by_id_.end() && !fields_[owner->second].empty())
-      throw doc_.error(in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
-                                            owner->first, ops_[owner->second]->name, in.ref.substr(dot + 1),
-                                            results_of(owner->first, owner->second)));
+      throw doc_.error(
+          in.mark, fmt::format("step '{}' ({}) gives no result '{}' with its parameters; it gives: {}",
+                               owner->first, ops_[owner->second]->name, in.ref.substr(dot + 1),
+                               results_of(owner->first, owner->second)));
   }
   if (s != by_id_.end())
-    throw doc_.error(in.mark, fmt::format("step '{}' ({}) has no result to use", in.ref, ops_[s->second]->name));
+    throw doc_.error(in.mark,
+                     fmt::format("step '{}' ({}) has no result to use", in.ref, ops_[s->second]->name));
   std::vector<std::string> value_names;
   for (const auto& [k, v] : values_) value_names.push_back(k);
-  throw doc_.error(in.mark, fmt::format("undefined input '{}'{}", in.ref, did_you_mean(in.ref, value_names)));
+  throw doc_.error(in.mark,
+                   fmt::format("undefined input '{}'{}", in.ref, did_you_mean(in.ref, value_names)));
 }
 
 void Planner::order_steps() {
@@ -233,7 +241,8 @@ void Planner::throw_cycle(const std::vector<int>& indeg) const {
   std::string cyc;
   for (size_t k = pos[cur]; k < path.size(); ++k) cyc += doc_.steps[path[k]].id + " <- ";
   cyc += doc_.steps[cur].id;
-  throw doc_.error(doc_.steps[cur].mark, fmt::format("the steps form a cycle: {} (each uses the next)", cyc));
+  throw doc_.error(doc_.steps[cur].mark,
+                   fmt::format("the steps form a cycle: {} (each uses the next)", cyc));
 }
 
 // One op's rule. A user error (dnd's or torch's refusal) becomes a pipeline error at the
@@ -288,7 +297,8 @@ void Planner::infer() {
       }
       ps.inputs.push_back(im);
     }
-    ps.info = infer_step(op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice, &files_.uses[i]});
+    ps.info = infer_step(
+        op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice, &files_.uses[i]});
     if (!ps.inputs.empty() && !ps.inputs[0].is_scalar) record_write(files_, i, ps.inputs[0].array);
     ps.files = files_.uses[i];
     const size_t nout = !op.has_result ? 0 : fields_[i].empty() ? 1 : fields_[i].size();
@@ -320,7 +330,8 @@ void Planner::liveness() {
   int64_t live_bytes = 0;
   for (size_t pos = 0; pos < plan_.steps.size(); ++pos) {
     PlannedStep& ps = plan_.steps[pos];
-    ps.live_bytes = checked_add(checked_add(live_bytes, ps.out_bytes, *ps.step), ps.info.temp_bytes, *ps.step);
+    ps.live_bytes =
+        checked_add(checked_add(live_bytes, ps.out_bytes, *ps.step), ps.info.temp_bytes, *ps.step);
     if (ps.live_bytes > plan_.peak_bytes) {
       plan_.peak_bytes = ps.live_bytes;
       plan_.peak_step = ps.step->id;
@@ -343,7 +354,9 @@ void Planner::liveness() {
 
 }  // namespace
 
-Plan make_plan(std::shared_ptr<const Document> doc, int nranks) { return Planner(std::move(doc), nranks).run(); }
+Plan make_plan(std::shared_ptr<const Document> doc, int nranks) {
+  return Planner(std::move(doc), nranks).run();
+}
 
 Plan make_plan(Document doc, int nranks) {
   return make_plan(std::make_shared<const Document>(std::move(doc)), nranks);
@@ -351,25 +364,29 @@ Plan make_plan(Document doc, int nranks) {
 
 std::string plan_table(const Plan& plan) {
   std::string o = fmt::format("{}{} steps on {} rank{} (bytes per rank: the largest block)\n",
-                              plan.doc->name.empty() ? "" : plan.doc->name + ": ", plan.steps.size(), plan.nranks,
-                              plan.nranks == 1 ? "" : "s");
-  o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", "#", "id", "op", "result", "per rank",
-                   "comm", "live");
+                              plan.doc->name.empty() ? "" : plan.doc->name + ": ", plan.steps.size(),
+                              plan.nranks, plan.nranks == 1 ? "" : "s");
+  o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", "#", "id", "op", "result",
+                   "per rank", "comm", "live");
   int k = 0;
   for (const PlannedStep& ps : plan.steps) {
     ++k;
     std::vector<std::string> results;
     for (size_t f = 0; f < ps.info.outputs.size(); ++f)
-      results.push_back((ps.output_names[f] == ps.step->id ? "" : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
+      results.push_back((ps.output_names[f] == ps.step->id
+                             ? ""
+                             : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
                         meta_str(ps.info.outputs[f]));
     if (results.empty()) results.push_back("-");
-    o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name, results[0],
-                     human_bytes(ps.out_bytes), human_bytes(ps.info.comm_bytes), human_bytes(ps.live_bytes));
-    for (size_t f = 1; f < results.size(); ++f) o += fmt::format("{:<3} {:<16} {:<16} {}\n", "", "", "", results[f]);
+    o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name,
+                     results[0], human_bytes(ps.out_bytes), human_bytes(ps.info.comm_bytes),
+                     human_bytes(ps.live_bytes));
+    for (size_t f = 1; f < results.size(); ++f)
+      o += fmt::format("{:<3} {:<16} {:<16} {}\n", "", "", "", results[f]);
     if (!ps.info.note.empty()) o += fmt::format("{:<3} {:<16} note: {}\n", "", "", ps.info.note);
   }
-  o += fmt::format("peak memory per rank: {} (at step '{}'); communication per rank: {}\n", human_bytes(plan.peak_bytes),
-                   plan.peak_step, human_bytes(plan.comm_bytes));
+  o += fmt::format("peak memory per rank: {} (at step '{}'); communication per rank: {}\n",
+                   human_bytes(plan.peak_bytes), plan.peak_step, human_bytes(plan.comm_bytes));
   return o;
 }
 
@@ -378,7 +395,8 @@ std::string plan_json(const Plan& plan) {
   ordered_json steps = ordered_json::array();
   for (const PlannedStep& ps : plan.steps) {
     ordered_json inputs = ordered_json::array(), outputs = ordered_json::array();
-    for (const std::string& in : ps.input_names) inputs.push_back(in.empty() ? ordered_json() : ordered_json(in));
+    for (const std::string& in : ps.input_names)
+      inputs.push_back(in.empty() ? ordered_json() : ordered_json(in));
     for (size_t f = 0; f < ps.info.outputs.size(); ++f) {
       const ArrayMeta& m = ps.info.outputs[f];
       outputs.push_back({{"name", ps.output_names[f]},

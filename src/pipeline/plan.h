@@ -32,7 +32,7 @@ struct Plan {
   std::vector<PlannedStep> steps;  // in execution order
   int64_t peak_bytes = 0;          // per rank
   std::string peak_step;
-  int64_t comm_bytes = 0;          // total over steps, busiest rank
+  int64_t comm_bytes = 0;  // total over steps, busiest rank
 };
 
 // Throws PipelineError (file:line:column) for anything invalid, InternalError for a bug

@@ -27,10 +27,10 @@
 #define DND_PLUGIN_STR2(x) #x
 #define DND_PLUGIN_STR(x) DND_PLUGIN_STR2(x)
 // The marker: "dnd-plugin{abi=1;torch=1.13.0;cxx11abi=1;name=myops}".
-#define DND_PLUGIN_MARKER(name)                                                                     \
+#define DND_PLUGIN_MARKER(name)                                                                         \
   "dnd-plugin{abi=" DND_PLUGIN_STR(DND_PLUGIN_ABI) ";torch=" TORCH_VERSION ";cxx11abi=" DND_PLUGIN_STR( \
       _GLIBCXX_USE_CXX11_ABI) ";name=" name "}"
 
-#define DND_PLUGIN(name)                                                                        \
+#define DND_PLUGIN(name)                                                                   \
   extern "C" __attribute__((visibility("default"), used)) const char dnd_plugin_marker[] = \
       DND_PLUGIN_MARKER(name)

@@ -52,7 +52,8 @@ void load_plugin(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     throw ValueError(fmt::format("cannot load plugin '{}': {}", path, std::strerror(errno)));
-  if (!S_ISREG(st.st_mode)) throw ValueError(fmt::format("cannot load plugin '{}': not a regular file", path));
+  if (!S_ISREG(st.st_mode))
+    throw ValueError(fmt::format("cannot load plugin '{}': not a regular file", path));
   char buf[PATH_MAX];
   const std::string real = ::realpath(path.c_str(), buf) ? std::string(buf) : path;
   if (loaded().real.count(real)) return;
@@ -66,21 +67,26 @@ void load_plugin(const std::string& path) {
   }
   const size_t at = bytes.find("dnd-plugin{abi=");
   if (at == std::string::npos)
-    throw ValueError(fmt::format("'{}' is not a dnd plugin: it has no DND_PLUGIN(\"name\") marker (see "
-                                 "src/pipeline/plugin.h)", path));
+    throw ValueError(
+        fmt::format("'{}' is not a dnd plugin: it has no DND_PLUGIN(\"name\") marker (see "
+                    "src/pipeline/plugin.h)",
+                    path));
   const size_t end = bytes.find('}', at);
   const std::string marker = bytes.substr(at, end == std::string::npos ? 200 : end + 1 - at);
   const std::string want = DND_PLUGIN_MARKER("");
-  const std::string abi = field(marker, "abi"), torch = field(marker, "torch"), cxx = field(marker, "cxx11abi");
+  const std::string abi = field(marker, "abi"), torch = field(marker, "torch"),
+                    cxx = field(marker, "cxx11abi");
   const std::string name = field(marker, "name");
   if (abi != field(want, "abi"))
-    throw ValueError(fmt::format("plugin '{}' ({}) was built against dnd plugin ABI {}, but this dnd has ABI {}: "
-                                 "rebuild the plugin against this dnd's headers",
-                                 path, name, abi.empty() ? "?" : abi, field(want, "abi")));
+    throw ValueError(
+        fmt::format("plugin '{}' ({}) was built against dnd plugin ABI {}, but this dnd has ABI {}: "
+                    "rebuild the plugin against this dnd's headers",
+                    path, name, abi.empty() ? "?" : abi, field(want, "abi")));
   if (torch != field(want, "torch") || cxx != field(want, "cxx11abi"))
-    throw ValueError(fmt::format("plugin '{}' ({}) was built against libtorch {} (C++11 ABI {}), but this dnd uses "
-                                 "libtorch {} (C++11 ABI {}): rebuild the plugin against the same libtorch",
-                                 path, name, torch, cxx, field(want, "torch"), field(want, "cxx11abi")));
+    throw ValueError(
+        fmt::format("plugin '{}' ({}) was built against libtorch {} (C++11 ABI {}), but this dnd uses "
+                    "libtorch {} (C++11 ABI {}): rebuild the plugin against the same libtorch",
+                    path, name, torch, cxx, field(want, "torch"), field(want, "cxx11abi")));
 
   std::vector<std::string> errors;
   set_registration_errors(&errors);

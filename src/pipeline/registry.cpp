@@ -30,7 +30,9 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-bool is_none_text(const std::string& s) { return s == "none" || s == "None" || s == "null" || s == "~" || s.empty(); }
+bool is_none_text(const std::string& s) {
+  return s == "none" || s == "None" || s == "null" || s == "~" || s.empty();
+}
 
 // A value as a message quotes it: control bytes escaped (a NUL would end the text in a
 // terminal), at most 60 characters.
@@ -52,7 +54,8 @@ int64_t to_int(const YAML::Node& n) {
   errno = 0;
   const long long v = std::strtoll(s.c_str(), &end, 10);
   // end must reach the end of the text: a NUL byte inside ("7\0x") is not the end.
-  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) throw std::invalid_argument("an integer");
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE)
+    throw std::invalid_argument("an integer");
   return v;
 }
 
@@ -78,19 +81,24 @@ bool to_bool(const YAML::Node& n) {
 
 std::vector<int64_t> to_int_list(const YAML::Node& n, bool allow_single) {
   if (allow_single && n.IsScalar()) return {to_int(n)};
-  if (!n.IsSequence()) throw std::invalid_argument(allow_single ? "an integer or a list of integers" : "a list of integers");
+  if (!n.IsSequence())
+    throw std::invalid_argument(allow_single ? "an integer or a list of integers"
+                                             : "a list of integers");
   std::vector<int64_t> v;
   for (const auto& x : n) {
     try {
       v.push_back(to_int(x));
     } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(allow_single ? "an integer or a list of integers" : "a list of integers");
+      throw std::invalid_argument(allow_single ? "an integer or a list of integers"
+                                               : "a list of integers");
     }
   }
   return v;
 }
 
-bool node_is_none(const YAML::Node& n) { return !n.IsDefined() || n.IsNull() || (n.IsScalar() && is_none_text(n.Scalar())); }
+bool node_is_none(const YAML::Node& n) {
+  return !n.IsDefined() || n.IsNull() || (n.IsScalar() && is_none_text(n.Scalar()));
+}
 
 std::vector<Index> to_index(const YAML::Node& n) {
   if (!n.IsScalar()) throw std::invalid_argument("an index such as \"2:10, ::2, 0\"");
@@ -101,7 +109,8 @@ std::vector<Index> to_index(const YAML::Node& n) {
   size_t i = 0;
   for (;;) {
     const size_t comma = s.find(',', i);
-    const std::string item = trim(s.substr(i, comma == std::string::npos ? std::string::npos : comma - i));
+    const std::string item =
+        trim(s.substr(i, comma == std::string::npos ? std::string::npos : comma - i));
     if (item == "...") {
       out.emplace_back(Ellipsis{});
     } else if (item.find(':') == std::string::npos) {
@@ -136,15 +145,22 @@ std::vector<Index> to_index(const YAML::Node& n) {
 // Checks one value against its spec; throws std::invalid_argument("expected ...").
 void check_value(const ParamSpec& spec, const YAML::Node& n) {
   switch (spec.kind) {
-    case ParamKind::integer: to_int(n); break;
-    case ParamKind::number: to_double(n); break;
-    case ParamKind::boolean: to_bool(n); break;
+    case ParamKind::integer:
+      to_int(n);
+      break;
+    case ParamKind::number:
+      to_double(n);
+      break;
+    case ParamKind::boolean:
+      to_bool(n);
+      break;
     case ParamKind::string:
     case ParamKind::path:
       if (!n.IsScalar()) throw std::invalid_argument("a text value");
       break;
     case ParamKind::choice: {
-      if (!n.IsScalar() || std::find(spec.choices.begin(), spec.choices.end(), n.Scalar()) == spec.choices.end()) {
+      if (!n.IsScalar() ||
+          std::find(spec.choices.begin(), spec.choices.end(), n.Scalar()) == spec.choices.end()) {
         std::string list;
         for (const auto& c : spec.choices) list += (list.empty() ? "" : ", ") + c;
         throw std::invalid_argument("one of " + list);
@@ -160,7 +176,9 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
       shape_numel(sh);  // ShapeError when the product does not fit in int64
       break;
     }
-    case ParamKind::int_list: to_int_list(n, false); break;
+    case ParamKind::int_list:
+      to_int_list(n, false);
+      break;
     case ParamKind::axes:
       if (!node_is_none(n)) to_int_list(n, true);
       break;
@@ -183,7 +201,9 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
         to_bool(n);
       }
       break;
-    case ParamKind::index: to_index(n); break;
+    case ParamKind::index:
+      to_index(n);
+      break;
     case ParamKind::number_list:
       if (!n.IsSequence()) throw std::invalid_argument("a list of numbers");
       for (const auto& x : n) {
@@ -209,7 +229,9 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
           ok = true;
           for (const YAML::Node& x : v) ok = ok && x.IsScalar();
         }
-        if (!ok) throw std::invalid_argument("a mapping of names to numbers, strings, bools or lists of numbers");
+        if (!ok)
+          throw std::invalid_argument(
+              "a mapping of names to numbers, strings, bools or lists of numbers");
       }
       break;
   }
@@ -219,24 +241,42 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
 
 const char* param_kind_name(ParamKind k) {
   switch (k) {
-    case ParamKind::integer: return "integer";
-    case ParamKind::number: return "number";
-    case ParamKind::boolean: return "bool";
-    case ParamKind::string: return "string";
-    case ParamKind::path: return "path";
-    case ParamKind::choice: return "choice";
-    case ParamKind::shape: return "shape";
-    case ParamKind::int_list: return "int list";
-    case ParamKind::axes: return "axes";
-    case ParamKind::axis: return "axis";
-    case ParamKind::split: return "split";
-    case ParamKind::dtype: return "dtype";
-    case ParamKind::device: return "device";
-    case ParamKind::scalar: return "scalar";
-    case ParamKind::index: return "index";
-    case ParamKind::number_list: return "numbers";
-    case ParamKind::name_list: return "names";
-    case ParamKind::mapping: return "mapping";
+    case ParamKind::integer:
+      return "integer";
+    case ParamKind::number:
+      return "number";
+    case ParamKind::boolean:
+      return "bool";
+    case ParamKind::string:
+      return "string";
+    case ParamKind::path:
+      return "path";
+    case ParamKind::choice:
+      return "choice";
+    case ParamKind::shape:
+      return "shape";
+    case ParamKind::int_list:
+      return "int list";
+    case ParamKind::axes:
+      return "axes";
+    case ParamKind::axis:
+      return "axis";
+    case ParamKind::split:
+      return "split";
+    case ParamKind::dtype:
+      return "dtype";
+    case ParamKind::device:
+      return "device";
+    case ParamKind::scalar:
+      return "scalar";
+    case ParamKind::index:
+      return "index";
+    case ParamKind::number_list:
+      return "numbers";
+    case ParamKind::name_list:
+      return "names";
+    case ParamKind::mapping:
+      return "mapping";
   }
   return "?";
 }
@@ -251,12 +291,13 @@ bool register_op(OpDef def, const char* file, int line) {
   auto& ops = registry();
   if (auto it = ops.find(def.name); it != ops.end()) {
     if (g_registration_errors) {
-      g_registration_errors->push_back(fmt::format("op '{}' ({}:{}) is already defined ({}:{})", def.name, file, line,
-                                                   it->second.file, it->second.line));
+      g_registration_errors->push_back(fmt::format("op '{}' ({}:{}) is already defined ({}:{})",
+                                                   def.name, file, line, it->second.file,
+                                                   it->second.line));
       return false;
     }
-    std::fprintf(stderr, "dnd: internal error: op '%s' registered twice: %s:%d and %s:%d\n", def.name.c_str(),
-                 it->second.file, it->second.line, file, line);
+    std::fprintf(stderr, "dnd: internal error: op '%s' registered twice: %s:%d and %s:%d\n",
+                 def.name.c_str(), it->second.file, it->second.line, file, line);
     std::abort();
   }
   def.file = file;
@@ -297,28 +338,33 @@ Params::Params(const Step& step, const std::vector<ParamSpec>& specs, const Docu
       const std::string hint = did_you_mean(k, names);
       throw doc.error(step.param_marks.at(k),
                       fmt::format("op '{}' has no parameter '{}'{}", step.op, k,
-                                  !hint.empty()    ? hint
+                                  !hint.empty()   ? hint
                                   : known.empty() ? std::string(" (it takes none)")
                                                   : " (it takes: " + known + ")"));
     }
     try {
       check_value(*it, v);
     } catch (const std::invalid_argument& e) {
-      throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}' must be {}, got {}", k, step.op,
-                                                          e.what(), v.IsScalar() ? "'" + printable(v.Scalar()) + "'" : std::string("a list or mapping")));
+      throw doc.error(step.param_marks.at(k),
+                      fmt::format("parameter '{}' of op '{}' must be {}, got {}", k, step.op, e.what(),
+                                  v.IsScalar() ? "'" + printable(v.Scalar()) + "'"
+                                               : std::string("a list or mapping")));
     } catch (const dnd::Error& e) {
-      throw doc.error(step.param_marks.at(k), fmt::format("parameter '{}' of op '{}': {}", k, step.op, e.what()));
+      throw doc.error(step.param_marks.at(k),
+                      fmt::format("parameter '{}' of op '{}': {}", k, step.op, e.what()));
     }
   }
   for (const auto& s : specs)
     if (s.required && !given(s.name))
-      throw doc.error(step.op_mark, fmt::format("op '{}' needs parameter '{}' ({})", step.op, s.name, s.help));
+      throw doc.error(step.op_mark,
+                      fmt::format("op '{}' needs parameter '{}' ({})", step.op, s.name, s.help));
 }
 
 const ParamSpec& Params::spec(const std::string& name) const {
   for (const auto& s : *specs_)
     if (s.name == name) return s;
-  throw InternalError(fmt::format("op '{}' reads parameter '{}' that it does not declare", step_->op, name));
+  throw InternalError(
+      fmt::format("op '{}' reads parameter '{}' that it does not declare", step_->op, name));
 }
 
 bool Params::given(const std::string& name) const {
@@ -348,7 +394,8 @@ auto convert(const Params& p, const Document& doc, const Step& st, const std::st
   try {
     return f();
   } catch (const std::invalid_argument& e) {
-    throw doc.error(p.mark(name), fmt::format("parameter '{}' of op '{}' must be {}", name, st.op, e.what()));
+    throw doc.error(p.mark(name),
+                    fmt::format("parameter '{}' of op '{}' must be {}", name, st.op, e.what()));
   }
 }
 }  // namespace
@@ -437,7 +484,8 @@ c10::Scalar literal_scalar(const YAML::Node& literal) {
     return c10::Scalar(to_double(literal));
   } catch (const std::invalid_argument&) {
   }
-  throw ValueError(fmt::format("'{}' is not a number", literal.IsScalar() ? literal.Scalar() : std::string("?")));
+  throw ValueError(
+      fmt::format("'{}' is not a number", literal.IsScalar() ? literal.Scalar() : std::string("?")));
 }
 
 }  // namespace dnd::pipeline

@@ -31,21 +31,21 @@ class Outputs;
 namespace dnd::pipeline {
 
 enum class ParamKind {
-  integer,   // 3
-  number,    // 0.5, 1e-4
-  boolean,   // true / false
-  string,    // any text
-  path,      // a file path (text)
-  choice,    // one of `choices`
-  shape,     // 8 or [1000, 16]
-  int_list,  // [0, 2, 1]
-  axes,      // none (all axes), 1 or [0, 2]
-  axis,      // none or an axis
-  split,     // none or an axis
-  dtype,     // float32, int64, ...
-  device,    // cpu or gpu
-  scalar,    // a number or a bool (a fill value)
-  index,     // numpy-style "2:10, ::2, 0, ..."
+  integer,      // 3
+  number,       // 0.5, 1e-4
+  boolean,      // true / false
+  string,       // any text
+  path,         // a file path (text)
+  choice,       // one of `choices`
+  shape,        // 8 or [1000, 16]
+  int_list,     // [0, 2, 1]
+  axes,         // none (all axes), 1 or [0, 2]
+  axis,         // none or an axis
+  split,        // none or an axis
+  dtype,        // float32, int64, ...
+  device,       // cpu or gpu
+  scalar,       // a number or a bool (a fill value)
+  index,        // numpy-style "2:10, ::2, 0, ..."
   number_list,  // [0.25, 0.5, 0.25]
   name_list,    // [mean, std]
   mapping,      // {alpha: 0.5, units: m}: names to numbers, bools, text or lists of numbers
@@ -66,7 +66,7 @@ struct ParamSpec {
 class Params {
  public:
   Params(const Step& step, const std::vector<ParamSpec>& specs, const Document& doc);
-  bool given(const std::string& name) const;  // written in the file (not a default)
+  bool given(const std::string& name) const;    // written in the file (not a default)
   bool is_none(const std::string& name) const;  // absent without default, or null/none
   int64_t integer(const std::string& name) const;
   double number(const std::string& name) const;
@@ -106,14 +106,14 @@ using InferResult = dnd::OpMeta;
 // (src/pipeline/files.h) checks every file of a pipeline before anything runs.
 struct FileUse {
   bool write = false;
-  std::string path;       // as the step writes it
-  std::string format;     // "hdf5", "npy", "csv"
-  std::string dataset;    // HDF5: "/group/name"; a read may leave it empty (the only one)
-  bool append = false;    // write: mode append
+  std::string path;     // as the step writes it
+  std::string format;   // "hdf5", "npy", "csv"
+  std::string dataset;  // HDF5: "/group/name"; a read may leave it empty (the only one)
+  bool append = false;  // write: mode append
   bool overwrite = false;
   // Filled by the planner.
-  std::string resolved;   // absolute, symlinks followed (io::resolve_output)
-  bool from_run = false;  // read: an earlier step of the run writes this file
+  std::string resolved;              // absolute, symlinks followed (io::resolve_output)
+  bool from_run = false;             // read: an earlier step of the run writes this file
   std::optional<ArrayMeta> planned;  // read: what that step writes into the dataset
 };
 
@@ -139,7 +139,6 @@ struct InferContext {
   const ArrayMeta& array(size_t i) const { return inputs.at(i).array; }
 };
 
-
 // Rank 0's live progress line for long steps (kmeans iterations, I/O).
 class Progress {
  public:
@@ -156,8 +155,8 @@ struct RunContext {
   DeviceKind default_device;
   const std::vector<ArrayMeta>& planned;  // what the planner inferred for the outputs
   Progress& progress;
-  std::FILE* out;  // rank 0's results (print)
-  io::Outputs* outputs = nullptr;  // the run's outputs, committed after the last step
+  std::FILE* out;                               // rank 0's results (print)
+  io::Outputs* outputs = nullptr;               // the run's outputs, committed after the last step
   const std::vector<FileUse>* files = nullptr;  // as planned
   const DNDarray& array(size_t i) const { return inputs.at(i).array(); }
 };
@@ -166,14 +165,14 @@ struct OpDef {
   std::string name;
   std::string summary;
   int min_inputs = 1;
-  int max_inputs = 1;  // -1: any number
-  bool scalar_inputs = false;          // numbers allowed among the inputs (elementwise)
+  int max_inputs = 1;          // -1: any number
+  bool scalar_inputs = false;  // numbers allowed among the inputs (elementwise)
   std::vector<ParamSpec> params;
-  std::vector<std::string> outputs;    // named results (id.field); empty: one, named by the id
+  std::vector<std::string> outputs;  // named results (id.field); empty: one, named by the id
   // When set: the results a step gives with its parameters (a subset of `outputs`, such
   // as svd's S alone with compute_uv: false). Using a missing one is a plan error.
   std::function<std::vector<std::string>(const Params&)> outputs_for;
-  bool has_result = true;              // false: save, print (the step needs no id)
+  bool has_result = true;  // false: save, print (the step needs no id)
   std::string category = "array";
   std::function<InferResult(const InferContext&)> infer;
   std::function<std::vector<DNDarray>(RunContext&)> run;
@@ -193,7 +192,7 @@ std::vector<const OpDef*> all_ops();  // sorted by name
 
 #define DND_PIPELINE_CONCAT2(a, b) a##b
 #define DND_PIPELINE_CONCAT(a, b) DND_PIPELINE_CONCAT2(a, b)
-#define DND_REGISTER_OP(def)                                                                 \
+#define DND_REGISTER_OP(def)                                                             \
   static const bool DND_PIPELINE_CONCAT(dnd_registered_op_, __LINE__) [[maybe_unused]] = \
       ::dnd::pipeline::register_op((def), __FILE__, __LINE__)
 

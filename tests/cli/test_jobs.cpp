@@ -48,7 +48,9 @@ std::string rendered(Request r, const std::string& note = "") {
   return render(r, load_template(r), note);
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -94,8 +96,9 @@ TEST(Jobs, PipelineNameFromTheFileElseItsStem) {
     return r.pipeline_name;
   };
   // ${...} in a flow sequence is not YAML until substituted: the name is read as text.
-  EXPECT_EQ(name_of("dnd_test_jobs_a.yaml", "version: 1\nname: \"cluster points\"  # k-means\nparams: {n: 4}\n"
-                                            "steps:\n  - op: random.normal\n    shape: [${n}, 4]\n"),
+  EXPECT_EQ(name_of("dnd_test_jobs_a.yaml",
+                    "version: 1\nname: \"cluster points\"  # k-means\nparams: {n: 4}\n"
+                    "steps:\n  - op: random.normal\n    shape: [${n}, 4]\n"),
             "cluster-points");
   EXPECT_EQ(name_of("dnd_test_jobs_b.yaml", "steps:\n  - id: x\n    name: inner\n"), "dnd_test_jobs_b");
   EXPECT_EQ(name_of("dnd_test_jobs_c.yaml", "name: 'it'\n"), "it");
@@ -104,7 +107,9 @@ TEST(Jobs, PipelineNameFromTheFileElseItsStem) {
 TEST(Jobs, MalformedRequestsAreUsageErrors) {
   Request r = base();
   r.template_name = "pipline";
-  EXPECT_TRUE(has(error_of(r), "no template 'pipline', did you mean 'pipeline'? (templates: pipeline, array, bench, gpu"))
+  EXPECT_TRUE(
+      has(error_of(r),
+          "no template 'pipline', did you mean 'pipeline'? (templates: pipeline, array, bench, gpu"))
       << error_of(r);
   r = base();
   r.nodes = 0;
@@ -124,7 +129,9 @@ TEST(Jobs, MalformedRequestsAreUsageErrors) {
   EXPECT_TRUE(has(error_of(r), "more than 2^24 ranks"));
   r = base();
   r.gpus_per_node = 2;  // 4 ranks per node on 2 GPUs
-  EXPECT_EQ(error_of(r), "the gpu template runs one rank per GPU: --ntasks-per-node 4 differs from --gpus-per-node 2");
+  EXPECT_EQ(
+      error_of(r),
+      "the gpu template runs one rank per GPU: --ntasks-per-node 4 differs from --gpus-per-node 2");
   r = base();
   r.template_name = "gpu";
   EXPECT_EQ(error_of(r), "the gpu template needs --gpus-per-node G (one rank per GPU)");
@@ -156,7 +163,8 @@ TEST(Jobs, BenchAndArrayRequestsAreChecked) {
   r.pipeline.clear();
   r.workload = "matmul";
   r.bench_ranks = "1,2,16";  // 2 nodes x 4 = 8 ranks
-  EXPECT_EQ(error_of(r), "--ranks 1,2,16: 16 ranks exceed the allocation's 8 (2 node(s) x 4 ranks per node)");
+  EXPECT_EQ(error_of(r),
+            "--ranks 1,2,16: 16 ranks exceed the allocation's 8 (2 node(s) x 4 ranks per node)");
   r.bench_ranks = "1,0";
   EXPECT_EQ(error_of(r), "--ranks: rank counts start at 1");
   r.bench_ranks = "";
@@ -165,7 +173,8 @@ TEST(Jobs, BenchAndArrayRequestsAreChecked) {
   r = base();
   r.template_name = "bench";
   r.workload = "matmul";
-  EXPECT_TRUE(has(error_of(r), "the bench template runs a built-in workload (--workload matmul), not the pipeline"));
+  EXPECT_TRUE(has(error_of(r),
+                  "the bench template runs a built-in workload (--workload matmul), not the pipeline"));
   r = base();
   r.bench_ranks = "1,2";
   EXPECT_EQ(error_of(r), "--ranks is for the bench template (--template bench)");
@@ -227,14 +236,17 @@ TEST(Jobs, PipelineScriptCarriesTheRequest) {
        {"#SBATCH --job-name=dnd-my-pipe\n", "#SBATCH --nodes=2\n", "#SBATCH --ntasks-per-node=4\n",
         "#SBATCH --cpus-per-task=3\n", "#SBATCH --time=1-02:00:00\n", "#SBATCH --partition=batch\n",
         "#SBATCH --account=proj7\n", "#SBATCH --mem=64G\n", "#SBATCH --output=dnd-my-pipe-%j.out\n",
-        "DND=/opt/dnd/bin/dnd\n", "SETS=(--set n=5 --set 'label=a b'\\''s')\n", "THREADS=${SLURM_CPUS_PER_TASK:-3}\n",
+        "DND=/opt/dnd/bin/dnd\n", "SETS=(--set n=5 --set 'label=a b'\\''s')\n",
+        "THREADS=${SLURM_CPUS_PER_TASK:-3}\n",
         "export DND_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS\n", "# dnd plan: note\n",
         "\"$DND\" validate \"$PIPELINE\"\n",
-        "srun --mpi=pmix --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-3}\" --kill-on-bad-exit=1 \"$DND\" -v run "
+        "srun --mpi=pmix --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-3}\" --kill-on-bad-exit=1 \"$DND\" -v "
+        "run "
         "\"$PIPELINE\" "
         "\"${SETS[@]}\"\n"})
     EXPECT_TRUE(has(s, line)) << "missing: " << line << "\nin:\n" << s;
-  EXPECT_TRUE(has(s, "PIPELINE=" + shell_quote(std::filesystem::absolute(pipeline_file()).string()) + "\n"));
+  EXPECT_TRUE(
+      has(s, "PIPELINE=" + shell_quote(std::filesystem::absolute(pipeline_file()).string()) + "\n"));
   EXPECT_FALSE(has(s, "{{"));
   EXPECT_FALSE(has(s, "--gpus-per-node"));
   EXPECT_FALSE(has(s, "--array"));
@@ -247,7 +259,8 @@ TEST(Jobs, MpirunLauncherMapsRanksPerNode) {
   Request r = base();
   r.launcher = "mpirun";
   const std::string s = rendered(r);
-  EXPECT_TRUE(has(s, "mpirun -n \"$SLURM_NTASKS\" --map-by ppr:4:node --bind-to none \"$DND\" -v run")) << s;
+  EXPECT_TRUE(has(s, "mpirun -n \"$SLURM_NTASKS\" --map-by ppr:4:node --bind-to none \"$DND\" -v run"))
+      << s;
   EXPECT_FALSE(has(s, "\nsrun "));
 }
 
@@ -255,9 +268,9 @@ TEST(Jobs, ArrayScriptPicksTheTasksValue) {
   Request r = base();
   r.sweep = "n=100,2e3,x y";
   const std::string s = rendered(r);
-  for (const char* line : {"#SBATCH --array=0-2\n", "#SBATCH --output=dnd-my-pipe-%A_%a.out\n", "SWEEP_PARAM=n\n",
-                           "SWEEP_VALUES=(100 2e3 'x y')\n",
-                           "\"${SETS[@]}\" --set \"$SWEEP_PARAM=$value\"\n"})
+  for (const char* line :
+       {"#SBATCH --array=0-2\n", "#SBATCH --output=dnd-my-pipe-%A_%a.out\n", "SWEEP_PARAM=n\n",
+        "SWEEP_VALUES=(100 2e3 'x y')\n", "\"${SETS[@]}\" --set \"$SWEEP_PARAM=$value\"\n"})
     EXPECT_TRUE(has(s, line)) << "missing: " << line << "\nin:\n" << s;
 
   r = base();
@@ -274,11 +287,12 @@ TEST(Jobs, BenchAndGpuScripts) {
   r.workload = "matmul";
   r.bench_mode = "weak";
   const std::string s = rendered(r);
-  for (const char* line : {"#SBATCH --job-name=dnd-bench-matmul\n", "#SBATCH --output=dnd-bench-matmul-%j.out\n",
-                           "WORKLOAD=matmul\n", "BENCH_RANKS=1,2,4,8\n", "BENCH_MODE=weak\n",
-                           "BENCH_OUT=\"dnd-bench-$WORKLOAD-$SLURM_JOB_ID\"\n",
-                           "\"$DND\" -v bench --workload \"$WORKLOAD\" --ranks \"$BENCH_RANKS\" --mode \"$BENCH_MODE\" "
-                           "--out \"$BENCH_OUT\"\n"})
+  for (const char* line :
+       {"#SBATCH --job-name=dnd-bench-matmul\n", "#SBATCH --output=dnd-bench-matmul-%j.out\n",
+        "WORKLOAD=matmul\n", "BENCH_RANKS=1,2,4,8\n", "BENCH_MODE=weak\n",
+        "BENCH_OUT=\"dnd-bench-$WORKLOAD-$SLURM_JOB_ID\"\n",
+        "\"$DND\" -v bench --workload \"$WORKLOAD\" --ranks \"$BENCH_RANKS\" --mode \"$BENCH_MODE\" "
+        "--out \"$BENCH_OUT\"\n"})
     EXPECT_TRUE(has(s, line)) << "missing: " << line << "\nin:\n" << s;
 
   r = base();
@@ -290,7 +304,8 @@ TEST(Jobs, BenchAndGpuScripts) {
 }
 
 TEST(Jobs, OwnTemplatesAreCheckedForUnknownPlaceholders) {
-  const std::string path = (std::filesystem::temp_directory_path() / "dnd_test_jobs_own.sbatch").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "dnd_test_jobs_own.sbatch").string();
   std::ofstream(path) << "#!/bin/bash\n{{SBATCH}}\necho {{RANKS}}\necho {{NOPE}}\n";
   Request r = base();
   r.template_name = path;
@@ -299,7 +314,8 @@ TEST(Jobs, OwnTemplatesAreCheckedForUnknownPlaceholders) {
     render(r, load_template(r), "");
     FAIL() << "no error";
   } catch (const UsageError& e) {
-    EXPECT_TRUE(has(e.what(), "template " + path + ":4: unknown placeholder '{{NOPE}}' (known: ")) << e.what();
+    EXPECT_TRUE(has(e.what(), "template " + path + ":4: unknown placeholder '{{NOPE}}' (known: "))
+        << e.what();
   }
   std::ofstream(path) << "#!/bin/bash\n{{SBATCH}}\necho {{RANKS}}\n";
   EXPECT_TRUE(has(render(r, load_template(r), ""), "\necho 8\n"));
@@ -318,10 +334,13 @@ TEST(Jobs, PlanJsonTopLevelField) {
       R"({"steps": [{"id": "x", "peak_bytes_per_rank": 5}], "note": "peak_bytes_per_rank", )"
       R"("peak_bytes_per_rank" : 1.5e9, "ranks": 4})";
   EXPECT_EQ(json_top_level_number(json, "peak_bytes_per_rank"), 1.5e9);
-  EXPECT_EQ(json_top_level_number(R"({"a": {"peak_bytes_per_rank": 3}})", "peak_bytes_per_rank"), std::nullopt);
-  EXPECT_EQ(json_top_level_number(R"({"peak_bytes_per_rank": "big"})", "peak_bytes_per_rank"), std::nullopt);
+  EXPECT_EQ(json_top_level_number(R"({"a": {"peak_bytes_per_rank": 3}})", "peak_bytes_per_rank"),
+            std::nullopt);
+  EXPECT_EQ(json_top_level_number(R"({"peak_bytes_per_rank": "big"})", "peak_bytes_per_rank"),
+            std::nullopt);
   EXPECT_EQ(json_top_level_number("not json", "peak_bytes_per_rank"), std::nullopt);
-  EXPECT_EQ(json_top_level_number(R"({"k\"ey": 1, "peak_bytes_per_rank": 42})", "peak_bytes_per_rank"), 42.0);
+  EXPECT_EQ(json_top_level_number(R"({"k\"ey": 1, "peak_bytes_per_rank": 42})", "peak_bytes_per_rank"),
+            42.0);
 }
 
 TEST(Jobs, FitWarnsWhenTheNodesCannotHoldThePipeline) {
@@ -333,11 +352,14 @@ TEST(Jobs, FitWarnsWhenTheNodesCannotHoldThePipeline) {
   f.node_bytes_source = "--mem 8G";
   FitReport rep = check_fit(r, f);
   ASSERT_EQ(rep.warnings.size(), 1u);
-  EXPECT_EQ(rep.warnings[0],
-            "the pipeline needs about 3.0 GiB per rank at 8 ranks (dnd plan), 12.0 GiB for the 4 rank(s) of a node, "
-            "but a node has 8.0 GiB (--mem 8G): use more nodes, fewer ranks per node, or more memory (--mem)");
+  EXPECT_EQ(
+      rep.warnings[0],
+      "the pipeline needs about 3.0 GiB per rank at 8 ranks (dnd plan), 12.0 GiB for the 4 rank(s) of a "
+      "node, "
+      "but a node has 8.0 GiB (--mem 8G): use more nodes, fewer ranks per node, or more memory (--mem)");
   EXPECT_EQ(rep.note,
-            "# dnd plan: about 3.0 GiB per rank at 8 ranks, 12.0 GiB for the 4 rank(s) of a node; a node has 8.0 GiB "
+            "# dnd plan: about 3.0 GiB per rank at 8 ranks, 12.0 GiB for the 4 rank(s) of a node; a "
+            "node has 8.0 GiB "
             "(--mem 8G)\n");
 
   f.node_bytes = 12ull << 30;  // exactly enough
@@ -353,6 +375,7 @@ TEST(Jobs, FitWarnsWhenTheNodesCannotHoldThePipeline) {
   rep = check_fit(r, f);
   ASSERT_EQ(rep.warnings.size(), 1u);
   EXPECT_EQ(rep.warnings[0],
-            "4 rank(s) per node x 2 core(s) per rank need 8 CPUs per node, but the nodes have 6 (sinfo, partition "
+            "4 rank(s) per node x 2 core(s) per rank need 8 CPUs per node, but the nodes have 6 (sinfo, "
+            "partition "
             "batch): Slurm will refuse or hold the job");
 }

@@ -44,7 +44,9 @@ class CmaMode {
 };
 
 // The value rank `from` puts at (i, j) of what it sends to rank `to`: exact in double.
-double value(int from, int to, int64_t i, int64_t j) { return from * 1e8 + to * 1e6 + static_cast<double>(i) * 1e3 + j; }
+double value(int from, int to, int64_t i, int64_t j) {
+  return from * 1e8 + to * 1e6 + static_cast<double>(i) * 1e3 + j;
+}
 
 // Pairs of ranks that send each other nothing (at 2 ranks, none).
 bool silent(int a, int b) { return (a + b) % 4 == 3; }
@@ -59,9 +61,9 @@ at::Tensor expected_block(int from, int to, int64_t rows, int64_t cols) {
 
 // Every rank sends rank q a rows x cols block: a strided view of a larger tensor
 // (`transposed`: element-strided, too short runs for single-copy reads; else rows of
-// cols contiguous elements), received into a strided view too. silent() pairs send nothing to each other (undefined tensors one way, empty views the other); the self
-// block goes from a strided view into a contiguous tensor of another shape. Returns the
-// bytes this rank read with single-copy transfers.
+// cols contiguous elements), received into a strided view too. silent() pairs send nothing to each other
+// (undefined tensors one way, empty views the other); the self block goes from a strided view into a
+// contiguous tensor of another shape. Returns the bytes this rank read with single-copy transfers.
 int64_t exchange_blocks(const Communicator& comm, int64_t rows, int64_t cols, bool transposed) {
   const int p = comm.size(), me = comm.rank();
   // src[q] holds the block for q in its first `cols` columns of 2 * cols.
@@ -118,7 +120,8 @@ TEST(Communicator, ExchangeStridedEmptyAndSelfBlocksOnThePlainMpiPath) {
   CmaMode off("0");
   EXPECT_FALSE(single_copy_enabled());
   for (bool transposed : {false, true})
-    for (int64_t rows : {int64_t{2}, int64_t{5}}) EXPECT_EQ(exchange_blocks(world, rows, 300, transposed), 0);
+    for (int64_t rows : {int64_t{2}, int64_t{5}})
+      EXPECT_EQ(exchange_blocks(world, rows, 300, transposed), 0);
 }
 
 TEST(Communicator, ExchangeSingleCopyPathAndItsFallback) {
@@ -129,7 +132,8 @@ TEST(Communicator, ExchangeSingleCopyPathAndItsFallback) {
     EXPECT_EQ(exchange_blocks(world, 3, 300, false), 0);
     return;
   }
-  if (!single_copy_enabled()) GTEST_SKIP() << "the kernel does not let ranks read each other's memory here";
+  if (!single_copy_enabled())
+    GTEST_SKIP() << "the kernel does not let ranks read each other's memory here";
   // Runs of 300 doubles (2400 bytes): read directly from the sender's view.
   const int64_t rows = 4, cols = 300;
   const int64_t pulled = exchange_blocks(world, rows, cols, false);
@@ -154,7 +158,8 @@ TEST(Communicator, ExchangeBoolAndComplexStridedViews) {
       r[static_cast<size_t>(q)] = got.select(0, q);
     }
     exchange(world, s, r);
-    for (int q = 0; q < p; ++q) EXPECT_TRUE(at::equal(got[q], dnd::testing::sample({5, p}, dt, q).select(1, me)));
+    for (int q = 0; q < p; ++q)
+      EXPECT_TRUE(at::equal(got[q], dnd::testing::sample({5, p}, dt, q).select(1, me)));
   }
 }
 
@@ -188,8 +193,9 @@ TEST(Communicator, AllreduceAboveOneMiBMatchesTheSmallPath) {
   std::vector<at::Tensor> all;
   for (int r = 0; r < p; ++r) all.push_back(part(r));
   const at::Tensor stacked = at::stack(all);
-  for (auto [op, want] : {std::pair{ReduceOp::sum, stacked.sum(0)}, std::pair{ReduceOp::min, std::get<0>(stacked.min(0))},
-                          std::pair{ReduceOp::max, std::get<0>(stacked.max(0))}}) {
+  for (auto [op, want] :
+       {std::pair{ReduceOp::sum, stacked.sum(0)}, std::pair{ReduceOp::min, std::get<0>(stacked.min(0))},
+        std::pair{ReduceOp::max, std::get<0>(stacked.max(0))}}) {
     at::Tensor t = part(me);
     allreduce_(world, t, op);
     EXPECT_TRUE(at::equal(t, want)) << "op " << static_cast<int>(op);
@@ -235,7 +241,8 @@ TEST(Communicator, PointToPointTensorsOfEveryDtype) {
   const int p = world.size(), me = world.rank();
   const Communicator& k = kernel_comm(world);
   const int next = (me + 1) % p, prev = (me + p - 1) % p;
-  for (at::ScalarType dt : {at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexDouble})
+  for (at::ScalarType dt :
+       {at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexDouble})
     for (const Shape& shape : {Shape{0}, Shape{1}, Shape{7, 3}, Shape{3000}}) {
       // Round the ring: send mine to next, receive prev's.
       const at::Tensor mine = dnd::testing::sample(shape, dt, me);
@@ -381,7 +388,8 @@ TEST(Communicator, FailureVoteOnEveryRankOrNot) {
   }
   {
     FailureVote v(world);
-    EXPECT_EQ(v.vote(me == p - 1 ? "other" : "same", patient), p == 1 ? Outcome::every_rank_same : Outcome::every_rank);
+    EXPECT_EQ(v.vote(me == p - 1 ? "other" : "same", patient),
+              p == 1 ? Outcome::every_rank_same : Outcome::every_rank);
   }
   if (p == 1) return;
   {

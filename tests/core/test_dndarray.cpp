@@ -57,7 +57,9 @@ TEST(DNDarray, ConstructorChecksTheBlockShape) {
   } else {
     EXPECT_THROW(DNDarray(at::zeros({2, 2}), {2 * p + 1, 2}, 0, world, counts), ShapeError);
   }
-  EXPECT_THROW(DNDarray(at::zeros({1}), {1}, 0, world, std::vector<int64_t>(static_cast<size_t>(p) + 1, 0)), ShapeError);
+  EXPECT_THROW(
+      DNDarray(at::zeros({1}), {1}, 0, world, std::vector<int64_t>(static_cast<size_t>(p) + 1, 0)),
+      ShapeError);
   EXPECT_THROW(DNDarray(at::zeros({2}), {2}, 3, world), ValueError);
   EXPECT_THROW(DNDarray(at::zeros({2}, at::kHalf), {2}, kReplicated, world), TypeError);
 }

@@ -51,7 +51,8 @@ at::Tensor positive(const Shape& s, at::ScalarType dt) {
 }
 
 const std::vector<std::pair<Shape, Shape>> kShapePairs = {
-    {{5, 4}, {5, 4}}, {{5, 4}, {4}}, {{5, 1}, {1, 4}}, {{3}, {}}, {{0, 3}, {3}}, {{2, 1, 3}, {4, 1}}, {{1}, {7}},
+    {{5, 4}, {5, 4}}, {{5, 4}, {4}},       {{5, 1}, {1, 4}}, {{3}, {}},
+    {{0, 3}, {3}},    {{2, 1, 3}, {4, 1}}, {{1}, {7}},
 };
 
 }  // namespace
@@ -67,9 +68,10 @@ TEST(Elementwise, BinaryOpsMatchTorchForEverySplitPairAndBroadcast) {
         for (Split xa : all_splits(static_cast<int64_t>(sa.size())))
           for (Split xb : all_splits(static_cast<int64_t>(sb.size()))) {
             DNDarray r = c.dnd(array(ta, xa), array(tb, xb));
-            expect_global(r, expected, 1e-6, 1e-6,
-                          fmt::format("{} {}{} split={} with {}{} split={}", c.name, dtype_name(da), shape_str(sa),
-                                      split_str(xa), dtype_name(db), shape_str(sb), split_str(xb)));
+            expect_global(
+                r, expected, 1e-6, 1e-6,
+                fmt::format("{} {}{} split={} with {}{} split={}", c.name, dtype_name(da), shape_str(sa),
+                            split_str(xa), dtype_name(db), shape_str(sb), split_str(xb)));
           }
       }
 }
@@ -79,10 +81,10 @@ TEST(Elementwise, ScalarsPromoteLikeTorch) {
   const at::Tensor tf = sample({6, 3}, at::kFloat);
   for (Split s : all_splits(2)) {
     DNDarray i = array(ti, s), f = array(tf, s);
-    expect_global(i + 2, ti + 2);                       // int32 stays int32
-    expect_global(i * 2.5, ti * 2.5);                   // int32 * python float -> float32
+    expect_global(i + 2, ti + 2);      // int32 stays int32
+    expect_global(i * 2.5, ti * 2.5);  // int32 * python float -> float32
     expect_global(2 - i, at::sub(at::scalar_tensor(2, at::kLong), ti));
-    expect_global(i / 2, at::div(ti, 2));               // true division -> float32
+    expect_global(i / 2, at::div(ti, 2));  // true division -> float32
     expect_global(f * 2, tf * 2);
     expect_global(power(f, 2), at::pow(tf, 2));
     expect_global(power(2, f), at::pow(2, tf), 1e-6, 0);
@@ -95,10 +97,12 @@ TEST(Elementwise, ScalarsPromoteLikeTorch) {
 }
 
 TEST(Elementwise, MixedSplitsAlignToTheLargerOperand) {
-  const at::Tensor ta = sample({6, 4}, at::kDouble, 1), tb = sample({6, 4}, at::kDouble, 2), tv = sample({4}, at::kDouble, 3);
+  const at::Tensor ta = sample({6, 4}, at::kDouble, 1), tb = sample({6, 4}, at::kDouble, 2),
+                   tv = sample({4}, at::kDouble, 3);
   DNDarray r = add(array(ta, 0), array(tb, 1));
   EXPECT_EQ(r.split(), Split(0));
-  DNDarray r2 = add(array(tv, 0), array(tb, 1));  // the vector is split along its only axis, the matrix is larger
+  DNDarray r2 =
+      add(array(tv, 0), array(tb, 1));  // the vector is split along its only axis, the matrix is larger
   EXPECT_EQ(r2.split(), Split(1));
   expect_global(r2, tv + tb);
   DNDarray r3 = add(array(ta, kReplicated), array(tb, 1));
@@ -117,8 +121,10 @@ TEST(Elementwise, UnbalancedOperandsAreRedistributed) {
   std::vector<int64_t> counts(static_cast<size_t>(p), 0);
   counts[static_cast<size_t>(p - 1)] = 9;
   const auto off = counts_to_offsets(counts);
-  DNDarray a(ta.narrow(0, off[static_cast<size_t>(world.rank())], counts[static_cast<size_t>(world.rank())]).contiguous(),
-             {9, 2}, 0, world, counts);
+  DNDarray a(
+      ta.narrow(0, off[static_cast<size_t>(world.rank())], counts[static_cast<size_t>(world.rank())])
+          .contiguous(),
+      {9, 2}, 0, world, counts);
   DNDarray big = array(at::cat({tb, tb}, 1), 0);  // (9, 4) balanced is larger: a follows it
   DNDarray r = add(a, array(tb, 0));
   expect_global(r, ta + tb);
@@ -150,19 +156,23 @@ TEST(Elementwise, UnaryFunctionsMatchTorch) {
 }
 
 TEST(Elementwise, WhereBroadcastsThreeOperands) {
-  const at::Tensor c = sample({4, 5}, at::kBool), x = sample({4, 5}, at::kFloat, 1), y = sample({5}, at::kDouble, 2);
+  const at::Tensor c = sample({4, 5}, at::kBool), x = sample({4, 5}, at::kFloat, 1),
+                   y = sample({5}, at::kDouble, 2);
   for (Split sc : all_splits(2))
     for (Split sx : all_splits(2))
       for (Split sy : all_splits(1)) {
-        expect_global(where(array(c, sc), array(x, sx), array(y, sy)), at::where(c, x.to(at::kDouble), y));
+        expect_global(where(array(c, sc), array(x, sx), array(y, sy)),
+                      at::where(c, x.to(at::kDouble), y));
         expect_global(where(array(c, sc), array(x, sx), 0.0), at::where(c, x, at::zeros_like(x)));
       }
-  expect_global(where(array(c, 0), 1, 2), at::where(c, at::ones_like(c, at::kLong), at::full_like(c, 2, at::kLong)));
+  expect_global(where(array(c, 0), 1, 2),
+                at::where(c, at::ones_like(c, at::kLong), at::full_like(c, 2, at::kLong)));
   EXPECT_THROW(where(array(x, 0), 1, 2), TypeError);
 }
 
 TEST(Elementwise, MultiplyAddIsFusedAndCorrect) {
-  const at::Tensor a = sample({7, 3}, at::kFloat, 1), b = sample({7, 3}, at::kFloat, 2), c = sample({3}, at::kFloat, 3);
+  const at::Tensor a = sample({7, 3}, at::kFloat, 1), b = sample({7, 3}, at::kFloat, 2),
+                   c = sample({3}, at::kFloat, 3);
   for (Split s : all_splits(2)) {
     expect_global(multiply_add(array(a, s), array(b, s), array(c, 0)), a * b + c, 1e-6, 1e-6);
     expect_global(multiply_add(array(a, s), 2, 1), a * 2 + 1, 1e-6, 1e-6);
@@ -186,7 +196,8 @@ TEST(Elementwise, ShapeErrorsNameTheOperationShapesAndSplits) {
 }
 
 TEST(Elementwise, TemporariesLendTheirBufferToTheResult) {
-  const at::Tensor ta = sample({9, 4}, at::kFloat, 1), tb = sample({9, 4}, at::kFloat, 2), tc = sample({9, 4}, at::kFloat, 3);
+  const at::Tensor ta = sample({9, 4}, at::kFloat, 1), tb = sample({9, 4}, at::kFloat, 2),
+                   tc = sample({9, 4}, at::kFloat, 3);
   for (Split s : all_splits(2)) {
     DNDarray a = array(ta, s), b = array(tb, s), c = array(tc, s);
     DNDarray t = a * b;

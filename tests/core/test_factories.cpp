@@ -49,11 +49,14 @@ TEST(Factories, ArangeMatchesTorch) {
 
 TEST(Factories, LinspaceMatchesTorch) {
   for (Split s : {kReplicated, Split(0)}) {
-    expect_global(linspace(0, 1, 11, true, ArrayOptions{s}), at::linspace(0, 1, 11, at::kFloat), 1e-6, 1e-7);
-    expect_global(linspace(-3, 7, 5, true, {s, at::kDouble}), at::linspace(-3, 7, 5, at::kDouble), 1e-12, 1e-12);
+    expect_global(linspace(0, 1, 11, true, ArrayOptions{s}), at::linspace(0, 1, 11, at::kFloat), 1e-6,
+                  1e-7);
+    expect_global(linspace(-3, 7, 5, true, {s, at::kDouble}), at::linspace(-3, 7, 5, at::kDouble), 1e-12,
+                  1e-12);
     expect_global(linspace(2, 3, 1, true, {s}), at::linspace(2, 3, 1, at::kFloat));
     expect_global(linspace(2, 3, 0, true, {s}), at::linspace(2, 3, 0, at::kFloat));
-    expect_global(linspace(0, 1, 4, false, {s, at::kDouble}), at::tensor({0.0, 0.25, 0.5, 0.75}, at::kDouble), 1e-12, 0);
+    expect_global(linspace(0, 1, 4, false, {s, at::kDouble}),
+                  at::tensor({0.0, 0.25, 0.5, 0.75}, at::kDouble), 1e-12, 0);
   }
   EXPECT_THROW(linspace(0, 1, -1), ValueError);
 }
@@ -70,7 +73,8 @@ TEST(Factories, EyeMatchesTorch) {
 TEST(Factories, ArrayFromAFullTensor) {
   for (const Shape& shape : test_shapes())
     for (Split s : all_splits(static_cast<int64_t>(shape.size())))
-      for (at::ScalarType dt : {at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}) {
+      for (at::ScalarType dt :
+           {at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}) {
         at::Tensor t = sample(shape, dt);
         expect_global(array(t, s), t);
       }
@@ -109,7 +113,8 @@ TEST(Factories, ArrayFromBlocksRejectsMismatchOnEveryRank) {
     ADD_FAILURE() << "no exception";
   } catch (const ShapeError& e) {
     EXPECT_STREQ(e.what(),
-                 "array(is_split=0): blocks differ outside the split axis: rank 0 holds (2, 3), rank 1 holds (2, 4)");
+                 "array(is_split=0): blocks differ outside the split axis: rank 0 holds (2, 3), rank 1 "
+                 "holds (2, 4)");
   }
   at::Tensor bad_dtype = at::zeros({2, 3}, r == 1 ? at::kDouble : at::kFloat);
   EXPECT_THROW(array_from_blocks(bad_dtype, 0), TypeError);
@@ -121,10 +126,12 @@ TEST(Factories, RandomArraysAreTheSameAtAnyRankCountAndSplit) {
   const Communicator self = Communicator::self();
   for (const Shape& shape : std::vector<Shape>{{0}, {1}, {13}, {7, 5}, {3, 4, 2}}) {
     const at::Tensor u = random_uniform(shape, 7, -2.0, 3.0, ArrayOptions{}.with_comm(self)).larray();
-    const at::Tensor ud = random_uniform(shape, 7, 0, 1, ArrayOptions{}.with_comm(self).with_dtype(at::kDouble)).larray();
+    const at::Tensor ud =
+        random_uniform(shape, 7, 0, 1, ArrayOptions{}.with_comm(self).with_dtype(at::kDouble)).larray();
     const at::Tensor nn = random_normal(shape, 7, 1.0, 2.0, ArrayOptions{}.with_comm(self)).larray();
     const at::Tensor ii = random_integers(shape, 7, -5, 5, ArrayOptions{}.with_comm(self)).larray();
-    const at::Tensor i8 = random_integers(shape, 7, 0, 100, ArrayOptions{}.with_comm(self).with_dtype(at::kChar)).larray();
+    const at::Tensor i8 =
+        random_integers(shape, 7, 0, 100, ArrayOptions{}.with_comm(self).with_dtype(at::kChar)).larray();
     for (Split s : all_splits(static_cast<int64_t>(shape.size()))) {
       expect_global(random_uniform(shape, 7, -2.0, 3.0, {s}), u);
       expect_global(random_uniform(shape, 7, 0, 1, {s, at::kDouble}), ud);
@@ -148,7 +155,8 @@ TEST(Factories, RandomValuesHaveTheRightDistribution) {
   EXPECT_EQ(max(k).larray().item<int64_t>(), 2);
   EXPECT_NEAR(mean(k).larray().item<double>(), -0.5, 0.02);
   // Different seeds differ.
-  EXPECT_FALSE(at::equal(allgather(random_uniform({100}, 1, 0, 1, {0})), allgather(random_uniform({100}, 2, 0, 1, {0}))));
+  EXPECT_FALSE(at::equal(allgather(random_uniform({100}, 1, 0, 1, {0})),
+                         allgather(random_uniform({100}, 2, 0, 1, {0}))));
 }
 
 TEST(Factories, BadArgumentsAreClearErrors) {

@@ -8,7 +8,9 @@
 using namespace dnd;
 
 namespace {
-std::string fmt_t(const at::Tensor& t, const Shape& from = {}) { return format_tensor(t, "DNDarray(", {}, from); }
+std::string fmt_t(const at::Tensor& t, const Shape& from = {}) {
+  return format_tensor(t, "DNDarray(", {}, from);
+}
 }  // namespace
 
 TEST(Format, Integers) {
@@ -21,7 +23,8 @@ TEST(Format, FloatsLikeTorchAndHeat) {
   EXPECT_EQ(fmt_t(at::tensor({0.0, 1.0, 2.0}, at::kFloat)), "[0., 1., 2.]");
   EXPECT_EQ(fmt_t(at::tensor({0.5, -1.25}, at::kDouble)), "[ 0.5000, -1.2500]");
   EXPECT_EQ(fmt_t(at::tensor({1e-5, 1.0}, at::kDouble)), "[1.0000e-05, 1.0000e+00]");
-  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN(),
+               inf = std::numeric_limits<double>::infinity();
   EXPECT_EQ(fmt_t(at::tensor({nan, inf, 1.5}, at::kDouble)), "[   nan,    inf, 1.5000]");
 }
 
@@ -38,8 +41,10 @@ TEST(Format, ThreeDimensionsSeparateBlocksWithBlankLines) {
 
 TEST(Format, SummarisedAxesShowEllipsis) {
   // A (2, 6) edge-item tensor standing for a (2, 100) array.
-  at::Tensor edges = at::tensor({0, 1, 2, 97, 98, 99, 100, 101, 102, 197, 198, 199}, at::kLong).reshape({2, 6});
-  EXPECT_EQ(fmt_t(edges, {2, 100}), "[[  0,   1,   2, ...,  97,  98,  99],\n          [100, 101, 102, ..., 197, 198, 199]]");
+  at::Tensor edges =
+      at::tensor({0, 1, 2, 97, 98, 99, 100, 101, 102, 197, 198, 199}, at::kLong).reshape({2, 6});
+  EXPECT_EQ(fmt_t(edges, {2, 100}),
+            "[[  0,   1,   2, ...,  97,  98,  99],\n          [100, 101, 102, ..., 197, 198, 199]]");
 }
 
 TEST(Format, LongRowsWrap) {

@@ -23,9 +23,13 @@ namespace {
 int64_t source_row(int64_t g, int64_t n, Boundary b) {
   if (g >= 0 && g < n) return g;
   switch (b) {
-    case Boundary::none: ADD_FAILURE() << "row " << g << " asked for with boundary none"; return -1;
-    case Boundary::constant: return -1;
-    case Boundary::wrap: return ((g % n) + n) % n;
+    case Boundary::none:
+      ADD_FAILURE() << "row " << g << " asked for with boundary none";
+      return -1;
+    case Boundary::constant:
+      return -1;
+    case Boundary::wrap:
+      return ((g % n) + n) % n;
     case Boundary::reflect: {
       const int64_t m = 2 * n, r = ((g % m) + m) % m;
       return r < n ? r : m - 1 - r;
@@ -35,7 +39,8 @@ int64_t source_row(int64_t g, int64_t n, Boundary b) {
 }
 
 // Rows [lo, hi) of `full` along `axis` under the rule, built row by row.
-at::Tensor expected_rows(const at::Tensor& full, int64_t axis, int64_t lo, int64_t hi, Boundary b, double value) {
+at::Tensor expected_rows(const at::Tensor& full, int64_t axis, int64_t lo, int64_t hi, Boundary b,
+                         double value) {
   std::vector<at::Tensor> rows;
   const int64_t n = full.size(axis);
   for (int64_t g = lo; g < hi; ++g) {
@@ -52,7 +57,8 @@ at::Tensor expected_rows(const at::Tensor& full, int64_t axis, int64_t lo, int64
   return at::cat(rows, axis);
 }
 
-const std::vector<Boundary> kBoundaries{Boundary::none, Boundary::constant, Boundary::reflect, Boundary::wrap};
+const std::vector<Boundary> kBoundaries{Boundary::none, Boundary::constant, Boundary::reflect,
+                                        Boundary::wrap};
 
 TEST(Halo, EveryBoundaryAndWidthMatchesThePaddedWholeArray) {
   const Communicator comm = Communicator::world();
@@ -64,7 +70,8 @@ TEST(Halo, EveryBoundaryAndWidthMatchesThePaddedWholeArray) {
       const int64_t n = shape[static_cast<size_t>(axis)];
       for (int64_t h : {0, 1, 2, 3, 5}) {
         for (Boundary b : kBoundaries) {
-          SCOPED_TRACE(fmt::format("shape {} axis {} h {} boundary {}", shape_str(shape), axis, h, boundary_name(b)));
+          SCOPED_TRACE(fmt::format("shape {} axis {} h {} boundary {}", shape_str(shape), axis, h,
+                                   boundary_name(b)));
           const Halo halo = get_halo(a, h, b, 7.5);
           const Chunk c = a.chunk();
           const int64_t lo = b == Boundary::none ? std::max<int64_t>(c.offset - h, 0) : c.offset - h;
@@ -121,7 +128,8 @@ TEST(Halo, ErrorsAndPlanAccounting) {
 }
 
 // numpy.convolve by its definition: full[i] = sum_j a[i - j] v[j].
-at::Tensor convolve_ref(const at::Tensor& a, const std::vector<double>& v, ConvolveMode mode, int64_t axis) {
+at::Tensor convolve_ref(const at::Tensor& a, const std::vector<double>& v, ConvolveMode mode,
+                        int64_t axis) {
   at::Tensor x = a.to(at::kDouble).movedim(axis, -1);
   const int64_t n = x.size(-1), m = static_cast<int64_t>(v.size());
   std::vector<int64_t> s = x.sizes().vec();
@@ -129,7 +137,8 @@ at::Tensor convolve_ref(const at::Tensor& a, const std::vector<double>& v, Convo
   at::Tensor full = at::zeros(s, at::kDouble);
   for (int64_t i = 0; i < n + m - 1; ++i)
     for (int64_t j = 0; j < m; ++j)
-      if (i - j >= 0 && i - j < n) full.select(-1, i).add_(x.select(-1, i - j) * v[static_cast<size_t>(j)]);
+      if (i - j >= 0 && i - j < n)
+        full.select(-1, i).add_(x.select(-1, i - j) * v[static_cast<size_t>(j)]);
   const int64_t big = std::max(n, m), small = std::min(n, m);
   at::Tensor out = mode == ConvolveMode::full   ? full
                    : mode == ConvolveMode::same ? full.narrow(-1, (small - 1) / 2, big)
@@ -138,7 +147,8 @@ at::Tensor convolve_ref(const at::Tensor& a, const std::vector<double>& v, Convo
 }
 
 TEST(Window, ConvolveMatchesNumpyInEveryMode) {
-  const std::vector<std::vector<double>> kernels{{1.0}, {0.25, 0.5, 0.25}, {1, -2, 3, -4, 5, -6, 7}, {0.5, 2}};
+  const std::vector<std::vector<double>> kernels{
+      {1.0}, {0.25, 0.5, 0.25}, {1, -2, 3, -4, 5, -6, 7}, {0.5, 2}};
   for (const Shape& shape : std::vector<Shape>{{13}, {3}, {1}, {6, 3}, {2, 5}}) {
     for (int64_t axis = 0; axis < static_cast<int64_t>(shape.size()); ++axis) {
       for (Split split : all_splits(static_cast<int64_t>(shape.size()))) {
@@ -150,8 +160,8 @@ TEST(Window, ConvolveMatchesNumpyInEveryMode) {
             const DNDarray r = convolve(a, at::tensor(v, at::kDouble), mode, axis);
             EXPECT_EQ(r.split(), split);
             expect_global(r, convolve_ref(full, v, mode, axis), 1e-12, 1e-12,
-                          fmt::format("shape {} axis {} kernel {} mode {}", shape_str(shape), axis, v.size(),
-                                      static_cast<int>(mode)));
+                          fmt::format("shape {} axis {} kernel {} mode {}", shape_str(shape), axis,
+                                      v.size(), static_cast<int>(mode)));
           }
         }
       }
@@ -162,7 +172,8 @@ TEST(Window, ConvolveMatchesNumpyInEveryMode) {
   expect_global(convolve(array(fi, 0), at::tensor(std::vector<double>{1, 2, 1}), ConvolveMode::same, 0),
                 convolve_ref(fi, {1, 2, 1}, ConvolveMode::same, 0).to(at::kFloat), 1e-6, 1e-6);
   const at::Tensor fc = sample({7}, at::kComplexDouble);
-  const DNDarray rc = convolve(array(fc, 0), at::tensor(std::vector<double>{1, -1}), ConvolveMode::full, 0);
+  const DNDarray rc =
+      convolve(array(fc, 0), at::tensor(std::vector<double>{1, -1}), ConvolveMode::full, 0);
   EXPECT_EQ(rc.dtype(), at::kComplexDouble);
   EXPECT_TRUE(at::allclose(allgather(rc), at::cat({fc, at::zeros({1}, fc.options())}) -
                                               at::cat({at::zeros({1}, fc.options()), fc})));
@@ -173,10 +184,14 @@ TEST(Window, ConvolveMatchesNumpyInEveryMode) {
 at::Tensor moving_ref(const at::Tensor& a, int64_t w, MovingFn fn, int64_t axis) {
   at::Tensor u = a.unfold(axis, w, 1);
   switch (fn) {
-    case MovingFn::mean: return u.to(at::isFloatingType(a.scalar_type()) ? a.scalar_type() : at::kFloat).mean(-1);
-    case MovingFn::sum: return u.sum(-1);
-    case MovingFn::min: return u.amin(-1);
-    case MovingFn::max: return u.amax(-1);
+    case MovingFn::mean:
+      return u.to(at::isFloatingType(a.scalar_type()) ? a.scalar_type() : at::kFloat).mean(-1);
+    case MovingFn::sum:
+      return u.sum(-1);
+    case MovingFn::min:
+      return u.amin(-1);
+    case MovingFn::max:
+      return u.amax(-1);
   }
   return {};
 }
@@ -193,7 +208,8 @@ TEST(Window, MovingMatchesSlidingWindows) {
           for (MovingFn fn : {MovingFn::mean, MovingFn::sum, MovingFn::min, MovingFn::max}) {
             const DNDarray r = moving(a, w, fn, axis);
             expect_global(r, moving_ref(full, w, fn, axis), 1e-12, 1e-12,
-                          fmt::format("shape {} axis {} split {} window {}", shape_str(shape), axis, split_str(split), w));
+                          fmt::format("shape {} axis {} split {} window {}", shape_str(shape), axis,
+                                      split_str(split), w));
           }
         }
       }
@@ -202,7 +218,8 @@ TEST(Window, MovingMatchesSlidingWindows) {
   const at::Tensor ints = sample({10}, at::kInt);
   expect_global(moving(array(ints, 0), 3, MovingFn::sum, 0), moving_ref(ints, 3, MovingFn::sum, 0));
   expect_global(moving(array(ints, 0), 3, MovingFn::max, 0), moving_ref(ints, 3, MovingFn::max, 0));
-  expect_global(moving(array(ints, 0), 4, MovingFn::mean, 0), moving_ref(ints, 4, MovingFn::mean, 0), 1e-6, 1e-6);
+  expect_global(moving(array(ints, 0), 4, MovingFn::mean, 0), moving_ref(ints, 4, MovingFn::mean, 0),
+                1e-6, 1e-6);
   EXPECT_THROW(moving(array(ints, 0), 11, MovingFn::sum, 0), ValueError);
   EXPECT_THROW(moving(array(ints, 0), 0, MovingFn::sum, 0), ValueError);
 }

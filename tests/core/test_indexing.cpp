@@ -87,12 +87,12 @@ std::string idx_str(const Indices& idx) {
       parts.push_back("...");
     else {
       const Slice& s = std::get<Slice>(i);
-      parts.push_back(opt_str(s.start) + ":" + opt_str(s.stop) + (s.step ? ":" + std::to_string(*s.step) : ""));
+      parts.push_back(opt_str(s.start) + ":" + opt_str(s.stop) +
+                      (s.step ? ":" + std::to_string(*s.step) : ""));
     }
   }
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
-
 
 // The split a getitem result must have: the source's, shifted left by the integers before
 // it; none when the source is replicated or an integer selects along its split axis.
@@ -115,9 +115,10 @@ Split expected_split(Split s, const Indices& idx, int64_t ndim) {
 
 // getitem(a, idx) equals the reference on the full tensor t, has the expected split,
 // and shares no memory with a.
-void check_get(const DNDarray& a, const at::Tensor& t, const Indices& idx, const std::string& what = "") {
-  const std::string ctx = fmt::format("{}{} of {} split={}", what, idx_str(idx), shape_str(t.sizes().vec()),
-                                      split_str(a.split()));
+void check_get(const DNDarray& a, const at::Tensor& t, const Indices& idx,
+               const std::string& what = "") {
+  const std::string ctx = fmt::format("{}{} of {} split={}", what, idx_str(idx),
+                                      shape_str(t.sizes().vec()), split_str(a.split()));
   SCOPED_TRACE(ctx);
   const DNDarray b = getitem(a, idx);
   EXPECT_EQ(b.split(), expected_split(a.split(), idx, a.ndim()));
@@ -352,7 +353,8 @@ TEST(Getitem, Dtypes) {
                                       {Slice{1, -1}, -2},
                                       {3, Slice{none, none, -2}},
                                       {Slice{4, 0, -3}}};
-  for (at::ScalarType dt : {at::kBool, at::kByte, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}) {
+  for (at::ScalarType dt :
+       {at::kBool, at::kByte, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}) {
     const at::Tensor t = sample({6, 5}, dt);
     for (Split s : all_splits(2))
       for (const Indices& idx : lists) {
@@ -377,8 +379,10 @@ TEST(Getitem, ResultDistribution) {
   EXPECT_EQ(getitem(a, {Slice{-1, none}}).counts(), last);
   // A reversed selection: the rows of the last rank come first.
   EXPECT_EQ(getitem(a, {Slice{0, 1, -1}}).gshape(), (Shape{0, 2}));
-  EXPECT_EQ(getitem(a, {Slice{0, none, -1}}).counts(), last) << "row 0 alone, reversed, goes to the last rank";
-  EXPECT_EQ(getitem(a, {Slice{-1, -2, -1}}).counts(), first) << "the last row alone, reversed, goes to rank 0";
+  EXPECT_EQ(getitem(a, {Slice{0, none, -1}}).counts(), last)
+      << "row 0 alone, reversed, goes to the last rank";
+  EXPECT_EQ(getitem(a, {Slice{-1, -2, -1}}).counts(), first)
+      << "the last row alone, reversed, goes to rank 0";
   const std::vector<int64_t> rev(a.counts().rbegin(), a.counts().rend());
   EXPECT_EQ(getitem(a, {Slice{none, none, -1}}).counts(), rev);
   // An empty selection keeps the split, with every count 0.
@@ -422,7 +426,8 @@ TEST(Getitem, SliceOfSlice) {
 
 TEST(Getitem, ResultIsACopy) {
   const at::Tensor t = sample({6, 4}, at::kFloat);
-  const std::vector<Indices> lists = {{Ellipsis{}}, {Slice{1, 3}}, {2}, {Slice{}, 1}, {Slice{none, none, -1}}};
+  const std::vector<Indices> lists = {
+      {Ellipsis{}}, {Slice{1, 3}}, {2}, {Slice{}, 1}, {Slice{none, none, -1}}};
   for (Split s : all_splits(2))
     for (const Indices& idx : lists) {
       DNDarray a = copy(array(t, s));
@@ -449,23 +454,20 @@ TEST(Setitem, Scalars) {
     at::ScalarType dtype;
     c10::Scalar v;
   };
-  const std::vector<Value> values = {{at::kFloat, 2.5},
-                                     {at::kFloat, int64_t{-3}},
-                                     {at::kLong, int64_t{7}},
-                                     {at::kLong, 2.9},
-                                     {at::kBool, true},
-                                     {at::kBool, 0.0},
-                                     {at::kInt, false},
-                                     {at::kComplexFloat, c10::complex<double>(1.5, -2.0)},
-                                     {at::kComplexFloat, 4.0}};
+  const std::vector<Value> values = {
+      {at::kFloat, 2.5},       {at::kFloat, int64_t{-3}},
+      {at::kLong, int64_t{7}}, {at::kLong, 2.9},
+      {at::kBool, true},       {at::kBool, 0.0},
+      {at::kInt, false},       {at::kComplexFloat, c10::complex<double>(1.5, -2.0)},
+      {at::kComplexFloat, 4.0}};
   for (const Shape& shape : {Shape{7, 5}, Shape{2 * int64_t{p} + 1, 3}}) {
     for (const Value& val : values) {
       const at::Tensor t = sample(shape, val.dtype);
       const at::Tensor vt = at::scalar_tensor(val.v, at::TensorOptions().dtype(val.v.type()));
       for (const Indices& idx : lists)
         for (Split s : all_splits(2)) {
-          const std::string ctx = fmt::format("a{} = {} ({})", idx_str(idx), val.v.toComplexDouble().real(),
-                                              dtype_name(val.dtype));
+          const std::string ctx = fmt::format("a{} = {} ({})", idx_str(idx),
+                                              val.v.toComplexDouble().real(), dtype_name(val.dtype));
           DNDarray a = array(t, s);
           setitem(a, idx, val.v);
           expect_global(a, reference_set(t, idx, vt), 0, 0, ctx);
@@ -549,7 +551,8 @@ TEST(Setitem, BroadcastValues) {
 }
 
 TEST(Setitem, Dtypes) {
-  const std::vector<Indices> lists = {{Slice{none, none, -1}, Slice{1, none, 2}}, {Slice{1, -1}, -2}, {3}};
+  const std::vector<Indices> lists = {
+      {Slice{none, none, -1}, Slice{1, none, 2}}, {Slice{1, -1}, -2}, {3}};
   const std::vector<at::ScalarType> dtypes = {at::kBool, at::kLong, at::kFloat, at::kComplexFloat};
   for (at::ScalarType dt : dtypes)
     for (at::ScalarType vdt : dtypes) {
@@ -576,7 +579,8 @@ TEST(Setitem, AcrossRankBoundariesAndSelfAssignment) {
     // a[1:] = a[:-1] (numpy evaluates the value first): every row moves one rank boundary.
     DNDarray a = array(t, s);
     setitem(a, {Slice{1, none}}, getitem(a, {Slice{none, -1}}));
-    expect_global(a, reference_set(t, {Slice{1, none}}, reference(t, {Slice{none, -1}})), 0, 0, "a[1:] = a[:-1]");
+    expect_global(a, reference_set(t, {Slice{1, none}}, reference(t, {Slice{none, -1}})), 0, 0,
+                  "a[1:] = a[:-1]");
     // a[::-1] = a reverses a in place; a[...] = a changes nothing.
     DNDarray b = copy(array(t, s));
     setitem(b, {Slice{none, none, -1}}, b);
@@ -595,7 +599,8 @@ TEST(Setitem, AcrossRankBoundariesAndSelfAssignment) {
   const DNDarray view(r.larray().narrow(0, 0, n - 1), {n - 1, 2}, kReplicated, r.comm());
   ASSERT_TRUE(view.larray().is_alias_of(r.larray()));
   setitem(r, {Slice{1, none}}, view);
-  expect_global(r, reference_set(t, {Slice{1, none}}, reference(t, {Slice{none, -1}})), 0, 0, "overlapping value");
+  expect_global(r, reference_set(t, {Slice{1, none}}, reference(t, {Slice{none, -1}})), 0, 0,
+                "overlapping value");
 
   // Rows across every rank boundary from a value living elsewhere.
   const at::Tensor v = sample({n - 2, 2}, at::kDouble, 9);
@@ -633,23 +638,40 @@ TEST(Indexing, Errors) {
   // Every rank throws (the metadata is global), so none waits in a collective.
   for (Split s : all_splits(2)) {
     DNDarray a = array(t, s);
-    EXPECT_EQ(message([&] { getitem(a, {7}); }), "getitem: index 7 is out of bounds for axis 0 with size 5");
-    EXPECT_EQ(message([&] { getitem(a, {-6}); }), "getitem: index -6 is out of bounds for axis 0 with size 5");
-    EXPECT_EQ(message([&] { getitem(a, {Slice{}, -5}); }),
+    EXPECT_EQ(message([&] { getitem(a, {7}); }),
+              "getitem: index 7 is out of bounds for axis 0 with size 5");
+    EXPECT_EQ(message([&] { getitem(a, {-6}); }),
+              "getitem: index -6 is out of bounds for axis 0 with size 5");
+    EXPECT_EQ(message([&] {
+                getitem(a, {Slice{}, -5});
+              }),
               "getitem: index -5 is out of bounds for axis 1 with size 4");
-    EXPECT_EQ(message([&] { getitem(a, {Ellipsis{}, 4}); }),
+    EXPECT_EQ(message([&] {
+                getitem(a, {Ellipsis{}, 4});
+              }),
               "getitem: index 4 is out of bounds for axis 1 with size 4");
-    EXPECT_EQ(message([&] { setitem(a, {1, 4}, 0); }), "setitem: index 4 is out of bounds for axis 1 with size 4");
-    EXPECT_EQ(message([&] { getitem(a, {Slice{none, none, 0}}); }), "getitem: slice step cannot be zero (axis 0)");
-    EXPECT_EQ(message([&] { getitem(a, {1, 2, 3}); }),
+    EXPECT_EQ(message([&] {
+                setitem(a, {1, 4}, 0);
+              }),
+              "setitem: index 4 is out of bounds for axis 1 with size 4");
+    EXPECT_EQ(message([&] {
+                getitem(a, {Slice{none, none, 0}});
+              }),
+              "getitem: slice step cannot be zero (axis 0)");
+    EXPECT_EQ(message([&] {
+                getitem(a, {1, 2, 3});
+              }),
               "getitem: too many indices for an array of shape (5, 4): 3 were given");
-    EXPECT_EQ(message([&] { getitem(a, {Ellipsis{}, 1, Ellipsis{}}); }),
+    EXPECT_EQ(message([&] {
+                getitem(a, {Ellipsis{}, 1, Ellipsis{}});
+              }),
               "getitem: an index can only have a single ellipsis ('...')");
     EXPECT_THROW(setitem(a, {Slice{1, 3}}, array(sample({3, 4}, at::kFloat), 0)), ShapeError);
     EXPECT_THROW(setitem(a, {Slice{1, 3}}, array(sample({2, 1, 4}, at::kFloat), 1)), ShapeError);
     EXPECT_THROW(setitem(a, {0}, array(sample({4, 4}, at::kFloat), kReplicated)), ShapeError);
     const std::string m = message([&] { setitem(a, {Slice{}, 1}, array(sample({4}, at::kFloat), 0)); });
-    EXPECT_NE(m.find("setitem: could not broadcast the value of shape (4,) split=0 into the selection of shape (5,)"),
+    EXPECT_NE(m.find("setitem: could not broadcast the value of shape (4,) split=0 into the selection "
+                     "of shape (5,)"),
               std::string::npos)
         << m;
     expect_global(a, t, 0, 0, "failed calls change nothing");

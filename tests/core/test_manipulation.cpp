@@ -51,7 +51,8 @@ TEST(Resplit, ToExplicitCountsAndBalance) {
   }
   DNDarray a = array(t, 0);
   EXPECT_TRUE(balance(a).larray().is_same(a.larray())) << "balancing a balanced array moves nothing";
-  EXPECT_THROW(resplit(a, 0, std::vector<int64_t>(static_cast<size_t>(p), 2)), ShapeError);  // 2p != 7 rows
+  EXPECT_THROW(resplit(a, 0, std::vector<int64_t>(static_cast<size_t>(p), 2)),
+               ShapeError);  // 2p != 7 rows
   EXPECT_THROW(redistribute(array(t, kReplicated), counts), ValueError);
   EXPECT_THROW(resplit(a, 2), ValueError);
 }

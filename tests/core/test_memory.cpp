@@ -42,7 +42,8 @@ TEST(CachingAllocator, SmallBlocksAndDisabledCacheBypassIt) {
 TEST(CachingAllocator, ManyLiveBlocksKeepTheirData) {
   memory::set_caching(true);
   std::vector<at::Tensor> ts;
-  for (int i = 0; i < 6; ++i) ts.push_back(at::full({(1 << 18) + i * 1000}, static_cast<double>(i), at::kDouble));
+  for (int i = 0; i < 6; ++i)
+    ts.push_back(at::full({(1 << 18) + i * 1000}, static_cast<double>(i), at::kDouble));
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(at::all(ts[i] == i).item<bool>());
   ts.erase(ts.begin() + 2);
   ts.push_back(at::full({1 << 18}, 7.0, at::kDouble));

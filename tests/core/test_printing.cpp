@@ -11,13 +11,16 @@ using namespace dnd::testing;
 TEST(Printing, HeatStyleForSmallArrays) {
   for (Split s : all_splits(2)) {
     DNDarray a = array(at::arange(6, at::kFloat).reshape({2, 3}), s);
-    EXPECT_EQ(to_string(a), fmt::format("DNDarray([[0., 1., 2.],\n          [3., 4., 5.]], dtype=float32, device=cpu:0, "
-                                        "split={})",
-                                        split_str(s)));
+    EXPECT_EQ(
+        to_string(a),
+        fmt::format("DNDarray([[0., 1., 2.],\n          [3., 4., 5.]], dtype=float32, device=cpu:0, "
+                    "split={})",
+                    split_str(s)));
   }
   EXPECT_EQ(to_string(full({}, int64_t{3})), "DNDarray(3, dtype=int64, device=cpu:0, split=None)");
   EXPECT_EQ(to_string(zeros({0}, {0})), "DNDarray([], dtype=float32, device=cpu:0, split=0)");
-  EXPECT_EQ(to_string(zeros({2, 0}, {1})), "DNDarray([[],\n          []], dtype=float32, device=cpu:0, split=1)");
+  EXPECT_EQ(to_string(zeros({2, 0}, {1})),
+            "DNDarray([[],\n          []], dtype=float32, device=cpu:0, split=1)");
 }
 
 TEST(Printing, LargeArraysAreSummarisedTheSameAtAnyRankCount) {
@@ -35,7 +38,8 @@ TEST(Printing, LargeArraysAreSummarisedTheSameAtAnyRankCount) {
   }
   // The summary shows the first and last three of every long axis.
   const std::string s = to_string(arange(2000, ArrayOptions{0}));
-  EXPECT_EQ(s, "DNDarray([   0,    1,    2, ..., 1997, 1998, 1999], dtype=int64, device=cpu:0, split=0)");
+  EXPECT_EQ(s,
+            "DNDarray([   0,    1,    2, ..., 1997, 1998, 1999], dtype=int64, device=cpu:0, split=0)");
 }
 
 TEST(Printing, DistributionTableListsEveryRank) {

@@ -35,7 +35,9 @@ std::vector<int64_t> dims_of(const Axes& a, int64_t nd) {
   return all;
 }
 
-std::string axes_str(const Axes& a) { return a ? fmt::format("axis=({})", fmt::join(*a, ",")) : "axis=None"; }
+std::string axes_str(const Axes& a) {
+  return a ? fmt::format("axis=({})", fmt::join(*a, ",")) : "axis=None";
+}
 
 using DndReduce = std::function<DNDarray(const DNDarray&, const Axes&, bool)>;
 using TorchReduce = std::function<at::Tensor(const at::Tensor&, const std::vector<int64_t>&, bool)>;
@@ -51,8 +53,9 @@ at::Tensor per_axis(const at::Tensor& t, std::vector<int64_t> dims, bool keep,
   return r;
 }
 
-void check_reduction(const char* name, const DndReduce& dfn, const TorchReduce& tfn, const std::vector<Shape>& shapes,
-                     const std::vector<at::ScalarType>& dtypes, double rtol, double atol) {
+void check_reduction(const char* name, const DndReduce& dfn, const TorchReduce& tfn,
+                     const std::vector<Shape>& shapes, const std::vector<at::ScalarType>& dtypes,
+                     double rtol, double atol) {
   for (const Shape& shape : shapes)
     for (at::ScalarType dt : dtypes) {
       const at::Tensor t = sample(shape, dt);
@@ -63,13 +66,15 @@ void check_reduction(const char* name, const DndReduce& dfn, const TorchReduce& 
             const at::Tensor expected = tfn(t, dims_of(ax, nd), keep);
             DNDarray r = dfn(array(t, s), ax, keep);
             expect_global(r, expected, rtol, atol,
-                          fmt::format("{} {}{} split={} {} keepdims={}", name, dtype_name(dt), shape_str(shape),
-                                      split_str(s), axes_str(ax), keep));
+                          fmt::format("{} {}{} split={} {} keepdims={}", name, dtype_name(dt),
+                                      shape_str(shape), split_str(s), axes_str(ax), keep));
             // The split survives unless its axis was reduced.
             const auto dims = dims_of(ax, nd);
-            const bool reduced_split =
-                s && std::any_of(dims.begin(), dims.end(), [&](int64_t d) { return (d < 0 ? d + nd : d) == *s; });
-            EXPECT_EQ(r.split().has_value(), s.has_value() && !reduced_split) << name << " " << axes_str(ax);
+            const bool reduced_split = s && std::any_of(dims.begin(), dims.end(), [&](int64_t d) {
+                                         return (d < 0 ? d + nd : d) == *s;
+                                       });
+            EXPECT_EQ(r.split().has_value(), s.has_value() && !reduced_split)
+                << name << " " << axes_str(ax);
           }
     }
 }
@@ -80,38 +85,54 @@ const std::vector<Shape> kNonEmpty = {{}, {1}, {7}, {5, 4}, {1, 6}, {2, 3, 5}};
 }  // namespace
 
 TEST(Reductions, Sum) {
-  check_reduction("sum", [](auto& a, auto& ax, bool k) { return sum(a, ax, k); },
-                  [](auto& t, auto& d, bool k) { return at::sum(t, d, k); }, kShapes,
-                  {at::kBool, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}, 1e-6, 1e-6);
+  check_reduction(
+      "sum", [](auto& a, auto& ax, bool k) { return sum(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::sum(t, d, k); }, kShapes,
+      {at::kBool, at::kInt, at::kLong, at::kFloat, at::kDouble, at::kComplexFloat}, 1e-6, 1e-6);
 }
 
 TEST(Reductions, Prod) {
-  check_reduction("prod", [](auto& a, auto& ax, bool k) { return prod(a, ax, k); },
-                  [](auto& t, auto& d, bool k) {
-                    return per_axis(t, d, k, [](const at::Tensor& x, int64_t dim, bool kk) { return at::prod(x, dim, kk); });
-                  },
-                  kShapes, {at::kLong, at::kDouble}, 1e-9, 1e-9);
+  check_reduction(
+      "prod", [](auto& a, auto& ax, bool k) { return prod(a, ax, k); },
+      [](auto& t, auto& d, bool k) {
+        return per_axis(t, d, k,
+                        [](const at::Tensor& x, int64_t dim, bool kk) { return at::prod(x, dim, kk); });
+      },
+      kShapes, {at::kLong, at::kDouble}, 1e-9, 1e-9);
 }
 
 TEST(Reductions, MeanVarStd) {
   const auto fl = std::vector<at::ScalarType>{at::kFloat, at::kDouble};
-  check_reduction("mean", [](auto& a, auto& ax, bool k) { return mean(a, ax, k); },
-                  [](auto& t, auto& d, bool k) { return at::mean(t, d, k); }, kShapes, fl, 1e-5, 1e-6);
+  check_reduction(
+      "mean", [](auto& a, auto& ax, bool k) { return mean(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::mean(t, d, k); }, kShapes, fl, 1e-5, 1e-6);
   for (int64_t ddof : {0, 1}) {
-    check_reduction("var", [ddof](auto& a, auto& ax, bool k) { return var(a, ax, ddof, k); },
-                    [ddof](auto& t, auto& d, bool k) { return at::var(t, at::IntArrayRef(d), c10::optional<int64_t>(ddof), k); }, kNonEmpty, fl, 1e-5, 1e-6);
-    check_reduction("std", [ddof](auto& a, auto& ax, bool k) { return dnd::std(a, ax, ddof, k); },
-                    [ddof](auto& t, auto& d, bool k) { return at::std(t, at::IntArrayRef(d), c10::optional<int64_t>(ddof), k); }, kNonEmpty, fl, 1e-5, 1e-6);
+    check_reduction(
+        "var", [ddof](auto& a, auto& ax, bool k) { return var(a, ax, ddof, k); },
+        [ddof](auto& t, auto& d, bool k) {
+          return at::var(t, at::IntArrayRef(d), c10::optional<int64_t>(ddof), k);
+        },
+        kNonEmpty, fl, 1e-5, 1e-6);
+    check_reduction(
+        "std", [ddof](auto& a, auto& ax, bool k) { return dnd::std(a, ax, ddof, k); },
+        [ddof](auto& t, auto& d, bool k) {
+          return at::std(t, at::IntArrayRef(d), c10::optional<int64_t>(ddof), k);
+        },
+        kNonEmpty, fl, 1e-5, 1e-6);
   }
   // Integer input gives float32 (torch.mean refuses integers; numpy gives float).
   const at::Tensor ti = sample({6, 2}, at::kLong);
   for (Split s : all_splits(2)) {
     expect_global(mean(array(ti, s), axis(0)), at::mean(ti.to(at::kFloat), 0), 1e-6, 1e-6);
-    expect_global(var(array(ti, s)), at::var(ti.to(at::kFloat), at::IntArrayRef({0, 1}), c10::optional<int64_t>(0), false), 1e-5, 1e-6);
+    expect_global(var(array(ti, s)),
+                  at::var(ti.to(at::kFloat), at::IntArrayRef({0, 1}), c10::optional<int64_t>(0), false),
+                  1e-5, 1e-6);
   }
   // Complex var is real.
   const at::Tensor tc = sample({5, 3}, at::kComplexDouble);
-  for (Split s : all_splits(2)) expect_global(var(array(tc, s), axis(0)), at::var(tc, at::IntArrayRef({0}), c10::optional<int64_t>(0), false), 1e-12, 1e-12);
+  for (Split s : all_splits(2))
+    expect_global(var(array(tc, s), axis(0)),
+                  at::var(tc, at::IntArrayRef({0}), c10::optional<int64_t>(0), false), 1e-12, 1e-12);
   // Mean of an empty axis is NaN, as numpy.
   EXPECT_TRUE(std::isnan(mean(zeros({0}, {0})).larray().item<float>()));
   EXPECT_THROW(var(zeros({3}), all_axes(), -1), ValueError);
@@ -120,15 +141,22 @@ TEST(Reductions, MeanVarStd) {
 TEST(Reductions, VarIsStableForLargeOffsets) {
   // One pass (E[x^2] - E[x]^2) loses everything here; two passes do not.
   const at::Tensor t = (sample({1001}, at::kDouble) + 1e9);
-  for (Split s : all_splits(1)) expect_global(var(array(t, s)), at::var(t, at::IntArrayRef({0}), c10::optional<int64_t>(0), false), 1e-9, 0);
+  for (Split s : all_splits(1))
+    expect_global(var(array(t, s)), at::var(t, at::IntArrayRef({0}), c10::optional<int64_t>(0), false),
+                  1e-9, 0);
 }
 
 TEST(Reductions, MinMax) {
-  const auto types = std::vector<at::ScalarType>{at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble};
-  check_reduction("min", [](auto& a, auto& ax, bool k) { return dnd::min(a, ax, k); },
-                  [](auto& t, auto& d, bool k) { return t.dim() == 0 ? t.clone() : at::amin(t, d, k); }, kNonEmpty, types, 0, 0);
-  check_reduction("max", [](auto& a, auto& ax, bool k) { return dnd::max(a, ax, k); },
-                  [](auto& t, auto& d, bool k) { return t.dim() == 0 ? t.clone() : at::amax(t, d, k); }, kNonEmpty, types, 0, 0);
+  const auto types =
+      std::vector<at::ScalarType>{at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble};
+  check_reduction(
+      "min", [](auto& a, auto& ax, bool k) { return dnd::min(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return t.dim() == 0 ? t.clone() : at::amin(t, d, k); }, kNonEmpty,
+      types, 0, 0);
+  check_reduction(
+      "max", [](auto& a, auto& ax, bool k) { return dnd::max(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return t.dim() == 0 ? t.clone() : at::amax(t, d, k); }, kNonEmpty,
+      types, 0, 0);
 }
 
 TEST(Reductions, MinMaxPropagateNaNAndRejectEmpty) {
@@ -144,7 +172,8 @@ TEST(Reductions, MinMaxPropagateNaNAndRejectEmpty) {
     dnd::min(zeros({0, 3}, {0}), axis(0));
     ADD_FAILURE() << "no exception";
   } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "min: zero-size array (0, 3) split=0 to reduction operation which has no identity");
+    EXPECT_STREQ(e.what(),
+                 "min: zero-size array (0, 3) split=0 to reduction operation which has no identity");
   }
   // Reducing the non-empty axis of an empty array is fine (an empty result).
   expect_global(dnd::max(zeros({0, 3}, {0}), axis(1)), at::zeros({0}));
@@ -160,10 +189,12 @@ TEST(Reductions, ArgminArgmaxGiveGlobalFirstIndices) {
       for (Split s : all_splits(nd)) {
         for (bool keep : {false, true}) {
           expect_global(argmax(array(t, s), std::nullopt, keep),
-                        keep ? at::argmax(tw).reshape(std::vector<int64_t>(static_cast<size_t>(nd), 1)) : at::argmax(tw),
+                        keep ? at::argmax(tw).reshape(std::vector<int64_t>(static_cast<size_t>(nd), 1))
+                             : at::argmax(tw),
                         0, 0, fmt::format("argmax flat {} split={}", shape_str(shape), split_str(s)));
           expect_global(argmin(array(t, s), std::nullopt, keep),
-                        keep ? at::argmin(tw).reshape(std::vector<int64_t>(static_cast<size_t>(nd), 1)) : at::argmin(tw),
+                        keep ? at::argmin(tw).reshape(std::vector<int64_t>(static_cast<size_t>(nd), 1))
+                             : at::argmin(tw),
                         0, 0, fmt::format("argmin flat {} split={}", shape_str(shape), split_str(s)));
           for (int64_t d = 0; d < nd; ++d) {
             expect_global(argmax(array(t, s), d, keep), at::argmax(tw, d, keep), 0, 0,
@@ -196,16 +227,20 @@ TEST(Reductions, ArgmaxTiesAcrossRanksPickTheSmallestFlatIndex) {
 
 TEST(Reductions, AnyAll) {
   const auto types = std::vector<at::ScalarType>{at::kBool, at::kLong, at::kDouble};
-  check_reduction("any", [](auto& a, auto& ax, bool k) { return any(a, ax, k); },
-                  [](auto& t, auto& d, bool k) {
-                    return per_axis(t.to(at::kBool), d, k, [](const at::Tensor& x, int64_t dim, bool kk) { return at::any(x, dim, kk); });
-                  },
-                  kShapes, types, 0, 0);
-  check_reduction("all", [](auto& a, auto& ax, bool k) { return all(a, ax, k); },
-                  [](auto& t, auto& d, bool k) {
-                    return per_axis(t.to(at::kBool), d, k, [](const at::Tensor& x, int64_t dim, bool kk) { return at::all(x, dim, kk); });
-                  },
-                  kShapes, types, 0, 0);
+  check_reduction(
+      "any", [](auto& a, auto& ax, bool k) { return any(a, ax, k); },
+      [](auto& t, auto& d, bool k) {
+        return per_axis(t.to(at::kBool), d, k,
+                        [](const at::Tensor& x, int64_t dim, bool kk) { return at::any(x, dim, kk); });
+      },
+      kShapes, types, 0, 0);
+  check_reduction(
+      "all", [](auto& a, auto& ax, bool k) { return all(a, ax, k); },
+      [](auto& t, auto& d, bool k) {
+        return per_axis(t.to(at::kBool), d, k,
+                        [](const at::Tensor& x, int64_t dim, bool kk) { return at::all(x, dim, kk); });
+      },
+      kShapes, types, 0, 0);
 }
 
 TEST(Reductions, VectorNorms) {
@@ -214,7 +249,8 @@ TEST(Reductions, VectorNorms) {
     const auto& shapes = std::isinf(ord) ? kNonEmpty : kShapes;
     check_reduction(
         "norm", [ord](auto& a, auto& ax, bool k) { return norm(a, ord, ax, k); },
-        [ord](auto& t, auto& d, bool k) { return at::linalg_vector_norm(t, ord, d, k); }, shapes, fl, 1e-5, 1e-6);
+        [ord](auto& t, auto& d, bool k) { return at::linalg_vector_norm(t, ord, d, k); }, shapes, fl,
+        1e-5, 1e-6);
   }
   // Integers are converted to float32.
   const at::Tensor ti = sample({4, 3}, at::kLong);
@@ -250,7 +286,8 @@ TEST(Reductions, LargeResultsOverTheSplitAxis) {
   // Results of several MiB take the segmented (reduce-scatter + allgather) allreduce.
   const Communicator world = Communicator::world();
   const int64_t rows = 2 * world.size() + 1, cols = 200003;
-  const at::Tensor t = (at::arange(rows * cols, at::kDouble).reshape({rows, cols}) * 0.6180339887).frac() - 0.5;
+  const at::Tensor t =
+      (at::arange(rows * cols, at::kDouble).reshape({rows, cols}) * 0.6180339887).frac() - 0.5;
   DNDarray a = array(t, 0);
   expect_global(sum(a, axis(0)), at::sum(t, 0), 1e-12, 1e-12);
   expect_global(dnd::min(a, axis(0)), at::amin(t, {0}));

@@ -48,8 +48,8 @@ TEST(ShapeOps, ExpandDimsAndSqueeze) {
 
 TEST(ShapeOps, ReshapeMatchesTorchForEverySplitPair) {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{6, 4}, {4, 6}}, {{6, 4}, {24}},     {{24}, {2, 3, 4}}, {{2, 3, 4}, {4, -1}}, {{5, 1}, {1, 5}},
-      {{3, 0}, {0, 7}}, {{1}, {}},          {{}, {1, 1}},      {{7, 3}, {3, 7}},     {{2, 2, 3}, {3, 2, 2}},
+      {{6, 4}, {4, 6}}, {{6, 4}, {24}}, {{24}, {2, 3, 4}}, {{2, 3, 4}, {4, -1}}, {{5, 1}, {1, 5}},
+      {{3, 0}, {0, 7}}, {{1}, {}},      {{}, {1, 1}},      {{7, 3}, {3, 7}},     {{2, 2, 3}, {3, 2, 2}},
   };
   for (const auto& [from, to] : cases)
     for (at::ScalarType dt : {at::kInt, at::kFloat, at::kBool}) {
@@ -61,8 +61,8 @@ TEST(ShapeOps, ReshapeMatchesTorchForEverySplitPair) {
           EXPECT_EQ(r.split(), ns);
           EXPECT_TRUE(r.is_balanced());
           expect_global(r, expected, 0, 0,
-                        fmt::format("reshape {} split={} -> {} split={}", shape_str(from), split_str(s), shape_str(to),
-                                    split_str(ns)));
+                        fmt::format("reshape {} split={} -> {} split={}", shape_str(from), split_str(s),
+                                    shape_str(to), split_str(ns)));
         }
     }
 }
@@ -72,13 +72,15 @@ TEST(ShapeOps, ReshapeDefaultsAndUnbalancedInputs) {
   EXPECT_EQ(reshape(array(t, 1), {36}).split(), Split(0));
   EXPECT_FALSE(reshape(array(t, kReplicated), {36}).split().has_value());
   for (int64_t s : {0, 1})
-    for (Split ns : all_splits(2)) expect_global(reshape(unbalanced(t, s), {4, 9}, ns), t.reshape({4, 9}));
+    for (Split ns : all_splits(2))
+      expect_global(reshape(unbalanced(t, s), {4, 9}, ns), t.reshape({4, 9}));
   expect_global(flatten(array(t, 1)), t.reshape({-1}));
   try {
     reshape(array(t, 0), {5, 7});
     ADD_FAILURE() << "no exception";
   } catch (const ShapeError& e) {
-    EXPECT_STREQ(e.what(), "reshape: cannot reshape array of size 36 (shape (9, 4) split=0) into shape (5, 7)");
+    EXPECT_STREQ(e.what(),
+                 "reshape: cannot reshape array of size 36 (shape (9, 4) split=0) into shape (5, 7)");
   }
   EXPECT_THROW(reshape(array(t, 0), {-1, -1}), ValueError);
   EXPECT_THROW(reshape(array(t, 0), {36}, Split(1)), ValueError);

@@ -19,31 +19,35 @@ namespace {
 
 const std::vector<at::ScalarType> kDtypes{at::kBool, at::kInt, at::kLong, at::kFloat, at::kDouble};
 
-
 // Values in a small range (many duplicates) in a scrambled order; floats get NaNs, -0.0
 // and infinities sprinkled in when `special`.
 at::Tensor dup_data(const Shape& shape, at::ScalarType dtype, int64_t seed = 0, bool special = true) {
   const int64_t n = shape_numel(shape);
-  at::Tensor base = (at::arange(n, at::kLong) * 7919 + seed * 104729) % 1009 % 13 - 6;  // -6..6, scrambled
+  at::Tensor base =
+      (at::arange(n, at::kLong) * 7919 + seed * 104729) % 1009 % 13 - 6;  // -6..6, scrambled
   if (dtype == at::kBool) return (base > 0).reshape(shape);
   if (!at::isFloatingType(dtype)) return base.to(dtype).reshape(shape);
   at::Tensor f = base.to(at::kDouble) / 2.0;
   if (special && n > 0) {
     const at::Tensor pos = at::arange(n, at::kLong);
-    f = at::where((pos * 5 + seed) % 11 == 0, at::full({}, std::numeric_limits<double>::quiet_NaN(), at::kDouble), f);
+    f = at::where((pos * 5 + seed) % 11 == 0,
+                  at::full({}, std::numeric_limits<double>::quiet_NaN(), at::kDouble), f);
     f = at::where((pos * 3 + seed) % 17 == 1, at::full({}, -0.0, at::kDouble), f);
-    f = at::where((pos + seed) % 29 == 2, at::full({}, std::numeric_limits<double>::infinity(), at::kDouble), f);
-    f = at::where((pos + seed) % 31 == 3, at::full({}, -std::numeric_limits<double>::infinity(), at::kDouble), f);
+    f = at::where((pos + seed) % 29 == 2,
+                  at::full({}, std::numeric_limits<double>::infinity(), at::kDouble), f);
+    f = at::where((pos + seed) % 31 == 3,
+                  at::full({}, -std::numeric_limits<double>::infinity(), at::kDouble), f);
   }
   return f.to(dtype).reshape(shape);
 }
 
 // Checks sort(a, axis, descending) against torch's stable sort of the full tensor t.
-void expect_sorted(const DNDarray& a, const at::Tensor& t, int64_t axis, bool descending, const std::string& context) {
+void expect_sorted(const DNDarray& a, const at::Tensor& t, int64_t axis, bool descending,
+                   const std::string& context) {
   const auto [values, indices] = sort(a, axis, descending);
   const auto [ev, ei] = at::sort(t, /*stable=*/true, axis, descending);
-  const std::string where = fmt::format("{} axis={} descending={} dtype={} input {}", context, axis, descending,
-                                        dtype_name(a.dtype()), where_str(a));
+  const std::string where = fmt::format("{} axis={} descending={} dtype={} input {}", context, axis,
+                                        descending, dtype_name(a.dtype()), where_str(a));
   SCOPED_TRACE(where);
   EXPECT_EQ(values.split(), a.split());
   EXPECT_EQ(indices.split(), a.split());
@@ -63,7 +67,8 @@ void expect_sorted(const DNDarray& a, const at::Tensor& t, int64_t axis, bool de
 
 TEST(Sort, EveryAxisEverySplitEveryDtype) {
   std::vector<Shape> shapes = test_shapes();
-  for (Shape extra : {Shape{7, 1}, Shape{1, 9}, Shape{40, 3}, Shape{3, 40}, Shape{6, 5, 4}, Shape{2, 0, 5}})
+  for (Shape extra :
+       {Shape{7, 1}, Shape{1, 9}, Shape{40, 3}, Shape{3, 40}, Shape{6, 5, 4}, Shape{2, 0, 5}})
     shapes.push_back(extra);
   for (const Shape& shape : shapes)
     for (at::ScalarType dt : kDtypes) {
@@ -84,7 +89,8 @@ TEST(Sort, DefaultArgumentsSortTheLastAxisAscending) {
     const auto [ev, ei] = at::sort(t, /*stable=*/true, -1, false);
     expect_global(values, ev);
     expect_global(indices, ei);
-    EXPECT_TRUE(at::allclose(a.larray(), before, 0, 0, /*equal_nan=*/true)) << "sort leaves its input alone";
+    EXPECT_TRUE(at::allclose(a.larray(), before, 0, 0, /*equal_nan=*/true))
+        << "sort leaves its input alone";
   }
 }
 
@@ -109,8 +115,9 @@ TEST(Sort, OneDimensionalSpecialOrders) {
         {"all NaN", at::full({n}, std::numeric_limits<double>::quiet_NaN(), at::kDouble)},
         {"alternating", (at::arange(n, at::kLong) % 2).to(at::kDouble)},
         {"two values, sorted halves", (at::arange(n, at::kLong) >= n / 2).to(at::kDouble)},
-        {"sorted with NaN tail", at::cat({ramp.narrow(0, 0, n / 2),
-                                          at::full({n - n / 2}, std::numeric_limits<double>::quiet_NaN(), at::kDouble)})},
+        {"sorted with NaN tail",
+         at::cat({ramp.narrow(0, 0, n / 2),
+                  at::full({n - n / 2}, std::numeric_limits<double>::quiet_NaN(), at::kDouble)})},
     };
     for (const auto& [name, base] : cases)
       for (at::ScalarType dt : {at::kLong, at::kFloat, at::kDouble}) {
@@ -128,9 +135,12 @@ TEST(Sort, BoolAndSmallIntegerLines) {
   for (int64_t n : {0, 1, 5, 64, 333}) {
     const at::Tensor b = (at::arange(n, at::kLong) * 37 % 5 < 2);
     for (at::ScalarType dt : {at::kBool, at::kByte, at::kChar, at::kShort}) {
-      const at::Tensor t = dt == at::kBool ? b : (at::arange(n, at::kLong) * 37 % 11 - 5 + (dt == at::kByte ? 5 : 0)).to(dt);
+      const at::Tensor t =
+          dt == at::kBool ? b
+                          : (at::arange(n, at::kLong) * 37 % 11 - 5 + (dt == at::kByte ? 5 : 0)).to(dt);
       for (Split split : all_splits(1))
-        for (bool desc : {false, true}) expect_sorted(array(t, split), t, 0, desc, fmt::format("n={}", n));
+        for (bool desc : {false, true})
+          expect_sorted(array(t, split), t, 0, desc, fmt::format("n={}", n));
     }
   }
 }
@@ -142,7 +152,8 @@ TEST(Sort, UnbalancedInputs) {
     const at::Tensor t = dup_data({9, 6, 4}, dt, 5);
     for (int64_t split : {0, 1, 2})
       for (int64_t axis = 0; axis < 3; ++axis)
-        for (bool desc : {false, true}) expect_sorted(unbalanced(t, split), t, axis, desc, "3-D unbalanced");
+        for (bool desc : {false, true})
+          expect_sorted(unbalanced(t, split), t, axis, desc, "3-D unbalanced");
   }
 }
 
@@ -179,10 +190,12 @@ TEST(Sort, SubCommunicator) {
   const at::Tensor line = dup_data({77}, at::kDouble, 4);
   const at::Tensor grid = dup_data({7, 5}, at::kInt, 4);
   for (bool desc : {false, true}) {
-    expect_sorted(array(line, 0, ArrayOptions{}.with_comm(half)), line, 0, desc, "1-D on a sub-communicator");
+    expect_sorted(array(line, 0, ArrayOptions{}.with_comm(half)), line, 0, desc,
+                  "1-D on a sub-communicator");
     expect_sorted(unbalanced(line, 0, half), line, 0, desc, "1-D unbalanced on a sub-communicator");
     for (int64_t axis : {0, 1})
-      expect_sorted(array(grid, 0, ArrayOptions{}.with_comm(half)), grid, axis, desc, "2-D on a sub-communicator");
+      expect_sorted(array(grid, 0, ArrayOptions{}.with_comm(half)), grid, axis, desc,
+                    "2-D on a sub-communicator");
   }
 }
 

@@ -17,8 +17,8 @@ TEST(Types, ShapeAndSplitStrings) {
 }
 
 TEST(Types, DtypeNamesRoundTrip) {
-  for (const char* n : {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64", "complex64",
-                        "complex128"})
+  for (const char* n : {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64",
+                        "complex64", "complex128"})
     EXPECT_EQ(dtype_name(parse_dtype(n)), n);
   EXPECT_EQ(parse_dtype("float"), c10::ScalarType::Float);
   EXPECT_EQ(parse_dtype("Double"), c10::ScalarType::Double);
@@ -32,9 +32,10 @@ TEST(Types, UnknownDtypeNamesTheValidOnes) {
     parse_dtype("float16");
     FAIL() << "no exception";
   } catch (const TypeError& e) {
-    EXPECT_STREQ(e.what(),
-                 "unknown dtype 'float16' (valid: bool, uint8, int8, int16, int32, int64, float32, float64, "
-                 "complex64, complex128)");
+    EXPECT_STREQ(
+        e.what(),
+        "unknown dtype 'float16' (valid: bool, uint8, int8, int16, int32, int64, float32, float64, "
+        "complex64, complex128)");
   }
   EXPECT_THROW(parse_device("tpu"), TypeError);
   EXPECT_EQ(parse_device("gpu"), DeviceKind::gpu);

@@ -51,7 +51,8 @@ std::atomic<long long> g_round{0};
 char g_crash_path[4096];
 
 long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -80,20 +81,112 @@ extern "C" void on_crash(int sig) {
   std::raise(sig);
 }
 
-const std::vector<std::string> kTokens = {
-    "${", "}", "${n}", "${n * 2}", "${2 ** 64}", "${1 ** 999999999999999}", "${(-9223372036854775807 - 1) // -1}",
-    "${(-9223372036854775807 - 1) % -1}", "${-(-(-(1)))}", "${1 / 0}", "${a}${a}", "**", "//", "%", "(", ")",
-    "[", "]", "{", "}", ":", ", ", "- ", "&a ", "*a", "<<: *a", "---\n", "...\n", "!!str ", "!!binary ", "? ",
-    "|\n  ", ">-\n  ", "\"", "'", "\\0", "\\x00", "#", "\t", "\n", "\n  ", "\n    - ", "-1", "0", "1e308", "nan",
-    "inf", "-inf", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "4294967296",
-    "99999999999999999999999", "0.5", "true", "null", "~", "none", "split: 1", "split: -5", "axis: 99",
-    "dtype: int8", "dtype: complex64", "dtype: bool", "dtype: float16", "shape: [4294967296, 4294967296]",
-    "shape: [9223372036854775807, 2]", "shape: []", "shape: [0]", "shape: [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
-    "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]", "op: zeros", "op: load", "op: reduce", "op: matmul", "op: kmeans",
-    "op: clip", "op: power", "op: reshape", "op: slice", "index: '::-1, 0'", "input: X", "inputs: [X, X]",
-    "inputs: [X, 2.5]", "id: X", "id: Y", "path: /dev/zero", "path: /dev/null", "path: /", "path: missing.h5",
-    "params: {n: 10}", "max: 2.5", "min: -1", "fn: argmax", "k: 0", "tol: -1", "std: -1", "low: 10", "high: 0.5",
-    "num: 100000000", "stop: 1e9", "step: 0.5", "\xef\xbb\xbf", "\xff\xfe", "\x01", std::string(1, '\0')};
+const std::vector<std::string> kTokens = {"${",
+                                          "}",
+                                          "${n}",
+                                          "${n * 2}",
+                                          "${2 ** 64}",
+                                          "${1 ** 999999999999999}",
+                                          "${(-9223372036854775807 - 1) // -1}",
+                                          "${(-9223372036854775807 - 1) % -1}",
+                                          "${-(-(-(1)))}",
+                                          "${1 / 0}",
+                                          "${a}${a}",
+                                          "**",
+                                          "//",
+                                          "%",
+                                          "(",
+                                          ")",
+                                          "[",
+                                          "]",
+                                          "{",
+                                          "}",
+                                          ":",
+                                          ", ",
+                                          "- ",
+                                          "&a ",
+                                          "*a",
+                                          "<<: *a",
+                                          "---\n",
+                                          "...\n",
+                                          "!!str ",
+                                          "!!binary ",
+                                          "? ",
+                                          "|\n  ",
+                                          ">-\n  ",
+                                          "\"",
+                                          "'",
+                                          "\\0",
+                                          "\\x00",
+                                          "#",
+                                          "\t",
+                                          "\n",
+                                          "\n  ",
+                                          "\n    - ",
+                                          "-1",
+                                          "0",
+                                          "1e308",
+                                          "nan",
+                                          "inf",
+                                          "-inf",
+                                          "9223372036854775807",
+                                          "9223372036854775808",
+                                          "-9223372036854775808",
+                                          "4294967296",
+                                          "99999999999999999999999",
+                                          "0.5",
+                                          "true",
+                                          "null",
+                                          "~",
+                                          "none",
+                                          "split: 1",
+                                          "split: -5",
+                                          "axis: 99",
+                                          "dtype: int8",
+                                          "dtype: complex64",
+                                          "dtype: bool",
+                                          "dtype: float16",
+                                          "shape: [4294967296, 4294967296]",
+                                          "shape: [9223372036854775807, 2]",
+                                          "shape: []",
+                                          "shape: [0]",
+                                          "shape: [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+                                          "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]",
+                                          "op: zeros",
+                                          "op: load",
+                                          "op: reduce",
+                                          "op: matmul",
+                                          "op: kmeans",
+                                          "op: clip",
+                                          "op: power",
+                                          "op: reshape",
+                                          "op: slice",
+                                          "index: '::-1, 0'",
+                                          "input: X",
+                                          "inputs: [X, X]",
+                                          "inputs: [X, 2.5]",
+                                          "id: X",
+                                          "id: Y",
+                                          "path: /dev/zero",
+                                          "path: /dev/null",
+                                          "path: /",
+                                          "path: missing.h5",
+                                          "params: {n: 10}",
+                                          "max: 2.5",
+                                          "min: -1",
+                                          "fn: argmax",
+                                          "k: 0",
+                                          "tol: -1",
+                                          "std: -1",
+                                          "low: 10",
+                                          "high: 0.5",
+                                          "num: 100000000",
+                                          "stop: 1e9",
+                                          "step: 0.5",
+                                          "\xef\xbb\xbf",
+                                          "\xff\xfe",
+                                          "\x01",
+                                          std::string(1, '\0')};
 
 class Mutator {
  public:
@@ -134,7 +227,9 @@ class Mutator {
         case 7: {  // a line from another corpus file
           const std::string& other = corpus[below(corpus.size())];
           auto lines = split(s), theirs = split(other);
-          if (!theirs.empty()) lines.insert(lines.begin() + static_cast<long>(below(lines.size() + 1)), theirs[below(theirs.size())]);
+          if (!theirs.empty())
+            lines.insert(lines.begin() + static_cast<long>(below(lines.size() + 1)),
+                         theirs[below(theirs.size())]);
           s = join(lines);
           break;
         }
@@ -143,7 +238,8 @@ class Mutator {
           if (d != std::string::npos) {
             size_t e = d;
             while (e < s.size() && std::isdigit(static_cast<unsigned char>(s[e]))) ++e;
-            static const char* big[] = {"0", "-1", "9223372036854775807", "4294967296", "100000000", "1e300", "3"};
+            static const char* big[] = {"0",     "-1", "9223372036854775807", "4294967296", "100000000",
+                                        "1e300", "3"};
             s.replace(d, e - d, big[below(7)]);
           }
           break;
@@ -221,11 +317,16 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--seconds") seconds = std::stod(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else if (a == "--limit-ms") limit_ms = std::stoll(next());
-    else if (a == "--out") g_out = next();
-    else dirs.emplace_back(a);
+    if (a == "--seconds")
+      seconds = std::stod(next());
+    else if (a == "--seed")
+      seed = std::stoull(next());
+    else if (a == "--limit-ms")
+      limit_ms = std::stoll(next());
+    else if (a == "--out")
+      g_out = next();
+    else
+      dirs.emplace_back(a);
   }
   std::vector<std::string> corpus;
   std::vector<std::string> names;
@@ -243,7 +344,8 @@ int main(int argc, char** argv) {
         std::string why;
         g_current = corpus.back();
         if (front_end(corpus.back(), 2, why) == Outcome::ok) {
-          std::fprintf(stderr, "dnd-fuzz-frontend: FINDING: broken file %s plans without error\n", f.c_str());
+          std::fprintf(stderr, "dnd-fuzz-frontend: FINDING: broken file %s plans without error\n",
+                       f.c_str());
           ++broken_ok;
         }
       }
@@ -277,8 +379,8 @@ int main(int argc, char** argv) {
       if (s != 0 && cpu_ms() - cpu0 > limit_ms) {
         const std::string path = fmt::format("{}/hang-{}.yaml", g_out, g_round.load());
         write_input(path.c_str());
-        std::fprintf(stderr, "dnd-fuzz-frontend: HANG: an input ran past %lld ms; it is in %s\n", limit_ms,
-                     path.c_str());
+        std::fprintf(stderr, "dnd-fuzz-frontend: HANG: an input ran past %lld ms; it is in %s\n",
+                     limit_ms, path.c_str());
         std::_Exit(3);
       }
     }
@@ -308,14 +410,16 @@ int main(int argc, char** argv) {
     if (o == Outcome::other) {
       const std::string path = fmt::format("{}/other-{}.yaml", g_out, execs);
       write_input(path.c_str());
-      std::fprintf(stderr, "dnd-fuzz-frontend: FINDING: not a PipelineError: %s (input in %s)\n", why.c_str(),
-                   path.c_str());
+      std::fprintf(stderr, "dnd-fuzz-frontend: FINDING: not a PipelineError: %s (input in %s)\n",
+                   why.c_str(), path.c_str());
       if (++others >= 10) break;
     }
   }
-  std::printf("dnd-fuzz-frontend: %lld inputs from %zu corpus files in %.0f s (seed %llu): %lld valid, %lld refused "
-              "with a message, %d other exceptions; %zu distinct messages; slowest input %lld ms (limit %lld)\n",
-              execs, corpus.size(), seconds, static_cast<unsigned long long>(seed), outcomes[Outcome::ok],
-              outcomes[Outcome::invalid], others, messages.size(), slowest, limit_ms);
+  std::printf(
+      "dnd-fuzz-frontend: %lld inputs from %zu corpus files in %.0f s (seed %llu): %lld valid, %lld "
+      "refused "
+      "with a message, %d other exceptions; %zu distinct messages; slowest input %lld ms (limit %lld)\n",
+      execs, corpus.size(), seconds, static_cast<unsigned long long>(seed), outcomes[Outcome::ok],
+      outcomes[Outcome::invalid], others, messages.size(), slowest, limit_ms);
   return others > 0 || broken_ok > 0 ? 4 : 0;
 }

@@ -27,8 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<at::ScalarType> kDtypes = {at::kBool, at::kByte,  at::kChar,   at::kShort,        at::kInt,
-                                             at::kLong, at::kFloat, at::kDouble, at::kComplexFloat, at::kComplexDouble};
+const std::vector<at::ScalarType> kDtypes = {
+    at::kBool, at::kByte,  at::kChar,   at::kShort,        at::kInt,
+    at::kLong, at::kFloat, at::kDouble, at::kComplexFloat, at::kComplexDouble};
 
 std::string fixtures() {
   const char* d = std::getenv("DND_IO_FIXTURES");
@@ -71,7 +72,8 @@ void expect_error(const std::function<void()>& fn, const std::string& needle) {
   } catch (const std::exception& e) {
     msg = std::string("wrong exception type: ") + e.what();
   }
-  EXPECT_NE(msg.find(needle), std::string::npos) << "message: " << msg << "\nexpected to contain: " << needle;
+  EXPECT_NE(msg.find(needle), std::string::npos)
+      << "message: " << msg << "\nexpected to contain: " << needle;
   const Communicator w = Communicator::world();
   const auto h = static_cast<int64_t>(std::hash<std::string>{}(msg) >> 1);
   EXPECT_EQ(allreduce_value(w, h, ReduceOp::min), allreduce_value(w, h, ReduceOp::max))
@@ -87,7 +89,8 @@ io::LoadOptions opts(const std::string& dataset, Split split) {
 
 // `full` indexed by explicit index lists per axis (the slices' expected selections).
 at::Tensor pick(at::Tensor full, const std::vector<std::vector<int64_t>>& idx) {
-  for (size_t d = 0; d < idx.size(); ++d) full = full.index_select(static_cast<int64_t>(d), at::tensor(idx[d], at::kLong));
+  for (size_t d = 0; d < idx.size(); ++d)
+    full = full.index_select(static_cast<int64_t>(d), at::tensor(idx[d], at::kLong));
   return full.contiguous();
 }
 
@@ -116,14 +119,16 @@ TEST(IoHdf5, ShapesLayoutsAndPaths) {
     expect_global(io::load(fx("types.h5"), opts("big_endian", s)), sample({7, 5}, at::kDouble));
     expect_global(io::load(fx("types.h5"), opts("group/sub/deep", s)), sample({6, 2}, at::kInt, 4));
   }
-  expect_global(io::load(fx("types.h5"), opts("scalar", kReplicated)), at::scalar_tensor(2.5, at::kDouble));
+  expect_global(io::load(fx("types.h5"), opts("scalar", kReplicated)),
+                at::scalar_tensor(2.5, at::kDouble));
   // The only dataset of a file needs no name.
   expect_global(io::load(fx("single.h5"), opts("", 0)), sample({5, 3}, at::kFloat, 5));
 }
 
 TEST(IoHdf5, SlicesArePushedIntoTheRead) {
   // cube is 4 x 3 x 5: rows 1:4, every other column, the last axis backwards by 2.
-  std::vector<Slice> sl{Slice{1, 4, std::nullopt}, Slice{std::nullopt, std::nullopt, 2}, Slice{-1, 0, -2}};
+  std::vector<Slice> sl{Slice{1, 4, std::nullopt}, Slice{std::nullopt, std::nullopt, 2},
+                        Slice{-1, 0, -2}};
   const at::Tensor want = pick(sample({4, 3, 5}, at::kDouble, 2), {{1, 2, 3}, {0, 2}, {4, 2}});
   for (const std::string& file : {"types.h5", "cube.npy"})
     for (Split s : dnd::testing::all_splits(3)) {
@@ -143,7 +148,8 @@ TEST(IoHdf5, SlicesArePushedIntoTheRead) {
   }
   io::LoadOptions bad = opts("cube", 0);
   bad.slices = {Slice{}, Slice{}, Slice{}, Slice{}};
-  expect_error<ValueError>([&] { io::load(fx("types.h5"), bad); }, "4 slices given for an array of shape (4, 3, 5)");
+  expect_error<ValueError>([&] { io::load(fx("types.h5"), bad); },
+                           "4 slices given for an array of shape (4, 3, 5)");
   bad.slices = {Slice{0, 2, 0}};
   expect_error<ValueError>([&] { io::load(fx("types.h5"), bad); }, "step of axis 0 cannot be zero");
 }
@@ -152,41 +158,51 @@ TEST(IoHdf5, BadFilesFailAlikeOnEveryRank) {
   const std::string h5 = fx("types.h5");
   expect_error<ValueError>([&] { io::load(fx("missing.h5"), opts("x", 0)); }, "No such file");
   expect_error<ValueError>([&] { io::load(h5, opts("nope", 0)); }, "no dataset '/nope'");
-  expect_error<ValueError>([&] { io::load(h5, opts("group/nope/x", 0)); }, "'/group/nope' does not exist");
+  expect_error<ValueError>([&] { io::load(h5, opts("group/nope/x", 0)); },
+                           "'/group/nope' does not exist");
   expect_error<ValueError>([&] { io::load(h5, opts("group/sub", 0)); }, "is a group, not a dataset");
   expect_error<ValueError>([&] { io::load(h5, opts("", 0)); }, "datasets (");
-  expect_error<TypeError>([&] { io::load(h5, opts("strings", 0)); }, "element type string is not supported");
-  expect_error<TypeError>([&] { io::load(h5, opts("uint16", 0)); }, "element type uint16 is not supported");
+  expect_error<TypeError>([&] { io::load(h5, opts("strings", 0)); },
+                          "element type string is not supported");
+  expect_error<TypeError>([&] { io::load(h5, opts("uint16", 0)); },
+                          "element type uint16 is not supported");
   expect_error<ValueError>([&] { io::load(fx("not_hdf5.h5"), opts("x", 0)); }, "is not an HDF5 file");
   expect_error<ValueError>([&] { io::load(fx("truncated.h5"), opts("int64", 0)); }, "truncated");
   expect_error<ValueError>([&] { io::load(h5, opts("scalar", 0)); }, "a 0-d array cannot be split");
   expect_error<ValueError>([&] { io::load(h5, opts("cube", 3)); }, "axis");
-  expect_error<ValueError>([&] { io::load(fx("types.txt.gz"), opts("x", 0)); }, "cannot tell the format");
+  expect_error<ValueError>([&] { io::load(fx("types.txt.gz"), opts("x", 0)); },
+                           "cannot tell the format");
   // lzf is h5py's own filter: a plain libhdf5 cannot decode it (a correct read if it can).
   try {
     expect_global(io::load(fx("lzf.h5"), opts("x", 0)), sample({8, 8}, at::kFloat));
   } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("lzf, which this HDF5 library cannot decode"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("lzf, which this HDF5 library cannot decode"),
+              std::string::npos)
+        << e.what();
   }
 }
 
 TEST(IoNpy, EveryDtypeAndSplitFromNumpy) {
   for (at::ScalarType t : kDtypes)
     for (Split s : dnd::testing::all_splits(2))
-      expect_global(io::load(fx(dtype_name(t) + ".npy"), opts("", s)), sample({7, 5}, t), 0, 0, dtype_name(t));
+      expect_global(io::load(fx(dtype_name(t) + ".npy"), opts("", s)), sample({7, 5}, t), 0, 0,
+                    dtype_name(t));
   expect_global(io::load(fx("scalar.npy"), opts("", kReplicated)), at::scalar_tensor(2.5, at::kDouble));
 }
 
 TEST(IoNpy, BadFilesFailAlikeOnEveryRank) {
   expect_error<ValueError>([&] { io::load(fx("missing.npy"), opts("", 0)); }, "No such file");
   expect_error<ValueError>([&] { io::load(fx("fortran.npy"), opts("", 0)); }, "Fortran-order");
-  expect_error<TypeError>([&] { io::load(fx("uint16.npy"), opts("", 0)); }, "numpy dtype '<u2' is not supported");
+  expect_error<TypeError>([&] { io::load(fx("uint16.npy"), opts("", 0)); },
+                          "numpy dtype '<u2' is not supported");
   expect_error<TypeError>([&] { io::load(fx("big_endian.npy"), opts("", 0)); }, "big-endian");
   expect_error<ValueError>([&] { io::load(fx("truncated.npy"), opts("", 0)); }, "the file is truncated");
   expect_error<ValueError>([&] { io::load(fx("absurd.npy"), opts("", 0)); }, "absurdly large");
   expect_error<ValueError>([&] { io::load(fx("terabytes.npy"), opts("", 0)); }, "the file is truncated");
-  expect_error<ValueError>([&] { io::load(fx("huge_header.npy"), opts("", 0)); }, "claims 2147483648 header bytes");
-  expect_error<ValueError>([&] { io::load(fx("garbage_header.npy"), opts("", 0)); }, "corrupted .npy header");
+  expect_error<ValueError>([&] { io::load(fx("huge_header.npy"), opts("", 0)); },
+                           "claims 2147483648 header bytes");
+  expect_error<ValueError>([&] { io::load(fx("garbage_header.npy"), opts("", 0)); },
+                           "corrupted .npy header");
   expect_error<ValueError>([&] { io::load(fx("not_npy.npy"), opts("", 0)); }, "bad magic");
 }
 
@@ -195,9 +211,10 @@ TEST(IoRoundTrip, EveryDtypeSplitAndFormat) {
   for (const std::string& ext : {"h5", "npy"})
     for (at::ScalarType t : kDtypes)
       // Every shape for one dtype of each kind, a few shapes for the others.
-      for (const Shape& shape : t == at::kFloat || t == at::kLong || t == at::kBool || t == at::kComplexDouble
-                                    ? dnd::testing::test_shapes()
-                                    : std::vector<Shape>{{7, 5}, {3}, {}, {0, 3}})
+      for (const Shape& shape :
+           t == at::kFloat || t == at::kLong || t == at::kBool || t == at::kComplexDouble
+               ? dnd::testing::test_shapes()
+               : std::vector<Shape>{{7, 5}, {3}, {}, {0, 3}})
         for (Split s : dnd::testing::all_splits(static_cast<int64_t>(shape.size()))) {
           const at::Tensor full = sample(shape, t, 3);
           const DNDarray a = array(full, s);
@@ -208,7 +225,8 @@ TEST(IoRoundTrip, EveryDtypeSplitAndFormat) {
           io::save(a, path, so);
           // Read back split another way.
           const Split back = shape.empty() ? kReplicated : Split(static_cast<int64_t>(shape.size()) - 1);
-          const std::string ctx = fmt::format("{} {} {} split {}", ext, dtype_name(t), shape_str(shape), split_str(s));
+          const std::string ctx =
+              fmt::format("{} {} {} split {}", ext, dtype_name(t), shape_str(shape), split_str(s));
           expect_global(io::load(path, opts("g/x", back)), full, 0, 0, ctx);
           expect_global(io::load(path, opts("g/x", kReplicated)), full, 0, 0, ctx);
         }
@@ -253,12 +271,13 @@ TEST(IoRoundTrip, StridedSelectionsOfLargerFiles) {
       {{Slice{}, Slice{5, 6, std::nullopt}}, full.narrow(1, 5, 1)},
       {{Slice{7, 290, 3}, Slice{1, 999, 97}}, full.slice(0, 7, 290, 3).slice(1, 1, 999, 97)},
       {{Slice{std::nullopt, std::nullopt, 150}}, full.slice(0, 0, 300, 150)},
-      {{Slice{10, 20, std::nullopt}, Slice{100, 900, std::nullopt}}, full.slice(0, 10, 20).slice(1, 100, 900)},
+      {{Slice{10, 20, std::nullopt}, Slice{100, 900, std::nullopt}},
+       full.slice(0, 10, 20).slice(1, 100, 900)},
       {{Slice{-1, -300, -7}}, pick(full, {[] {
-                                  std::vector<int64_t> v;
-                                  for (int64_t i = 299; i > 0; i -= 7) v.push_back(i);
-                                  return v;
-                                }()})},
+                                     std::vector<int64_t> v;
+                                     for (int64_t i = 299; i > 0; i -= 7) v.push_back(i);
+                                     return v;
+                                   }()})},
   };
   for (const std::string& f : {"big.npy", "big.h5"})
     for (const Case& c : cases)
@@ -277,7 +296,8 @@ TEST(IoCsv, NumpyFilesAndRoundTrips) {
     o.dtype = at::kDouble;
     expect_global(io::load(fx("floats.csv"), o), sample({13, 4}, at::kDouble, 6));
     o.slices = {Slice{-2, 0, -3}, Slice{1, 3, std::nullopt}};
-    expect_global(io::load(fx("floats.csv"), o), pick(sample({13, 4}, at::kDouble, 6), {{11, 8, 5, 2}, {1, 2}}));
+    expect_global(io::load(fx("floats.csv"), o),
+                  pick(sample({13, 4}, at::kDouble, 6), {{11, 8, 5, 2}, {1, 2}}));
     io::LoadOptions i = opts("", s);
     i.dtype = at::kLong;
     expect_global(io::load(fx("ints.csv"), i), sample({10, 3}, at::kLong, 7));
@@ -303,14 +323,22 @@ TEST(IoCsv, NumpyFilesAndRoundTrips) {
   }
   io::LoadOptions i = opts("", 0);
   i.dtype = at::kLong;
-  expect_error<ValueError>([&] { io::load(fx("ragged.csv"), i); }, "line 3: 2 fields where line 1 has 3");
-  expect_error<ValueError>([&] { io::load(fx("words.csv"), i); }, "line 2: 'x' is not a valid int64 (field 2)");
+  expect_error<ValueError>([&] { io::load(fx("ragged.csv"), i); },
+                           "line 3: 2 fields where line 1 has 3");
+  expect_error<ValueError>([&] { io::load(fx("words.csv"), i); },
+                           "line 2: 'x' is not a valid int64 (field 2)");
   i.dtype = at::kComplexFloat;
   expect_error<TypeError>([&] { io::load(fx("ints.csv"), i); }, "CSV does not hold complex64");
-  expect_error<TypeError>([&] { io::save(array(sample({2, 2}, at::kComplexFloat), 0), dir + "/c.csv"); },
-                          "CSV does not hold complex64");
-  expect_error<ValueError>([&] { io::save(array(sample({2, 2, 2}, at::kFloat), 0), dir + "/c.csv"); },
-                           "CSV holds 1-D or 2-D arrays");
+  expect_error<TypeError>(
+      [&] {
+        io::save(array(sample({2, 2}, at::kComplexFloat), 0), dir + "/c.csv");
+      },
+      "CSV does not hold complex64");
+  expect_error<ValueError>(
+      [&] {
+        io::save(array(sample({2, 2, 2}, at::kFloat), 0), dir + "/c.csv");
+      },
+      "CSV holds 1-D or 2-D arrays");
 }
 
 TEST(IoSave, NeverReplacesOrLeavesPartialFiles) {
@@ -350,7 +378,8 @@ TEST(IoSave, NeverReplacesOrLeavesPartialFiles) {
   expect_global(io::load(dir + "/new/sub/out.npy"), sample({6, 4}, at::kFloat));
   if (w.rank() == 0) fs::create_directories(dir + "/folder.h5");
   barrier(w);
-  expect_error<ValueError>([&] { io::save(a, dir + "/folder.h5"); }, "folder.h5 is a directory, not a regular file");
+  expect_error<ValueError>([&] { io::save(a, dir + "/folder.h5"); },
+                           "folder.h5 is a directory, not a regular file");
 }
 
 TEST(IoHdf5, H5pyReadsWhatDndWrites) {
@@ -381,8 +410,8 @@ TEST(IoHdf5, H5pyReadsWhatDndWrites) {
   }
   EXPECT_EQ(allreduce_value(w, int64_t{rc}, ReduceOp::max), 0);
   for (at::ScalarType t : kDtypes)
-    expect_global(io::load(fmt::format("{}/from_h5py_{}.npy", dir, dtype_name(t)), opts("", 1)), sample({5, 3}, t, 4),
-                  0, 0, dtype_name(t));
+    expect_global(io::load(fmt::format("{}/from_h5py_{}.npy", dir, dtype_name(t)), opts("", 1)),
+                  sample({5, 3}, t, 4), 0, 0, dtype_name(t));
 }
 
 TEST(IoProbe, MetadataOnly) {
@@ -405,7 +434,8 @@ TEST(IoProbe, MetadataOnly) {
   o.header_lines = 1;
   o.delimiter = ';';
   EXPECT_EQ(io::probe(fx("floats.csv"), o).shape, (Shape{13, 4}));
-  EXPECT_EQ(io::selection_shape({4, 3, 5}, {Slice{1, 4, std::nullopt}, Slice{}, Slice{-1, 0, -2}}), (Shape{3, 3, 2}));
+  EXPECT_EQ(io::selection_shape({4, 3, 5}, {Slice{1, 4, std::nullopt}, Slice{}, Slice{-1, 0, -2}}),
+            (Shape{3, 3, 2}));
   const auto entries = io::list(fx("types.h5"));
   bool group = false, deep = false, strings = false;
   for (const io::Entry& e : entries) {

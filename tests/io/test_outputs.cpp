@@ -72,7 +72,8 @@ io::LoadOptions ds(const std::string& name, Split split = 0) {
   return o;
 }
 
-io::SaveOptions in(const std::string& name, bool overwrite = false, io::SaveMode mode = io::SaveMode::write) {
+io::SaveOptions in(const std::string& name, bool overwrite = false,
+                   io::SaveMode mode = io::SaveMode::write) {
   io::SaveOptions o;
   o.dataset = name;
   o.overwrite = overwrite;
@@ -90,7 +91,8 @@ struct FaultEnv {
 TEST(IoOutputs, SeveralDatasetsInOneFileCommittedOnce) {
   const std::string dir = fresh_dir("two");
   const std::string path = dir + "/model.h5";
-  const at::Tensor c = sample({5, 3}, at::kFloat, 1), l = sample({11}, at::kLong, 2), e = sample({0, 4}, at::kDouble);
+  const at::Tensor c = sample({5, 3}, at::kFloat, 1), l = sample({11}, at::kLong, 2),
+                   e = sample({0, 4}, at::kDouble);
   {
     io::Outputs out(Communicator::world());
     out.save(array(c, 0), path, in("centroids"));
@@ -103,7 +105,8 @@ TEST(IoOutputs, SeveralDatasetsInOneFileCommittedOnce) {
     io::LoadOptions lo = ds("centroids", 1);
     lo.format = io::Format::hdf5;  // the temporary's name has no extension to go by
     expect_global(io::load(out.read_path(path), lo), c);
-    const std::string twice = error_of<ValueError>([&] { out.save(array(c, 0), path, in("centroids")); });
+    const std::string twice =
+        error_of<ValueError>([&] { out.save(array(c, 0), path, in("centroids")); });
     EXPECT_NE(twice.find("dataset /centroids of"), std::string::npos) << twice;
     EXPECT_NE(twice.find("already written by this run"), std::string::npos) << twice;
     out.commit();
@@ -118,14 +121,15 @@ TEST(IoOutputs, AppendKeepsOtherDatasetsAndReplacesOne) {
   const Communicator w = Communicator::world();
   const std::string dir = fresh_dir("append");
   const std::string path = dir + "/data.h5";
-  const at::Tensor a = sample({7, 2}, at::kDouble, 3), b = sample({4}, at::kInt, 4), b2 = sample({6, 6}, at::kFloat, 5);
+  const at::Tensor a = sample({7, 2}, at::kDouble, 3), b = sample({4}, at::kInt, 4),
+                   b2 = sample({6, 6}, at::kFloat, 5);
   io::save(array(a, 0), path, in("a"));
   io::save(array(b, 0), path, in("grp/b", false, io::SaveMode::append));
   expect_global(io::load(path, ds("a")), a);
   expect_global(io::load(path, ds("grp/b")), b);
   // An existing dataset needs overwrite, and then only that one changes.
-  const std::string refused =
-      error_of<ValueError>([&] { io::save(array(b2, 0), path, in("grp/b", false, io::SaveMode::append)); });
+  const std::string refused = error_of<ValueError>(
+      [&] { io::save(array(b2, 0), path, in("grp/b", false, io::SaveMode::append)); });
   EXPECT_NE(refused.find("already holds a dataset /grp/b; set overwrite"), std::string::npos) << refused;
   expect_global(io::load(path, ds("grp/b")), b);
   io::save(array(b2, 1), path, in("grp/b", true, io::SaveMode::append));
@@ -136,7 +140,8 @@ TEST(IoOutputs, AppendKeepsOtherDatasetsAndReplacesOne) {
   expect_global(io::load(dir + "/new.h5", ds("x")), a);
   if (w.rank() == 0) std::ofstream(dir + "/text.h5") << "not hdf5";
   barrier(w);
-  const std::string bad = error_of<ValueError>([&] { io::save(array(a, 0), dir + "/text.h5", in("x", false, io::SaveMode::append)); });
+  const std::string bad = error_of<ValueError>(
+      [&] { io::save(array(a, 0), dir + "/text.h5", in("x", false, io::SaveMode::append)); });
   EXPECT_NE(bad.find("it is not an HDF5 file"), std::string::npos) << bad;
   EXPECT_EQ(read_all(dir + "/text.h5"), "not hdf5");
   EXPECT_EQ(temporaries(dir), 0);
@@ -146,8 +151,12 @@ TEST(IoOutputs, AttributesAreWrittenAndListed) {
   const std::string dir = fresh_dir("attrs");
   const std::string path = dir + "/a.h5";
   io::SaveOptions o = in("x");
-  o.attrs = {{"units", std::string("m/s")}, {"scale", 2.5}, {"count", int64_t{3}}, {"ok", true},
-             {"dims", std::vector<int64_t>{4, 5}}, {"w", std::vector<double>{0.5, 1}}};
+  o.attrs = {{"units", std::string("m/s")},
+             {"scale", 2.5},
+             {"count", int64_t{3}},
+             {"ok", true},
+             {"dims", std::vector<int64_t>{4, 5}},
+             {"w", std::vector<double>{0.5, 1}}};
   io::save(array(sample({4, 5}, at::kFloat), 0), path, o);
   std::map<std::string, std::string> got;
   for (const io::Entry& e : io::list(path))
@@ -176,7 +185,8 @@ TEST(IoOutputs, FailedCommitChangesNothing) {
       out.save(array(sample({5}, at::kLong, 8), 0), new_file, in(""));
       out.commit();
     });
-    EXPECT_NE(msg.find(std::string("injected fault (DND_TEST_FAULT=") + point), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("injected fault (DND_TEST_FAULT=") + point), std::string::npos)
+        << msg;
     barrier(w);
     EXPECT_EQ(read_all(old_file), before) << point;
     EXPECT_FALSE(fs::exists(new_file)) << point;
@@ -209,12 +219,13 @@ TEST(IoOutputs, SymlinksAreWrittenThroughAndSpecialFilesRefused) {
   expect_global(io::load(target), sample({6}, at::kFloat));
   EXPECT_EQ(temporaries(dir + "/real"), 0);
   for (const std::string& special : {std::string("/dev/null"), dir + "/fifo.npy", dir + "/real"}) {
-    const std::string msg = error_of<ValueError>([&] { 
+    const std::string msg = error_of<ValueError>([&] {
       io::SaveOptions o = in("", true);
       o.format = io::Format::npy;
       io::save(array(sample({6}, at::kFloat), 0), special, o);
     });
-    EXPECT_NE(msg.find("not a regular file; it is never replaced"), std::string::npos) << special << ": " << msg;
+    EXPECT_NE(msg.find("not a regular file; it is never replaced"), std::string::npos)
+        << special << ": " << msg;
   }
   struct stat st {};
   EXPECT_EQ(::stat("/dev/null", &st), 0);
@@ -238,10 +249,12 @@ TEST(IoOutputs, LeftoversOfDeadWritersAreRemovedLiveOnesKept) {
   EXPECT_EQ(temporaries(dir), 1);
   if (w.rank() == 0) {
     ASSERT_EQ(live.notes().size(), 1u);
-    EXPECT_NE(live.notes()[0].find("removed 1 temporary of killed runs from"), std::string::npos) << live.notes()[0];
+    EXPECT_NE(live.notes()[0].find("removed 1 temporary of killed runs from"), std::string::npos)
+        << live.notes()[0];
     EXPECT_NE(live.notes()[0].find(".x.h5.dnd-tmp.somehost.99999999.0abc"), std::string::npos);
   }
-  io::save(array(sample({3}, at::kFloat), 0), dir + "/other.npy", in(""));  // scans again: the live one stays
+  io::save(array(sample({3}, at::kFloat), 0), dir + "/other.npy",
+           in(""));  // scans again: the live one stays
   barrier(w);
   EXPECT_EQ(temporaries(dir), 1);
   live.commit();
@@ -253,11 +266,16 @@ TEST(IoOutputs, ModesAndFormatsMustAgree) {
   const std::string dir = fresh_dir("modes");
   io::Outputs out(Communicator::world());
   out.save(array(sample({3}, at::kFloat), 0), dir + "/a.npy", in(""));
-  std::string msg = error_of<ValueError>([&] { out.save(array(sample({3}, at::kFloat), 0), dir + "/a.npy", in("")); });
+  std::string msg =
+      error_of<ValueError>([&] { out.save(array(sample({3}, at::kFloat), 0), dir + "/a.npy", in("")); });
   EXPECT_NE(msg.find("a npy file holds one array"), std::string::npos) << msg;
   out.save(array(sample({3}, at::kFloat), 0), dir + "/b.h5", in("x"));
-  msg = error_of<ValueError>([&] { out.save(array(sample({3}, at::kFloat), 0), dir + "/b.h5", in("y", false, io::SaveMode::append)); });
+  msg = error_of<ValueError>([&] {
+    out.save(array(sample({3}, at::kFloat), 0), dir + "/b.h5", in("y", false, io::SaveMode::append));
+  });
   EXPECT_NE(msg.find("is written in mode write by an earlier save"), std::string::npos) << msg;
-  msg = error_of<ValueError>([&] { out.save(array(sample({3}, at::kFloat), 0), dir + "/c.npy", in("", false, io::SaveMode::append)); });
+  msg = error_of<ValueError>([&] {
+    out.save(array(sample({3}, at::kFloat), 0), dir + "/c.npy", in("", false, io::SaveMode::append));
+  });
   EXPECT_NE(msg.find("mode append adds datasets to an HDF5 file"), std::string::npos) << msg;
 }

@@ -37,7 +37,8 @@ OpDef failing_op(const char* name, std::function<void()> fail) {
   d.run = [](RunContext&) { return std::vector<dnd::DNDarray>{}; };
   return d;
 }
-DND_REGISTER_OP(failing_op("test.value_error", [] { DND_CHECK_VALUE(false, "k = {} is too large", 3); }));
+DND_REGISTER_OP(failing_op("test.value_error",
+                           [] { DND_CHECK_VALUE(false, "k = {} is too large", 3); }));
 DND_REGISTER_OP(failing_op("test.internal_error", [] {
   const int planned = 2, got = 3;
   DND_ASSERT(got == planned, got, planned);
@@ -56,7 +57,8 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 }
 
 TEST(Document, Expressions) {
-  const std::vector<std::pair<std::string, YAML::Node>> params{{"n", YAML::Node("10")}, {"x", YAML::Node("0.5")}};
+  const std::vector<std::pair<std::string, YAML::Node>> params{{"n", YAML::Node("10")},
+                                                               {"x", YAML::Node("0.5")}};
   EXPECT_EQ(evaluate_expression("n * 2 + 1", params).Scalar(), "21");
   EXPECT_EQ(evaluate_expression("n / 4", params).Scalar(), "2.5");
   EXPECT_EQ(evaluate_expression("n // 4", params).Scalar(), "2");
@@ -94,10 +96,10 @@ TEST(Document, PlanInfersAndAccountsMemory) {
   ASSERT_EQ(p.steps.size(), 4u);
   EXPECT_EQ(p.steps[0].out_bytes, 250 * 10 * 4);
   EXPECT_EQ(p.steps[1].info.outputs[0].split, dnd::Split(1));
-  EXPECT_EQ(p.steps[1].out_bytes, 1000 * 3 * 4);                       // ceil(10/4) columns
-  EXPECT_EQ(p.steps[1].info.comm_bytes, 250 * 10 * 4 * 3 / 4);          // all but its own share
+  EXPECT_EQ(p.steps[1].out_bytes, 1000 * 3 * 4);                // ceil(10/4) columns
+  EXPECT_EQ(p.steps[1].info.comm_bytes, 250 * 10 * 4 * 3 / 4);  // all but its own share
   EXPECT_EQ(p.steps[2].info.outputs[0].shape, (dnd::Shape{10}));
-  EXPECT_EQ(p.steps[2].info.outputs[0].split, dnd::Split(0));          // axis 1 became axis 0
+  EXPECT_EQ(p.steps[2].info.outputs[0].split, dnd::Split(0));  // axis 1 became axis 0
   // X is freed after Y is made: the peak is X and Y together.
   EXPECT_EQ(p.peak_bytes, 250 * 10 * 4 + 1000 * 3 * 4);
   EXPECT_EQ(p.peak_step, "Y");
@@ -124,9 +126,11 @@ TEST(Document, Errors) {
   EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n"),
             "p.yaml:3:9: error: op 'zeros' needs parameter 'shape' (global shape, such as [1000, 16])");
   EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: [2, x]\n"),
-            "p.yaml:4:5: error: parameter 'shape' of op 'zeros' must be an integer or a list of integers, got a list or mapping");
+            "p.yaml:4:5: error: parameter 'shape' of op 'zeros' must be an integer or a list of "
+            "integers, got a list or mapping");
   EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: 3\n    dtype: float33\n"),
-            "p.yaml:5:5: error: parameter 'dtype' of op 'zeros': unknown dtype 'float33' (valid: bool, uint8, int8, "
+            "p.yaml:5:5: error: parameter 'dtype' of op 'zeros': unknown dtype 'float33' (valid: bool, "
+            "uint8, int8, "
             "int16, int32, int64, float32, float64, complex64, complex128)");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: a, op: ones, shape: 3}\n"),
             "p.yaml:3:5: error: duplicate step id 'a' (first used at line 2)");
@@ -136,15 +140,18 @@ TEST(Document, Errors) {
             "p.yaml:3:29: error: undefined input 'aa', did you mean 'a'?");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: exp, input: b}\n  - {id: b, op: exp, input: a}\n"),
             "p.yaml:2:5: error: the steps form a cycle: a <- b <- a (each uses the next)");
-  EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: [2, 3]}\n  - {id: b, op: zeros, shape: [4, 3]}\n"
-                     "  - {id: c, op: add, inputs: [a, b]}\n"),
-            "p.yaml:4:17: error: step 'c' (add): add: operands could not be broadcast together with shapes (2, 3) and (4, 3)");
+  EXPECT_EQ(
+      error_of("steps:\n  - {id: a, op: zeros, shape: [2, 3]}\n  - {id: b, op: zeros, shape: [4, 3]}\n"
+               "  - {id: c, op: add, inputs: [a, b]}\n"),
+      "p.yaml:4:17: error: step 'c' (add): add: operands could not be broadcast together with shapes "
+      "(2, 3) and (4, 3)");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: b, op: exp, inputs: [a, a]}\n"),
             "p.yaml:3:22: error: op 'exp' takes 1 input (input: X), got 2");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: b, op: exp, input: 2}\n"),
             "p.yaml:3:29: error: op 'exp' takes arrays as inputs, not the number 2");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: 3, split: 1}\n"),
-            "p.yaml:2:17: error: step 'a' (zeros): zeros: axis 1 is out of bounds for an array of dimension 1");
+            "p.yaml:2:17: error: step 'a' (zeros): zeros: axis 1 is out of bounds for an array of "
+            "dimension 1");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: \"${n}\"}\n"),
             "p.yaml:2:31: error: in '${n}': undefined param 'n'");
   EXPECT_EQ(error_of("params: {n: 2}\nsteps:\n  - {id: a, op: zeros, shape: 3}\n", {"m=3"}),
@@ -159,9 +166,11 @@ TEST(Document, Errors) {
             "p.yaml:2:34: error: duplicate key 'shape' (first at line 2)");
   EXPECT_EQ(error_of("steps:\n  - {id: a, op: reduce, input: a, fn: sum}\n"),
             "p.yaml:2:32: error: step 'a' uses its own result");
-  EXPECT_EQ(error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: b, op: reduce, input: a, fn: avg}\n"),
-            "p.yaml:3:35: error: parameter 'fn' of op 'reduce' must be one of sum, prod, mean, var, std, min, max, "
-            "argmin, argmax, any, all, norm, got 'avg'");
+  EXPECT_EQ(
+      error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: b, op: reduce, input: a, fn: avg}\n"),
+      "p.yaml:3:35: error: parameter 'fn' of op 'reduce' must be one of sum, prod, mean, var, std, min, "
+      "max, "
+      "argmin, argmax, any, all, norm, got 'avg'");
   EXPECT_EQ(error_of(""), "p.yaml: error: the file is empty");
 }
 
@@ -177,7 +186,8 @@ TEST(Document, ErrorsKeepTheirKind) {
     ADD_FAILURE() << "a bug reported as the user's mistake: " << e.what();
   } catch (const dnd::InternalError& e) {
     const std::string w = e.what();
-    EXPECT_EQ(w.rfind("internal error (a bug in dnd, please report it): got == planned failed: (got, planned) = (3, 2) [",
+    EXPECT_EQ(w.rfind("internal error (a bug in dnd, please report it): got == planned failed: (got, "
+                      "planned) = (3, 2) [",
                       0),
               0u)
         << w;
@@ -188,7 +198,9 @@ TEST(Document, ErrorsKeepTheirKind) {
   // torch refusing what a rule asked (bool - bool, a fill value out of range) is the
   // pipeline's mistake too, without torch's backtrace.
   const std::string torch = error_of("version: 1\nsteps:\n  - {id: a, op: test.torch_error}\n");
-  EXPECT_EQ(torch.rfind("p.yaml:3:17: error: step 'a' (test.torch_error): shape '[3]' is invalid", 0), 0u) << torch;
+  EXPECT_EQ(torch.rfind("p.yaml:3:17: error: step 'a' (test.torch_error): shape '[3]' is invalid", 0),
+            0u)
+      << torch;
   EXPECT_EQ(torch.find("Exception raised from"), std::string::npos) << torch;
 }
 
@@ -214,7 +226,8 @@ TEST(Document, ErrorShowsTheLineAndACaret) {
     FAIL();
   } catch (const PipelineError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "p.yaml:3:9: error: unknown op 'zeross', did you mean 'zeros'?\n        op: zeross\n            ^");
+              "p.yaml:3:9: error: unknown op 'zeross', did you mean 'zeros'?\n        op: zeross\n      "
+              "      ^");
   }
 }
 
@@ -237,11 +250,16 @@ TEST(Expressions, CheckedInt64Arithmetic) {
   EXPECT_EQ(evaluate_expression("7 % -1", none).Scalar(), "0");
   EXPECT_EQ(evaluate_expression("-7 // -2", none).Scalar(), "3");
   EXPECT_EQ(expr_error("2 ** 64"), "integer overflow: 2 ** 64 does not fit in int64");
-  EXPECT_EQ(expr_error("9223372036854775807 + 1"), "integer overflow: 9223372036854775807 + 1 does not fit in int64");
-  EXPECT_EQ(expr_error("-9223372036854775807 - 2"), "integer overflow: -9223372036854775807 - 2 does not fit in int64");
-  EXPECT_EQ(expr_error("4294967296 * 4294967296"), "integer overflow: 4294967296 * 4294967296 does not fit in int64");
-  EXPECT_EQ(expr_error("-(-9223372036854775807 - 1)"), "integer overflow: 0 - -9223372036854775808 does not fit in int64");
-  EXPECT_EQ(expr_error("99999999999999999999"), "the integer 99999999999999999999 does not fit in int64");
+  EXPECT_EQ(expr_error("9223372036854775807 + 1"),
+            "integer overflow: 9223372036854775807 + 1 does not fit in int64");
+  EXPECT_EQ(expr_error("-9223372036854775807 - 2"),
+            "integer overflow: -9223372036854775807 - 2 does not fit in int64");
+  EXPECT_EQ(expr_error("4294967296 * 4294967296"),
+            "integer overflow: 4294967296 * 4294967296 does not fit in int64");
+  EXPECT_EQ(expr_error("-(-9223372036854775807 - 1)"),
+            "integer overflow: 0 - -9223372036854775808 does not fit in int64");
+  EXPECT_EQ(expr_error("99999999999999999999"),
+            "the integer 99999999999999999999 does not fit in int64");
   EXPECT_EQ(expr_error("0 ** -1"), "0 cannot be raised to a negative power");
   EXPECT_EQ(evaluate_expression("2 ** 62", none).Scalar(), "4611686018427387904");
   EXPECT_EQ(evaluate_expression("(-2) ** 63", none).Scalar(), "-9223372036854775808");
@@ -251,14 +269,17 @@ TEST(Expressions, CheckedInt64Arithmetic) {
   EXPECT_EQ(evaluate_expression("1 ** 999999999999999", none).Scalar(), "1");
   EXPECT_EQ(evaluate_expression("(-1) ** 999999999999999", none).Scalar(), "-1");
   EXPECT_EQ(evaluate_expression("0 ** 999999999999999", none).Scalar(), "0");
-  EXPECT_EQ(expr_error("3 ** 999999999999999"), "integer overflow: 3 ** 999999999999999 does not fit in int64");
+  EXPECT_EQ(expr_error("3 ** 999999999999999"),
+            "integer overflow: 3 ** 999999999999999 does not fit in int64");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-  EXPECT_EQ(evaluate_expression("2.0 ** 2000", none).Scalar(), "inf");  // floats overflow to inf, as Python's math
+  EXPECT_EQ(evaluate_expression("2.0 ** 2000", none).Scalar(),
+            "inf");  // floats overflow to inf, as Python's math
 }
 
 TEST(Expressions, NestingAndLengthLimits) {
   const std::vector<std::pair<std::string, YAML::Node>> none;
-  EXPECT_EQ(evaluate_expression(std::string(150, '(') + "1" + std::string(150, ')'), none).Scalar(), "1");
+  EXPECT_EQ(evaluate_expression(std::string(150, '(') + "1" + std::string(150, ')'), none).Scalar(),
+            "1");
   EXPECT_EQ(evaluate_expression(std::string(150, '-') + "1", none).Scalar(), "1");
   EXPECT_EQ(expr_error(std::string(20000, '(') + "1" + std::string(20000, ')')).substr(0, 200),
             "the expression is 40001 characters long (at most 4096)");
@@ -266,20 +287,24 @@ TEST(Expressions, NestingAndLengthLimits) {
             "the expression nests deeper than 200 levels");
   EXPECT_EQ(expr_error(std::string(1000, '-') + "1"), "the expression nests deeper than 200 levels");
   EXPECT_EQ(expr_error(std::string(1000, '+') + "1"), "the expression nests deeper than 200 levels");
-  EXPECT_EQ(expr_error("2 ** " + std::string(300, '-') + "1"), "the expression nests deeper than 200 levels");
+  EXPECT_EQ(expr_error("2 ** " + std::string(300, '-') + "1"),
+            "the expression nests deeper than 200 levels");
   EXPECT_EQ(expr_error("1 +\x01"), "unexpected byte 0x01");
 }
 
 TEST(Document, ExpansionLimits) {
   // A billion laughs: ten levels of ten aliases each.
-  std::string laughs = "steps:\n  - id: X\n    op: zeros\n    shape: [2]\n    dtype:\n      - &a0 [l, l, l, l, l, l, l, l, l, l]\n";
+  std::string laughs =
+      "steps:\n  - id: X\n    op: zeros\n    shape: [2]\n    dtype:\n      - &a0 [l, l, l, l, l, l, l, "
+      "l, l, l]\n";
   for (int i = 1; i < 10; ++i) {
     laughs += fmt::format("      - &a{} [", i);
     for (int k = 0; k < 10; ++k) laughs += fmt::format("{}*a{}", k ? ", " : "", i - 1);
     laughs += "]\n";
   }
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_NE(error_of(laughs).find("error: the pipeline expands to more than 100000 YAML values (nested aliases?)"),
+  EXPECT_NE(error_of(laughs).find(
+                "error: the pipeline expands to more than 100000 YAML values (nested aliases?)"),
             std::string::npos)
       << error_of(laughs);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
@@ -292,25 +317,35 @@ TEST(Document, ExpansionLimits) {
   std::string many = "params:\n  a0: \"" + std::string(64, 'x') + "\"\n";
   for (int i = 1; i <= 13; ++i) many += fmt::format("  a{}: \"${{a{}}}${{a{}}}\"\n", i, i - 1, i - 1);
   many += "steps:\n";
-  for (int i = 0; i < 200; ++i) many += fmt::format("  - {{id: X{}, op: zeros, shape: [2], dtype: \"${{a13}}\"}}\n", i);
-  EXPECT_NE(error_of(many).find("error: the pipeline's values expand to more than 64 MiB of text"), std::string::npos)
+  for (int i = 0; i < 200; ++i)
+    many += fmt::format("  - {{id: X{}, op: zeros, shape: [2], dtype: \"${{a13}}\"}}\n", i);
+  EXPECT_NE(error_of(many).find("error: the pipeline's values expand to more than 64 MiB of text"),
+            std::string::npos)
       << error_of(many);
   // Deep YAML nesting: our own message, not yaml-cpp's "bad file".
-  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: " + std::string(5000, '[') + std::string(5000, ']') + "}\n"),
+  EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: " + std::string(5000, '[') +
+                     std::string(5000, ']') + "}\n"),
             "p.yaml:2:94: error: the YAML nests deeper than 64 levels");
 }
 
 TEST(Document, RefusesMalformedDocuments) {
-  EXPECT_EQ(error_of(std::string("steps:\n  - id: X\n    op: random.uniform\n    seed: \"7\\0garbage\"\n    shape: [4]\n")),
-            "p.yaml:4:5: error: parameter 'seed' of op 'random.uniform' must be an integer, got '7\\x00garbage'");
-  EXPECT_EQ(error_of(std::string("steps:\n  - {id: X, op: full, shape: [4], value: \"2.5\\0x\"}\n")).substr(0, 79),
+  EXPECT_EQ(
+      error_of(std::string(
+          "steps:\n  - id: X\n    op: random.uniform\n    seed: \"7\\0garbage\"\n    shape: [4]\n")),
+      "p.yaml:4:5: error: parameter 'seed' of op 'random.uniform' must be an integer, got "
+      "'7\\x00garbage'");
+  EXPECT_EQ(error_of(std::string("steps:\n  - {id: X, op: full, shape: [4], value: \"2.5\\0x\"}\n"))
+                .substr(0, 79),
             "p.yaml:2:35: error: parameter 'value' of op 'full' must be true or false, got '");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2]}\n#" + std::string(1, '\0') + "\n"),
             "p.yaml:3:2: error: the file contains a NUL byte (a pipeline file is text)");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2]}\n---\nsteps: []\n"),
-            "p.yaml:3:1: error: the file holds more than one YAML document ('---'); a pipeline is one document");
-  EXPECT_EQ(error_of("name: {}\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"), "p.yaml:1:7: error: 'name' must be text");
-  EXPECT_EQ(error_of("name: [a]\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"), "p.yaml:1:7: error: 'name' must be text");
+            "p.yaml:3:1: error: the file holds more than one YAML document ('---'); a pipeline is one "
+            "document");
+  EXPECT_EQ(error_of("name: {}\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"),
+            "p.yaml:1:7: error: 'name' must be text");
+  EXPECT_EQ(error_of("name: [a]\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"),
+            "p.yaml:1:7: error: 'name' must be text");
   EXPECT_EQ(error_of("description: {a: 1}\nsteps:\n  - {id: X, op: zeros, shape: [2]}\n"),
             "p.yaml:1:14: error: 'description' must be text");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [2], dtype: {[a]: 1}}\n"),
@@ -320,44 +355,56 @@ TEST(Document, RefusesMalformedDocuments) {
 TEST(Document, YamlCppLoopsAreBounded) {
   // Found by the fuzzer: yaml-cpp's LoadAll never returns on this text.
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string e = error_of("version: 1\n  - {id: X, op: zeros, shape: [3]}\nsteps:\n  - id: X\n    op: zeros\n"
-                                 "    shape: [2]\n${n * 2}");
+  const std::string e = error_of(
+      "version: 1\n  - {id: X, op: zeros, shape: [3]}\nsteps:\n  - id: X\n    op: zeros\n"
+      "    shape: [2]\n${n * 2}");
   EXPECT_NE(e.find("p.yaml:"), std::string::npos) << e;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
 TEST(Document, CheckedShapesAndAxes) {
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [4294967296, 4294967296], split: 0}\n"),
-            "p.yaml:2:24: error: parameter 'shape' of op 'zeros': the shape (4294967296, 4294967296) has more than "
+            "p.yaml:2:24: error: parameter 'shape' of op 'zeros': the shape (4294967296, 4294967296) "
+            "has more than "
             "2^63 - 1 elements");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: ones, shape: [9223372036854775807, 2]}\n"),
-            "p.yaml:2:23: error: parameter 'shape' of op 'ones': the shape (9223372036854775807, 2) has more than "
+            "p.yaml:2:23: error: parameter 'shape' of op 'ones': the shape (9223372036854775807, 2) has "
+            "more than "
             "2^63 - 1 elements");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [4611686018427387904], dtype: float64}\n"),
-            "p.yaml:2:17: error: step 'X' (zeros): the shape (4611686018427387904,) needs more than 2^63 - 1 bytes");
+            "p.yaml:2:17: error: step 'X' (zeros): the shape (4611686018427387904,) needs more than "
+            "2^63 - 1 bytes");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: zeros, shape: [\"${2 ** 64}\"]}\n"),
             "p.yaml:2:32: error: in '${2 ** 64}': integer overflow: 2 ** 64 does not fit in int64");
   std::string s70 = "steps:\n  - {id: X, op: zeros, shape: [1";
   for (int i = 1; i < 70; ++i) s70 += ", 1";
-  EXPECT_EQ(error_of(s70 + "]}\n"), "p.yaml:2:24: error: parameter 'shape' of op 'zeros' must be a shape of at most 32 axes, got a list or mapping");
+  EXPECT_EQ(error_of(s70 + "]}\n"),
+            "p.yaml:2:24: error: parameter 'shape' of op 'zeros' must be a shape of at most 32 axes, "
+            "got a list or mapping");
   std::string s32 = "steps:\n  - {id: X, op: zeros, shape: [1";
   for (int i = 1; i < 32; ++i) s32 += ", 1";
-  EXPECT_EQ(error_of(s32 + "]}\n  - {id: E, op: expand_dims, input: X, axis: 0}\n"),
-            "p.yaml:3:17: error: step 'E' (expand_dims): the result has 33 axes; dnd arrays have at most 32");
+  EXPECT_EQ(
+      error_of(s32 + "]}\n  - {id: E, op: expand_dims, input: X, axis: 0}\n"),
+      "p.yaml:3:17: error: step 'E' (expand_dims): the result has 33 axes; dnd arrays have at most 32");
   // Broadcasting two shapes whose product overflows.
   EXPECT_EQ(error_of("steps:\n  - {id: A, op: zeros, shape: [4294967296, 1], dtype: int8}\n"
-                     "  - {id: B, op: zeros, shape: [1, 4294967296], dtype: int8}\n  - {id: C, op: add, inputs: [A, B]}\n"),
-            "p.yaml:4:17: error: step 'C' (add): the shape (4294967296, 4294967296) has more than 2^63 - 1 elements");
+                     "  - {id: B, op: zeros, shape: [1, 4294967296], dtype: int8}\n  - {id: C, op: add, "
+                     "inputs: [A, B]}\n"),
+            "p.yaml:4:17: error: step 'C' (add): the shape (4294967296, 4294967296) has more than 2^63 "
+            "- 1 elements");
 }
 
 TEST(Document, ParameterRangesAtPlanTime) {
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: random.uniform, shape: [4], low: 10, high: 0.5}\n"),
-            "p.yaml:2:17: error: step 'X' (random.uniform): random.uniform: need finite low <= high (got low=10, high=0.5)");
+            "p.yaml:2:17: error: step 'X' (random.uniform): random.uniform: need finite low <= high "
+            "(got low=10, high=0.5)");
   EXPECT_EQ(error_of("steps:\n  - {id: X, op: random.normal, shape: [4], std: -1}\n"),
-            "p.yaml:2:17: error: step 'X' (random.normal): random.normal: need a finite mean and a finite std >= 0 "
+            "p.yaml:2:17: error: step 'X' (random.normal): random.normal: need a finite mean and a "
+            "finite std >= 0 "
             "(got mean=0, std=-1)");
-  EXPECT_EQ(error_of("steps:\n  - {id: B, op: random.blobs, n: 10, std: -1}\n"),
-            "p.yaml:2:17: error: step 'B' (random.blobs): random.blobs: std must be finite and >= 0, got -1");
+  EXPECT_EQ(
+      error_of("steps:\n  - {id: B, op: random.blobs, n: 10, std: -1}\n"),
+      "p.yaml:2:17: error: step 'B' (random.blobs): random.blobs: std must be finite and >= 0, got -1");
   const std::string x = "steps:\n  - {id: X, op: random.normal, shape: [100, 2], split: 0}\n";
   EXPECT_EQ(error_of(x + "  - {id: k, op: kmeans, input: X, k: 3, tol: -1}\n"),
             "p.yaml:3:17: error: step 'k' (kmeans): kmeans: tol must be finite and >= 0, got -1");
@@ -365,13 +412,18 @@ TEST(Document, ParameterRangesAtPlanTime) {
             "p.yaml:3:17: error: step 'k' (kmeans): kmeans: oversampling must be finite and > 0, got 0");
   EXPECT_EQ(error_of(x + "  - {id: k, op: kmeans, input: X, k: 3, rounds: 0}\n"),
             "p.yaml:3:17: error: step 'k' (kmeans): kmeans: rounds must be at least 1, got 0");
-  EXPECT_EQ(error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2]}\n"),
-            "p.yaml:3:17: error: step 'p' (power): power: integers to negative integer powers are not allowed (as in "
-            "numpy); make the base a float array");
-  EXPECT_EQ(error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2.0]}\n"), "");
+  EXPECT_EQ(
+      error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2]}\n"),
+      "p.yaml:3:17: error: step 'p' (power): power: integers to negative integer powers are not allowed "
+      "(as in "
+      "numpy); make the base a float array");
+  EXPECT_EQ(
+      error_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: p, op: power, inputs: [a, -2.0]}\n"),
+      "");
   // clip follows torch's promotion: an int64 array clipped at 2.5 is float32.
-  const Plan p = plan_of("steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: c, op: clip, input: a, max: 2.5}\n"
-                         "  - {id: d, op: clip, input: a, max: 2}\n");
+  const Plan p = plan_of(
+      "steps:\n  - {id: a, op: arange, stop: 5}\n  - {id: c, op: clip, input: a, max: 2.5}\n"
+      "  - {id: d, op: clip, input: a, max: 2}\n");
   EXPECT_EQ(p.steps[1].info.outputs[0].dtype, at::kFloat);
   EXPECT_EQ(p.steps[2].info.outputs[0].dtype, at::kLong);
 }
@@ -405,16 +457,23 @@ TEST(Document, SpecialFilesAreRefused) {
     }
     return std::string();
   };
-  EXPECT_EQ(message(fifo), fifo + ": error: cannot read the pipeline file: it is a FIFO (named pipe), not a regular file");
-  EXPECT_EQ(message(dir), std::string(dir) + ": error: cannot read the pipeline file: it is a directory, not a regular file");
-  EXPECT_EQ(message("/dev/zero"), "/dev/zero: error: cannot read the pipeline file: it is a character device, not a regular file");
+  EXPECT_EQ(
+      message(fifo),
+      fifo + ": error: cannot read the pipeline file: it is a FIFO (named pipe), not a regular file");
+  EXPECT_EQ(message(dir),
+            std::string(dir) +
+                ": error: cannot read the pipeline file: it is a directory, not a regular file");
+  EXPECT_EQ(
+      message("/dev/zero"),
+      "/dev/zero: error: cannot read the pipeline file: it is a character device, not a regular file");
   unlink(fifo.c_str());
   rmdir(dir);
 }
 
 TEST(Messages, TorchBacktracesAreCut) {
-  EXPECT_EQ(dnd::without_backtrace("ZeroDivisionError\nException raised from div_floor at x.cpp:1 (most recent call "
-                                   "first):\nframe #0: c10::Error::Error() + 0x1\nframe #1: f()\n"),
+  EXPECT_EQ(dnd::without_backtrace(
+                "ZeroDivisionError\nException raised from div_floor at x.cpp:1 (most recent call "
+                "first):\nframe #0: c10::Error::Error() + 0x1\nframe #1: f()\n"),
             "ZeroDivisionError");
   EXPECT_EQ(dnd::without_backtrace("step 'b' (x): shape mismatch"), "step 'b' (x): shape mismatch");
 }

@@ -315,7 +315,8 @@ TEST(Map, ConvolveAndMovingOps) {
   expect_global(r["full"], conv({1, 2, 3, 4}), 1e-12, 1e-12);
   expect_global(r["same"], conv({0.25, 0.5, 0.25}).narrow(0, 1, 10), 1e-12, 1e-12);
   expect_global(r["valid"], conv({1, -1}).narrow(0, 1, 9), 1e-12, 1e-12);
-  expect_global(r["cols"], at::cat({x.narrow(1, 0, 1), x.sum(1, true), x.narrow(1, 1, 1)}, 1), 1e-12, 1e-12);
+  expect_global(r["cols"], at::cat({x.narrow(1, 0, 1), x.sum(1, true), x.narrow(1, 1, 1)}, 1), 1e-12,
+                1e-12);
   expect_global(r["mean3"], x.unfold(0, 3, 1).mean(-1), 1e-12, 1e-12);
   expect_global(r["max4"], x.unfold(0, 4, 1).amax(-1));
 }
@@ -335,7 +336,9 @@ TEST(Map, PlanErrorsArePositionedInsideTheBlock) {
   EXPECT_EQ(e.mark().col, 27) << e.what();
   EXPECT_NE(e.message().find("fn does not compile: expected"), std::string::npos) << e.what();
   // An undefined name: its column.
-  e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          y = x + 1\n          return y * undefined_thing\n");
+  e = plan_error(
+      head +
+      "      def f(x: Tensor) -> Tensor:\n          y = x + 1\n          return y * undefined_thing\n");
   EXPECT_EQ(e.mark().line, 10) << e.what();
   EXPECT_EQ(e.mark().col, 22) << e.what();
   EXPECT_NE(e.message().find("undefined value undefined_thing"), std::string::npos) << e.what();
@@ -361,18 +364,24 @@ TEST(Map, PlanErrorsArePositionedInsideTheBlock) {
   EXPECT_NE(e.message().find("declare reduce"), std::string::npos) << e.what();
   EXPECT_EQ(e.mark().line, 7);
   // A per-rank result whose shape depends on the block cannot be reduced.
-  e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          return x * 2.0\n    reduce: sum\n");
+  e = plan_error(head +
+                 "      def f(x: Tensor) -> Tensor:\n          return x * 2.0\n    reduce: sum\n");
   EXPECT_NE(e.message().find("must have the same shape on every rank"), std::string::npos) << e.what();
   // Signature: not a tensor result, too few parameters, unknown and missing args.
   e = plan_error(head + "      def f(x: Tensor) -> int:\n          return 3\n");
-  EXPECT_NE(e.message().find("must return a Tensor or a tuple of Tensors"), std::string::npos) << e.what();
+  EXPECT_NE(e.message().find("must return a Tensor or a tuple of Tensors"), std::string::npos)
+      << e.what();
   e = plan_error(head + "      def f(x: Tensor, a: float) -> Tensor:\n          return x * a\n");
   EXPECT_NE(e.message().find("parameter 'a' (float) has no default"), std::string::npos) << e.what();
-  e = plan_error(head + "      def f(x: Tensor, alpha: float) -> Tensor:\n          return x * alpha\n    args: {alpa: 2}\n");
-  EXPECT_NE(e.message().find("fn has no parameter 'alpa' for args, did you mean 'alpha'?"), std::string::npos)
+  e = plan_error(head +
+                 "      def f(x: Tensor, alpha: float) -> Tensor:\n          return x * alpha\n    "
+                 "args: {alpa: 2}\n");
+  EXPECT_NE(e.message().find("fn has no parameter 'alpa' for args, did you mean 'alpha'?"),
+            std::string::npos)
       << e.what();
   EXPECT_EQ(e.mark().line, 10);
-  e = plan_error(head + "      def f(x: Tensor, n: int) -> Tensor:\n          return x * n\n    args: {n: 2.5}\n");
+  e = plan_error(
+      head + "      def f(x: Tensor, n: int) -> Tensor:\n          return x * n\n    args: {n: 2.5}\n");
   EXPECT_NE(e.message().find("'n' is an int parameter"), std::string::npos) << e.what();
   // Halo and reduce need a split first input; outputs must name every result.
   e = plan_error(R"~(steps:
@@ -411,7 +420,9 @@ TEST(Map, RunTimeErrorsNameTheSourceLine) {
   } catch (const std::exception& e) {
     const std::string w = e.what();
     EXPECT_NE(w.find("step 'y' (map, test.yaml:4)"), std::string::npos) << w;
-    EXPECT_NE(w.find("fn failed at test.yaml:9 (assert bool((x >= 0).all()), \"negative input\")"), std::string::npos) << w;
+    EXPECT_NE(w.find("fn failed at test.yaml:9 (assert bool((x >= 0).all()), \"negative input\")"),
+              std::string::npos)
+        << w;
     EXPECT_NE(w.find("negative input"), std::string::npos) << w;
   }
   // A declared out_shape that fn does not keep: a run-time contract error, never a wrong result.
@@ -422,7 +433,8 @@ TEST(Map, RunTimeErrorsNameTheSourceLine) {
 )~");
     FAIL() << "no error";
   } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("fn broke the map contract on rank"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fn broke the map contract on rank"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -226,7 +226,8 @@ TEST(PipelineOps, ShapeAndDistributionOps) {
   // split distributes a replicated array; redistribute moves rows to given counts.
   const int p = Communicator::world().size();
   std::string counts = "[";
-  for (int k = 0; k < p; ++k) counts += fmt::format("{}{}", k ? ", " : "", k == p - 1 ? 10 - (p - 1) : 1);
+  for (int k = 0; k < p; ++k)
+    counts += fmt::format("{}{}", k ? ", " : "", k == p - 1 ? 10 - (p - 1) : 1);
   counts += "]";
   Ran r = run(fmt::format(R"(steps:
   - {{id: a, op: arange, stop: 20}}
@@ -260,7 +261,8 @@ TEST(PipelineOps, StepErrorsNameTheStep) {
 )");
     FAIL() << "integer division by zero did not raise";
   } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("step 'b' (floor_divide, test.yaml:4)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("step 'b' (floor_divide, test.yaml:4)"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -284,7 +286,9 @@ TEST(PipelineOps, LinalgMatchesTorch) {
       const std::string ctx = fmt::format("splits {} x {}", split_text(sa), split_text(sb));
       const at::Tensor a = r.full("a"), b = r.full("b");
       expect_global(r["c"], at::matmul(a, b), 1e-10, 1e-10, ctx);
-      EXPECT_TRUE(at::allclose(at::matmul(r.full("q.Q").t(), r.full("q.Q")), at::eye(5, at::kDouble), 1e-10, 1e-10)) << ctx;
+      EXPECT_TRUE(at::allclose(at::matmul(r.full("q.Q").t(), r.full("q.Q")), at::eye(5, at::kDouble),
+                               1e-10, 1e-10))
+          << ctx;
       EXPECT_EQ(r["q.Q"].split(), sa) << ctx;
       EXPECT_TRUE(at::allclose(at::matmul(r.full("q.Q"), r.full("q.R")), a, 1e-10, 1e-10)) << ctx;
       EXPECT_TRUE(at::allclose(at::abs(r.full("r.R")), at::abs(r.full("q.R")), 1e-10, 1e-10)) << ctx;
@@ -306,7 +310,8 @@ namespace {
 // A directory every rank agrees on (made by rank 0, name broadcast as a value).
 std::string shared_tmpdir() {
   const Communicator w = Communicator::world();
-  const int64_t stamp = allreduce_value(w, static_cast<int64_t>(w.rank() == 0 ? ::getpid() : 0), ReduceOp::max);
+  const int64_t stamp =
+      allreduce_value(w, static_cast<int64_t>(w.rank() == 0 ? ::getpid() : 0), ReduceOp::max);
   const std::string dir = fmt::format("/tmp/dnd-pipeline-test-{}", stamp);
   if (w.rank() == 0) std::system(fmt::format("rm -rf {0} && mkdir -p {0}", dir).c_str());
   barrier(w);
@@ -344,9 +349,10 @@ TEST(PipelineOps, LoadAndSaveRoundTrip) {
   }
   // Two saves into one file and loads of it in the same run, planned from the saves (a
   // stale file of that name with another shape exists), then the committed file itself.
-  run(fmt::format("steps:\n  - {{id: z, op: zeros, shape: [5, 2]}}\n  - {{op: save, input: z, path: \"{}/one.h5\", "
-                  "dataset: x, overwrite: true}}\n",
-                  dir));
+  run(fmt::format(
+      "steps:\n  - {{id: z, op: zeros, shape: [5, 2]}}\n  - {{op: save, input: z, path: \"{}/one.h5\", "
+      "dataset: x, overwrite: true}}\n",
+      dir));
   for (Split split : all_splits(2)) {
     Ran r = run(fmt::format(R"(steps:
   - {{id: a, op: arange, stop: 12, dtype: float64, split: 0}}
@@ -369,10 +375,14 @@ TEST(PipelineOps, LoadAndSaveRoundTrip) {
     expect_global(again["a"], at::arange(12, at::kDouble));
   }
   // An existing file is refused at plan time without overwrite, before anything runs.
-  EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: zeros, shape: 3}}\n  - {{op: save, input: a, path: \"{}/m.npy\"}}\n", dir)),
-               PipelineError);
+  EXPECT_THROW(
+      run(fmt::format(
+          "steps:\n  - {{id: a, op: zeros, shape: 3}}\n  - {{op: save, input: a, path: \"{}/m.npy\"}}\n",
+          dir)),
+      PipelineError);
   // A missing file is found at plan time too.
-  EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: load, path: \"{}/nope.h5\"}}\n", dir)), PipelineError);
+  EXPECT_THROW(run(fmt::format("steps:\n  - {{id: a, op: load, path: \"{}/nope.h5\"}}\n", dir)),
+               PipelineError);
   barrier(Communicator::world());
   if (Communicator::world().rank() == 0) std::system(fmt::format("rm -rf {}", dir).c_str());
 }
@@ -432,16 +442,19 @@ TEST(PipelineOps, PlannedDtypesMatchTheKernels) {
   const std::vector<std::string> dtypes{"bool",  "uint8",   "int8",    "int16",     "int32",
                                         "int64", "float32", "float64", "complex64", "complex128"};
   std::vector<std::string> steps;
-  for (const char* b : {"add", "subtract", "multiply", "divide", "floor_divide", "remainder", "power", "equal",
-                        "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
-                        "logical_xor"})
-    for (const char* other : {"X", "Y", "2", "2.5", "-1"}) steps.push_back(fmt::format("{{id: R, op: {}, inputs: [X, {}]}}", b, other));
+  for (const char* b : {"add", "subtract", "multiply", "divide", "floor_divide", "remainder", "power",
+                        "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+                        "logical_and", "logical_or", "logical_xor"})
+    for (const char* other : {"X", "Y", "2", "2.5", "-1"})
+      steps.push_back(fmt::format("{{id: R, op: {}, inputs: [X, {}]}}", b, other));
   for (const char* u : {"abs", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "logical_not"})
     steps.push_back(fmt::format("{{id: R, op: {}, input: X}}", u));
   for (const char* c : {"min: 1", "max: 2.5", "min: 1, max: 3", "min: 0.5, max: 4"})
     steps.push_back(fmt::format("{{id: R, op: clip, input: X, {}}}", c));
-  for (const char* fn : {"sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "norm"})
-    for (const char* ax : {"null", "0", "1"}) steps.push_back(fmt::format("{{id: R, op: reduce, input: X, fn: {}, axis: {}}}", fn, ax));
+  for (const char* fn :
+       {"sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "norm"})
+    for (const char* ax : {"null", "0", "1"})
+      steps.push_back(fmt::format("{{id: R, op: reduce, input: X, fn: {}, axis: {}}}", fn, ax));
   steps.push_back("{id: R, op: where, inputs: [C, X, 2]}");
   steps.push_back("{id: R, op: where, inputs: [C, X, 2.5]}");
   int planned = 0, refused = 0;

@@ -22,8 +22,8 @@ class RankFailurePrinter : public testing::EmptyTestEventListener {
   }
   void OnTestPartResult(const testing::TestPartResult& r) override {
     if (!r.failed()) return;
-    fmt::print(stderr, "[rank {}] {} failed at {}:{}\n{}\n", rank_, test_, r.file_name() ? r.file_name() : "?",
-               r.line_number(), r.message());
+    fmt::print(stderr, "[rank {}] {} failed at {}:{}\n{}\n", rank_, test_,
+               r.file_name() ? r.file_name() : "?", r.line_number(), r.message());
   }
 
  private:
@@ -43,9 +43,10 @@ int main(int argc, char** argv) {
     listeners.Append(new RankFailurePrinter(world.rank()));
   }
   const int local = RUN_ALL_TESTS();
-  const int64_t failed_ranks = dnd::allreduce_value(world, static_cast<int64_t>(local != 0), dnd::ReduceOp::sum);
+  const int64_t failed_ranks =
+      dnd::allreduce_value(world, static_cast<int64_t>(local != 0), dnd::ReduceOp::sum);
   if (world.rank() == 0 && failed_ranks > 0)
-    fmt::print(stderr, "FAILED on {} of {} ranks (other ranks' failures are printed with [rank N])\n", failed_ranks,
-               world.size());
+    fmt::print(stderr, "FAILED on {} of {} ranks (other ranks' failures are printed with [rank N])\n",
+               failed_ranks, world.size());
   return failed_ranks > 0 ? 1 : 0;
 }

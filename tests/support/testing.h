@@ -44,7 +44,8 @@ inline at::Tensor sample(const Shape& shape, at::ScalarType dtype, int64_t seed 
 // An unbalanced split array made from a full tensor (identical on every rank): rank q
 // holds a share proportional to q (rank 0 nothing when p > 1), the last rank the rest.
 // Its blocks are copies, so writing into it never changes `full`.
-inline DNDarray unbalanced(const at::Tensor& full, int64_t axis, const Communicator& comm = Communicator::world()) {
+inline DNDarray unbalanced(const at::Tensor& full, int64_t axis,
+                           const Communicator& comm = Communicator::world()) {
   const int p = comm.size();
   const int64_t n = full.size(axis);
   std::vector<int64_t> counts(static_cast<size_t>(p), 0);
@@ -62,13 +63,14 @@ inline DNDarray unbalanced(const at::Tensor& full, int64_t axis, const Communica
 }
 
 inline std::string where_str(const DNDarray& a) {
-  return fmt::format("gshape={} split={} ranks={}", shape_str(a.gshape()), split_str(a.split()), a.comm().size());
+  return fmt::format("gshape={} split={} ranks={}", shape_str(a.gshape()), split_str(a.split()),
+                     a.comm().size());
 }
 
 // Collective: checks the global array against `expected` (shape, dtype, values) and
 // that the local block matches the counts. Exact unless tolerances are given.
-inline void expect_global(const DNDarray& a, const at::Tensor& expected, double rtol = 0, double atol = 0,
-                          const std::string& context = "") {
+inline void expect_global(const DNDarray& a, const at::Tensor& expected, double rtol = 0,
+                          double atol = 0, const std::string& context = "") {
   const at::Tensor full = allgather(a);
   SCOPED_TRACE(context + " " + where_str(a));
   ASSERT_EQ(full.sizes().vec(), expected.sizes().vec());
@@ -76,12 +78,14 @@ inline void expect_global(const DNDarray& a, const at::Tensor& expected, double 
   EXPECT_EQ(a.larray().sizes().vec(), a.lshape());
   if (rtol == 0 && atol == 0) {
     // equal_nan: NaN positions must match too.
-    const bool same = at::isFloatingType(expected.scalar_type()) || at::isComplexType(expected.scalar_type())
-                          ? at::allclose(full, expected, 0, 0, /*equal_nan=*/true)
-                          : at::equal(full, expected);
+    const bool same =
+        at::isFloatingType(expected.scalar_type()) || at::isComplexType(expected.scalar_type())
+            ? at::allclose(full, expected, 0, 0, /*equal_nan=*/true)
+            : at::equal(full, expected);
     EXPECT_TRUE(same) << "got\n" << full << "\nexpected\n" << expected;
   } else {
-    EXPECT_TRUE(at::allclose(full, expected, rtol, atol, /*equal_nan=*/true)) << "got\n" << full << "\nexpected\n"
+    EXPECT_TRUE(at::allclose(full, expected, rtol, atol, /*equal_nan=*/true)) << "got\n"
+                                                                              << full << "\nexpected\n"
                                                                               << expected;
   }
 }

@@ -12,9 +12,11 @@ namespace {
 
 void check_samples(const ArrayMeta& x, const char* op) {
   if (x.shape.size() != 2)
-    throw ShapeError(fmt::format("{}: the samples must be 2-D (rows x features), got {}", op, shape_str(x.shape)));
+    throw ShapeError(
+        fmt::format("{}: the samples must be 2-D (rows x features), got {}", op, shape_str(x.shape)));
   if (x.dtype != at::kFloat && x.dtype != at::kDouble)
-    throw TypeError(fmt::format("{}: the samples must be float32 or float64, got {}", op, dtype_name(x.dtype)));
+    throw TypeError(
+        fmt::format("{}: the samples must be float32 or float64, got {}", op, dtype_name(x.dtype)));
 }
 
 // The split of a result with one entry per row of x: rows stay where they are (x split 1
@@ -24,18 +26,26 @@ Split row_split(const ArrayMeta& x) { return x.split ? Split(0) : kReplicated; }
 OpDef kmeans_op() {
   OpDef d;
   d.name = "kmeans";
-  d.summary = "k-means clustering of the rows (Lloyd; kmeans|| init by default); one allreduce per iteration";
+  d.summary =
+      "k-means clustering of the rows (Lloyd; kmeans|| init by default); one allreduce per iteration";
   d.category = "cluster";
   d.min_inputs = 1;
   d.max_inputs = 2;
   d.params = {ParamSpec{"k", ParamKind::integer, "number of clusters", true},
-              ParamSpec{"init", ParamKind::choice, "initial centroids (a second input gives them instead)", false,
-                        "kmeans||", {"kmeans||", "kmeans++", "random"}},
+              ParamSpec{"init",
+                        ParamKind::choice,
+                        "initial centroids (a second input gives them instead)",
+                        false,
+                        "kmeans||",
+                        {"kmeans||", "kmeans++", "random"}},
               ParamSpec{"max_iter", ParamKind::integer, "Lloyd iterations at most", false, "300"},
-              ParamSpec{"tol", ParamKind::number, "stop when the centroid shift is below tol x mean variance", false, "1e-4"},
-              ParamSpec{"n_init", ParamKind::integer, "restarts (seeds seed, seed+1, ...); the lowest inertia is kept", false, "1"},
+              ParamSpec{"tol", ParamKind::number,
+                        "stop when the centroid shift is below tol x mean variance", false, "1e-4"},
+              ParamSpec{"n_init", ParamKind::integer,
+                        "restarts (seeds seed, seed+1, ...); the lowest inertia is kept", false, "1"},
               ParamSpec{"seed", ParamKind::integer, "seed: same result at any rank count", false, "0"},
-              ParamSpec{"oversampling", ParamKind::number, "kmeans||: rows sampled per round, times k", false, "2.0"},
+              ParamSpec{"oversampling", ParamKind::number, "kmeans||: rows sampled per round, times k",
+                        false, "2.0"},
               ParamSpec{"rounds", ParamKind::integer, "kmeans||: sampling rounds", false, "5"}};
   d.outputs = {"centroids", "labels", "inertia", "n_iter"};
   d.infer = [](const InferContext& c) {
@@ -44,21 +54,24 @@ OpDef kmeans_op() {
     const int64_t k = c.params.integer("k");
     if (k < 1) throw ValueError(fmt::format("kmeans: k must be at least 1, got {}", k));
     if (k > x.shape[0])
-      throw ValueError(fmt::format("kmeans: k = {} is larger than the number of samples ({})", k, x.shape[0]));
+      throw ValueError(
+          fmt::format("kmeans: k = {} is larger than the number of samples ({})", k, x.shape[0]));
     if (c.params.integer("max_iter") < 1) throw ValueError("kmeans: max_iter must be at least 1");
     if (c.params.integer("n_init") < 1) throw ValueError("kmeans: n_init must be at least 1");
     // The kernel's own checks, before anything runs.
     const double tol = c.params.number("tol"), over = c.params.number("oversampling");
-    if (!(tol >= 0) || !std::isfinite(tol)) throw ValueError(fmt::format("kmeans: tol must be finite and >= 0, got {}", tol));
+    if (!(tol >= 0) || !std::isfinite(tol))
+      throw ValueError(fmt::format("kmeans: tol must be finite and >= 0, got {}", tol));
     if (!(over > 0) || !std::isfinite(over))
       throw ValueError(fmt::format("kmeans: oversampling must be finite and > 0, got {}", over));
     if (c.params.integer("rounds") < 1)
-      throw ValueError(fmt::format("kmeans: rounds must be at least 1, got {}", c.params.integer("rounds")));
+      throw ValueError(
+          fmt::format("kmeans: rounds must be at least 1, got {}", c.params.integer("rounds")));
     if (c.inputs.size() == 2) {
       const ArrayMeta& c0 = c.array(1);
       if (c0.shape != Shape{k, x.shape[1]})
-        throw ShapeError(fmt::format("kmeans: initial centroids must be ({}, {}) for k = {}, got {}", k, x.shape[1], k,
-                                     shape_str(c0.shape)));
+        throw ShapeError(fmt::format("kmeans: initial centroids must be ({}, {}) for k = {}, got {}", k,
+                                     x.shape[1], k, shape_str(c0.shape)));
     }
     InferResult r;
     r.outputs.push_back(ArrayMeta{{k, x.shape[1]}, x.dtype, kReplicated, x.device});
@@ -67,7 +80,8 @@ OpDef kmeans_op() {
     r.outputs.push_back(ArrayMeta{{}, at::kLong, kReplicated, x.device});
     // One allreduce of k x (d + 1) doubles per iteration (the planner cannot know how
     // many iterations run; this is max_iter's worth).
-    r.comm_bytes = 2 * k * (x.shape[1] + 2) * 8 * c.params.integer("max_iter") * c.params.integer("n_init");
+    r.comm_bytes =
+        2 * k * (x.shape[1] + 2) * 8 * c.params.integer("max_iter") * c.params.integer("n_init");
     if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
     return r;
   };
@@ -85,7 +99,8 @@ OpDef kmeans_op() {
     Progress& progress = c.progress;
     const int64_t max_iter = o.max_iter;
     o.progress = [&progress, max_iter](int iter, double inertia, double shift) {
-      progress.update(fmt::format("iteration {}/{}  inertia {:.6g}  shift {:.3g}", iter, max_iter, inertia, shift));
+      progress.update(
+          fmt::format("iteration {}/{}  inertia {:.6g}  shift {:.3g}", iter, max_iter, inertia, shift));
     };
     cluster::KMeansResult km = cluster::kmeans(c.array(0), o);
     const ArrayOptions scalar = ArrayOptions{}.with_comm(c.comm);
@@ -94,8 +109,8 @@ OpDef kmeans_op() {
     out.push_back(std::move(km.labels));
     out.push_back(full({}, km.inertia, ArrayOptions(scalar).with_dtype(at::kDouble)));
     out.push_back(full({}, km.n_iter, ArrayOptions(scalar).with_dtype(at::kLong)));
-    c.progress.update(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s", km.n_iter,
-                                  km.inertia, km.init_seconds, km.iter_seconds));
+    c.progress.update(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s",
+                                  km.n_iter, km.inertia, km.init_seconds, km.iter_seconds));
     return out;
   };
   return d;
@@ -131,16 +146,18 @@ OpDef cdist_op() {
   d.summary = "pairwise Euclidean distances between the rows of x and y (inputs: [x, y])";
   d.category = "cluster";
   d.min_inputs = d.max_inputs = 2;
-  d.params = {ParamSpec{"method", ParamKind::choice, "matmul (fast) or exact", false, "matmul", {"matmul", "exact"}},
-              ParamSpec{"squared", ParamKind::boolean, "squared distances", false, "false"}};
+  d.params = {
+      ParamSpec{
+          "method", ParamKind::choice, "matmul (fast) or exact", false, "matmul", {"matmul", "exact"}},
+      ParamSpec{"squared", ParamKind::boolean, "squared distances", false, "false"}};
   d.infer = [](const InferContext& c) {
     const ArrayMeta& x = c.array(0);
     const ArrayMeta& y = c.array(1);
     check_samples(x, "cdist");
     check_samples(y, "cdist");
     if (x.shape[1] != y.shape[1])
-      throw ShapeError(fmt::format("cdist: x {} and y {} have different numbers of features", shape_str(x.shape),
-                                   shape_str(y.shape)));
+      throw ShapeError(fmt::format("cdist: x {} and y {} have different numbers of features",
+                                   shape_str(x.shape), shape_str(y.shape)));
     InferResult r;
     ArrayMeta m{{x.shape[0], y.shape[0]}, c10::promoteTypes(x.dtype, y.dtype), kReplicated, x.device};
     if (x.split) {
@@ -156,14 +173,14 @@ OpDef cdist_op() {
   };
   d.run = [](RunContext& c) {
     cluster::CdistOptions o;
-    o.method = c.params.string("method") == "exact" ? cluster::CdistMethod::exact : cluster::CdistMethod::matmul;
+    o.method = c.params.string("method") == "exact" ? cluster::CdistMethod::exact
+                                                    : cluster::CdistMethod::matmul;
     o.squared = c.params.boolean("squared");
     return one(cluster::cdist(c.array(0), c.array(1), o));
   };
   return d;
 }
 DND_REGISTER_OP(cdist_op());
-
 
 }  // namespace
 }  // namespace dnd::pipeline::ops

@@ -9,14 +9,15 @@ namespace {
 OpDef split_op() {
   OpDef d;
   d.name = "split";
-  d.summary = "distribute a replicated array along an axis (each rank keeps its block; no communication)";
+  d.summary =
+      "distribute a replicated array along an axis (each rank keeps its block; no communication)";
   d.category = "distribution";
   d.params = {ParamSpec{"axis", ParamKind::split, "the axis to split along", false, "0"}};
   d.infer = [](const InferContext& c) {
     ArrayMeta m = c.array(0);
     if (m.split)
-      throw ValueError(fmt::format("split: the input is already split along axis {}; use resplit to change the axis",
-                                   *m.split));
+      throw ValueError(fmt::format(
+          "split: the input is already split along axis {}; use resplit to change the axis", *m.split));
     m.split = checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "split");
     InferResult r;
     r.outputs.push_back(m);
@@ -35,7 +36,8 @@ OpDef resplit_op() {
   d.params = {ParamSpec{"axis", ParamKind::split, "the new split axis (none: replicate)", true}};
   d.infer = [](const InferContext& c) {
     ArrayMeta m = c.array(0);
-    const Split to = checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "resplit");
+    const Split to =
+        checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "resplit");
     InferResult r;
     if (m.split && to && *m.split != *to) {
       r.comm_bytes = move_bytes(m, c.nranks);
@@ -56,21 +58,23 @@ OpDef redistribute_op() {
   d.name = "redistribute";
   d.summary = "move a split array's rows so that rank r holds counts[r] of them";
   d.category = "distribution";
-  d.params = {ParamSpec{"counts", ParamKind::int_list, "extent of the split axis on each rank (one per rank)", true}};
+  d.params = {ParamSpec{"counts", ParamKind::int_list,
+                        "extent of the split axis on each rank (one per rank)", true}};
   d.infer = [](const InferContext& c) {
     const ArrayMeta& m = c.array(0);
     if (!m.split) throw ValueError("redistribute: the input is not split; use split or resplit first");
     const std::vector<int64_t> counts = c.params.int_list("counts");
     if (static_cast<int>(counts.size()) != c.nranks)
-      throw ValueError(fmt::format("redistribute: counts has {} entries for {} ranks", counts.size(), c.nranks));
+      throw ValueError(
+          fmt::format("redistribute: counts has {} entries for {} ranks", counts.size(), c.nranks));
     int64_t sum = 0;
     for (int64_t k : counts) {
       if (k < 0) throw ValueError("redistribute: counts must be non-negative");
       sum += k;
     }
     if (sum != m.shape[static_cast<size_t>(*m.split)])
-      throw ValueError(fmt::format("redistribute: counts sum to {}, but axis {} has extent {}", sum, *m.split,
-                                   m.shape[static_cast<size_t>(*m.split)]));
+      throw ValueError(fmt::format("redistribute: counts sum to {}, but axis {} has extent {}", sum,
+                                   *m.split, m.shape[static_cast<size_t>(*m.split)]));
     InferResult r;
     r.outputs.push_back(m);
     r.comm_bytes = move_bytes(m, c.nranks);

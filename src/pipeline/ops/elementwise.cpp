@@ -54,17 +54,19 @@ OpDef binary(const char* name, const char* summary, Binary fn, TorchBinary torch
     // The kernel's data check, known here when the exponent is a number.
     if (std::string(name) == "power" && b.is_scalar && b.s.isIntegral(false) && b.s.toLong() < 0 &&
         at::isIntegralType(dt, /*includeBool=*/true))
-      throw ValueError("power: integers to negative integer powers are not allowed (as in numpy); "
-                       "make the base a float array");
+      throw ValueError(
+          "power: integers to negative integer powers are not allowed (as in numpy); "
+          "make the base a float array");
     return align(c, name, dt);
   };
   d.run = [fn](RunContext& c) { return one(fn(c.inputs[0], c.inputs[1])); };
   return d;
 }
 
-#define DND_BINARY(NAME, SUMMARY, CORE, TORCH)                                                            \
-  DND_REGISTER_OP(binary(NAME, SUMMARY, [](const Operand& a, const Operand& b) { return CORE(a, b); }, \
-                         [](const at::Tensor& x, const at::Tensor& y) { return TORCH(x, y); }))
+#define DND_BINARY(NAME, SUMMARY, CORE, TORCH)                                      \
+  DND_REGISTER_OP(binary(                                                           \
+      NAME, SUMMARY, [](const Operand& a, const Operand& b) { return CORE(a, b); }, \
+      [](const at::Tensor& x, const at::Tensor& y) { return TORCH(x, y); }))
 
 DND_BINARY("add", "a + b", add, at::add);
 DND_BINARY("subtract", "a - b", subtract, at::sub);
@@ -102,9 +104,10 @@ OpDef unary(const char* name, const char* summary, Unary fn, TorchUnary torch_fn
   return d;
 }
 
-#define DND_UNARY(NAME, SUMMARY, CORE, TORCH)                                               \
-  DND_REGISTER_OP(unary(NAME, SUMMARY, [](const DNDarray& a) { return CORE(a); }, \
-                        [](const at::Tensor& x) { return TORCH(x); }))
+#define DND_UNARY(NAME, SUMMARY, CORE, TORCH)                   \
+  DND_REGISTER_OP(unary(                                        \
+      NAME, SUMMARY, [](const DNDarray& a) { return CORE(a); }, \
+      [](const at::Tensor& x) { return TORCH(x); }))
 
 DND_UNARY("abs", "|a|", abs, at::abs);
 DND_UNARY("negative", "-a", negative, at::neg);
@@ -124,7 +127,8 @@ OpDef clip_op() {
   d.params = {ParamSpec{"min", ParamKind::scalar, "lower bound (none: no lower bound)"},
               ParamSpec{"max", ParamKind::scalar, "upper bound (none: no upper bound)"}};
   d.infer = [](const InferContext& c) {
-    if (c.params.is_none("min") && c.params.is_none("max")) throw ValueError("clip: give min, max or both");
+    if (c.params.is_none("min") && c.params.is_none("max"))
+      throw ValueError("clip: give min, max or both");
     const Dtype in = c.array(0).dtype;
     if (in == at::kBool || at::isComplexType(in))
       throw TypeError(fmt::format("clip: not defined for {} arrays", dtype_name(in)));
@@ -157,7 +161,8 @@ OpDef where_op() {
   d.infer = [](const InferContext& c) {
     if (c.inputs[0].is_scalar) throw ValueError("where: the condition must be an array");
     if (c.inputs[0].array.dtype != at::kBool)
-      throw TypeError(fmt::format("where: the condition must be bool, got {}", dtype_name(c.inputs[0].array.dtype)));
+      throw TypeError(
+          fmt::format("where: the condition must be bool, got {}", dtype_name(c.inputs[0].array.dtype)));
     const Probe x = probe(c.inputs[1]), y = probe(c.inputs[2]);
     const Dtype dt = at::where(at::empty({0}, at::kBool), x.t, y.t).scalar_type();
     return align(c, "where", dt);

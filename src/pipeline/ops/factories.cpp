@@ -9,8 +9,12 @@
 namespace dnd::pipeline::ops {
 namespace {
 
-ParamSpec p_shape() { return ParamSpec{"shape", ParamKind::shape, "global shape, such as [1000, 16]", true}; }
-ParamSpec p_seed() { return ParamSpec{"seed", ParamKind::integer, "seed (same values at any rank count)", false, "0"}; }
+ParamSpec p_shape() {
+  return ParamSpec{"shape", ParamKind::shape, "global shape, such as [1000, 16]", true};
+}
+ParamSpec p_seed() {
+  return ParamSpec{"seed", ParamKind::integer, "seed (same values at any rank count)", false, "0"};
+}
 
 ArrayOptions options(const RunContext& c, Dtype dt, Split split) {
   ArrayOptions o;
@@ -30,10 +34,13 @@ ArrayMeta meta(const InferContext& c, const char* op, Shape shape, Dtype dt) {
   return m;
 }
 
-ParamSpec p_device() { return ParamSpec{"device", ParamKind::device, "cpu or gpu (default: defaults.device)"}; }
+ParamSpec p_device() {
+  return ParamSpec{"device", ParamKind::device, "cpu or gpu (default: defaults.device)"};
+}
 
 // zeros / ones / empty: a shape, a dtype (default: defaults.dtype).
-OpDef filled(const char* name, const char* summary, DNDarray (*make)(const Shape&, const ArrayOptions&)) {
+OpDef filled(const char* name, const char* summary,
+             DNDarray (*make)(const Shape&, const ArrayOptions&)) {
   OpDef d;
   d.name = name;
   d.summary = summary;
@@ -42,7 +49,8 @@ OpDef filled(const char* name, const char* summary, DNDarray (*make)(const Shape
   d.params = {p_shape(), p_split(), p_dtype(), p_device()};
   d.infer = [name](const InferContext& c) {
     InferResult r;
-    r.outputs.push_back(meta(c, name, c.params.shape("shape"), c.params.dtype("dtype", c.default_dtype)));
+    r.outputs.push_back(
+        meta(c, name, c.params.shape("shape"), c.params.dtype("dtype", c.default_dtype)));
     return r;
   };
   d.run = [make](RunContext& c) {
@@ -52,8 +60,10 @@ OpDef filled(const char* name, const char* summary, DNDarray (*make)(const Shape
   return d;
 }
 
-DND_REGISTER_OP(filled("zeros", "an array of zeros", [](const Shape& s, const ArrayOptions& o) { return zeros(s, o); }));
-DND_REGISTER_OP(filled("ones", "an array of ones", [](const Shape& s, const ArrayOptions& o) { return ones(s, o); }));
+DND_REGISTER_OP(filled("zeros", "an array of zeros",
+                       [](const Shape& s, const ArrayOptions& o) { return zeros(s, o); }));
+DND_REGISTER_OP(filled("ones", "an array of ones",
+                       [](const Shape& s, const ArrayOptions& o) { return ones(s, o); }));
 DND_REGISTER_OP(filled("empty", "an uninitialised array (contents undefined)",
                        [](const Shape& s, const ArrayOptions& o) { return empty(s, o); }));
 
@@ -63,9 +73,11 @@ OpDef full_op() {
   d.summary = "an array filled with one value";
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
-  d.params = {p_shape(), ParamSpec{"value", ParamKind::scalar, "the fill value", true}, p_split(),
-              p_dtype("element type (default: int64 for an integer value, bool for a bool, else defaults.dtype)"),
-              p_device()};
+  d.params = {
+      p_shape(), ParamSpec{"value", ParamKind::scalar, "the fill value", true}, p_split(),
+      p_dtype(
+          "element type (default: int64 for an integer value, bool for a bool, else defaults.dtype)"),
+      p_device()};
   d.infer = [](const InferContext& c) {
     const c10::Scalar v = c.params.scalar("value");
     const Dtype natural = v.isBoolean() ? at::kBool : v.isIntegral(false) ? at::kLong : c.default_dtype;
@@ -87,13 +99,17 @@ OpDef arange_op() {
   d.summary = "evenly spaced values in [start, stop) with a step (numpy.arange)";
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
-  d.params = {ParamSpec{"stop", ParamKind::scalar, "end (exclusive)", true},
-              ParamSpec{"start", ParamKind::scalar, "first value", false, "0"},
-              ParamSpec{"step", ParamKind::scalar, "spacing (not 0)", false, "1"}, p_split(),
-              p_dtype("element type (default: int64 when start, stop and step are integers, else defaults.dtype)"),
-              p_device()};
+  d.params = {
+      ParamSpec{"stop", ParamKind::scalar, "end (exclusive)", true},
+      ParamSpec{"start", ParamKind::scalar, "first value", false, "0"},
+      ParamSpec{"step", ParamKind::scalar, "spacing (not 0)", false, "1"},
+      p_split(),
+      p_dtype(
+          "element type (default: int64 when start, stop and step are integers, else defaults.dtype)"),
+      p_device()};
   d.infer = [](const InferContext& c) {
-    const c10::Scalar start = c.params.scalar("start"), stop = c.params.scalar("stop"), step = c.params.scalar("step");
+    const c10::Scalar start = c.params.scalar("start"), stop = c.params.scalar("stop"),
+                      step = c.params.scalar("step");
     const bool integral = start.isIntegral(false) && stop.isIntegral(false) && step.isIntegral(false);
     InferResult r;
     r.outputs.push_back(meta(c, "arange", Shape{arange_length(start, stop, step)},
@@ -118,7 +134,10 @@ OpDef linspace_op() {
   d.params = {ParamSpec{"start", ParamKind::number, "first value", true},
               ParamSpec{"stop", ParamKind::number, "last value (or the end, without endpoint)", true},
               ParamSpec{"num", ParamKind::integer, "number of values", false, "50"},
-              ParamSpec{"endpoint", ParamKind::boolean, "include stop", false, "true"}, p_split(), p_dtype(), p_device()};
+              ParamSpec{"endpoint", ParamKind::boolean, "include stop", false, "true"},
+              p_split(),
+              p_dtype(),
+              p_device()};
   d.infer = [](const InferContext& c) {
     const int64_t num = c.params.integer("num");
     if (num < 0) throw ValueError(fmt::format("linspace: num must be non-negative, got {}", num));
@@ -142,11 +161,13 @@ OpDef eye_op() {
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
   d.params = {ParamSpec{"n", ParamKind::integer, "rows", true},
-              ParamSpec{"m", ParamKind::integer, "columns (default: n)"}, p_split(), p_dtype(), p_device()};
+              ParamSpec{"m", ParamKind::integer, "columns (default: n)"}, p_split(), p_dtype(),
+              p_device()};
   d.infer = [](const InferContext& c) {
     const int64_t n = c.params.integer("n");
     const int64_t m = c.params.is_none("m") ? n : c.params.integer("m");
-    if (n < 0 || m < 0) throw ValueError(fmt::format("eye: n and m must be non-negative, got {} and {}", n, m));
+    if (n < 0 || m < 0)
+      throw ValueError(fmt::format("eye: n and m must be non-negative, got {} and {}", n, m));
     InferResult r;
     r.outputs.push_back(meta(c, "eye", Shape{n, m}, c.params.dtype("dtype", c.default_dtype)));
     return r;
@@ -159,16 +180,21 @@ OpDef eye_op() {
 }
 DND_REGISTER_OP(eye_op());
 
-OpDef random_op(const char* name, const char* summary, const char* a, const char* a_help, const char* a_def,
-                const char* b, const char* b_help, const char* b_def, bool integers) {
+OpDef random_op(const char* name, const char* summary, const char* a, const char* a_help,
+                const char* a_def, const char* b, const char* b_help, const char* b_def, bool integers) {
   OpDef d;
   d.name = name;
   d.summary = summary;
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
   const ParamKind k = integers ? ParamKind::integer : ParamKind::number;
-  d.params = {p_shape(), ParamSpec{a, k, a_help, integers, a_def}, ParamSpec{b, k, b_help, integers, b_def}, p_seed(),
-              p_split(), p_dtype(integers ? "element type (default: int64)" : "float32 or float64 (default: defaults.dtype)"),
+  d.params = {p_shape(),
+              ParamSpec{a, k, a_help, integers, a_def},
+              ParamSpec{b, k, b_help, integers, b_def},
+              p_seed(),
+              p_split(),
+              p_dtype(integers ? "element type (default: int64)"
+                               : "float32 or float64 (default: defaults.dtype)"),
               p_device()};
   const std::string a_name = a, b_name = b;
   d.infer = [name, integers, a_name, b_name](const InferContext& c) {
@@ -181,7 +207,8 @@ OpDef random_op(const char* name, const char* summary, const char* a, const char
       if (a_name == "low" && (!(x <= y) || !std::isfinite(x) || !std::isfinite(y)))
         throw ValueError(fmt::format("{}: need finite low <= high (got low={}, high={})", name, x, y));
       if (a_name == "mean" && (!(y >= 0) || !std::isfinite(x) || !std::isfinite(y)))
-        throw ValueError(fmt::format("{}: need a finite mean and a finite std >= 0 (got mean={}, std={})", name, x, y));
+        throw ValueError(fmt::format(
+            "{}: need a finite mean and a finite std >= 0 (got mean={}, std={})", name, x, y));
     }
     if (integers && c.params.integer("low") >= c.params.integer("high"))
       throw ValueError(fmt::format("{}: low ({}) must be below high ({})", name, c.params.integer("low"),
@@ -198,18 +225,20 @@ OpDef random_op(const char* name, const char* summary, const char* a, const char
     const ArrayMeta& m = c.planned[0];
     const uint64_t seed = static_cast<uint64_t>(c.params.integer("seed"));
     const ArrayOptions o = options(c, m.dtype, m.split);
-    if (n == "random.uniform") return one(random_uniform(m.shape, seed, c.params.number(sa), c.params.number(sb), o));
-    if (n == "random.normal") return one(random_normal(m.shape, seed, c.params.number(sa), c.params.number(sb), o));
+    if (n == "random.uniform")
+      return one(random_uniform(m.shape, seed, c.params.number(sa), c.params.number(sb), o));
+    if (n == "random.normal")
+      return one(random_normal(m.shape, seed, c.params.number(sa), c.params.number(sb), o));
     return one(random_integers(m.shape, seed, c.params.integer(sa), c.params.integer(sb), o));
   };
   return d;
 }
-DND_REGISTER_OP(random_op("random.uniform", "uniform random values in [low, high)", "low", "lower bound", "0.0", "high",
-                          "upper bound", "1.0", false));
-DND_REGISTER_OP(random_op("random.normal", "normally distributed random values", "mean", "mean", "0.0", "std",
-                          "standard deviation", "1.0", false));
-DND_REGISTER_OP(random_op("random.integers", "random integers in [low, high)", "low", "lowest value", "", "high",
-                          "end (exclusive)", "", true));
+DND_REGISTER_OP(random_op("random.uniform", "uniform random values in [low, high)", "low", "lower bound",
+                          "0.0", "high", "upper bound", "1.0", false));
+DND_REGISTER_OP(random_op("random.normal", "normally distributed random values", "mean", "mean", "0.0",
+                          "std", "standard deviation", "1.0", false));
+DND_REGISTER_OP(random_op("random.integers", "random integers in [low, high)", "low", "lowest value", "",
+                          "high", "end (exclusive)", "", true));
 
 }  // namespace
 }  // namespace dnd::pipeline::ops

@@ -18,8 +18,12 @@ namespace dnd::pipeline::ops {
 namespace {
 
 ParamSpec p_format() {
-  return ParamSpec{"format", ParamKind::choice, "file format (auto: from the extension .h5/.hdf5/.nc, .npy, .csv)",
-                   false, "auto", {"auto", "hdf5", "npy", "csv"}};
+  return ParamSpec{"format",
+                   ParamKind::choice,
+                   "file format (auto: from the extension .h5/.hdf5/.nc, .npy, .csv)",
+                   false,
+                   "auto",
+                   {"auto", "hdf5", "npy", "csv"}};
 }
 
 char delimiter_of(const Params& p) {
@@ -41,7 +45,8 @@ FileUse file_use(const Params& p, bool write) {
   u.write = write;
   u.path = p.string("path");
   u.format = io::format_name(io::format_of(u.path, io::parse_format(p.string("format"))));
-  if (u.format == "hdf5") u.dataset = h5_dataset(p.is_none("dataset") ? std::string() : p.string("dataset"));
+  if (u.format == "hdf5")
+    u.dataset = h5_dataset(p.is_none("dataset") ? std::string() : p.string("dataset"));
   if (write) {
     u.append = p.string("mode") == "append";
     u.overwrite = p.boolean("overwrite");
@@ -83,7 +88,8 @@ std::vector<io::Attribute> attributes(const Params& p) {
       bool all_int = true;
       for (const YAML::Node& x : v) {
         if (!number(x, is_int, i, d))
-          throw ValueError(fmt::format("save: attribute '{}': a list holds numbers only, not '{}'", name, x.Scalar()));
+          throw ValueError(fmt::format("save: attribute '{}': a list holds numbers only, not '{}'", name,
+                                       x.Scalar()));
         all_int = all_int && is_int;
         ints.push_back(i);
         reals.push_back(is_int ? static_cast<double>(i) : d);
@@ -103,13 +109,15 @@ std::vector<io::Attribute> attributes(const Params& p) {
       out.push_back({name, s});
   }
   for (const io::Attribute& a : out)
-    if (a.name == "dnd_split") throw ValueError("save: attribute 'dnd_split' is dnd's own; choose another name");
+    if (a.name == "dnd_split")
+      throw ValueError("save: attribute 'dnd_split' is dnd's own; choose another name");
   return out;
 }
 
 // Integers in `slice` select one entry and drop the axis (numpy): the file read keeps it
 // (a one-entry slice), then the axis is squeezed away; `dropped` lists those axes.
-io::LoadOptions load_options(const Params& p, Dtype default_dtype, std::vector<int64_t>* dropped = nullptr) {
+io::LoadOptions load_options(const Params& p, Dtype default_dtype,
+                             std::vector<int64_t>* dropped = nullptr) {
   io::LoadOptions o;
   o.dataset = p.is_none("dataset") ? std::string() : p.string("dataset");
   o.format = io::parse_format(p.string("format"));
@@ -138,9 +146,11 @@ OpDef load_op() {
   d.category = "io";
   d.min_inputs = d.max_inputs = 0;
   d.params = {ParamSpec{"path", ParamKind::path, "the file (relative to the working directory)", true},
-              ParamSpec{"dataset", ParamKind::string, "HDF5: the dataset's path (default: the file's only dataset)"},
+              ParamSpec{"dataset", ParamKind::string,
+                        "HDF5: the dataset's path (default: the file's only dataset)"},
               p_split("axis to distribute along (none: every rank reads all)"),
-              ParamSpec{"slice", ParamKind::index, "read only a selection: \"0:1000, 3\" (start:stop:step per axis)"},
+              ParamSpec{"slice", ParamKind::index,
+                        "read only a selection: \"0:1000, 3\" (start:stop:step per axis)"},
               p_format(),
               ParamSpec{"header", ParamKind::integer, "CSV: lines to skip at the top", false, "0"},
               ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
@@ -156,7 +166,8 @@ OpDef load_op() {
       const ArrayMeta& w = *(*c.files)[0].planned;
       info.shape = w.shape;
       info.dtype = w.dtype;
-      if (io::format_of(path, o.format) == io::Format::csv && !c.params.given("dtype")) info.dtype = o.dtype;
+      if (io::format_of(path, o.format) == io::Format::csv && !c.params.given("dtype"))
+        info.dtype = o.dtype;
     } else {
       info = io::probe(path, o);  // metadata only; throws for a bad file
     }
@@ -165,11 +176,12 @@ OpDef load_op() {
       const int64_t n = info.shape[k];
       if (std::find(dropped.begin(), dropped.end(), static_cast<int64_t>(k)) != dropped.end() &&
           (*sl.start < -n || *sl.start >= n))
-        throw ValueError(fmt::format("load: index {} is out of bounds for axis {} with size {}", *sl.start, k, n));
+        throw ValueError(
+            fmt::format("load: index {} is out of bounds for axis {} with size {}", *sl.start, k, n));
     }
     if (o.slices.size() > info.shape.size())
-      throw ValueError(fmt::format("load: slice has {} entries for a dataset of {} dimensions", o.slices.size(),
-                                   info.shape.size()));
+      throw ValueError(fmt::format("load: slice has {} entries for a dataset of {} dimensions",
+                                   o.slices.size(), info.shape.size()));
     ArrayMeta m;
     const Shape selected = io::selection_shape(info.shape, o.slices);
     for (size_t k = 0; k < selected.size(); ++k)
@@ -215,22 +227,30 @@ DND_REGISTER_OP(load_op());
 OpDef save_op() {
   OpDef d;
   d.name = "save";
-  d.summary = "write an array to HDF5, .npy or CSV (into a temporary, committed with the run's other outputs)";
+  d.summary =
+      "write an array to HDF5, .npy or CSV (into a temporary, committed with the run's other outputs)";
   d.category = "io";
   d.has_result = false;
-  d.params = {ParamSpec{"path", ParamKind::path, "the file to write", true},
-              ParamSpec{"dataset", ParamKind::string, "HDF5: the dataset's path; groups are created", false, "data"},
-              ParamSpec{"overwrite", ParamKind::boolean,
-                        "replace an existing file (mode append: an existing dataset of that name)", false, "false"},
-              ParamSpec{"mode", ParamKind::choice,
-                        "write: the file anew; append (HDF5): add the dataset to the existing file, keeping the others",
-                        false, "write", {"write", "append"}},
-              ParamSpec{"attrs", ParamKind::mapping, "HDF5: attributes of the dataset ({units: m, scale: 2.5})"},
-              p_format(),
-              ParamSpec{"chunks", ParamKind::int_list, "HDF5: chunk shape"},
-              ParamSpec{"compression", ParamKind::integer, "HDF5: gzip level 0-9 (0: none)", false, "0"},
-              ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
-              ParamSpec{"header", ParamKind::string, "CSV: a first line written verbatim"}};
+  d.params = {
+      ParamSpec{"path", ParamKind::path, "the file to write", true},
+      ParamSpec{"dataset", ParamKind::string, "HDF5: the dataset's path; groups are created", false,
+                "data"},
+      ParamSpec{"overwrite", ParamKind::boolean,
+                "replace an existing file (mode append: an existing dataset of that name)", false,
+                "false"},
+      ParamSpec{"mode",
+                ParamKind::choice,
+                "write: the file anew; append (HDF5): add the dataset to the existing file, keeping the "
+                "others",
+                false,
+                "write",
+                {"write", "append"}},
+      ParamSpec{"attrs", ParamKind::mapping, "HDF5: attributes of the dataset ({units: m, scale: 2.5})"},
+      p_format(),
+      ParamSpec{"chunks", ParamKind::int_list, "HDF5: chunk shape"},
+      ParamSpec{"compression", ParamKind::integer, "HDF5: gzip level 0-9 (0: none)", false, "0"},
+      ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
+      ParamSpec{"header", ParamKind::string, "CSV: a first line written verbatim"}};
   d.files = [](const Params& p) { return std::vector<FileUse>{file_use(p, true)}; };
   d.infer = [](const InferContext& c) {
     const std::string path = c.params.string("path");
@@ -238,26 +258,34 @@ OpDef save_op() {
     const ArrayMeta& a = c.array(0);
     const auto nd = static_cast<int64_t>(a.shape.size());
     if (f == io::Format::csv && (nd < 1 || nd > 2))
-      throw ValueError(fmt::format("save: CSV holds 1-D or 2-D arrays, not {} of shape {}; use .npy or HDF5",
-                                   nd == 0 ? "a 0-d array" : "an array", shape_str(a.shape)));
+      throw ValueError(
+          fmt::format("save: CSV holds 1-D or 2-D arrays, not {} of shape {}; use .npy or HDF5",
+                      nd == 0 ? "a 0-d array" : "an array", shape_str(a.shape)));
     if (f == io::Format::csv && at::isComplexType(a.dtype))
-      throw TypeError(fmt::format("save: CSV does not hold {} values; use .npy or HDF5", dtype_name(a.dtype)));
+      throw TypeError(
+          fmt::format("save: CSV does not hold {} values; use .npy or HDF5", dtype_name(a.dtype)));
     const int64_t level = c.params.integer("compression");
-    if (level < 0 || level > 9) throw ValueError(fmt::format("save: compression must be 0-9, got {}", level));
+    if (level < 0 || level > 9)
+      throw ValueError(fmt::format("save: compression must be 0-9, got {}", level));
     const std::vector<int64_t> chunks = c.params.int_list("chunks");
     if (!chunks.empty() && static_cast<int64_t>(chunks.size()) != nd)
-      throw ValueError(fmt::format("save: chunks {} do not match the array's {} axes", shape_str(chunks), nd));
+      throw ValueError(
+          fmt::format("save: chunks {} do not match the array's {} axes", shape_str(chunks), nd));
     for (int64_t k : chunks)
-      if (k <= 0) throw ValueError(fmt::format("save: chunk extents must be positive, got {}", shape_str(chunks)));
+      if (k <= 0)
+        throw ValueError(fmt::format("save: chunk extents must be positive, got {}", shape_str(chunks)));
     if (f != io::Format::hdf5 && c.params.string("mode") == "append")
-      throw ValueError(fmt::format("save: mode append adds datasets to an HDF5 file; {} files hold one array",
-                                   io::format_name(f)));
+      throw ValueError(
+          fmt::format("save: mode append adds datasets to an HDF5 file; {} files hold one array",
+                      io::format_name(f)));
     if (f != io::Format::hdf5 && !c.params.mapping("attrs").empty())
-      throw ValueError(fmt::format("save: attrs are HDF5 attributes; {} files have none", io::format_name(f)));
+      throw ValueError(
+          fmt::format("save: attrs are HDF5 attributes; {} files have none", io::format_name(f)));
     attributes(c.params);
     delimiter_of(c.params);
     InferResult r;
-    r.note = fmt::format("writes {}{}", path, f == io::Format::hdf5 ? ":" + h5_dataset(c.params.string("dataset")) : "");
+    r.note = fmt::format("writes {}{}", path,
+                         f == io::Format::hdf5 ? ":" + h5_dataset(c.params.string("dataset")) : "");
     return r;
   };
   d.run = [](RunContext& c) {

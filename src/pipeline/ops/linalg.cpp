@@ -19,7 +19,8 @@ OpDef matmul_op() {
   d.infer = [](const InferContext& c) {
     const ArrayMeta& a = c.array(0);
     const ArrayMeta& b = c.array(1);
-    const linalg::MatmulPlan p = linalg::plan_matmul(a.shape, a.split, b.shape, b.split, c.nranks, a.dtype, b.dtype);
+    const linalg::MatmulPlan p =
+        linalg::plan_matmul(a.shape, a.split, b.shape, b.split, c.nranks, a.dtype, b.dtype);
     InferResult r;
     ArrayMeta m;
     m.shape = p.shape;
@@ -36,24 +37,30 @@ OpDef matmul_op() {
 }
 DND_REGISTER_OP(matmul_op());
 
-linalg::QrMode qr_mode(const Params& p) { return p.string("mode") == "r" ? linalg::QrMode::r : linalg::QrMode::reduced; }
+linalg::QrMode qr_mode(const Params& p) {
+  return p.string("mode") == "r" ? linalg::QrMode::r : linalg::QrMode::reduced;
+}
 
 OpDef qr_op() {
   OpDef d;
   d.name = "qr";
-  d.summary = "QR decomposition: Q split like A, R replicated (TSQR / CholeskyQR2 for tall-skinny split 0)";
+  d.summary =
+      "QR decomposition: Q split like A, R replicated (TSQR / CholeskyQR2 for tall-skinny split 0)";
   d.category = "linalg";
-  d.params = {ParamSpec{"mode", ParamKind::choice, "reduced: Q and R; r: R only", false, "reduced", {"reduced", "r"}}};
+  d.params = {ParamSpec{
+      "mode", ParamKind::choice, "reduced: Q and R; r: R only", false, "reduced", {"reduced", "r"}}};
   d.outputs = {"Q", "R"};
   d.outputs_for = [](const Params& p) {
-    return qr_mode(p) == linalg::QrMode::r ? std::vector<std::string>{"R"} : std::vector<std::string>{"Q", "R"};
+    return qr_mode(p) == linalg::QrMode::r ? std::vector<std::string>{"R"}
+                                           : std::vector<std::string>{"Q", "R"};
   };
   d.infer = [](const InferContext& c) {
     const ArrayMeta& a = c.array(0);
     const linalg::QrMode mode = qr_mode(c.params);
     const linalg::QrPlan p = linalg::plan_qr(a.shape, a.split, c.nranks, a.dtype, mode);
     InferResult r;
-    if (mode == linalg::QrMode::reduced) r.outputs.push_back(ArrayMeta{p.q_shape, p.dtype, p.q_split, a.device});
+    if (mode == linalg::QrMode::reduced)
+      r.outputs.push_back(ArrayMeta{p.q_shape, p.dtype, p.q_split, a.device});
     r.outputs.push_back(ArrayMeta{p.r_shape, p.dtype, p.r_split, a.device});
     r.comm_bytes = p.max_bytes_sent();
     r.note = p.describe();
@@ -85,19 +92,27 @@ linalg::SvdOptions svd_options(const Params& p) {
 OpDef svd_op() {
   OpDef d;
   d.name = "svd";
-  d.summary = "singular value decomposition A = U diag(S) V^T: exact (tsqr), hierarchical (hsvd) or randomized";
+  d.summary =
+      "singular value decomposition A = U diag(S) V^T: exact (tsqr), hierarchical (hsvd) or randomized";
   d.category = "linalg";
-  d.params = {ParamSpec{"method", ParamKind::choice, "auto picks by shape and split", false, "auto",
-                        {"auto", "tsqr", "hsvd", "randomized"}},
-              ParamSpec{"rank", ParamKind::integer, "truncate to this many singular values (0: all)", false, "0"},
-              ParamSpec{"rtol", ParamKind::number, "hsvd: truncate at this relative tolerance"},
-              ParamSpec{"oversample", ParamKind::integer, "randomized: extra columns", false, "10"},
-              ParamSpec{"power_iterations", ParamKind::integer, "randomized: power iterations", false, "2"},
-              ParamSpec{"seed", ParamKind::integer, "randomized: seed", false, "0"},
-              ParamSpec{"compute_uv", ParamKind::boolean, "false: S only", false, "true"}};
+  d.params = {
+      ParamSpec{"method",
+                ParamKind::choice,
+                "auto picks by shape and split",
+                false,
+                "auto",
+                {"auto", "tsqr", "hsvd", "randomized"}},
+      ParamSpec{"rank", ParamKind::integer, "truncate to this many singular values (0: all)", false,
+                "0"},
+      ParamSpec{"rtol", ParamKind::number, "hsvd: truncate at this relative tolerance"},
+      ParamSpec{"oversample", ParamKind::integer, "randomized: extra columns", false, "10"},
+      ParamSpec{"power_iterations", ParamKind::integer, "randomized: power iterations", false, "2"},
+      ParamSpec{"seed", ParamKind::integer, "randomized: seed", false, "0"},
+      ParamSpec{"compute_uv", ParamKind::boolean, "false: S only", false, "true"}};
   d.outputs = {"U", "S", "V"};
   d.outputs_for = [](const Params& p) {
-    return p.boolean("compute_uv") ? std::vector<std::string>{"U", "S", "V"} : std::vector<std::string>{"S"};
+    return p.boolean("compute_uv") ? std::vector<std::string>{"U", "S", "V"}
+                                   : std::vector<std::string>{"S"};
   };
   d.infer = [](const InferContext& c) {
     const ArrayMeta& a = c.array(0);

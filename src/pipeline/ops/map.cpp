@@ -111,7 +111,8 @@ std::string compile_message(const std::string& what) {
       break;
     }
   }
-  if (const size_t h = first.find(" here:"); h != std::string::npos && h + 6 == first.size()) first.resize(h);
+  if (const size_t h = first.find(" here:"); h != std::string::npos && h + 6 == first.size())
+    first.resize(h);
   if (!first.empty() && first.back() == ':') first.pop_back();
   return first;
 }
@@ -145,7 +146,8 @@ struct Compiled {
 
 // Python allows a one-line function (def f(x: Tensor) -> Tensor: return x + 1); TorchScript's
 // parser wants the body on a line of its own. Such lines are split in two.
-std::string split_one_line_defs(const std::vector<std::string>& lines, std::vector<std::pair<int, int>>& origin) {
+std::string split_one_line_defs(const std::vector<std::string>& lines,
+                                std::vector<std::pair<int, int>>& origin) {
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& l = lines[i];
@@ -208,10 +210,14 @@ Compiled compile_fn(const Params& p, const std::string& src) {
       const auto [src_line, shift] = c.origin[static_cast<size_t>(line - 1)];
       at = sm.at(src_line, col + shift);
     }
-    throw doc.error(at, fmt::format("step '{}' (map): fn does not compile: {}", p.step().id, compile_message(what)));
+    throw doc.error(
+        at, fmt::format("step '{}' (map): fn does not compile: {}", p.step().id, compile_message(what)));
   }
   const auto fns = c.cu->get_functions();
-  if (fns.empty()) throw doc.error(sm.key, fmt::format("step '{}' (map): fn defines no function (def f(x: Tensor) -> Tensor: ...)", p.step().id));
+  if (fns.empty())
+    throw doc.error(
+        sm.key, fmt::format("step '{}' (map): fn defines no function (def f(x: Tensor) -> Tensor: ...)",
+                            p.step().id));
   c.fn = fns.back();  // earlier definitions are helpers
   return c;
 }
@@ -235,7 +241,7 @@ const Compiled& run_compiled(const Params& p) {
 // ---- the function's signature -------------------------------------------------------------
 
 struct Signature {
-  size_t ntensors = 0;                                  // leading Tensor parameters
+  size_t ntensors = 0;                                    // leading Tensor parameters
   std::vector<std::pair<std::string, c10::IValue>> args;  // keyword arguments from `args`
   size_t nresults = 1;
   bool tuple = false;
@@ -251,17 +257,19 @@ c10::IValue arg_value(const c10::TypePtr& t, const YAML::Node& v, const std::str
     }
     case c10::TypeKind::IntType: {
       const c10::Scalar x = literal_scalar(v);
-      if (!x.isIntegral(false)) throw ValueError(fmt::format("args: '{}' is an int parameter, got {}", name, s));
+      if (!x.isIntegral(false))
+        throw ValueError(fmt::format("args: '{}' is an int parameter, got {}", name, s));
       return x.toLong();
     }
     case c10::TypeKind::BoolType:
       if (s == "true" || s == "True") return true;
       if (s == "false" || s == "False") return false;
       throw ValueError(fmt::format("args: '{}' is a bool parameter, got {}", name, s));
-    case c10::TypeKind::StringType: return s;
+    case c10::TypeKind::StringType:
+      return s;
     default:
-      throw TypeError(fmt::format("args: parameter '{}' of fn has type {}; args give float, int, bool or str", name,
-                                  t->str()));
+      throw TypeError(fmt::format(
+          "args: parameter '{}' of fn has type {}; args give float, int, bool or str", name, t->str()));
   }
 }
 
@@ -279,14 +287,16 @@ Signature signature(const Params& p, size_t ninputs) {
   }
   const auto& params = schema.arguments();
   if (params.size() < ninputs)
-    throw doc.error(fn_mark, fmt::format("step '{}' (map): {} takes {} parameter{}, but the step has {} input{}", id,
-                                         sig.text, params.size(), params.size() == 1 ? "" : "s", ninputs,
-                                         ninputs == 1 ? "" : "s"));
+    throw doc.error(
+        fn_mark, fmt::format("step '{}' (map): {} takes {} parameter{}, but the step has {} input{}", id,
+                             sig.text, params.size(), params.size() == 1 ? "" : "s", ninputs,
+                             ninputs == 1 ? "" : "s"));
   for (size_t k = 0; k < ninputs; ++k)
     if (params[k].type()->kind() != c10::TypeKind::TensorType)
-      throw doc.error(fn_mark, fmt::format("step '{}' (map): parameter '{}' of {} receives input {} and must be a "
-                                           "Tensor, not {}",
-                                           id, params[k].name(), sig.text, k + 1, params[k].type()->str()));
+      throw doc.error(
+          fn_mark, fmt::format("step '{}' (map): parameter '{}' of {} receives input {} and must be a "
+                               "Tensor, not {}",
+                               id, params[k].name(), sig.text, k + 1, params[k].type()->str()));
   sig.ntensors = ninputs;
   const auto given = p.mapping("args");
   for (const auto& [name, v] : given) {
@@ -297,9 +307,11 @@ Signature signature(const Params& p, size_t ninputs) {
       for (size_t k = ninputs; k < params.size(); ++k) names.push_back(params[k].name());
       std::string list;
       for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-      throw doc.error(p.mark("args"), fmt::format("step '{}' (map): fn has no parameter '{}' for args{}{}", id, name,
-                                                  did_you_mean(name, names),
-                                                  list.empty() ? " (it takes only the inputs)" : " (it takes: " + list + ")"));
+      throw doc.error(
+          p.mark("args"),
+          fmt::format("step '{}' (map): fn has no parameter '{}' for args{}{}", id, name,
+                      did_you_mean(name, names),
+                      list.empty() ? " (it takes only the inputs)" : " (it takes: " + list + ")"));
     }
     try {
       sig.args.emplace_back(name, arg_value(it->type(), v, name));
@@ -308,16 +320,21 @@ Signature signature(const Params& p, size_t ninputs) {
     }
   }
   for (size_t k = ninputs; k < params.size(); ++k) {
-    const bool has = std::any_of(given.begin(), given.end(), [&](const auto& g) { return g.first == params[k].name(); });
+    const bool has = std::any_of(given.begin(), given.end(),
+                                 [&](const auto& g) { return g.first == params[k].name(); });
     if (!has && !params[k].default_value())
-      throw doc.error(p.given("args") ? p.mark("args") : fn_mark,
-                      fmt::format("step '{}' (map): fn's parameter '{}' ({}) has no default; give it in args: {{{}: ...}}",
-                                  id, params[k].name(), params[k].type()->str(), params[k].name()));
+      throw doc.error(
+          p.given("args") ? p.mark("args") : fn_mark,
+          fmt::format(
+              "step '{}' (map): fn's parameter '{}' ({}) has no default; give it in args: {{{}: ...}}",
+              id, params[k].name(), params[k].type()->str(), params[k].name()));
   }
   const auto& rets = schema.returns();
   auto bad_return = [&] {
-    return doc.error(fn_mark, fmt::format("step '{}' (map): fn must return a Tensor or a tuple of Tensors; {} does not",
-                                          id, sig.text));
+    return doc.error(
+        fn_mark,
+        fmt::format("step '{}' (map): fn must return a Tensor or a tuple of Tensors; {} does not", id,
+                    sig.text));
   };
   if (rets.size() != 1) throw bad_return();
   const c10::TypePtr& rt = rets[0].type();
@@ -342,13 +359,15 @@ std::vector<std::string> result_names(const Params& p) {
   std::vector<std::string> names = p.name_list("outputs");
   if (p.given("outputs")) {
     if (names.size() != sig.nresults)
-      throw doc.error(p.mark("outputs"), fmt::format("step '{}' (map): outputs names {} result{}, but fn returns {}",
-                                                     p.step().id, names.size(), names.size() == 1 ? "" : "s",
-                                                     sig.nresults));
+      throw doc.error(
+          p.mark("outputs"),
+          fmt::format("step '{}' (map): outputs names {} result{}, but fn returns {}", p.step().id,
+                      names.size(), names.size() == 1 ? "" : "s", sig.nresults));
     for (size_t i = 0; i < names.size(); ++i)
       for (size_t j = 0; j < i; ++j)
         if (names[i] == names[j])
-          throw doc.error(p.mark("outputs"), fmt::format("step '{}' (map): result name '{}' given twice", p.step().id, names[i]));
+          throw doc.error(p.mark("outputs"), fmt::format("step '{}' (map): result name '{}' given twice",
+                                                         p.step().id, names[i]));
     return names;
   }
   if (!sig.tuple) return {};  // one result, named by the step's id
@@ -371,8 +390,8 @@ std::string runtime_message(const Params& p, const Compiled& c, const std::strin
   return fmt::format("fn failed: {}", last.empty() ? what : last);
 }
 
-std::vector<at::Tensor> call(const Params& p, const Compiled& c, const Signature& sig, std::vector<at::Tensor> blocks,
-                             bool translate = true) {
+std::vector<at::Tensor> call(const Params& p, const Compiled& c, const Signature& sig,
+                             std::vector<at::Tensor> blocks, bool translate = true) {
   std::vector<c10::IValue> stack;
   for (auto& t : blocks) stack.emplace_back(std::move(t));
   torch::jit::Kwargs kw;
@@ -414,7 +433,8 @@ std::string shape_of(const at::Tensor& t) { return shape_str(t.sizes().vec()); }
 
 // Blocks standing for the inputs with `extent` slices along the split axis (split inputs)
 // or whole (replicated ones).
-std::vector<at::Tensor> probe_blocks(const std::vector<ArrayMeta>& in, Split s, int64_t extent, at::Device dev) {
+std::vector<at::Tensor> probe_blocks(const std::vector<ArrayMeta>& in, Split s, int64_t extent,
+                                     at::Device dev) {
   std::vector<at::Tensor> v;
   for (const ArrayMeta& m : in) {
     Shape sh = m.shape;
@@ -451,20 +471,27 @@ InferResult map_infer(const InferContext& ctx) {
   std::string note = sig.text;
 
   if (h < 0) throw doc.error(p.mark("halo"), "halo must be 0 or more slices");
-  if (h > 0 && !s) throw doc.error(p.mark("halo"), fmt::format("step '{}' (map): a halo needs a split first input; {} is "
-                                                              "not split", id, ctx.step.inputs[0].ref));
+  if (h > 0 && !s)
+    throw doc.error(p.mark("halo"),
+                    fmt::format("step '{}' (map): a halo needs a split first input; {} is "
+                                "not split",
+                                id, ctx.step.inputs[0].ref));
   if (h > 0 && red != Reduce::none)
-    throw doc.error(p.mark("halo"), fmt::format("step '{}' (map): halo and reduce do not go together (a reduced result "
-                                               "cannot be trimmed)", id));
+    throw doc.error(p.mark("halo"),
+                    fmt::format("step '{}' (map): halo and reduce do not go together (a reduced result "
+                                "cannot be trimmed)",
+                                id));
   if (red != Reduce::none && !s)
-    throw doc.error(p.mark("reduce"), fmt::format("step '{}' (map): reduce combines per-rank results of a split first "
-                                                 "input; {} is not split (fn sees the whole array)", id,
-                                                 ctx.step.inputs[0].ref));
+    throw doc.error(p.mark("reduce"),
+                    fmt::format("step '{}' (map): reduce combines per-rank results of a split first "
+                                "input; {} is not split (fn sees the whole array)",
+                                id, ctx.step.inputs[0].ref));
   const int64_t n = s ? first.shape[static_cast<size_t>(*s)] : 0;
   if (h > 0 && n == 0 && (boundary == Boundary::reflect || boundary == Boundary::wrap))
-    throw doc.error(p.mark("boundary"), fmt::format("step '{}' (map): boundary {} needs slices to repeat, and the split "
-                                                   "axis of {} is empty", id, boundary_name(boundary),
-                                                   ctx.step.inputs[0].ref));
+    throw doc.error(p.mark("boundary"),
+                    fmt::format("step '{}' (map): boundary {} needs slices to repeat, and the split "
+                                "axis of {} is empty",
+                                id, boundary_name(boundary), ctx.step.inputs[0].ref));
 
   // Alignment: every input to the first one's split.
   std::vector<ArrayMeta> in;
@@ -474,10 +501,12 @@ InferResult map_infer(const InferContext& ctx) {
     if (k > 0 && m.split && m.split != s) {
       if (s) {
         if (static_cast<int64_t>(m.shape.size()) <= *s || m.shape[static_cast<size_t>(*s)] != n)
-          throw doc.error(ctx.step.inputs[k].mark,
-                          fmt::format("step '{}' (map): input {} {} cannot be aligned to {}'s split axis {} (extent {}); "
-                                      "make it replicated (op: resplit, split: none) to pass it whole",
-                                      id, name, meta_str(m), ctx.step.inputs[0].ref, *s, n));
+          throw doc.error(
+              ctx.step.inputs[k].mark,
+              fmt::format(
+                  "step '{}' (map): input {} {} cannot be aligned to {}'s split axis {} (extent {}); "
+                  "make it replicated (op: resplit, split: none) to pass it whole",
+                  id, name, meta_str(m), ctx.step.inputs[0].ref, *s, n));
         note += fmt::format("; aligns {}: resplit {} -> {}", name, *m.split, *s);
       } else {
         note += fmt::format("; aligns {}: resplit {} -> none", name, *m.split);
@@ -486,9 +515,10 @@ InferResult map_infer(const InferContext& ctx) {
       r.temp_bytes += max_block_bytes(ArrayMeta{m.shape, m.dtype, s, m.device}, ctx.nranks);
       m.split = s;
     } else if (k > 0 && m.split && m.shape[static_cast<size_t>(*s)] != n) {
-      throw doc.error(ctx.step.inputs[k].mark,
-                      fmt::format("step '{}' (map): input {} {} has {} slices along the split axis, {} has {}", id, name,
-                                  meta_str(m), m.shape[static_cast<size_t>(*s)], ctx.step.inputs[0].ref, n));
+      throw doc.error(
+          ctx.step.inputs[k].mark,
+          fmt::format("step '{}' (map): input {} {} has {} slices along the split axis, {} has {}", id,
+                      name, meta_str(m), m.shape[static_cast<size_t>(*s)], ctx.step.inputs[0].ref, n));
     }
     in.push_back(m);
   }
@@ -510,11 +540,13 @@ InferResult map_infer(const InferContext& ctx) {
   const int64_t block = s ? (n + ctx.nranks - 1) / ctx.nranks : 0;
   if (p.given("out_shape") || p.given("out_dtype")) {
     if (sig.nresults != 1)
-      throw doc.error(p.mark(p.given("out_shape") ? "out_shape" : "out_dtype"),
-                      fmt::format("step '{}' (map): out_shape/out_dtype describe one result; fn returns {}", id,
-                                  sig.nresults));
+      throw doc.error(
+          p.mark(p.given("out_shape") ? "out_shape" : "out_dtype"),
+          fmt::format("step '{}' (map): out_shape/out_dtype describe one result; fn returns {}", id,
+                      sig.nresults));
     if (!p.given("out_shape"))
-      throw doc.error(p.mark("out_dtype"), fmt::format("step '{}' (map): out_dtype needs out_shape too", id));
+      throw doc.error(p.mark("out_dtype"),
+                      fmt::format("step '{}' (map): out_dtype needs out_shape too", id));
     ArrayMeta m;
     m.shape = p.shape("out_shape");
     m.dtype = p.dtype("out_dtype", first.dtype);
@@ -524,9 +556,11 @@ InferResult map_infer(const InferContext& ctx) {
       m.split = kReplicated;
     } else if (s) {
       if (static_cast<int64_t>(m.shape.size()) <= *s || m.shape[static_cast<size_t>(*s)] != n)
-        throw doc.error(p.mark("out_shape"),
-                        fmt::format("step '{}' (map): out_shape {} must keep the split axis {} and its extent {} "
-                                    "(or declare reduce)", id, shape_str(m.shape), *s, n));
+        throw doc.error(
+            p.mark("out_shape"),
+            fmt::format("step '{}' (map): out_shape {} must keep the split axis {} and its extent {} "
+                        "(or declare reduce)",
+                        id, shape_str(m.shape), *s, n));
       m.split = s;
     }
     outs.push_back(m);
@@ -545,15 +579,19 @@ InferResult map_infer(const InferContext& ctx) {
     if (!meta_error.empty()) {
       const int64_t f1 = s ? 2 + 2 * h : 0, f2 = f1 + 1;
       if (probe_numel(in, s, s ? f2 : 0) > (int64_t{1} << 24))
-        throw doc.error(fn_mark, fmt::format("step '{}' (map): the result of fn cannot be inferred without data ({}); "
-                                             "declare out_shape and out_dtype",
-                                             id, last_line(meta_error)));
+        throw doc.error(
+            fn_mark,
+            fmt::format("step '{}' (map): the result of fn cannot be inferred without data ({}); "
+                        "declare out_shape and out_dtype",
+                        id, last_line(meta_error)));
       try {
         r1 = call(p, c, sig, probe_blocks(in, s, f1, at::Device(at::kCPU)));
         if (s) r2 = call(p, c, sig, probe_blocks(in, s, f2, at::Device(at::kCPU)));
       } catch (const std::exception& e) {
-        throw doc.error(fn_mark, fmt::format("step '{}' (map): fn fails on a probe block of ones ({}); declare "
-                                             "out_shape and out_dtype if it cannot run on one", id, e.what()));
+        throw doc.error(fn_mark,
+                        fmt::format("step '{}' (map): fn fails on a probe block of ones ({}); declare "
+                                    "out_shape and out_dtype if it cannot run on one",
+                                    id, e.what()));
       }
       note += "; inferred from a small block";
       e1 = f1;  // the extents the CPU probes used
@@ -565,14 +603,18 @@ InferResult map_infer(const InferContext& ctx) {
       m.device = first.device;
       m.shape = r1[j].sizes().vec();
       if (!is_supported_dtype(m.dtype))
-        throw doc.error(fn_mark, fmt::format("step '{}' (map): result {} of fn has dtype {}, which dnd does not support",
-                                             id, j, c10::toString(m.dtype)));
+        throw doc.error(
+            fn_mark,
+            fmt::format("step '{}' (map): result {} of fn has dtype {}, which dnd does not support", id,
+                        j, c10::toString(m.dtype)));
       if (s && red != Reduce::none) {
         if (r1[j].sizes() != r2[j].sizes())
-          throw doc.error(fn_mark,
-                          fmt::format("step '{}' (map): with reduce: {}, fn's result {} must have the same shape on every "
-                                      "rank, but it has shape {} for a block of {} slices and {} for {}",
-                                      id, p.string("reduce"), j, shape_of(r1[j]), e1, shape_of(r2[j]), e2));
+          throw doc.error(
+              fn_mark,
+              fmt::format(
+                  "step '{}' (map): with reduce: {}, fn's result {} must have the same shape on every "
+                  "rank, but it has shape {} for a block of {} slices and {} for {}",
+                  id, p.string("reduce"), j, shape_of(r1[j]), e1, shape_of(r2[j]), e2));
         m.dtype = reduced_dtype(m.dtype, red);
         m.split = kReplicated;
       } else if (s) {
@@ -584,12 +626,14 @@ InferResult map_infer(const InferContext& ctx) {
                              return true;
                            }();
         if (!keeps)
-          throw doc.error(fn_mark,
-                          fmt::format("step '{}' (map): fn breaks the map contract: for a block of {} slices along the "
-                                      "split axis {} its result {} has shape {} (and {} for {} slices); it must keep "
-                                      "axis {} and its extent{}, or the step must declare reduce: sum|max|min|mean",
-                                      id, e1, *s, j, shape_of(r1[j]), shape_of(r2[j]), e2, *s,
-                                      h > 0 ? " (the block with its halo)" : ""));
+          throw doc.error(
+              fn_mark,
+              fmt::format(
+                  "step '{}' (map): fn breaks the map contract: for a block of {} slices along the "
+                  "split axis {} its result {} has shape {} (and {} for {} slices); it must keep "
+                  "axis {} and its extent{}, or the step must declare reduce: sum|max|min|mean",
+                  id, e1, *s, j, shape_of(r1[j]), shape_of(r2[j]), e2, *s,
+                  h > 0 ? " (the block with its halo)" : ""));
         m.shape[ax] = n;
         m.split = s;
       } else {
@@ -615,9 +659,13 @@ at::Tensor identity(const ArrayMeta& m, Reduce red) {
     const bool mx = red == Reduce::max;
     if (m.dtype == at::kBool) return at::full(m.shape, !mx, opts);
     if (at::isFloatingType(m.dtype))
-      return at::full(m.shape, mx ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity(), opts);
+      return at::full(
+          m.shape,
+          mx ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity(), opts);
     return AT_DISPATCH_INTEGRAL_TYPES(m.dtype, "map_identity", [&] {
-      return at::full(m.shape, mx ? std::numeric_limits<scalar_t>::lowest() : std::numeric_limits<scalar_t>::max(), opts);
+      return at::full(
+          m.shape, mx ? std::numeric_limits<scalar_t>::lowest() : std::numeric_limits<scalar_t>::max(),
+          opts);
     });
   }
   return at::zeros(m.shape, opts);
@@ -666,7 +714,8 @@ std::vector<DNDarray> map_run(RunContext& ctx) {
   const int64_t extended = own + before + after;
   const std::vector<ArrayMeta>& planned = ctx.planned;
   auto broke = [&](size_t j, const std::string& what) {
-    return ValueError(fmt::format("fn broke the map contract on rank {}: its result {} has {}", comm.rank(), j, what));
+    return ValueError(
+        fmt::format("fn broke the map contract on rank {}: its result {} has {}", comm.rank(), j, what));
   };
 
   std::vector<at::Tensor> res;
@@ -703,8 +752,8 @@ std::vector<DNDarray> map_run(RunContext& ctx) {
       ArrayMeta raw = m;
       raw.dtype = res[j].scalar_type();
       if (reduced_dtype(raw.dtype, red) != m.dtype || res[j].sizes().vec() != m.shape)
-        throw broke(j, fmt::format("shape {} {}, but the plan needs {} {}", shape_of(res[j]), dtype_name(raw.dtype),
-                                   shape_str(m.shape), dtype_name(m.dtype)));
+        throw broke(j, fmt::format("shape {} {}, but the plan needs {} {}", shape_of(res[j]),
+                                   dtype_name(raw.dtype), shape_str(m.shape), dtype_name(m.dtype)));
       part = res[j].to(m.dtype).contiguous().clone();
     }
     at::Tensor nan_flag;
@@ -719,7 +768,8 @@ std::vector<DNDarray> map_run(RunContext& ctx) {
                                              : ReduceOp::sum;
     allreduce_(comm, part, op);
     if (red == Reduce::mean) part = part / static_cast<double>(first.gshape()[static_cast<size_t>(*s)]);
-    if (nan_flag.defined()) part = at::where(nan_flag.to(at::kBool), at::full({}, NAN, part.options()), part);
+    if (nan_flag.defined())
+      part = at::where(nan_flag.to(at::kBool), at::full({}, NAN, part.options()), part);
     outs.emplace_back(part.contiguous(), m.shape, kReplicated, comm);
   }
   return outs;
@@ -728,25 +778,38 @@ std::vector<DNDarray> map_run(RunContext& ctx) {
 OpDef map_op() {
   OpDef d;
   d.name = "map";
-  d.summary = "your TorchScript function on every rank's block (optionally with halos, or reduced over the ranks)";
+  d.summary =
+      "your TorchScript function on every rank's block (optionally with halos, or reduced over the "
+      "ranks)";
   d.category = "custom";
   d.min_inputs = 1;
   d.max_inputs = -1;
   d.params = {
       ParamSpec{"fn", ParamKind::string,
-                "TorchScript source defining the function (def f(x: Tensor) -> Tensor: ...); the last def is applied",
+                "TorchScript source defining the function (def f(x: Tensor) -> Tensor: ...); the last "
+                "def is applied",
                 true},
-      ParamSpec{"args", ParamKind::mapping, "values for fn's parameters after the input tensors: {alpha: 0.5}"},
-      ParamSpec{"reduce", ParamKind::choice, "combine the per-rank results into one replicated result", false, "none",
+      ParamSpec{"args", ParamKind::mapping,
+                "values for fn's parameters after the input tensors: {alpha: 0.5}"},
+      ParamSpec{"reduce",
+                ParamKind::choice,
+                "combine the per-rank results into one replicated result",
+                false,
+                "none",
                 {"none", "sum", "max", "min", "mean"}},
-      ParamSpec{"halo", ParamKind::integer, "slices of the neighbouring blocks on each side along the split axis", false,
-                "0"},
-      ParamSpec{"boundary", ParamKind::choice, "what the halo holds beyond the array's ends", false, "none",
+      ParamSpec{"halo", ParamKind::integer,
+                "slices of the neighbouring blocks on each side along the split axis", false, "0"},
+      ParamSpec{"boundary",
+                ParamKind::choice,
+                "what the halo holds beyond the array's ends",
+                false,
+                "none",
                 {"none", "constant", "reflect", "wrap"}},
       ParamSpec{"value", ParamKind::number, "the fill value of boundary: constant", false, "0"},
       ParamSpec{"outputs", ParamKind::name_list, "names of a tuple's results (default id.0, id.1, ...)"},
       ParamSpec{"out_shape", ParamKind::shape, "the result's global shape, instead of inferring it"},
-      ParamSpec{"out_dtype", ParamKind::dtype, "the result's dtype, with out_shape (default: the first input's)"},
+      ParamSpec{"out_dtype", ParamKind::dtype,
+                "the result's dtype, with out_shape (default: the first input's)"},
   };
   d.outputs_for = [](const Params& p) { return result_names(p); };
   d.infer = map_infer;

@@ -12,10 +12,12 @@ OpDef print_op() {
   d.summary = "print an array on rank 0 (summarised like numpy/Heat when large)";
   d.category = "output";
   d.has_result = false;
-  d.params = {ParamSpec{"label", ParamKind::string, "a line printed before the array (default: the input's name)"},
-              ParamSpec{"precision", ParamKind::integer, "digits after the point", false, "4"},
-              ParamSpec{"threshold", ParamKind::integer, "summarise above this many elements", false, "1000"},
-              ParamSpec{"distribution", ParamKind::boolean, "also print each rank's block", false, "false"}};
+  d.params = {
+      ParamSpec{"label", ParamKind::string,
+                "a line printed before the array (default: the input's name)"},
+      ParamSpec{"precision", ParamKind::integer, "digits after the point", false, "4"},
+      ParamSpec{"threshold", ParamKind::integer, "summarise above this many elements", false, "1000"},
+      ParamSpec{"distribution", ParamKind::boolean, "also print each rank's block", false, "false"}};
   d.infer = [](const InferContext& c) {
     if (c.params.integer("precision") < 0 || c.params.integer("precision") > 30)
       throw ValueError("print: precision must be between 0 and 30");
@@ -29,7 +31,8 @@ OpDef print_op() {
     const std::string text = to_string(a, po);  // collective
     const std::string dist = c.params.boolean("distribution") ? distribution_table(a) : std::string();
     if (c.comm.rank() == 0) {
-      const std::string label = c.params.is_none("label") ? c.step.inputs[0].ref : c.params.string("label");
+      const std::string label =
+          c.params.is_none("label") ? c.step.inputs[0].ref : c.params.string("label");
       std::fprintf(c.out, "%s:\n%s\n%s", label.c_str(), text.c_str(), dist.c_str());
       std::fflush(c.out);
     }

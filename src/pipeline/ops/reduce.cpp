@@ -6,22 +6,26 @@
 namespace dnd::pipeline::ops {
 namespace {
 
-const std::vector<std::string> kFns{"sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "norm"};
+const std::vector<std::string> kFns{"sum", "prod",   "mean",   "var", "std", "min",
+                                    "max", "argmin", "argmax", "any", "all", "norm"};
 
 OpDef reduce_op() {
   OpDef d;
   d.name = "reduce";
   d.summary = "reduce over axes: sum, prod, mean, var, std, min, max, argmin, argmax, any, all, norm";
   d.category = "reduction";
-  d.params = {ParamSpec{"fn", ParamKind::choice, "the reduction", true, "", kFns},
-              ParamSpec{"axis", ParamKind::axes, "axis or list of axes (none: all; argmin/argmax take one)"},
-              ParamSpec{"keepdims", ParamKind::boolean, "keep reduced axes with extent 1", false, "false"},
-              ParamSpec{"ddof", ParamKind::integer, "var/std: delta degrees of freedom", false, "0"},
-              ParamSpec{"ord", ParamKind::number, "norm: the order (2: Euclidean)", false, "2"}};
+  d.params = {
+      ParamSpec{"fn", ParamKind::choice, "the reduction", true, "", kFns},
+      ParamSpec{"axis", ParamKind::axes, "axis or list of axes (none: all; argmin/argmax take one)"},
+      ParamSpec{"keepdims", ParamKind::boolean, "keep reduced axes with extent 1", false, "false"},
+      ParamSpec{"ddof", ParamKind::integer, "var/std: delta degrees of freedom", false, "0"},
+      ParamSpec{"ord", ParamKind::number, "norm: the order (2: Euclidean)", false, "2"}};
   d.infer = [](const InferContext& c) {
     const std::string fn = c.params.string("fn");
     const int64_t ddof = fn == "var" || fn == "std" ? c.params.integer("ddof") : 0;
-    return reduction_meta(fn, c.array(0), c.params.axes("axis"), c.params.boolean("keepdims"), c.nranks, ddof).op;
+    return reduction_meta(fn, c.array(0), c.params.axes("axis"), c.params.boolean("keepdims"), c.nranks,
+                          ddof)
+        .op;
   };
   d.run = [](RunContext& c) {
     const DNDarray& a = c.array(0);

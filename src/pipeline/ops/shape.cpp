@@ -33,11 +33,14 @@ OpDef reshape_op() {
   d.name = "reshape";
   d.summary = "a new shape for the same elements in row-major order (one extent may be -1)";
   d.category = "shape";
-  d.params = {ParamSpec{"shape", ParamKind::int_list, "the new shape, such as [4096, -1]", true},
-              ParamSpec{"split", ParamKind::split, "the result's split (default: 0 if the input is split)"}};
+  d.params = {
+      ParamSpec{"shape", ParamKind::int_list, "the new shape, such as [4096, -1]", true},
+      ParamSpec{"split", ParamKind::split, "the result's split (default: 0 if the input is split)"}};
   d.infer = [](const InferContext& c) {
-    std::optional<Split> want;  // unset: split along 0 if the input is split; none written out: replicate
-    if (c.params.given("split")) want = c.params.is_none("split") ? kReplicated : c.params.split("split");
+    std::optional<Split>
+        want;  // unset: split along 0 if the input is split; none written out: replicate
+    if (c.params.given("split"))
+      want = c.params.is_none("split") ? kReplicated : c.params.split("split");
     return reshape_meta(c.array(0), c.params.int_list("shape"), want, c.nranks);
   };
   d.run = [](RunContext& c) {
@@ -53,7 +56,9 @@ OpDef flatten_op() {
   d.name = "flatten";
   d.summary = "the elements as one axis, in row-major order";
   d.category = "shape";
-  d.infer = [](const InferContext& c) { return reshape_meta(c.array(0), Shape{-1}, std::nullopt, c.nranks); };
+  d.infer = [](const InferContext& c) {
+    return reshape_meta(c.array(0), Shape{-1}, std::nullopt, c.nranks);
+  };
   d.run = [](RunContext& c) { return one(flatten(c.array(0))); };
   return d;
 }
@@ -94,7 +99,8 @@ OpDef slice_op() {
   d.name = "slice";
   d.summary = "numpy basic indexing: index: \"10:20, ::2, 0, ...\" (integers drop the axis)";
   d.category = "shape";
-  d.params = {ParamSpec{"index", ParamKind::index, "per axis an integer or start:stop:step; '...' fills", true}};
+  d.params = {
+      ParamSpec{"index", ParamKind::index, "per axis an integer or start:stop:step; '...' fills", true}};
   d.infer = [](const InferContext& c) {
     const ArrayMeta& a = c.array(0);
     const auto [shape, split] = getitem_meta(a.shape, a.split, c.params.index("index"));
@@ -120,7 +126,8 @@ OpDef join_op(const char* name, const char* summary, bool stack) {
   d.category = "shape";
   d.min_inputs = 1;
   d.max_inputs = -1;
-  d.params = {ParamSpec{"axis", ParamKind::integer, stack ? "the new axis" : "the axis to join along", false, "0"}};
+  d.params = {ParamSpec{"axis", ParamKind::integer, stack ? "the new axis" : "the axis to join along",
+                        false, "0"}};
   d.infer = [stack](const InferContext& c) {
     std::vector<ArrayMeta> arrays;
     for (const InputMeta& in : c.inputs) arrays.push_back(in.array);
@@ -135,8 +142,10 @@ OpDef join_op(const char* name, const char* summary, bool stack) {
   };
   return d;
 }
-DND_REGISTER_OP(join_op("concatenate", "join arrays along an existing axis (inputs: [A, B, ...])", false));
-DND_REGISTER_OP(join_op("stack", "join arrays of one shape along a new axis (inputs: [A, B, ...])", true));
+DND_REGISTER_OP(join_op("concatenate", "join arrays along an existing axis (inputs: [A, B, ...])",
+                        false));
+DND_REGISTER_OP(join_op("stack", "join arrays of one shape along a new axis (inputs: [A, B, ...])",
+                        true));
 
 }  // namespace
 }  // namespace dnd::pipeline::ops

@@ -54,8 +54,9 @@ std::pair<double, double> tolerances(CdistMethod m, bool squared, at::ScalarType
   return f32 ? std::make_pair(1e-4, 1e-2) : std::make_pair(1e-8, 1e-6);
 }
 
-const std::vector<std::tuple<int64_t, int64_t, int64_t>> kSizes{
-    {7, 5, 3}, {1, 1, 1}, {0, 4, 2}, {5, 0, 2}, {3, 13, 4}, {2, 20, 3}, {25, 3, 7}, {40, 9, 16}, {6, 6, 0}};
+const std::vector<std::tuple<int64_t, int64_t, int64_t>> kSizes{{7, 5, 3},  {1, 1, 1},   {0, 4, 2},
+                                                                {5, 0, 2},  {3, 13, 4},  {2, 20, 3},
+                                                                {25, 3, 7}, {40, 9, 16}, {6, 6, 0}};
 
 }  // namespace
 
@@ -68,9 +69,10 @@ TEST(Cdist, MatchesTorchForEverySplit) {
           for (CdistMethod method : {CdistMethod::matmul, CdistMethod::exact})
             for (bool squared : {false, true}) {
               const DNDarray r = cdist(make(x, xs), make(y, ys), CdistOptions{method, squared});
-              const std::string ctx = fmt::format("n={} m={} d={} {} x split {} y split {} {} squared={}", n, m, d,
-                                                  dtype_name(dt), split_str(xs), split_str(ys),
-                                                  method == CdistMethod::exact ? "exact" : "matmul", squared);
+              const std::string ctx =
+                  fmt::format("n={} m={} d={} {} x split {} y split {} {} squared={}", n, m, d,
+                              dtype_name(dt), split_str(xs), split_str(ys),
+                              method == CdistMethod::exact ? "exact" : "matmul", squared);
               EXPECT_EQ(r.split(), expected_split(xs, ys)) << ctx;
               const auto [rtol, atol] = tolerances(method, squared, dt);
               expect_global(r, reference(x, y, squared, dt), rtol, atol, ctx);
@@ -80,7 +82,8 @@ TEST(Cdist, MatchesTorchForEverySplit) {
 
 TEST(Cdist, MixedDtypesGiveFloat64) {
   const at::Tensor x = points(9, 3, at::kFloat, 3), y = points(4, 3, at::kDouble, 4);
-  const DNDarray r = cdist(make(x, Split(0)), make(y, kReplicated), CdistOptions{CdistMethod::exact, false});
+  const DNDarray r =
+      cdist(make(x, Split(0)), make(y, kReplicated), CdistOptions{CdistMethod::exact, false});
   EXPECT_EQ(r.dtype(), at::kDouble);
   expect_global(r, reference(x, y, false, at::kDouble), 1e-12, 1e-12);
 }

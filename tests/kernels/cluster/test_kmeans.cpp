@@ -24,11 +24,13 @@ using namespace dnd::cluster;
 
 namespace {
 
-const std::vector<KMeansInit> kInits{KMeansInit::kmeans_parallel, KMeansInit::kmeans_plus_plus, KMeansInit::random};
+const std::vector<KMeansInit> kInits{KMeansInit::kmeans_parallel, KMeansInit::kmeans_plus_plus,
+                                     KMeansInit::random};
 
 // n points around k well-separated centres (identical on every rank); row i belongs to
 // blob i % k.
-at::Tensor blobs(int64_t n, int64_t d, int64_t k, at::ScalarType dt, uint64_t seed, at::Tensor* centres = nullptr) {
+at::Tensor blobs(int64_t n, int64_t d, int64_t k, at::ScalarType dt, uint64_t seed,
+                 at::Tensor* centres = nullptr) {
   const at::Tensor c = random_uniform({k, d}, seed, -20, 20, {kReplicated, at::kDouble}).larray();
   const at::Tensor noise = random_normal({n, d}, seed + 1, 0, 0.3, {kReplicated, at::kDouble}).larray();
   if (centres) *centres = c;
@@ -89,7 +91,9 @@ Reference reference_lloyd(const at::Tensor& x0, const at::Tensor& c0, int64_t ma
   return ref;
 }
 
-DNDarray on_self(const at::Tensor& full) { return array(full, Split(0), ArrayOptions{}.with_comm(Communicator::self())); }
+DNDarray on_self(const at::Tensor& full) {
+  return array(full, Split(0), ArrayOptions{}.with_comm(Communicator::self()));
+}
 
 void expect_same_labels(const DNDarray& labels, const at::Tensor& expected, const std::string& ctx) {
   EXPECT_EQ(labels.dtype(), at::kLong) << ctx;
@@ -100,13 +104,14 @@ void expect_same_labels(const DNDarray& labels, const at::Tensor& expected, cons
 
 TEST(KMeans, MatchesTorchLloydFromTheSameCentroids) {
   for (at::ScalarType dt : {at::kDouble, at::kFloat})
-    for (const auto& [n, kk] : std::vector<std::pair<int64_t, int64_t>>{{101, 4}, {101, 12}, {7, 4}, {4, 4}}) {
+    for (const auto& [n, kk] :
+         std::vector<std::pair<int64_t, int64_t>>{{101, 4}, {101, 12}, {7, 4}, {4, 4}}) {
       const int64_t k = kk;  // 12: two tiles of centres
       const at::Tensor x = uniform_points(n, 3, dt, 11 + n);
       const at::Tensor c0 = x.narrow(0, 0, k).clone();
       for (double tol : {1e-4, 0.0})
         for (int layout = 0; layout < 4; ++layout) {
-          const DNDarray xd = layout == 0 ? array(x, Split(0))
+          const DNDarray xd = layout == 0   ? array(x, Split(0))
                               : layout == 1 ? array(x, kReplicated)
                               : layout == 2 ? array(x, Split(1))
                                             : unbalanced(x, 0);
@@ -117,7 +122,8 @@ TEST(KMeans, MatchesTorchLloydFromTheSameCentroids) {
           o.centroids = array(c0, kReplicated);
           const KMeansResult r = kmeans(xd, o);
           const Reference ref = reference_lloyd(x, c0, o.max_iter, tol);
-          const std::string ctx = fmt::format("{} n={} k={} tol={} layout={}", dtype_name(dt), n, k, tol, layout);
+          const std::string ctx =
+              fmt::format("{} n={} k={} tol={} layout={}", dtype_name(dt), n, k, tol, layout);
           const double rt = dt == at::kFloat ? 1e-5 : 1e-12;
           EXPECT_EQ(r.centroids.split(), kReplicated) << ctx;
           expect_global(r.centroids, ref.centroids, rt, rt, ctx);
@@ -147,7 +153,8 @@ TEST(KMeans, RecoversBlobsWithEveryInit) {
     const std::string ctx = kmeans_init_name(init);
     const at::Tensor c = r.centroids.larray().to(at::kDouble);
     // Each blob's mean (the optimum) is a found centroid, and the labels are a relabelling of the blobs.
-    const at::Tensor means = at::zeros({k, 4}, at::kDouble).index_add_(0, truth, x.to(at::kDouble)) / (600 / k);
+    const at::Tensor means =
+        at::zeros({k, 4}, at::kDouble).index_add_(0, truth, x.to(at::kDouble)) / (600 / k);
     const auto [dmin, nearest] = at::cdist(means, c).min(1);
     EXPECT_LT(dmin.max().item<double>(), 1e-4) << ctx << "\n" << c << "\n" << means;
     EXPECT_LT(std::get<0>(at::cdist(centres, c).min(1)).max().item<double>(), 0.2) << ctx;
@@ -270,7 +277,8 @@ TEST(KMeans, Predict) {
     EXPECT_EQ(lab.split(), s ? Split(0) : kReplicated);
     expect_same_labels(lab, expected, "split " + split_str(s));
   }
-  expect_same_labels(predict(unbalanced(x, 0), array(c, Split(0))), expected, "unbalanced, split centroids");
+  expect_same_labels(predict(unbalanced(x, 0), array(c, Split(0))), expected,
+                     "unbalanced, split centroids");
   EXPECT_THROW(predict(array(x, Split(0)), array(at::ones({4, 2}), kReplicated)), ShapeError);
 }
 
@@ -332,7 +340,8 @@ TEST(KMeans, BadInputThrowsOnEveryRank) {
     kmeans(xd, with([](KMeansOptions& o) { o.k = 11; }));
     ADD_FAILURE() << "k > n accepted";
   } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("k=11 is larger than the number of samples n=10"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("k=11 is larger than the number of samples n=10"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) { o.k = 0; })), ValueError);
@@ -341,15 +350,19 @@ TEST(KMeans, BadInputThrowsOnEveryRank) {
   EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) { o.n_init = 0; })), ValueError);
   EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) { o.rounds = 0; })), ValueError);
   EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) { o.oversampling = 0; })), ValueError);
-  EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) { o.centroids = array(at::zeros({3, 2}), kReplicated); })),
+  EXPECT_THROW(kmeans(xd, with([](KMeansOptions& o) {
+                        o.centroids = array(at::zeros({3, 2}), kReplicated);
+                      })),
                ShapeError);
   EXPECT_THROW(kmeans(array(at::ones({10}), Split(0)), with([](KMeansOptions&) {})), ShapeError);
-  EXPECT_THROW(kmeans(array(at::ones({10, 3}, at::kLong), Split(0)), with([](KMeansOptions&) {})), TypeError);
+  EXPECT_THROW(kmeans(array(at::ones({10, 3}, at::kLong), Split(0)), with([](KMeansOptions&) {})),
+               TypeError);
   EXPECT_THROW(kmeans_init(xd, with([](KMeansOptions& o) { o.k = 11; })), ValueError);
   EXPECT_THROW(parse_kmeans_init("kmeans+"), ValueError);
   EXPECT_EQ(parse_kmeans_init("k-means||"), KMeansInit::kmeans_parallel);
   // A NaN or infinity in the last row (held by the last rank alone) fails every rank.
-  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
     at::Tensor y = x.clone();
     y[9][1] = bad;
     try {

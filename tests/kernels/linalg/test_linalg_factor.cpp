@@ -27,7 +27,8 @@ at::Tensor rand_matrix(int64_t m, int64_t n, at::ScalarType dt, uint64_t seed) {
 }
 
 // U diag(s) V^T with singular values spread over `decades` orders of magnitude.
-at::Tensor conditioned(int64_t m, int64_t n, double decades, at::ScalarType dt, uint64_t seed, int64_t rank = -1) {
+at::Tensor conditioned(int64_t m, int64_t n, double decades, at::ScalarType dt, uint64_t seed,
+                       int64_t rank = -1) {
   const int64_t k = std::min(m, n);
   const at::Tensor U = std::get<0>(at::linalg_qr(rand_matrix(m, k, at::kDouble, seed)));
   const at::Tensor V = std::get<0>(at::linalg_qr(rand_matrix(n, k, at::kDouble, seed + 1)));
@@ -58,8 +59,8 @@ void check_qr(const at::Tensor& t, const std::string& what) {
   const auto [tq, tr] = at::linalg_qr(t.to(at::kDouble).to(t.scalar_type()));
   const double torch_err = (at::mm(tq, tr) - t).norm().item<double>();
   for (const DNDarray& a : layouts(t)) {
-    const std::string ctx = fmt::format("{} {} split {} counts [{}]", what, dtype_name(a.dtype()), split_str(a.split()),
-                                        fmt::join(a.counts(), ","));
+    const std::string ctx = fmt::format("{} {} split {} counts [{}]", what, dtype_name(a.dtype()),
+                                        split_str(a.split()), fmt::join(a.counts(), ","));
     const la::QrPlan plan = la::plan_qr(a);
     const la::QrResult r = la::qr(a);
     ASSERT_TRUE(r.Q.has_value()) << ctx;
@@ -70,7 +71,8 @@ void check_qr(const at::Tensor& t, const std::string& what) {
     const at::Tensor Q = allgather(*r.Q), R = r.R.larray();
     EXPECT_TRUE(at::equal(R.tril(-1), at::zeros_like(R))) << ctx << " R is not upper triangular";
     const double err = (at::mm(Q, R) - t).norm().item<double>();
-    EXPECT_LE(err, std::max(10 * torch_err, 50 * e * anorm)) << ctx << " reconstruction (torch " << torch_err << ")";
+    EXPECT_LE(err, std::max(10 * torch_err, 50 * e * anorm))
+        << ctx << " reconstruction (torch " << torch_err << ")";
     expect_orthonormal(Q, 100 * e * std::max<int64_t>(kk, 1), ctx);
     // Mode r gives the same R.
     const la::QrResult ro = la::qr(a, la::QrMode::r);
@@ -83,9 +85,21 @@ void check_qr(const at::Tensor& t, const std::string& what) {
 
 TEST(Qr, ShapesAndSplitsMatchTorchAccuracy) {
   for (at::ScalarType dt : {at::kDouble, at::kFloat})
-    for (const auto& [m, n] : std::vector<std::pair<int64_t, int64_t>>{
-             {40, 7}, {12, 12}, {5, 13}, {2, 1}, {1, 3}, {3, 3}, {3, 2}, {1, 1}, {9, 1}, {5, 0}, {0, 3}, {0, 0}, {17, 4}})
-      check_qr(rand_matrix(m, n, dt, static_cast<uint64_t>(m * 31 + n)), fmt::format("random {}x{}", m, n));
+    for (const auto& [m, n] : std::vector<std::pair<int64_t, int64_t>>{{40, 7},
+                                                                       {12, 12},
+                                                                       {5, 13},
+                                                                       {2, 1},
+                                                                       {1, 3},
+                                                                       {3, 3},
+                                                                       {3, 2},
+                                                                       {1, 1},
+                                                                       {9, 1},
+                                                                       {5, 0},
+                                                                       {0, 3},
+                                                                       {0, 0},
+                                                                       {17, 4}})
+      check_qr(rand_matrix(m, n, dt, static_cast<uint64_t>(m * 31 + n)),
+               fmt::format("random {}x{}", m, n));
 }
 
 TEST(Qr, RankDeficientAndIllConditionedFallBack) {
@@ -124,8 +138,8 @@ void check_svd_exact(const at::Tensor& t, const std::string& what) {
   const double e = eps(t.scalar_type()), anorm = std::max(t.norm().item<double>(), 1.0);
   const at::Tensor ts = at::linalg_svdvals(t);
   for (const DNDarray& a : layouts(t)) {
-    const std::string ctx = fmt::format("{} {} split {} counts [{}]", what, dtype_name(a.dtype()), split_str(a.split()),
-                                        fmt::join(a.counts(), ","));
+    const std::string ctx = fmt::format("{} {} split {} counts [{}]", what, dtype_name(a.dtype()),
+                                        split_str(a.split()), fmt::join(a.counts(), ","));
     la::SvdOptions o;
     o.method = la::SvdMethod::tsqr;
     const la::SvdPlan plan = la::plan_svd(a, o);
@@ -137,7 +151,8 @@ void check_svd_exact(const at::Tensor& t, const std::string& what) {
     EXPECT_EQ(r.S.gshape(), Shape{kk}) << ctx;
     const at::Tensor U = allgather(*r.U), S = r.S.larray(), V = allgather(*r.V);
     EXPECT_TRUE(at::allclose(S, ts, 1e-3, 200 * e * anorm)) << ctx << "\n" << S << "\n" << ts;
-    EXPECT_LE((at::mm(U * S, V.t()) - t).norm().item<double>(), 200 * e * anorm) << ctx << " reconstruction";
+    EXPECT_LE((at::mm(U * S, V.t()) - t).norm().item<double>(), 200 * e * anorm)
+        << ctx << " reconstruction";
     expect_orthonormal(U, 200 * e * std::max<int64_t>(kk, 1), ctx + " U");
     expect_orthonormal(V, 200 * e * std::max<int64_t>(kk, 1), ctx + " V");
     o.compute_uv = false;
@@ -153,7 +168,8 @@ TEST(Svd, ExactTsqrAllShapes) {
   for (at::ScalarType dt : {at::kDouble, at::kFloat})
     for (const auto& [m, n] : std::vector<std::pair<int64_t, int64_t>>{
              {40, 7}, {12, 12}, {5, 13}, {2, 1}, {1, 3}, {3, 2}, {1, 1}, {9, 1}})
-      check_svd_exact(rand_matrix(m, n, dt, static_cast<uint64_t>(m * 7 + n)), fmt::format("random {}x{}", m, n));
+      check_svd_exact(rand_matrix(m, n, dt, static_cast<uint64_t>(m * 7 + n)),
+                      fmt::format("random {}x{}", m, n));
   check_svd_exact(conditioned(30, 6, 8, at::kDouble, 11, 3), "rank-deficient");
 }
 
@@ -165,9 +181,10 @@ TEST(Svd, TruncatedMethodsWithinTheirBound) {
     const double best5 = ts.narrow(0, 5, ts.numel() - 5).norm().item<double>();
     const double anorm = t.norm().item<double>(), e = eps(dt);
     for (const DNDarray& a : layouts(t)) {
-      const std::string ctx = fmt::format("{} split {} counts [{}]", dtype_name(dt), split_str(a.split()),
-                                          fmt::join(a.counts(), ","));
-      for (la::SvdMethod method : {la::SvdMethod::hsvd, la::SvdMethod::randomized, la::SvdMethod::tsqr}) {
+      const std::string ctx = fmt::format("{} split {} counts [{}]", dtype_name(dt),
+                                          split_str(a.split()), fmt::join(a.counts(), ","));
+      for (la::SvdMethod method :
+           {la::SvdMethod::hsvd, la::SvdMethod::randomized, la::SvdMethod::tsqr}) {
         la::SvdOptions o;
         o.method = method;
         o.rank = 5;

@@ -28,18 +28,20 @@ double tol(at::ScalarType dt) { return dt == at::kFloat ? 1e-4 : dt == at::kDoub
 
 // Checks f(a, b) against the same torch call on the whole arrays, and the plan's rules.
 template <typename F, typename T>
-void check_product(const at::Tensor& ta, const at::Tensor& tb, F f, T torch_f, bool outer, const std::string& what) {
+void check_product(const at::Tensor& ta, const at::Tensor& tb, F f, T torch_f, bool outer,
+                   const std::string& what) {
   const at::Tensor expected = torch_f(ta, tb);
   for (Split sa : all_splits(ta.dim()))
     for (Split sb : all_splits(tb.dim()))
       for (const DNDarray& a : layouts(ta, sa))
         for (const DNDarray& b : layouts(tb, sb)) {
-          const std::string ctx = fmt::format("{} a {} split {} counts [{}] b {} split {} counts [{}]", what,
-                                              shape_str(a.gshape()), split_str(sa), fmt::join(a.counts(), ","),
-                                              shape_str(b.gshape()), split_str(sb), fmt::join(b.counts(), ","));
-          const la::MatmulPlan plan =
-              outer ? la::plan_outer(a.gshape(), sa, b.gshape(), sb, a.comm().size(), a.dtype(), b.dtype())
-                    : la::plan_matmul(a, b);
+          const std::string ctx =
+              fmt::format("{} a {} split {} counts [{}] b {} split {} counts [{}]", what,
+                          shape_str(a.gshape()), split_str(sa), fmt::join(a.counts(), ","),
+                          shape_str(b.gshape()), split_str(sb), fmt::join(b.counts(), ","));
+          const la::MatmulPlan plan = outer ? la::plan_outer(a.gshape(), sa, b.gshape(), sb,
+                                                             a.comm().size(), a.dtype(), b.dtype())
+                                            : la::plan_matmul(a, b);
           const DNDarray c = f(a, b);
           EXPECT_EQ(c.split(), plan.split) << ctx;
           EXPECT_EQ(c.gshape(), plan.shape) << ctx;
@@ -48,7 +50,7 @@ void check_product(const at::Tensor& ta, const at::Tensor& tb, F f, T torch_f, b
         }
 }
 
-const std::vector<std::array<int64_t, 3>> kNKM{{5, 7, 3}, {2, 3, 1}, {1, 1, 1}, {0, 3, 2}, {4, 0, 3},
+const std::vector<std::array<int64_t, 3>> kNKM{{5, 7, 3}, {2, 3, 1},   {1, 1, 1}, {0, 3, 2}, {4, 0, 3},
                                                {3, 2, 0}, {10, 9, 11}, {3, 1, 4}, {1, 6, 2}};
 
 }  // namespace
@@ -57,8 +59,9 @@ TEST(Matmul, EverySplitPairMatchesTorch) {
   for (at::ScalarType dt : {at::kDouble, at::kFloat, at::kLong})
     for (const auto& [n, k, m] : kNKM) {
       const at::Tensor ta = sample({n, k}, dt, 1), tb = sample({k, m}, dt, 2);
-      check_product(ta, tb, la::matmul, [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x, y); },
-                    false, "matmul");
+      check_product(
+          ta, tb, la::matmul, [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x, y); },
+          false, "matmul");
     }
 }
 
@@ -68,15 +71,17 @@ TEST(Matmul, LargerThanRanksWithRealRings) {
   at::Tensor a = ta.clone(), b = tb.clone();
   broadcast_(Communicator::world(), a, 0);
   broadcast_(Communicator::world(), b, 0);
-  check_product(a, b, la::matmul, [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x, y); }, false,
-                "random");
+  check_product(
+      a, b, la::matmul, [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x, y); }, false,
+      "random");
 }
 
 TEST(Matmul, MixedDtypesPromote) {
   const at::Tensor ta = sample({4, 3}, at::kInt, 1), tb = sample({3, 5}, at::kDouble, 2);
-  check_product(ta, tb, la::matmul,
-                [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x.to(at::kDouble), y); }, false,
-                "promote");
+  check_product(
+      ta, tb, la::matmul,
+      [](const at::Tensor& x, const at::Tensor& y) { return at::matmul(x.to(at::kDouble), y); }, false,
+      "promote");
 }
 
 TEST(Matmul, VectorsAsNumpy) {
@@ -102,8 +107,9 @@ TEST(Matmul, Outer) {
   for (int64_t n : {0, 1, 4, 9})
     for (int64_t m : {1, 3, 8}) {
       const at::Tensor x = sample({n}, at::kDouble, 1), y = sample({m}, at::kDouble, 2);
-      check_product(x, y, la::outer, [](const at::Tensor& p, const at::Tensor& q) { return at::outer(p, q); }, true,
-                    "outer");
+      check_product(
+          x, y, la::outer, [](const at::Tensor& p, const at::Tensor& q) { return at::outer(p, q); },
+          true, "outer");
     }
 }
 
@@ -118,7 +124,8 @@ TEST(Matmul, BatchedStacks) {
       expect_global(c, mm(a3, b3), 1e-12, 1e-12, fmt::format("3-d {} {}", split_str(sa), split_str(sb)));
     }
   for (Split sa : all_splits(3))
-    for (Split sb : all_splits(2)) expect_global(la::matmul(array(a3, sa), array(b2, sb)), mm(a3, b2), 1e-12, 1e-12);
+    for (Split sb : all_splits(2))
+      expect_global(la::matmul(array(a3, sa), array(b2, sb)), mm(a3, b2), 1e-12, 1e-12);
   for (Split sa : all_splits(3))
     for (Split sb : {kReplicated, Split(1), Split(2)})
       expect_global(la::matmul(array(a3, sa), array(b1, sb)), mm(a3, b1), 1e-12, 1e-12);
@@ -128,14 +135,15 @@ TEST(Matmul, BatchedStacks) {
       expect_global(la::matmul(array(a4, sa), array(b4, sb)), mm(a4, b4), 1e-12, 1e-12,
                     fmt::format("4-d {} {}", split_str(sa), split_str(sb)));
     }
-  // Split along a batch axis that broadcasts from extent 1, or along a batch axis the other lacks while the
-  // other is split along its own batch axis: refused (it would need a whole operand on every rank).
+  // Split along a batch axis that broadcasts from extent 1, or along a batch axis the other lacks while
+  // the other is split along its own batch axis: refused (it would need a whole operand on every rank).
   EXPECT_THROW(la::matmul(array(a3, 0), array(b1, 0)), ValueError);
   EXPECT_THROW(la::matmul(array(a4, 0), array(b4, 0)), ValueError);
   // b batched and split along its batch axis, a a plain matrix split anywhere.
   const at::Tensor a2 = sample({3, 4}, at::kDouble, 7);
   for (Split sa : all_splits(2))
-    for (Split sb : all_splits(3)) expect_global(la::matmul(array(a2, sa), array(b3, sb)), mm(a2, b3), 1e-12, 1e-12);
+    for (Split sb : all_splits(3))
+      expect_global(la::matmul(array(a2, sa), array(b3, sb)), mm(a2, b3), 1e-12, 1e-12);
   // Batch split with unbalanced counts on both sides: b is realigned.
   expect_global(la::matmul(unbalanced(a3, 0), array(b3, 0)), mm(a3, b3), 1e-12, 1e-12);
   // A split batch axis stays the result's split.
@@ -163,17 +171,21 @@ TEST(Matmul, BadShapesThrowOnEveryRank) {
     la::matmul(a, b);
     ADD_FAILURE() << "no exception";
   } catch (const ShapeError& e) {
-    EXPECT_EQ(std::string(e.what()), "matmul: shapes (3, 4) and (5, 2) do not match: a has 4 columns but b has 5 rows");
+    EXPECT_EQ(std::string(e.what()),
+              "matmul: shapes (3, 4) and (5, 2) do not match: a has 4 columns but b has 5 rows");
   }
   EXPECT_THROW(la::matmul(array(at::ones({}, at::kDouble), kReplicated), b), ShapeError);
-  EXPECT_THROW(la::matmul(array(at::ones({3, 4}, at::kBool), 0), array(at::ones({4, 2}, at::kBool), 0)), TypeError);
+  EXPECT_THROW(la::matmul(array(at::ones({3, 4}, at::kBool), 0), array(at::ones({4, 2}, at::kBool), 0)),
+               TypeError);
   EXPECT_THROW(la::matvec(a, a), ShapeError);
   EXPECT_THROW(la::outer(a, a), ShapeError);
   EXPECT_THROW(la::dot(array(sample({2, 3, 4}, at::kDouble), 0), a), ValueError);
-  // A split batch axis against a batch axis of b that broadcasts from extent 1 while b is split along another
-  // batch axis: b would have to be gathered.
-  EXPECT_THROW(la::matmul(array(sample({2, 4, 3, 4}, at::kDouble), 1), array(sample({2, 1, 4, 2}, at::kDouble), 0)),
+  // A split batch axis against a batch axis of b that broadcasts from extent 1 while b is split along
+  // another batch axis: b would have to be gathered.
+  EXPECT_THROW(la::matmul(array(sample({2, 4, 3, 4}, at::kDouble), 1),
+                          array(sample({2, 1, 4, 2}, at::kDouble), 0)),
                ValueError);
-  EXPECT_THROW(la::matmul(array(sample({4, 3, 4}, at::kDouble), 0), array(sample({3, 4, 2}, at::kDouble), 0)),
-               ShapeError);
+  EXPECT_THROW(
+      la::matmul(array(sample({4, 3, 4}, at::kDouble), 0), array(sample({3, 4, 2}, at::kDouble), 0)),
+      ShapeError);
 }

@@ -28,7 +28,7 @@ TEST(LinalgPlan, MatmulSquareAtTwoRanks) {
       {N, N, N, la::MatmulAlgorithm::local, 0},
       {0, N, 0, la::MatmulAlgorithm::local, 0},
       {N, 1, 1, la::MatmulAlgorithm::local, 0},
-      {0, 0, 0, la::MatmulAlgorithm::ring_b, 32 * MiB},   // b's other half
+      {0, 0, 0, la::MatmulAlgorithm::ring_b, 32 * MiB},  // b's other half
       {0, 1, 0, la::MatmulAlgorithm::ring_b, 32 * MiB},
       {1, 1, 1, la::MatmulAlgorithm::ring_a, 32 * MiB},
       {1, 0, 0, la::MatmulAlgorithm::reduce_scatter, 32 * MiB},  // the other rank's half of c
@@ -77,7 +77,8 @@ TEST(LinalgPlan, MatmulErrorsNameShapes) {
     la::plan_matmul({3, 4}, 0, {5, 2}, N, 2, F32, F32);
     ADD_FAILURE();
   } catch (const ShapeError& e) {
-    EXPECT_EQ(std::string(e.what()), "matmul: shapes (3, 4) and (5, 2) do not match: a has 4 columns but b has 5 rows");
+    EXPECT_EQ(std::string(e.what()),
+              "matmul: shapes (3, 4) and (5, 2) do not match: a has 4 columns but b has 5 rows");
   }
   EXPECT_THROW(la::plan_matmul({}, N, {3}, N, 2, F32, F32), ShapeError);
   EXPECT_THROW(la::plan_matmul({2, 3, 4}, N, {5, 4, 2}, N, 2, F32, F32), ShapeError);
