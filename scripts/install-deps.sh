@@ -12,6 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
   ccache  # rebuilds in other clones of the repository are cheap
   strace  # the CLI tests check that saves sync their files
+  clang-format  # the format_check test (scripts/format.sh --check)
   # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
   # whose recommends pull in ~30 more packages).
   slurmctld slurmd slurm-client munge
