@@ -7,6 +7,7 @@
 #include "src/core/limits.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -118,8 +119,6 @@ std::string xml_escape(const std::string& in) {
   return s;
 }
 
-std::string json_shape(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
-
 // matplotlib's tab10, like DistArray's distribution plots.
 constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
@@ -181,45 +180,52 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
 
 std::string inspect_json(const std::string& path, const std::vector<Entry>& entries,
                          const ArrayInfo* selected, Split split, const std::vector<RankBlock>& map) {
-  std::string s =
-      fmt::format("{{\"file\": {}, \"format\": {}, \"entries\": [", json_quote(path),
-                  json_quote(entries.empty() ? "" : format_name(entries.back().info.format)));
+  using nlohmann::json;
   const auto attrs = [](const Entry& e) {
-    std::string a = ", \"attrs\": {";
-    for (size_t k = 0; k < e.attrs.size(); ++k)
-      a += fmt::format("{}{}: {}", k ? ", " : "", json_quote(e.attrs[k].first),
-                       json_quote(e.attrs[k].second));
-    return a + "}";
+    json a = json::object();
+    for (const auto& [k, v] : e.attrs) a[k] = v;
+    return a;
   };
-  for (size_t k = 0; k < entries.size(); ++k) {
-    const Entry& e = entries[k];
-    s += k ? ", " : "";
+  json list = json::array();
+  for (const Entry& e : entries) {
     if (e.is_group) {
-      s += fmt::format("{{\"path\": {}, \"kind\": \"group\"{}}}", json_quote(e.path), attrs(e));
+      list.push_back({{"path", e.path}, {"kind", "group"}, {"attrs", attrs(e)}});
       continue;
     }
     const ArrayInfo& i = e.info;
-    s += fmt::format(
-        "{{\"path\": {}, \"kind\": \"dataset\", \"shape\": {}, \"dtype\": {}, \"supported\": {}, "
-        "\"layout\": {}, "
-        "\"chunks\": {}, \"compression\": {}, \"nbytes\": {}, \"storage_bytes\": {}{}}}",
-        json_quote(e.path), json_shape(i.shape), json_quote(i.supported ? dtype_name(i.dtype) : i.type),
-        i.supported ? "true" : "false", json_quote(i.layout),
-        i.chunks.empty() ? "null" : json_shape(i.chunks),
-        i.compression.empty() ? "null" : json_quote(i.compression), i.nbytes, i.storage_bytes, attrs(e));
+    list.push_back({{"path", e.path},
+                    {"kind", "dataset"},
+                    {"shape", i.shape},
+                    {"dtype", i.supported ? dtype_name(i.dtype) : i.type},
+                    {"supported", i.supported},
+                    {"layout", i.layout},
+                    {"chunks", i.chunks.empty() ? json(nullptr) : json(i.chunks)},
+                    {"compression", i.compression.empty() ? json(nullptr) : json(i.compression)},
+                    {"nbytes", i.nbytes},
+                    {"storage_bytes", i.storage_bytes},
+                    {"attrs", attrs(e)}});
   }
-  s += "], \"distribution\": ";
-  if (!selected) return s + "null}\n";
-  s += fmt::format(
-      "{{\"dataset\": {}, \"shape\": {}, \"dtype\": {}, \"split\": {}, \"nranks\": {}, \"ranks\": [",
-      json_quote(selected->dataset), json_shape(selected->shape),
-      json_quote(dtype_name(selected->dtype)), split ? std::to_string(*split) : "null", map_ranks(map));
-  for (size_t k = 0; k < map.size(); ++k) {
-    const RankBlock& b = map[k];
-    s += fmt::format("{}{{\"rank\": {}, \"start\": {}, \"stop\": {}, \"lshape\": {}, \"bytes\": {}}}",
-                     k ? ", " : "", b.rank, b.start, b.stop, json_shape(b.lshape), b.bytes);
+  json out = {{"file", path},
+              {"format", entries.empty() ? "" : format_name(entries.back().info.format)},
+              {"entries", std::move(list)},
+              {"distribution", nullptr}};
+  if (selected) {
+    json ranks = json::array();
+    for (const RankBlock& b : map)
+      ranks.push_back({{"rank", b.rank},
+                       {"start", b.start},
+                       {"stop", b.stop},
+                       {"lshape", b.lshape},
+                       {"bytes", b.bytes}});
+    out["distribution"] = {{"dataset", selected->dataset},
+                           {"shape", selected->shape},
+                           {"dtype", dtype_name(selected->dtype)},
+                           {"split", split ? json(*split) : json(nullptr)},
+                           {"nranks", map_ranks(map)},
+                           {"ranks", std::move(ranks)}};
   }
-  return s + "]}}\n";
+  // Names from a file are not necessarily UTF-8: replace what is not.
+  return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace dnd::io

@@ -112,7 +112,7 @@ Command add_inspect(CLI::App& root, const Global& g) {
   app->add_option("-d,--dataset", o->dataset, "the dataset to map (default: the file's only one)");
   app->add_option("-n,--nranks", o->nranks,
                   "ranks of the map (default: the job's rank count, or 4 outside a job)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   app->add_option("--split", o->split, "axis to split along, or 'none'")->capture_default_str();
   app->add_option("--format", o->format, "hdf5, npy, csv or auto (from the extension)")
       ->capture_default_str();

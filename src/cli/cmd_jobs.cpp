@@ -59,7 +59,7 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
   }
   // Planning is checked and bounded (dnd's limits make a hostile file fail fast), but the
   // script is only a rendering: never wait more than kPlanSeconds for all of it.
-  constexpr int kPlanSeconds = 5;
+  constexpr int kPlanSeconds = 15;  // dnd starts in ~1 s on a quiet node, several on a busy login node
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kPlanSeconds);
   std::optional<uint64_t> peak;
   for (const auto& extra : overrides) {
@@ -74,6 +74,17 @@ std::optional<uint64_t> plan_peak(const jobs::Request& r, std::string& why) {
     for (const auto& s : r.sets) argv.insert(argv.end(), {"--set", s});
     argv.insert(argv.end(), extra.begin(), extra.end());
     const CapturedRun c = run_captured(argv, left);
+    // An invalid pipeline (or --set value) would fail on the cluster after the wait in the
+    // queue: refuse to write the script.
+    if (c.rc == 2) {
+      std::string err = c.err;
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      throw UsageError(fmt::format("{}\ndnd jobs: error: the pipeline does not plan at {} ranks{}{}, "
+                                   "so the job would fail; no script written (--no-check skips this)",
+                                   err, r.ranks(), r.sets.empty() ? "" : " with its --set values",
+                                   extra.empty() ? "" : " and --set " + extra[1]),
+                       /*bare=*/true);
+    }
     if (c.rc != 0) {
       why = c.rc == -1 ? fmt::format("`dnd plan` took more than {} s", kPlanSeconds)
                        : fmt::format("`dnd plan` exited with {}: {}", c.rc, first_line(c.err));

@@ -131,6 +131,30 @@ std::string schema() {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+// An op for scripts: what `dnd ops OP` says, as JSON.
+ordered_json op_json(const pipeline::OpDef& op) {
+  ordered_json params = ordered_json::array();
+  for (const auto& p : op.params) {
+    ordered_json q = {
+        {"name", p.name},
+        {"kind", pipeline::param_kind_name(p.kind)},
+        {"required", p.required},
+        {"help", p.help},
+        {"default", p.default_value.empty() ? ordered_json(nullptr) : ordered_json(p.default_value)}};
+    if (!p.choices.empty()) q["choices"] = p.choices;
+    params.push_back(std::move(q));
+  }
+  return {{"name", op.name},
+          {"category", op.category},
+          {"summary", op.summary},
+          {"min_inputs", op.min_inputs},
+          {"max_inputs", op.max_inputs},  // -1: any number
+          {"numbers_as_inputs", op.scalar_inputs},
+          {"has_result", op.has_result},
+          {"results", op.outputs},
+          {"params", std::move(params)}};
+}
+
 std::string describe(const pipeline::OpDef& op) {
   std::string o = fmt::format("{}: {}\n", op.name, op.summary);
   if (op.max_inputs == 0) {
@@ -168,9 +192,17 @@ Command add_ops(CLI::App& root, const Global& g) {
       root.add_subcommand("ops", "List the pipeline ops and their parameters (dnd ops OP for one)");
   app->add_option("op", *name, "show one op in full");
   app->add_flag("--schema", *want_schema, "print the JSON Schema of pipeline files");
-  Command c{app, [name, want_schema] {
+  auto json = std::make_shared<bool>(false);
+  app->add_flag("--json", *json, "the ops (or the one op) as JSON, for scripts");
+  Command c{app, [name, want_schema, json] {
               if (*want_schema) {
                 fmt::print("{}", schema());
+                return kExitOk;
+              }
+              if (*json && name->empty()) {
+                ordered_json all = ordered_json::array();
+                for (const auto* d : pipeline::all_ops()) all.push_back(op_json(*d));
+                fmt::print("{}\n", all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
                 return kExitOk;
               }
               if (!name->empty()) {
@@ -180,7 +212,11 @@ Command add_ops(CLI::App& root, const Global& g) {
                   for (const auto* d : pipeline::all_ops()) names.push_back(d->name);
                   throw UsageError(fmt::format("unknown op '{}'{}", *name, did_you_mean(*name, names)));
                 }
-                fmt::print("{}", describe(*op));
+                if (*json)
+                  fmt::print("{}\n",
+                             op_json(*op).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+                else
+                  fmt::print("{}", describe(*op));
                 return kExitOk;
               }
               std::map<std::string, std::vector<const pipeline::OpDef*>> by_cat;

@@ -3,6 +3,7 @@
 #include "src/pipeline/plan.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -28,19 +29,24 @@ pipeline::Plan plan_or_usage(const PlanArgs& a, int nranks, pipeline::Document& 
 
 }  // namespace
 
+int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json) {
+  pipeline::Document doc;
+  const pipeline::Plan plan = plan_or_usage(PlanArgs{file, sets, json}, nranks, doc);
+  fmt::print("{}", json ? pipeline::plan_json(plan) : pipeline::plan_table(plan));
+  return kExitOk;
+}
+
 Command add_plan(CLI::App& root, const Global& g) {
   auto args = std::make_shared<PlanArgs>();
   CLI::App* app = root.add_subcommand("plan",
                                       "Show a pipeline's steps: shapes, dtypes, splits, bytes per rank, "
                                       "communication, peak memory (-n N ranks)");
-  app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
+  app->add_option("pipeline", args->file, "the pipeline file (YAML; - reads standard input)")
+      ->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
   app->add_flag("--json", args->json, "machine-readable output");
   Command c{app, [args, &g] {
-              pipeline::Document doc;
-              const pipeline::Plan plan = plan_or_usage(*args, g.nranks > 0 ? g.nranks : 1, doc);
-              fmt::print("{}", args->json ? pipeline::plan_json(plan) : pipeline::plan_table(plan));
-              return kExitOk;
+              return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, args->json);
             }};
   c.needs_mpi = false;
   return c;
@@ -50,12 +56,34 @@ Command add_validate(CLI::App& root, const Global& g) {
   auto args = std::make_shared<PlanArgs>();
   CLI::App* app = root.add_subcommand(
       "validate", "Check a pipeline (ops, parameters, inputs, shapes, files) without running it");
-  app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
+  app->add_option("pipeline", args->file, "the pipeline file (YAML; - reads standard input)")
+      ->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
+  app->add_flag(
+      "--json", args->json,
+      "print {\"file\", \"valid\", \"steps\"} (or \"valid\": false and \"error\") for scripts");
   Command c{app, [args, &g] {
               pipeline::Document doc;
-              const pipeline::Plan plan = plan_or_usage(*args, 1, doc);
-              if (!g.quiet) fmt::print("{}: ok ({} steps)\n", args->file, plan.steps.size());
+              const std::string name = pipeline::pipeline_name(args->file);
+              const int nranks = g.nranks > 0 ? g.nranks : 1;
+              if (args->json) {
+                nlohmann::ordered_json j = {{"file", name}};
+                int rc = kExitOk;
+                try {
+                  const pipeline::Plan plan = plan_or_usage(*args, nranks, doc);
+                  j["valid"] = true;
+                  j["steps"] = plan.steps.size();
+                } catch (const UsageError& e) {
+                  j["valid"] = false;
+                  j["error"] = e.what();
+                  fmt::print(stderr, "{}\n", e.what());
+                  rc = kExitUsage;
+                }
+                fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                return rc;
+              }
+              const pipeline::Plan plan = plan_or_usage(*args, nranks, doc);
+              if (!g.quiet) fmt::print("{}: ok ({} steps)\n", name, plan.steps.size());
               return kExitOk;
             }};
   c.needs_mpi = false;

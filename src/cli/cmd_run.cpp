@@ -28,6 +28,7 @@ struct RunArgs {
   bool quiet = false;
   bool force = false;
   bool no_sync = false;
+  bool dry_run = false;
 };
 
 // Relative paths mean the same file on every rank: the ranks work in rank 0's working
@@ -87,8 +88,23 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   std::unique_ptr<pipeline::Plan> plan;
   std::string error;
   agree_working_directory(world);
-  try {  // every rank reads the same files and, normally, finds the same errors
-    doc = pipeline::load_document(a.file, a.sets);
+  try {                   // every rank reads the same files and, normally, finds the same errors
+    if (a.file == "-") {  // standard input reaches rank 0 alone: it reads, the others receive
+      std::string text, why;
+      if (world.rank() == 0) {
+        try {
+          text = pipeline::read_pipeline_text("-");
+        } catch (const pipeline::PipelineError& e) {
+          why = e.what();
+        }
+      }
+      broadcast_string(world, why, 0);
+      if (!why.empty()) throw UsageError(why, /*bare=*/true);
+      broadcast_string(world, text, 0);
+      doc = pipeline::parse_document(text, pipeline::pipeline_name(a.file), a.sets);
+    } else {
+      doc = pipeline::load_document(a.file, a.sets);
+    }
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
     check_timings_path(a.timings);
   } catch (const pipeline::PipelineError& e) {
@@ -112,10 +128,16 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   o.quiet = a.quiet || g.quiet;
   o.timings_path = a.timings;
   o.sync = !a.no_sync && doc.default_sync;
-  if (world.rank() == 0 && !o.quiet)
-    fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n", a.file,
-               plan->steps.size(), world.size(), world.size() == 1 ? "" : "s",
-               human_bytes(plan->peak_bytes));
+  if (world.rank() == 0 && !o.quiet) {
+    fmt::print(stderr, "dnd run {}: {} steps on {} rank{}, peak {} per rank (planned)\n",
+               pipeline::pipeline_name(a.file), plan->steps.size(), world.size(),
+               world.size() == 1 ? "" : "s", human_bytes(plan->peak_bytes));
+    // The params in effect (after --set), so that a log says what ran.
+    std::string params;
+    for (const auto& [k, v] : doc.params)
+      params += fmt::format(" {}={}", k, v.IsScalar() ? v.Scalar() : std::string("..."));
+    if (!params.empty()) fmt::print(stderr, "params:{}\n", params);
+  }
   pipeline::execute(*plan, world, o);
   return kExitOk;
 }
@@ -126,7 +148,8 @@ Command add_run(CLI::App& root, const Global& g) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* app =
       root.add_subcommand("run", "Run a pipeline (SPMD on every rank; -n N launches N ranks)");
-  app->add_option("pipeline", args->file, "the pipeline file (YAML)")->required();
+  app->add_option("pipeline", args->file, "the pipeline file (YAML; - reads standard input)")
+      ->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
   app->add_option("--timings", args->timings,
                   "write per-step times, communication and peak memory to this JSON file");
@@ -136,7 +159,23 @@ Command add_run(CLI::App& root, const Global& g) {
   app->add_flag("--no-sync", args->no_sync,
                 "do not sync saved files to the device before renaming them (scratch data; also "
                 "defaults: {sync: false})");
-  return Command{app, [args, &g] { return run_pipeline(*args, g); }};
+  app->add_flag("--dry-run", args->dry_run, "plan only: print what `dnd plan` prints, run nothing");
+  Command c{app, [args, &g] {
+              if (args->dry_run)
+                return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, false);
+              return run_pipeline(*args, g);
+            }};
+  c.without_mpi = [args] { return args->dry_run; };
+  c.before_launch = [args](int nranks) {
+    if (args->file == "-") return;  // standard input is read once, by rank 0 of the job
+    try {
+      pipeline::make_plan(pipeline::load_document(args->file, args->sets), nranks);
+      check_timings_path(args->timings);
+    } catch (const pipeline::PipelineError& e) {
+      throw UsageError(e.what(), /*bare=*/true);
+    }
+  };
+  return c;
 }
 
 }  // namespace dnd::cli

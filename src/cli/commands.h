@@ -29,7 +29,17 @@ struct Command {
   Action run;
   // false: runs before (and without) MPI initialisation, in one process.
   bool needs_mpi = true;
+  // When set and true after parsing, this time it runs without MPI (dnd run --dry-run).
+  std::function<bool()> without_mpi;
+  // When set: the checks that need no MPI, run before `-n N` re-launches under mpirun, so
+  // that an invalid pipeline is reported by this one process (no MPI banners). Throws
+  // UsageError. The argument is N.
+  std::function<void(int)> before_launch;
 };
+
+// What `dnd plan` prints for a pipeline file at `nranks` ranks (dnd run --dry-run too).
+// Throws UsageError for an invalid pipeline.
+int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json);
 
 Command add_demo(CLI::App& root, const Global& g);
 Command add_info(CLI::App& root, const Global& g);
@@ -42,6 +52,18 @@ Command add_inspect(CLI::App& root, const Global& g);
 Command add_bench(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
+
+// A validator for counts (ranks, repeats): a whole number from 1 to 2^31 - 1, with a
+// message a user can read (CLI::PositiveNumber prints DBL_MAX's 309 digits).
+CLI::Validator positive_count();
+
+// The text of a command-line mistake caught by CLI11, as every dnd usage error reads:
+// "dnd <command>: error: ..." with a "did you mean" for a mistyped option and the
+// command's --help to read. `app` is the root app after the failed parse.
+std::string usage_error_text(CLI::App& app, const CLI::ParseError& e);
+
+// All spellings of the options of `app` and of its parents ("--set", "-n", ...).
+std::vector<std::string> option_names(const CLI::App& app);
 
 // Whether a launcher (mpirun, srun) started this process.
 bool under_launcher();

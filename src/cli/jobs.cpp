@@ -3,6 +3,7 @@
 #include "src/cli/commands.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -399,42 +400,12 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
   return out + t.text.substr(pos);
 }
 
-std::optional<double> json_top_level_number(const std::string& json, const std::string& key) {
-  // Enough JSON for one field: track depth and strings, look only at depth 1.
-  int depth = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    } else if (c == '"') {
-      std::string s;
-      size_t j = i + 1;
-      for (; j < json.size() && json[j] != '"'; ++j) {
-        if (json[j] == '\\' && j + 1 < json.size()) ++j;
-        s += json[j];
-      }
-      i = j;
-      if (depth != 1 || s != key) continue;
-      size_t k = j + 1;
-      while (k < json.size() && std::isspace(static_cast<unsigned char>(json[k]))) ++k;
-      if (k >= json.size() || json[k] != ':') continue;  // a value, not a key
-      ++k;
-      while (k < json.size() && std::isspace(static_cast<unsigned char>(json[k]))) ++k;
-      size_t end = k;
-      while (end < json.size() &&
-             (std::isdigit(static_cast<unsigned char>(json[end])) || std::strchr("+-.eE", json[end])))
-        ++end;
-      if (end == k) return std::nullopt;
-      try {
-        return std::stod(json.substr(k, end - k));
-      } catch (const std::exception&) {
-        return std::nullopt;
-      }
-    }
-  }
-  return std::nullopt;
+std::optional<double> json_top_level_number(const std::string& text, const std::string& key) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;  // also what a parse error gives (discarded)
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
 }
 
 FitReport check_fit(const Request& r, const Fit& f) {

@@ -34,19 +34,26 @@ std::chrono::milliseconds failure_wait() {
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
 }
 
+void print_usage_error(const dnd::cli::Command& c, const dnd::cli::UsageError& e) {
+  if (e.bare)
+    fmt::print(stderr, "{}\n", e.what());
+  else
+    fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace dnd::cli;
   CLI::App app{"dnd: distributed n-dimensional arrays and pipelines on MPI + LibTorch", "dnd"};
-  app.set_version_flag("--version", std::string("dnd ") + DND_VERSION_STRING);
+  app.set_version_flag("-V,--version", std::string("dnd ") + DND_VERSION_STRING);
   app.require_subcommand(1);
   Global g;
   app.add_flag("-v,--verbose", g.verbose, "report the runtime (BLAS, threads, ranks) at start-up");
   app.add_flag("-q,--quiet", g.quiet, "print nothing but errors");
   app.add_option("-n,--nranks", g.nranks,
                  "run with N ranks: re-launches under mpirun when not already launched")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   app.add_option("--plugin", g.plugins,
                  "load a shared library of ops (repeatable; see README 'Plugins')");
 
@@ -56,13 +63,39 @@ int main(int argc, char** argv) {
                                 add_plan(app, g), add_validate(app, g), add_ops(app, g),
                                 add_jobs(app, g), add_inspect(app, g),  add_bench(app, g)};
 
-  // An unknown first word is a mistyped command: say so, with the nearest name.
-  if (argc > 1 && argv[1][0] != '-') {
-    std::vector<std::string> names;
-    for (const Command& c : commands) names.push_back(c.app->get_name());
-    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n",
-                 argv[1], dnd::did_you_mean(argv[1], names));
+  std::vector<std::string> names;
+  for (const Command& c : commands) names.push_back(c.app->get_name());
+  const auto is_command = [&](const std::string& w) {
+    return std::find(names.begin(), names.end(), w) != names.end();
+  };
+  // dnd help [command]: git's and Slurm's way of asking.
+  if (argc > 1 && std::string(argv[1]) == "help") {
+    if (argc == 2) {
+      fmt::print("{}", app.help());
+      return kExitOk;
+    }
+    if (argc == 3 && is_command(argv[2])) {
+      fmt::print("{}", app.get_subcommand(argv[2])->help());
+      return kExitOk;
+    }
+    fmt::print(stderr, "dnd help: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n",
+               argv[2], argc == 3 ? dnd::did_you_mean(argv[2], names) : std::string());
+    return kExitUsage;
+  }
+  // An unknown first word is a mistyped command, an unknown first long option a mistyped
+  // option: say so, with the nearest name.
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    names.push_back("help");
+    fmt::print(stderr, "dnd: error: unknown command '{}'{}\nRun 'dnd --help' for the commands.\n",
+               argv[1], dnd::did_you_mean(argv[1], names));
+    return kExitUsage;
+  }
+  if (argc > 1 && std::string(argv[1]).rfind("--", 0) == 0 && std::string(argv[1]) != "--") {
+    const std::string opt = std::string(argv[1]).substr(0, std::string(argv[1]).find('='));
+    const std::vector<std::string> opts = option_names(app);
+    if (std::find(opts.begin(), opts.end(), opt) == opts.end()) {
+      fmt::print(stderr, "dnd: error: unknown option '{}'{}\nRun 'dnd --help' for the commands.\n", opt,
+                 dnd::did_you_mean(opt, opts));
       return kExitUsage;
     }
   }
@@ -70,8 +103,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);  // prints help / version / the error
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help, --version
+    fmt::print(stderr, "{}\n", usage_error_text(app, e));
+    return kExitUsage;
   }
 
   // Commands that read only files and metadata (validate, plan, ops, inspect, jobs) run in
@@ -86,7 +120,7 @@ int main(int argc, char** argv) {
     return {};
   };
   for (const Command& c : commands) {
-    if (!c.app->parsed() || c.needs_mpi) continue;
+    if (!c.app->parsed() || (c.needs_mpi && !(c.without_mpi && c.without_mpi()))) continue;
     if (const std::string err = load_plugins(); !err.empty()) {
       fmt::print(stderr, "dnd: error: {}\n", err);
       return kExitUsage;
@@ -94,10 +128,7 @@ int main(int argc, char** argv) {
     try {
       return c.run();
     } catch (const UsageError& e) {
-      if (e.bare)
-        fmt::print(stderr, "{}\n", e.what());
-      else
-        fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
+      print_usage_error(c, e);
       return kExitUsage;
     } catch (const std::exception& e) {
       fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
@@ -106,6 +137,22 @@ int main(int argc, char** argv) {
   }
 
   if (g.nranks > 0 && !under_launcher()) {
+    for (const Command& c : commands) {
+      if (!c.app->parsed() || !c.before_launch) continue;
+      if (const std::string err = load_plugins(); !err.empty()) {
+        fmt::print(stderr, "dnd: error: {}\n", err);
+        return kExitUsage;
+      }
+      try {
+        c.before_launch(g.nranks);
+      } catch (const UsageError& e) {
+        print_usage_error(c, e);
+        return kExitUsage;
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
+        return kExitFailure;
+      }
+    }
     const std::string why = relaunch(g.nranks, argc, argv);
     fmt::print(stderr, "dnd: error: {}\n", why);
     return kExitFailure;
@@ -139,12 +186,7 @@ int main(int argc, char** argv) {
       return c.run();
     } catch (const UsageError& e) {
       // Found before any communication, alike on every rank: nobody waits.
-      if (world.rank() == 0) {
-        if (e.bare)
-          fmt::print(stderr, "{}\n", e.what());
-        else
-          fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), e.what());
-      }
+      if (world.rank() == 0) print_usage_error(c, e);
       return kExitUsage;
     } catch (const std::exception& e) {
       // May be one rank only, with the others waiting for it in a collective. The ranks

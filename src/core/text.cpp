@@ -46,32 +46,6 @@ std::string human_bytes(double bytes) {
   return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
-std::string json_quote(const std::string& in) {
-  std::string s = "\"";
-  for (char c : in) {
-    switch (c) {
-      case '"':
-        s += "\\\"";
-        break;
-      case '\\':
-        s += "\\\\";
-        break;
-      case '\n':
-        s += "\\n";
-        break;
-      case '\t':
-        s += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          s += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else
-          s += c;
-    }
-  }
-  return s + "\"";
-}
-
 std::string without_backtrace(const std::string& what) {
   std::string s = what;
   for (const char* marker : {"\nException raised from ", "Exception raised from ", "\nframe #0"}) {

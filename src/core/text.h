@@ -13,7 +13,4 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 // "512 B", "1.5 KiB", "3.0 GiB" (binary units, one decimal).
 std::string human_bytes(double bytes);
 
-// `s` as a JSON string literal, quotes included.
-std::string json_quote(const std::string& s);
-
 }  // namespace dnd

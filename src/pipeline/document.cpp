@@ -535,7 +535,29 @@ Document parse_document(const std::string& text, const std::string& file,
   return d;
 }
 
-Document load_document(const std::string& path, const std::vector<std::string>& sets) {
+namespace {
+
+// Reads what `fd` holds, stopping after kMaxFileBytes (parse_document reports the excess).
+std::string read_all(int fd, const std::string& path) {
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0)
+      throw PipelineError(path, {},
+                          fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+    if (r == 0) break;
+    text.append(buf, static_cast<size_t>(r));
+    if (text.size() > kMaxFileBytes) break;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string read_pipeline_text(const std::string& path) {
+  if (path == "-") return read_all(0, "<stdin>");
   // Non-blocking, so that a FIFO cannot stall the open; then only a regular file is read.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
@@ -559,19 +581,13 @@ Document load_document(const std::string& path, const std::vector<std::string>& 
                                     human_bytes(static_cast<int64_t>(st.st_size)),
                                     human_bytes(static_cast<int64_t>(kMaxFileBytes))));
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  std::string text;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0)
-      throw PipelineError(path, {},
-                          fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
-    if (r == 0) break;
-    text.append(buf, static_cast<size_t>(r));
-    if (text.size() > kMaxFileBytes) break;  // parse_document reports it
-  }
-  return parse_document(text, path, sets);
+  return read_all(fd, path);
+}
+
+std::string pipeline_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+Document load_document(const std::string& path, const std::vector<std::string>& sets) {
+  return parse_document(read_pipeline_text(path), pipeline_name(path), sets);
 }
 
 }  // namespace dnd::pipeline

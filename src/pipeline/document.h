@@ -78,17 +78,17 @@ struct Document {
   PipelineError error(Mark m, const std::string& msg) const;
 };
 
-// Reads and parses a pipeline file. `sets` are --set key=value overrides of params
-// (values are read as YAML scalars: 16 is an int, 1e-3 a float, abc a string).
+// Reads and parses a pipeline file ("-": standard input). `sets` are --set key=value
+// overrides of params (values are read as YAML scalars: 16 is an int, 1e-3 a float, abc a
+// string).
 Document load_document(const std::string& path, const std::vector<std::string>& sets = {});
+// A pipeline file's text ("-": standard input), at most kMaxFileBytes + 1 of it; only a
+// regular file is opened (a FIFO or device is refused, never waited on). Throws PipelineError.
+std::string read_pipeline_text(const std::string& path);
+// How messages name the pipeline `path` ("<stdin>" for "-").
+std::string pipeline_name(const std::string& path);
 // The same from text (tests; `file` names it in messages).
 Document parse_document(const std::string& text, const std::string& file,
                         const std::vector<std::string>& sets = {});
-
-// Evaluates the text inside ${...}: numbers, params, + - * / // % **, parentheses and
-// unary minus. Integer arithmetic stays integer except '/'. Throws std::invalid_argument
-// with a short reason.
-YAML::Node evaluate_expression(const std::string& expr,
-                               const std::vector<std::pair<std::string, YAML::Node>>& params);
 
 }  // namespace dnd::pipeline

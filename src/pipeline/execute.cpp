@@ -6,6 +6,7 @@
 #include "src/core/communicator.h"
 #include "src/core/dndarray.h"
 #include "src/core/error.h"
+#include "src/core/hash.h"
 #include "src/core/text.h"
 #include "src/pipeline/fault.h"
 #include "io/io.h"
@@ -18,6 +19,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -36,38 +40,136 @@ int64_t peak_rss_bytes() {
   return static_cast<int64_t>(ru.ru_maxrss) * 1024;
 }
 
-// Rank 0's live line: rewritten in place on a terminal, throttled lines otherwise.
+// Rank 0's step lines and live line. A step that ends within kAnnounceAfter prints one line
+// ("[2/5] m: reduce X: done in 0.004 s"); a longer one is announced when it passes that
+// (by a watcher thread), or before its first progress line, and ends with "done in". The
+// live line is rewritten in place on a terminal and printed every kPipeCadence on a pipe
+// (mpirun, srun, a log file), where a rewritten line would never be seen.
 class LiveProgress : public Progress {
  public:
+  static constexpr std::chrono::milliseconds kAnnounceAfter{2000};
+  static constexpr double kPipeCadence = 2.0;  // seconds
+
   LiveProgress(bool enabled, std::FILE* log)
-      : enabled_(enabled), log_(log), tty_(isatty(fileno(log)) != 0) {}
+      : enabled_(enabled), log_(log), tty_(isatty(fileno(log)) != 0) {
+    if (enabled_) watcher_ = std::thread([this] { watch(); });
+  }
+  ~LiveProgress() override {
+    if (!watcher_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    watcher_.join();
+  }
+  // A step starts; `line` announces it if it takes long.
+  void begin(std::string line) {
+    if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    pending_ = std::move(line);
+    began_ = Clock::now();
+    cv_.notify_all();
+  }
+  // A line of the step (a note), after its announcement.
+  void line(const std::string& label, const std::string& text) {
+    if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    announce_locked();
+    std::fprintf(log_, "%s: %s\n", label.c_str(), text.c_str());
+    std::fflush(log_);
+  }
+  // The step ended: one line when it was never announced.
+  void end(const std::string& label, double secs) {
+    if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    clear_locked();
+    if (!pending_.empty())
+      std::fprintf(log_, "%s: done in %.3f s\n", pending_.c_str(), secs);
+    else
+      std::fprintf(log_, "%s: done in %.3f s\n", label.c_str(), secs);
+    std::fflush(log_);
+    pending_.clear();
+  }
   void update(const std::string& text) override {
     if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    announce_locked();
     const auto now = Clock::now();
     if (tty_) {
       std::fprintf(log_, "\r\033[K      %s", text.c_str());
       dirty_ = true;
     } else {
-      if (printed_ && std::chrono::duration<double>(now - last_).count() < 0.5) return;
+      if (printed_ && std::chrono::duration<double>(now - last_).count() < kPipeCadence) return;
       std::fprintf(log_, "      %s\n", text.c_str());
     }
     std::fflush(log_);
     last_ = now;
     printed_ = true;
   }
-  void finish() {
-    if (dirty_) std::fprintf(log_, "\r\033[K");
-    dirty_ = false;
+  void summary(const std::string& text) override {
+    if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    announce_locked();
+    clear_locked();
+    std::fprintf(log_, "      %s\n", text.c_str());
+    std::fflush(log_);
     printed_ = false;
+  }
+  // The live line is done (summary lines stay).
+  void finish() {
+    if (!enabled_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    clear_locked();
+    printed_ = false;
+  }
+  // A failed step: no announcement left pending (the error names the step).
+  void abandon() {
+    finish();
+    std::lock_guard<std::mutex> lk(mu_);
+    pending_.clear();
   }
 
  private:
+  void announce_locked() {
+    if (pending_.empty()) return;
+    clear_locked();
+    std::fprintf(log_, "%s\n", pending_.c_str());
+    std::fflush(log_);
+    pending_.clear();
+  }
+  void clear_locked() {
+    if (dirty_) std::fprintf(log_, "\r\033[K");
+    dirty_ = false;
+  }
+  void watch() {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!stop_) {
+      if (pending_.empty()) {
+        cv_.wait(lk);
+        continue;
+      }
+      const auto due = began_ + kAnnounceAfter;
+      if (Clock::now() >= due) {
+        announce_locked();
+        continue;
+      }
+      cv_.wait_until(lk, due);
+    }
+  }
+
   bool enabled_;
   std::FILE* log_;
   bool tty_;
   bool dirty_ = false;
   bool printed_ = false;
   Clock::time_point last_{};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string pending_;
+  Clock::time_point began_{};
+  bool stop_ = false;
+  std::thread watcher_;
 };
 
 std::string inputs_str(const PlannedStep& ps) {
@@ -127,9 +229,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     const std::string label = fmt::format("[{}/{}] {}", pos + 1, nsteps, st.id);
     if (talk) {
       const std::string in = inputs_str(ps);
-      std::fprintf(opts.log, "%s: %s%s%s\n", label.c_str(), ps.op->name.c_str(), in.empty() ? "" : " ",
-                   in.empty() ? "" : in.c_str());
-      std::fflush(opts.log);
+      progress.begin(fmt::format("{}: {}{}{}", label, ps.op->name, in.empty() ? "" : " ", in));
     }
     const auto t0 = Clock::now();
     std::vector<DNDarray> outs;
@@ -178,15 +278,15 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                                           split_str(a.split()), meta_str(m)));
       }
     } catch (Error& e) {  // the kind is kept: a bug stays a bug, a user's value error stays one
-      progress.finish();
+      progress.abandon();
       e.add_prefix(fmt::format("step '{}' ({}, {}:{})", st.id, ps.op->name, doc.file, st.mark.line));
       throw;
     } catch (const std::bad_alloc&) {
-      progress.finish();
+      progress.abandon();
       throw Error(fmt::format("step '{}' ({}, {}:{}): out of memory", st.id, ps.op->name, doc.file,
                               st.mark.line));
     } catch (const std::exception& e) {  // torch's own errors: failures while running
-      progress.finish();
+      progress.abandon();
       throw Error(fmt::format("step '{}' ({}, {}:{}): {}", st.id, ps.op->name, doc.file, st.mark.line,
                               message_of(e)));
     }
@@ -199,9 +299,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       for (const std::string& name : ps.frees) store.erase(name);
     if (talk) {
       for (; notes_shown < outputs.notes().size(); ++notes_shown)
-        std::fprintf(opts.log, "%s: %s\n", label.c_str(), outputs.notes()[notes_shown].c_str());
-      std::fprintf(opts.log, "%s: done in %.3f s\n", label.c_str(), secs);
-      std::fflush(opts.log);
+        progress.line(label, outputs.notes()[notes_shown]);
+      progress.end(label, secs);
     }
   }
   if (!outputs.empty()) {
@@ -256,7 +355,14 @@ void write_timings(const std::string& path, const Plan& plan, const RunResult& r
                      {"seconds", t.seconds},
                      {"comm_bytes", t.comm_bytes},
                      {"peak_rss_bytes", t.peak_rss}});
+  ordered_json params = ordered_json::object();
+  for (const auto& [k, v] : plan.doc->params)
+    params[k] = v.IsScalar() ? v.Scalar() : YAML::Dump(v);  // in effect, after --set
+  std::string source;
+  for (const std::string& l : plan.doc->lines) source += l + "\n";
   const ordered_json j = {{"pipeline", plan.doc->file},
+                          {"pipeline_hash", "fnv1a64:" + fnv1a64_hex(source)},
+                          {"params", std::move(params)},
                           {"ranks", nranks},
                           {"seconds", r.seconds},
                           {"startup_seconds", r.startup_seconds},

@@ -47,7 +47,9 @@ std::string printable(const std::string& v) {
 
 // Conversions shared by validation and access: each throws std::invalid_argument with
 // what was expected.
-int64_t to_int(const YAML::Node& n) {
+// An integer as written ("7", not "7.0"): what decides whether a number is an int or a
+// float (literal inputs, scalar parameters, indices).
+int64_t strict_int(const YAML::Node& n) {
   if (!n.IsScalar()) throw std::invalid_argument("an integer");
   const std::string s = trim(n.Scalar());
   char* end = nullptr;
@@ -57,6 +59,24 @@ int64_t to_int(const YAML::Node& n) {
   if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE)
     throw std::invalid_argument("an integer");
   return v;
+}
+
+// An integer parameter: also an integral float (1e6, 1000000.0: how HPC users write a
+// million).
+int64_t to_int(const YAML::Node& n) {
+  try {
+    return strict_int(n);
+  } catch (const std::invalid_argument&) {
+  }
+  const std::string s = trim(n.Scalar());
+  char* end = nullptr;
+  errno = 0;
+  const double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(d))
+    throw std::invalid_argument("an integer");
+  if (d != std::floor(d)) throw std::invalid_argument("an integer");
+  if (d < -9.2e18 || d > 9.2e18) throw std::invalid_argument("an integer that fits in int64");
+  return static_cast<int64_t>(d);
 }
 
 double to_double(const YAML::Node& n) {
@@ -89,8 +109,10 @@ std::vector<int64_t> to_int_list(const YAML::Node& n, bool allow_single) {
     try {
       v.push_back(to_int(x));
     } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(allow_single ? "an integer or a list of integers"
-                                               : "a list of integers");
+      throw std::invalid_argument(fmt::format(
+          "{} (element {} is {})",
+          allow_single ? "an integer or a list of integers" : "a list of integers", v.size(),
+          x.IsScalar() ? "'" + printable(x.Scalar()) + "'" : std::string("a list or mapping")));
     }
   }
   return v;
@@ -114,7 +136,7 @@ std::vector<Index> to_index(const YAML::Node& n) {
     if (item == "...") {
       out.emplace_back(Ellipsis{});
     } else if (item.find(':') == std::string::npos) {
-      out.emplace_back(to_int(YAML::Node(item)));
+      out.emplace_back(strict_int(YAML::Node(item)));
     } else {
       Slice sl;
       std::vector<std::string> parts;
@@ -128,7 +150,7 @@ std::vector<Index> to_index(const YAML::Node& n) {
       if (parts.size() > 3) throw std::invalid_argument("an index item of at most start:stop:step");
       auto get = [&](size_t k) -> std::optional<int64_t> {
         if (k >= parts.size() || parts[k].empty()) return std::nullopt;
-        return to_int(YAML::Node(parts[k]));
+        return strict_int(YAML::Node(parts[k]));
       };
       sl.start = get(0);
       sl.stop = get(1);
@@ -346,9 +368,11 @@ Params::Params(const Step& step, const std::vector<ParamSpec>& specs, const Docu
       check_value(*it, v);
     } catch (const std::invalid_argument& e) {
       throw doc.error(step.param_marks.at(k),
-                      fmt::format("parameter '{}' of op '{}' must be {}, got {}", k, step.op, e.what(),
-                                  v.IsScalar() ? "'" + printable(v.Scalar()) + "'"
-                                               : std::string("a list or mapping")));
+                      fmt::format("parameter '{}' of op '{}' must be {}{}", k, step.op, e.what(),
+                                  v.IsScalar() ? ", got '" + printable(v.Scalar()) + "'"
+                                  : std::string(e.what()).find("(element ") != std::string::npos
+                                      ? ""
+                                      : ", got a list or mapping"));
     } catch (const dnd::Error& e) {
       throw doc.error(step.param_marks.at(k),
                       fmt::format("parameter '{}' of op '{}': {}", k, step.op, e.what()));
@@ -440,7 +464,7 @@ DeviceKind Params::device(const std::string& name, DeviceKind fallback) const {
 c10::Scalar Params::scalar(const std::string& name) const {
   const YAML::Node n = node(name);
   try {
-    const int64_t i = to_int(n);
+    const int64_t i = strict_int(n);
     return c10::Scalar(i);
   } catch (const std::invalid_argument&) {
   }
@@ -477,7 +501,7 @@ std::vector<std::pair<std::string, YAML::Node>> Params::mapping(const std::strin
 
 c10::Scalar literal_scalar(const YAML::Node& literal) {
   try {
-    return c10::Scalar(to_int(literal));
+    return c10::Scalar(strict_int(literal));
   } catch (const std::invalid_argument&) {
   }
   try {

@@ -143,7 +143,10 @@ struct InferContext {
 class Progress {
  public:
   virtual ~Progress() = default;
+  // The live line (rewritten on a terminal, every few seconds on a pipe).
   virtual void update(const std::string& text) = 0;
+  // A line that always stays, such as an op's final summary (kmeans' iterations).
+  virtual void summary(const std::string& text) { update(text); }
 };
 
 struct RunContext {

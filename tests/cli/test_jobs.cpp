@@ -239,7 +239,7 @@ TEST(Jobs, PipelineScriptCarriesTheRequest) {
         "DND=/opt/dnd/bin/dnd\n", "SETS=(--set n=5 --set 'label=a b'\\''s')\n",
         "THREADS=${SLURM_CPUS_PER_TASK:-3}\n",
         "export DND_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS\n", "# dnd plan: note\n",
-        "\"$DND\" validate \"$PIPELINE\"\n",
+        "\"$DND\" validate \"$PIPELINE\" \"${SETS[@]}\"\n",
         "srun --mpi=pmix --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-3}\" --kill-on-bad-exit=1 \"$DND\" -v "
         "run "
         "\"$PIPELINE\" "

@@ -29,6 +29,20 @@ check array-beyond-values 2 'task 3 has no value' -- "${S[@]}" -N 1 --ntasks-per
 check bad-time 2 '--time 90min' -- "${S[@]}" -N 1 --ntasks-per-node 1 --time 90min
 check bad-option 2 'frobnicate' -- "${S[@]}" -N 1 --ntasks-per-node 1 --frobnicate
 
+# The checks plan with the --set values, and a pipeline that does not plan is refused
+# (exit 2) instead of becoming a script that fails on the cluster after the queue.
+printf 'version: 1\nparams: {n: 10}\nsteps:\n  - {id: x, op: zeros, shape: [${n}], split: 0}\n' > sized.yaml
+check sbatch-set-refused 2 "^dnd jobs: error: the pipeline does not plan at 2 ranks with its --set values, so the job would fail; no script written" -- \
+  "$DND" jobs sbatch sized.yaml -N 1 --ntasks-per-node 2 --set n=-5
+check sbatch-set-refused-why 2 "^sized.yaml:4:[0-9]+: error: " -- \
+  "$DND" jobs sbatch sized.yaml -N 1 --ntasks-per-node 2 --set n=-5
+check sbatch-sweep-refused 2 "^dnd jobs: error: .* and --set n=-5, so the job would fail" -- \
+  "$DND" jobs sbatch sized.yaml -N 1 --ntasks-per-node 2 --sweep n=4,-5
+check sbatch-set-planned 0 'dnd plan: about 1\.9 MiB per rank at 2 ranks' -- \
+  "$DND" jobs sbatch sized.yaml -N 1 --ntasks-per-node 2 --set n=1e6
+check sbatch-validate-gets-sets 0 '^"\$DND" validate "\$PIPELINE" "\$\{SETS\[@\]\}"$' -- \
+  "$DND" jobs sbatch sized.yaml -N 1 --ntasks-per-node 2 --set n=1e6
+
 # Every template renders to a script bash parses.
 for args in "--template pipeline" "--sweep n=1,2,3" "--gpus-per-node 2" "--launcher mpirun"; do
   # shellcheck disable=SC2086

@@ -84,11 +84,16 @@ check ops-unknown 2 "unknown op 'redcue', did you mean 'reduce'" -- "$DND" ops r
 "$DND" ops --schema > schema.json
 check ops-schema 0 'ok' -- python3 -c "import json; s = json.load(open('schema.json')); assert 'reduce' in s['\$defs']['step']['properties']['op']['enum']; print('ok')"
 check schema-shipped 0 'same' -- bash -c "cmp -s schema.json '$ROOT/share/dnd-pipeline.schema.json' && echo same || echo 'share/dnd-pipeline.schema.json is stale: run dnd ops --schema > share/dnd-pipeline.schema.json'"
-check timings 0 'ok' -- bash -c "mpirun -n 2 '$DND' run '$Q' --quiet --timings t.json >/dev/null && python3 -c \"
+check timings 0 'ok' -- bash -c "mpirun -n 2 '$DND' run '$Q' --quiet --set n=1e3 --timings t.json >/dev/null && python3 -c \"
 import json; t = json.load(open('t.json')); assert t['ranks'] == 2 and len(t['steps']) == 8
+assert t['params'] == {'n': '1e3', 'd': '4', 'seed': '7'}, t['params']
+assert t['pipeline_hash'].startswith('fnv1a64:') and len(t['pipeline_hash']) == 24, t['pipeline_hash']
 assert all(len(s['peak_rss_bytes']) == 2 and s['seconds'] >= 0 for s in t['steps']); print('ok')\""
+check run-log-params 0 '^params: n=1e3 d=4 seed=7$' -- "$DND" run "$Q" --set n=1e3
 check run-n 0 'on 2 ranks' -- "$DND" run "$Q" -n 2
-check progress 0 '\[4/8\] scaled: done in [0-9.]+ s' -- "$DND" run "$Q"
+# A quick step prints one line: what it runs and its time.
+check progress 0 '^\[4/8\] scaled: divide X, col_std: done in [0-9.]+ s$' -- "$DND" run "$Q"
+check progress-one-line-per-quick-step 0 '^ok$' -- bash -c "[ \"\$('$DND' run '$Q' 2>&1 | grep -c '^\[[0-9]/8\]')\" = 8 ] && echo ok"
 check memory-refusal 2 'the plan needs [0-9.]+ TiB per rank at its peak \(step .[a-z_]+.\).*--force' -- \
   "$DND" run "$Q" --set n=1000000000000
 cat > fails.yaml <<'Y'

@@ -83,6 +83,13 @@ steps:
                          4, {"n=4"});
   EXPECT_EQ(p.steps[0].info.outputs[0].shape, (dnd::Shape{12, 4}));
   EXPECT_EQ(p.steps[1].info.outputs[0].shape, (dnd::Shape{4, 2}));
+  // Integral floats are integers (1e6 is how HPC users write a million).
+  const Plan q = plan_of(
+      "version: 1\nparams: {n: 10}\nsteps:\n  - {id: a, op: zeros, shape: [${n}, 2.0]}\n", 2, {"n=1e6"});
+  EXPECT_EQ(q.steps[0].info.outputs[0].shape, (dnd::Shape{1000000, 2}));
+  const Plan r = plan_of("version: 1\nparams: {n: 10}\nsteps:\n  - {id: a, op: zeros, shape: [${n}]}\n",
+                         2, {"n=1000000.0"});
+  EXPECT_EQ(r.steps[0].info.outputs[0].shape, (dnd::Shape{1000000}));
 }
 
 TEST(Document, PlanInfersAndAccountsMemory) {
@@ -127,7 +134,13 @@ TEST(Document, Errors) {
             "p.yaml:3:9: error: op 'zeros' needs parameter 'shape' (global shape, such as [1000, 16])");
   EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: [2, x]\n"),
             "p.yaml:4:5: error: parameter 'shape' of op 'zeros' must be an integer or a list of "
-            "integers, got a list or mapping");
+            "integers (element 1 is 'x')");
+  EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: [2, 2.5]\n"),
+            "p.yaml:4:5: error: parameter 'shape' of op 'zeros' must be an integer or a list of "
+            "integers (element 1 is '2.5')");
+  EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: 1e30\n"),
+            "p.yaml:4:5: error: parameter 'shape' of op 'zeros' must be an integer that fits in int64, "
+            "got '1e30'");
   EXPECT_EQ(error_of("steps:\n  - id: a\n    op: zeros\n    shape: 3\n    dtype: float33\n"),
             "p.yaml:5:5: error: parameter 'dtype' of op 'zeros': unknown dtype 'float33' (valid: bool, "
             "uint8, int8, "

@@ -2,8 +2,7 @@
 // against the same torch code run on the whole array in this one process; the planner's
 // errors for TorchScript that does not compile or breaks the map contract, with positions.
 #include "src/core/manipulation.h"
-#include "src/pipeline/execute.h"
-#include "tests/support/testing.h"
+#include "tests/pipeline/run_pipeline.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -17,27 +16,6 @@ using namespace dnd::testing;
 using namespace dnd::pipeline;
 
 namespace {
-
-struct Ran {
-  std::unique_ptr<Document> doc;
-  std::unique_ptr<Plan> plan;
-  RunResult result;
-  const DNDarray& operator[](const std::string& k) const { return result.values.at(k); }
-  at::Tensor full(const std::string& k) const { return allgather(result.values.at(k)); }
-};
-
-Ran run_map(const std::string& yaml) {
-  Ran r;
-  r.doc = std::make_unique<Document>(parse_document("version: 1\n" + yaml, "test.yaml"));
-  r.plan = std::make_unique<Plan>(make_plan(*r.doc, Communicator::world().size()));
-  RunOptions o;
-  o.quiet = true;
-  o.keep_results = true;
-  o.out = std::fopen("/dev/null", "w");
-  r.result = execute(*r.plan, Communicator::world(), o);
-  std::fclose(o.out);
-  return r;
-}
 
 // The planner's error for a pipeline (plan only, no data).
 PipelineError plan_error(const std::string& yaml) {
@@ -59,7 +37,7 @@ TEST(Map, ElementwiseAndRowwiseMatchTorch) {
   for (const Shape& shape : kShapes) {
     for (Split split : all_splits(static_cast<int64_t>(shape.size()))) {
       const std::string ctx = fmt::format("shape {} split {}", shape_str(shape), split_text(split));
-      Ran r = run_map(fmt::format(R"~(steps:
+      Ran r = run_pipeline(fmt::format(R"~(steps:
   - {{id: x, op: random.uniform, shape: [{}], split: {}, seed: 4, low: -1, high: 1}}
   - id: y
     op: map
@@ -72,7 +50,7 @@ TEST(Map, ElementwiseAndRowwiseMatchTorch) {
     input: x
     fn: "def f(x: Tensor) -> Tensor:\n  return (x * 10).int()"
 )~",
-                                  fmt::join(shape, ", "), split_text(split)));
+                                       fmt::join(shape, ", "), split_text(split)));
       const at::Tensor x = r.full("x");
       expect_global(r["y"], x * 2.0 + 1.0, 1e-6, 1e-6, ctx);
       expect_global(r["ints"], (x * 10).to(at::kInt), 0, 0, ctx);
@@ -81,7 +59,7 @@ TEST(Map, ElementwiseAndRowwiseMatchTorch) {
   }
   // Row-wise: a per-row normalisation, and a feature map that widens the rows.
   for (const Shape& shape : std::vector<Shape>{{7, 3}, {2, 4}, {0, 2}}) {
-    Ran r = run_map(fmt::format(R"~(steps:
+    Ran r = run_pipeline(fmt::format(R"~(steps:
   - {{id: x, op: random.normal, shape: [{}], split: 0, seed: 2}}
   - id: unit
     op: map
@@ -96,14 +74,14 @@ TEST(Map, ElementwiseAndRowwiseMatchTorch) {
       def f(x: Tensor) -> Tensor:
           return torch.cat([x, x * x, x.sum(1, keepdim=True)], 1)
 )~",
-                                fmt::join(shape, ", ")));
+                                     fmt::join(shape, ", ")));
     const at::Tensor x = r.full("x");
     expect_global(r["unit"], x / x.norm(2, {1}, true), 1e-6, 1e-6);
     expect_global(r["wide"], at::cat({x, x * x, x.sum(1, true)}, 1), 1e-6, 1e-6);
     EXPECT_EQ(r["wide"].gshape(), (Shape{shape[0], 2 * shape[1] + 1}));
   }
   // Split along axis 1: a column-wise function changes axis 0 and keeps axis 1.
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: x, op: random.uniform, shape: [4, 7], split: 1, seed: 9}
   - id: c
     op: map
@@ -118,7 +96,7 @@ TEST(Map, ElementwiseAndRowwiseMatchTorch) {
 
 TEST(Map, SeveralInputsArgsAndAlignment) {
   // X split 0, Y split 1 (resplit to 0, said in the plan), mu replicated; scalar args.
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: X, op: random.normal, shape: [9, 4], split: 0, seed: 1}
   - {id: Y, op: random.uniform, shape: [9, 4], split: 1, seed: 2}
   - {id: mu, op: reduce, input: X, fn: mean, axis: 0}
@@ -138,7 +116,7 @@ TEST(Map, SeveralInputsArgsAndAlignment) {
   const PlannedStep& z = r.plan->steps.back();
   EXPECT_NE(z.info.note.find("aligns Y: resplit 1 -> 0"), std::string::npos) << z.info.note;
   // A replicated first input: fn sees the whole array on every rank; split inputs join it.
-  Ran q = run_map(R"~(steps:
+  Ran q = run_pipeline(R"~(steps:
   - {id: A, op: random.uniform, shape: [5, 3], seed: 3}
   - {id: B, op: random.uniform, shape: [5, 3], split: 0, seed: 4}
   - {id: C, op: map, inputs: [A, B], fn: "def f(a: Tensor, b: Tensor) -> Tensor:\n  return a @ b.t()"}
@@ -148,7 +126,7 @@ TEST(Map, SeveralInputsArgsAndAlignment) {
 }
 
 TEST(Map, TupleResultsByIndexOrName) {
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: x, op: random.uniform, shape: [8, 3], split: 0, seed: 5}
   - id: t
     op: map
@@ -178,7 +156,7 @@ TEST(Map, TupleResultsByIndexOrName) {
 TEST(Map, MapReduceCombinesEveryRank) {
   // Including fewer rows than ranks (empty blocks contribute nothing) and NaN.
   for (int64_t n : {13, 2, 0}) {
-    Ran r = run_map(fmt::format(R"~(steps:
+    Ran r = run_pipeline(fmt::format(R"~(steps:
   - {{id: x, op: random.normal, shape: [{}, 3], split: 0, seed: 6}}
   - {{id: s, op: map, input: x, reduce: sum, fn: "def f(x: Tensor) -> Tensor:\n  return x.sum(0)"}}
   - {{id: m, op: map, input: x, reduce: mean, fn: "def f(x: Tensor) -> Tensor:\n  return x.mean(0)"}}
@@ -187,7 +165,7 @@ TEST(Map, MapReduceCombinesEveryRank) {
   - {{id: cnt, op: map, input: x, reduce: sum, fn: "def f(x: Tensor) -> Tensor:\n  return (x > 0).sum()"}}
   - {{id: gram, op: map, input: x, reduce: sum, fn: "def f(x: Tensor) -> Tensor:\n  return x.t() @ x"}}
 )~",
-                                n));
+                                     n));
     const at::Tensor x = r.full("x");
     expect_global(r["s"], x.sum(0), 1e-5, 1e-5);
     expect_global(r["m"], x.mean(0), 1e-5, 1e-5);
@@ -202,7 +180,7 @@ TEST(Map, MapReduceCombinesEveryRank) {
     EXPECT_FALSE(r["s"].split().has_value());
   }
   // NaN on one rank's block reaches every rank's max.
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: x, op: arange, stop: 12, split: 0, dtype: float32}
   - {id: l, op: log, input: x}
   - {id: y, op: subtract, inputs: [l, 2.0]}
@@ -258,7 +236,7 @@ TEST(Map, HalosInEveryBoundaryMode) {
     for (int64_t h : {1, 3}) {
       for (const std::string b : {"none", "constant", "reflect", "wrap"}) {
         const std::string ctx = fmt::format("n {} halo {} boundary {}", n, h, b);
-        Ran r = run_map(fmt::format(R"~(steps:
+        Ran r = run_pipeline(fmt::format(R"~(steps:
   - {{id: x, op: random.uniform, shape: [{}, 2], split: 0, seed: 7, dtype: float64}}
   - id: y
     op: map
@@ -267,14 +245,14 @@ TEST(Map, HalosInEveryBoundaryMode) {
     boundary: {}
     value: 0.5
     args: {{h: {}}})~",
-                                    n, h, b, h) +
-                        kStencil);
+                                         n, h, b, h) +
+                             kStencil);
         expect_global(r["y"], stencil_ref(r.full("x"), h, b, 0.5), 1e-12, 1e-12, ctx);
       }
     }
   }
   // The README's 3-point stencil (second difference) along split axis 1, reflect.
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: u, op: random.uniform, shape: [3, 11], split: 1, seed: 8}
   - id: lap
     op: map
@@ -294,7 +272,7 @@ TEST(Map, HalosInEveryBoundaryMode) {
 }
 
 TEST(Map, ConvolveAndMovingOps) {
-  Ran r = run_map(R"~(steps:
+  Ran r = run_pipeline(R"~(steps:
   - {id: x, op: random.uniform, shape: [10, 2], split: 0, seed: 3, dtype: float64}
   - {id: full, op: convolve, input: x, weights: [1, 2, 3, 4]}
   - {id: same, op: convolve, input: x, weights: [0.25, 0.5, 0.25], mode: same}
@@ -406,7 +384,7 @@ TEST(Map, PlanErrorsArePositionedInsideTheBlock) {
 TEST(Map, RunTimeErrorsNameTheSourceLine) {
   // Data-dependent, so the planner's probe of ones passes; every rank's block fails.
   try {
-    run_map(R"~(steps:
+    run_pipeline(R"~(steps:
   - {id: x, op: random.uniform, shape: [8, 2], split: 0, low: -2, high: -1}
   - id: y
     op: map
@@ -427,7 +405,7 @@ TEST(Map, RunTimeErrorsNameTheSourceLine) {
   }
   // A declared out_shape that fn does not keep: a run-time contract error, never a wrong result.
   try {
-    run_map(R"~(steps:
+    run_pipeline(R"~(steps:
   - {id: x, op: random.uniform, shape: [8, 2], split: 0}
   - {id: y, op: map, input: x, out_shape: [8, 3], fn: "def f(x: Tensor) -> Tensor:\n  return x"}
 )~");

@@ -109,8 +109,8 @@ OpDef kmeans_op() {
     out.push_back(std::move(km.labels));
     out.push_back(full({}, km.inertia, ArrayOptions(scalar).with_dtype(at::kDouble)));
     out.push_back(full({}, km.n_iter, ArrayOptions(scalar).with_dtype(at::kLong)));
-    c.progress.update(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s",
-                                  km.n_iter, km.inertia, km.init_seconds, km.iter_seconds));
+    c.progress.summary(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s",
+                                   km.n_iter, km.inertia, km.init_seconds, km.iter_seconds));
     return out;
   };
   return d;

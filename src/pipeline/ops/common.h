@@ -25,6 +25,15 @@ inline at::Tensor dtype_probe(const ArrayMeta& m) {
   return m.shape.empty() ? at::empty({}, at::dtype(m.dtype)) : at::empty({0}, at::dtype(m.dtype));
 }
 
+// A result of one array, and what making it sends and needs besides.
+inline InferResult single(ArrayMeta m, int64_t comm_bytes = 0, int64_t temp_bytes = 0) {
+  InferResult r;
+  r.outputs.push_back(std::move(m));
+  r.comm_bytes = comm_bytes;
+  r.temp_bytes = temp_bytes;
+  return r;
+}
+
 inline std::vector<DNDarray> one(DNDarray a) {
   std::vector<DNDarray> v;
   v.push_back(std::move(a));

@@ -19,9 +19,7 @@ OpDef split_op() {
       throw ValueError(fmt::format(
           "split: the input is already split along axis {}; use resplit to change the axis", *m.split));
     m.split = checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "split");
-    InferResult r;
-    r.outputs.push_back(m);
-    return r;
+    return single(m);
   };
   d.run = [](RunContext& c) { return one(resplit(c.array(0), c.planned[0].split)); };
   return d;
@@ -75,10 +73,7 @@ OpDef redistribute_op() {
     if (sum != m.shape[static_cast<size_t>(*m.split)])
       throw ValueError(fmt::format("redistribute: counts sum to {}, but axis {} has extent {}", sum,
                                    *m.split, m.shape[static_cast<size_t>(*m.split)]));
-    InferResult r;
-    r.outputs.push_back(m);
-    r.comm_bytes = move_bytes(m, c.nranks);
-    return r;
+    return single(m, move_bytes(m, c.nranks));
   };
   d.run = [](RunContext& c) { return one(redistribute(c.array(0), c.params.int_list("counts"))); };
   return d;
@@ -91,9 +86,7 @@ OpDef balance_op() {
   d.summary = "restore balanced blocks (n/p rows per rank, the first n%p one more)";
   d.category = "distribution";
   d.infer = [](const InferContext& c) {
-    InferResult r;
-    r.outputs.push_back(c.array(0));
-    return r;  // balanced inputs move nothing; the plan assumes balanced blocks
+    return single(c.array(0));  // balanced inputs move nothing; the plan assumes balanced blocks
   };
   d.run = [](RunContext& c) { return one(balance(c.array(0))); };
   return d;
@@ -107,11 +100,9 @@ OpDef gather_op() {
   d.category = "distribution";
   d.infer = [](const InferContext& c) {
     ArrayMeta m = c.array(0);
-    InferResult r;
-    r.comm_bytes = allgather_bytes(m, c.nranks);
+    const int64_t sent = allgather_bytes(m, c.nranks);
     m.split = kReplicated;
-    r.outputs.push_back(m);
-    return r;
+    return single(m, sent);
   };
   d.run = [](RunContext& c) { return one(resplit(c.array(0), kReplicated)); };
   return d;
@@ -127,9 +118,7 @@ OpDef astype_op() {
   d.infer = [](const InferContext& c) {
     ArrayMeta m = c.array(0);
     m.dtype = c.params.dtype("dtype", m.dtype);
-    InferResult r;
-    r.outputs.push_back(m);
-    return r;
+    return single(m);
   };
   d.run = [](RunContext& c) { return one(astype(c.array(0), c.planned[0].dtype)); };
   return d;

@@ -522,6 +522,11 @@ InferResult map_infer(const InferContext& ctx) {
     }
     in.push_back(m);
   }
+  if (h > n)
+    throw doc.error(p.mark("halo"),
+                    fmt::format("step '{}' (map): a halo of {} slices is longer than the split axis of "
+                                "{} ({} slices): at most {}",
+                                id, h, ctx.step.inputs[0].ref, n, n));
   if (h > 0) {
     const std::vector<int64_t> counts = balanced_counts(n, ctx.nranks);
     int64_t rows = 0;

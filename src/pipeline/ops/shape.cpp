@@ -9,13 +9,6 @@
 namespace dnd::pipeline::ops {
 namespace {
 
-InferResult single(ArrayMeta m, int64_t comm = 0) {
-  InferResult r;
-  r.outputs.push_back(std::move(m));
-  r.comm_bytes = comm;
-  return r;
-}
-
 OpDef transpose_op() {
   OpDef d;
   d.name = "transpose";
