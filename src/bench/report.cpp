@@ -60,6 +60,14 @@ std::string cell(double v, const char* fmtstr) {
   return finite(v) ? fmt::format(fmt::runtime(fmtstr), v) : "-";
 }
 
+// "name value<sep>name value": a row's extra figures.
+std::string extras_text(const std::vector<Extra>& extras, const char* sep) {
+  std::string o;
+  for (const Extra& e : extras)
+    o += fmt::format("{}{}: {}", o.empty() ? "" : sep, e.name, cell(e.value, "{:.4g}"));
+  return o;
+}
+
 // ---- SVG ---------------------------------------------------------------------------
 
 // A "nice" tick step for an axis from 0 to v: 1, 2, 2.5 or 5 times a power of ten, at
@@ -258,7 +266,7 @@ std::string format_table(const Study& s) {
                      c.size_name, "median s", "min s", "max s", "speedup", "effic.",
                      fig ? fmt::format(" {:>10} {:>9}", c.unit, "vs base") : "",
                      cmp ? fmt::format(" {:>9}", "time/old") : "");
-    for (const Row* r : rows)
+    for (const Row* r : rows) {
       o += fmt::format(
           "  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7}{}{}\n", r->mode, r->ranks,
           r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
@@ -266,6 +274,8 @@ std::string format_table(const Study& s) {
           fig ? fmt::format(" {:>10} {:>9}", cell(r->value, "{:.3g}"), cell(r->vs_baseline, "{:.2f}x"))
               : "",
           cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
+      if (!r->extras.empty()) o += "         " + extras_text(r->extras, "; ") + "\n";
+    }
   }
   return o;
 }
@@ -299,6 +309,8 @@ std::string to_json(const Study& s) {
   for (const Row& r : s.rows) {
     ordered_json times = ordered_json::array(), steps = ordered_json::array();
     for (double t : r.times) times.push_back(jnum(t));
+    ordered_json extras = ordered_json::array();
+    for (const Extra& e : r.extras) extras.push_back({{"name", e.name}, {"value", jnum(e.value)}});
     for (const StepStats& st : r.steps) {
       ordered_json one = {{"name", st.name}};
       one.update(jstats(st.t));
@@ -317,7 +329,8 @@ std::string to_json(const Study& s) {
                             {"vs_baseline", jnum(r.vs_baseline)},
                             {"old_median_s", jnum(r.old_median)},
                             {"ratio", jnum(r.ratio)},
-                            {"steps", steps}});
+                            {"steps", steps},
+                            {"extras", extras}});
     rows.push_back(row);
   }
   const ordered_json j = {{"dnd_bench", 1},
@@ -346,20 +359,20 @@ std::string to_csv(const Study& s) {
   std::string o =
       "case,workload,mode,ranks,size,shape,step,median_s,min_s,max_s,speedup,efficiency,value,unit,"
       "baseline,baseline_value,vs_baseline,old_median_s,ratio,host,date,dnd_version,threads_per_rank,"
-      "world_ranks,hash\n";
+      "world_ranks,hash,extras\n";
   const std::string ctx = fmt::format("{},{},{},{},{},{}", csv_field(c.host), csv_field(c.date),
                                       csv_field(c.version), c.threads, c.world_ranks, csv_field(c.hash));
   for (const Row& r : s.rows) {
     const std::string head =
         fmt::format("{},{},{},{},{},{}", csv_field(r.case_name), csv_field(r.workload), r.mode, r.ranks,
                     r.size, csv_field(r.shape));
-    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median),
+    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median),
                      csv_num(r.t.min), csv_num(r.t.max), csv_num(r.speedup), csv_num(r.efficiency),
                      csv_num(r.value), csv_field(r.unit), csv_field(r.baseline_name),
                      csv_num(r.baseline_value), csv_num(r.vs_baseline), csv_num(r.old_median),
-                     csv_num(r.ratio), ctx);
+                     csv_num(r.ratio), ctx, csv_field(extras_text(r.extras, "; ")));
     for (const StepStats& st : r.steps)
-      o += fmt::format("{},{},{},{},{},,,,,,,,,,{}\n", head, csv_field(st.name), csv_num(st.t.median),
+      o += fmt::format("{},{},{},{},{},,,,,,,,,,{},\n", head, csv_field(st.name), csv_num(st.t.median),
                        csv_num(st.t.min), csv_num(st.t.max), ctx);
   }
   return o;
@@ -473,6 +486,8 @@ Study read_json(const std::string& path) {
         r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
       for (const json& st : array_at(n, "steps"))
         if (st.is_object()) r.steps.push_back(StepStats{str(st, "name"), stats(st)});
+      for (const json& e : array_at(n, "extras"))
+        if (e.is_object()) r.extras.push_back(Extra{str(e, "name"), num(e, "value")});
       r.speedup = num(n, "speedup");
       r.efficiency = num(n, "efficiency");
       r.unit = str(n, "unit");
