@@ -66,6 +66,8 @@ if [ "$GROUP" = core ]; then
   done
   has io io-save-sync-h5 'baseline: write\(\) \+ fsync\(\) of the same bytes'
   has io io-load-warm-npy 'baseline: read\(\) of the same bytes, warm'
+  check cols-not-for-stream 2 "--cols is for the qr and svd workloads, not 'stream'" -- "$DND" bench \
+    --workload stream --cols 8 --out "$T/err"
   check io-scratch-removed 0 '^gone$' -- bash -c "test -e '$T/io/scratch' && ls -R '$T/io/scratch' || echo gone"
 elif [ "$GROUP" = map ]; then
   run map --workload map,halo --size 1024
