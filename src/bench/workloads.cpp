@@ -639,7 +639,7 @@ struct WorkloadDef {
 };
 
 // Default sizes: each run takes milliseconds to tens of milliseconds on one core, and
-// `--workload all --ranks 1,2 --mode both` about a minute on two; use --size for real
+// `--workload all --ranks 1,2 --mode both` a minute or two on two; use --size for real
 // studies.
 const std::vector<WorkloadDef>& defs() {
   auto one = [](Case (*f)(int64_t)) {
