@@ -334,7 +334,7 @@ double rel_error(const DNDarray& a, const at::Tensor& b_local) {
 
 Case factor_case(const std::string& name, int64_t base, int64_t cols) {
   const bool is_qr = name == "qr";
-  const int64_t kTall = cols;
+  const int64_t kTall = cols;  // the columns: 32 unless --cols
   Case c;
   c.name = c.workload = name;
   c.unit = "GFLOP/s";
