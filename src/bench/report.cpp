@@ -256,8 +256,9 @@ std::string format_table(const Study& s) {
                      rows.front()->ranks == 1 ? "" : "s");
     if (!c.unit.empty()) o += fmt::format("  {}: {}\n", c.unit, c.unit_doc);
     if (!c.solo.name.empty())
-      o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"),
-                       c.unit, c.solo.seconds);
+      o += fmt::format("  baseline: {}: {} {} ({:.4g} s){}\n", c.solo.name, cell(c.solo.value, "{:.3g}"),
+                       c.unit, c.solo.seconds,
+                       c.solo.extras.empty() ? "" : "; " + extras_text(c.solo.extras, "; "));
     if (!c.rank_baseline_name.empty())
       o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
     // The figure and baseline columns only for a case with a unit (not for a pipeline).
@@ -286,6 +287,11 @@ using nlohmann::ordered_json;
 
 ordered_json jnum(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(); }
 ordered_json jstr_or_null(const std::string& v) { return v.empty() ? ordered_json() : ordered_json(v); }
+ordered_json extras_json(const std::vector<Extra>& extras) {
+  ordered_json a = ordered_json::array();
+  for (const Extra& e : extras) a.push_back({{"name", e.name}, {"value", jnum(e.value)}});
+  return a;
+}
 ordered_json jstats(const Stats& t) {
   return {{"median_s", jnum(t.median)}, {"min_s", jnum(t.min)}, {"max_s", jnum(t.max)}};
 }
@@ -296,21 +302,22 @@ std::string to_json(const Study& s) {
   const Context& c = s.context;
   ordered_json cases = ordered_json::array(), rows = ordered_json::array();
   for (const CaseInfo& k : s.cases)
-    cases.push_back({{"name", k.name},
-                     {"workload", k.workload},
-                     {"unit", k.unit},
-                     {"unit_doc", k.unit_doc},
-                     {"size_name", k.size_name},
-                     {"rank_baseline", jstr_or_null(k.rank_baseline_name)},
-                     {"baseline", k.solo.name.empty() ? ordered_json()
-                                                      : ordered_json{{"name", k.solo.name},
-                                                                     {"seconds", jnum(k.solo.seconds)},
-                                                                     {"value", jnum(k.solo.value)}}}});
+    cases.push_back(
+        {{"name", k.name},
+         {"workload", k.workload},
+         {"unit", k.unit},
+         {"unit_doc", k.unit_doc},
+         {"size_name", k.size_name},
+         {"rank_baseline", jstr_or_null(k.rank_baseline_name)},
+         {"baseline", k.solo.name.empty() ? ordered_json()
+                                          : ordered_json{{"name", k.solo.name},
+                                                         {"seconds", jnum(k.solo.seconds)},
+                                                         {"value", jnum(k.solo.value)},
+                                                         {"extras", extras_json(k.solo.extras)}}}});
   for (const Row& r : s.rows) {
     ordered_json times = ordered_json::array(), steps = ordered_json::array();
     for (double t : r.times) times.push_back(jnum(t));
-    ordered_json extras = ordered_json::array();
-    for (const Extra& e : r.extras) extras.push_back({{"name", e.name}, {"value", jnum(e.value)}});
+    const ordered_json extras = extras_json(r.extras);
     for (const StepStats& st : r.steps) {
       ordered_json one = {{"name", st.name}};
       one.update(jstats(st.t));
@@ -425,6 +432,12 @@ const json& array_at(const json& o, const char* key) {
   if (!it->is_array()) throw ValueError(fmt::format("\"{}\" is not a list", key));
   return *it;
 }
+std::vector<Extra> extras_of(const json& o) {
+  std::vector<Extra> v;
+  for (const json& e : array_at(o, "extras"))
+    if (e.is_object()) v.push_back(Extra{str(e, "name"), num(e, "value")});
+  return v;
+}
 
 }  // namespace
 
@@ -468,7 +481,7 @@ Study read_json(const std::string& path) {
       ci.rank_baseline_name = str(k, "rank_baseline");
       if (k.contains("baseline") && k["baseline"].is_object()) {
         const json& b = k["baseline"];
-        ci.solo = Baseline{str(b, "name"), num(b, "seconds"), num(b, "value")};
+        ci.solo = Baseline{str(b, "name"), num(b, "seconds"), num(b, "value"), extras_of(b)};
       }
       s.cases.push_back(ci);
     }
@@ -486,8 +499,7 @@ Study read_json(const std::string& path) {
         r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
       for (const json& st : array_at(n, "steps"))
         if (st.is_object()) r.steps.push_back(StepStats{str(st, "name"), stats(st)});
-      for (const json& e : array_at(n, "extras"))
-        if (e.is_object()) r.extras.push_back(Extra{str(e, "name"), num(e, "value")});
+      r.extras = extras_of(n);
       r.speedup = num(n, "speedup");
       r.efficiency = num(n, "efficiency");
       r.unit = str(n, "unit");

@@ -95,6 +95,7 @@ struct Baseline {
   std::string name;  // "torch a*b+c, 1 process"
   double seconds = kNaN;
   double value = kNaN;
+  std::vector<Extra> extras;  // as a row's: the baseline's errors, say (rank 0's)
 };
 
 struct Case {

@@ -390,12 +390,32 @@ Case factor_case(const std::string& name, int64_t base, int64_t cols) {
   c.solo_baseline = [is_qr, base, kTall](const Communicator& world, int warmup, int repeat) {
     at::Tensor a;
     if (world.rank() == 0) a = at::randn({base, kTall});
-    if (is_qr)
-      return solo(world, warmup, repeat, "torch.linalg.qr, 1 process",
-                  qr_flops(static_cast<double>(base), kTall), 1e9, [&] { auto r = at::linalg_qr(a); });
-    return solo(world, warmup, repeat, "torch.linalg.svd, 1 process",
-                svd_flops(static_cast<double>(base), kTall), 1e9,
-                [&] { auto r = at::linalg_svd(a, false); });
+    Baseline b =
+        is_qr ? solo(world, warmup, repeat, "torch.linalg.qr, 1 process",
+                     qr_flops(static_cast<double>(base), kTall), 1e9, [&] { auto r = at::linalg_qr(a); })
+              : solo(world, warmup, repeat, "torch.linalg.svd, 1 process",
+                     svd_flops(static_cast<double>(base), kTall), 1e9,
+                     [&] { auto r = at::linalg_svd(a, false); });
+    // torch's accuracy on the same kind of array, next to dnd's (the rows' extras).
+    double err[2] = {kNaN, kNaN};
+    if (world.rank() == 0) {
+      const at::Tensor ad = a.to(at::kDouble), eye = at::eye(kTall, at::kDouble);
+      at::Tensor q, rec;
+      if (is_qr) {
+        auto [qq, r] = at::linalg_qr(a);
+        q = qq, rec = at::mm(qq, r);
+      } else {
+        auto [u, s, vh] = at::linalg_svd(a, false);
+        q = u, rec = at::mm(u * s, vh);
+      }
+      err[0] = ((rec.to(at::kDouble) - ad).norm() / ad.norm()).item<double>();
+      err[1] = (at::mm(q.t().to(at::kDouble), q.to(at::kDouble)) - eye).norm().item<double>();
+    }
+    at::Tensor et = at::from_blob(err, {2}, at::kDouble);
+    broadcast_(world, et, 0);
+    b.extras = is_qr ? std::vector<Extra>{{"|A-QR|/|A|", err[0]}, {"|QtQ-I|", err[1]}}
+                     : std::vector<Extra>{{"|A-USVt|/|A|", err[0]}, {"|UtU-I|", err[1]}};
+    return b;
   };
   return c;
 }

@@ -53,6 +53,8 @@ if [ "$GROUP" = core ]; then
   has factor qr '\|A-QR\|/\|A\|: [0-9.e-]+; \|QtQ-I\|: [0-9.e-]+'
   has factor svd "$FIG"
   has factor svd '\|A-USVt\|/\|A\|: [0-9.e-]+; \|UtU-I\|: [0-9.e-]+'
+  has factor qr 'baseline: torch.linalg.qr, 1 process: .*; \|A-QR\|/\|A\|: [0-9.e-]+; \|QtQ-I\|: [0-9.e-]+'
+  has factor svd 'baseline: torch.linalg.svd, 1 process: .*; \|A-USVt\|/\|A\|: [0-9.e-]+'
 
   run kmeans --workload kmeans --size 256
   has kmeans kmeans "$FIG"
