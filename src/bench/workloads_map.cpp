@@ -254,8 +254,9 @@ std::vector<Case> halo_cases(int64_t base, const WorkloadOptions&) {
       const int p = comm.size(), r = comm.rank();
       const int64_t bytes = h * base * 4;
       Problem pb;
-      pb.shape =
-          fmt::format("({}, {}) float32 split 0, h={} ({} KiB per side)", rows, base, h, bytes / 1024);
+      pb.shape = fmt::format(
+          "({}, {}) float32 split 0, h={} ({} per side)", rows, base, h,
+          bytes >= 1024 ? fmt::format("{} KiB", bytes / 1024) : fmt::format("{} bytes", bytes));
       pb.work = 2.0 * static_cast<double>(p - 1) * static_cast<double>(bytes);
       pb.run = [a, h](StepClock& k) {
         k.step("get_halo", [&] { Halo halo = get_halo(*a, h, Boundary::none); });
