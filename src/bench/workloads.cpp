@@ -424,7 +424,7 @@ Case factor_case(const std::string& name, int64_t base, int64_t cols) {
 
 constexpr int64_t kFeatures = 16, kClusters = 8, kIters = 10;
 
-// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), as dnd-bench-cluster's
+// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), the kmeans
 // baseline.
 at::Tensor torch_lloyd(const at::Tensor& x, at::Tensor c, int64_t iters) {
   for (int64_t it = 0; it < iters; ++it) {
