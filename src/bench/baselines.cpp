@@ -1,6 +1,7 @@
 #include "src/bench/baselines.h"
 
 #include "src/core/memory.h"
+#include "src/core/p2p.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
@@ -23,6 +24,20 @@ Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, in
   const int64_t per_peer = std::max<int64_t>(1, bytes_per_rank / 4 / p);
   at::Tensor sbuf = at::ones({per_peer * p}, at::kFloat), rbuf = at::zeros({per_peer * p}, at::kFloat);
   return measure(comm, warmup, reps, [&] { dnd::alltoall(comm, sbuf, rbuf); });
+}
+
+Timing p2p(const Communicator& comm, int64_t bytes, const std::vector<int>& dests,
+           const std::vector<int>& srcs, int warmup, int reps) {
+  const int64_t n = std::max<int64_t>(1, bytes / 4);
+  std::vector<at::Tensor> out, in;
+  for (size_t i = 0; i < dests.size(); ++i) out.push_back(at::ones({n}, at::kFloat));
+  for (size_t i = 0; i < srcs.size(); ++i) in.push_back(at::empty({n}, at::kFloat));
+  return measure(comm, warmup, reps, [&] {
+    Requests r;
+    for (size_t i = 0; i < srcs.size(); ++i) r.irecv(comm, in[i], srcs[i]);
+    for (size_t i = 0; i < dests.size(); ++i) r.isend(comm, out[i], dests[i]);
+    r.wait();
+  });
 }
 
 namespace {

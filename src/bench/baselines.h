@@ -1,5 +1,5 @@
 // Baselines that benchmark figures are set against, measured in the same run: shared by
-// the dnd-bench-* programs and `dnd bench`.
+// `dnd bench`'s workloads.
 #pragma once
 
 #include "src/bench/timing.h"
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace dnd::bench {
 
@@ -19,6 +20,12 @@ void triad(float* a, const float* b, const float* c, float s, int64_t n);
 // Collective over comm: MPI_Alltoall in which every rank sends `bytes_per_rank` bytes
 // (as float32), an equal share to every rank, itself included.
 Timing alltoall(const Communicator& comm, int64_t bytes_per_rank, int warmup, int reps);
+
+// Collective over comm: nonblocking point-to-point messages (core's p2p: MPI_Isend /
+// MPI_Irecv) of `bytes` (as float32) to each rank of `dests` and from each of `srcs`, then
+// a wait for all: the link bandwidth that halo exchanges and allreduce are set against.
+Timing p2p(const Communicator& comm, int64_t bytes, const std::vector<int>& dests,
+           const std::vector<int>& srcs, int warmup, int reps);
 
 // Plain sequential file I/O, the baseline of parallel load / save: one process writing
 // or reading n bytes with write() / read() in 64 MiB pieces. Throw std::runtime_error

@@ -60,6 +60,14 @@ std::string cell(double v, const char* fmtstr) {
   return finite(v) ? fmt::format(fmt::runtime(fmtstr), v) : "-";
 }
 
+// "name value<sep>name value": a row's extra figures.
+std::string extras_text(const std::vector<Extra>& extras, const char* sep) {
+  std::string o;
+  for (const Extra& e : extras)
+    o += fmt::format("{}{}: {}", o.empty() ? "" : sep, e.name, cell(e.value, "{:.4g}"));
+  return o;
+}
+
 // ---- SVG ---------------------------------------------------------------------------
 
 // A "nice" tick step for an axis from 0 to v: 1, 2, 2.5 or 5 times a power of ten, at
@@ -248,8 +256,9 @@ std::string format_table(const Study& s) {
                      rows.front()->ranks == 1 ? "" : "s");
     if (!c.unit.empty()) o += fmt::format("  {}: {}\n", c.unit, c.unit_doc);
     if (!c.solo.name.empty())
-      o += fmt::format("  baseline: {}: {} {} ({:.4g} s)\n", c.solo.name, cell(c.solo.value, "{:.3g}"),
-                       c.unit, c.solo.seconds);
+      o += fmt::format("  baseline: {}: {} {} ({:.4g} s){}\n", c.solo.name, cell(c.solo.value, "{:.3g}"),
+                       c.unit, c.solo.seconds,
+                       c.solo.extras.empty() ? "" : "; " + extras_text(c.solo.extras, "; "));
     if (!c.rank_baseline_name.empty())
       o += fmt::format("  baseline at each rank count: {}\n", c.rank_baseline_name);
     // The figure and baseline columns only for a case with a unit (not for a pipeline).
@@ -258,7 +267,7 @@ std::string format_table(const Study& s) {
                      c.size_name, "median s", "min s", "max s", "speedup", "effic.",
                      fig ? fmt::format(" {:>10} {:>9}", c.unit, "vs base") : "",
                      cmp ? fmt::format(" {:>9}", "time/old") : "");
-    for (const Row* r : rows)
+    for (const Row* r : rows) {
       o += fmt::format(
           "  {:<6} {:>5} {:>10} {:>10.4g} {:>10.4g} {:>10.4g} {:>8} {:>7}{}{}\n", r->mode, r->ranks,
           r->size, r->t.median, r->t.min, r->t.max, cell(r->speedup, "{:.2f}"),
@@ -266,6 +275,8 @@ std::string format_table(const Study& s) {
           fig ? fmt::format(" {:>10} {:>9}", cell(r->value, "{:.3g}"), cell(r->vs_baseline, "{:.2f}x"))
               : "",
           cmp ? fmt::format(" {:>9}", cell(r->ratio, "{:.2f}x")) : "");
+      if (!r->extras.empty()) o += "         " + extras_text(r->extras, "; ") + "\n";
+    }
   }
   return o;
 }
@@ -276,6 +287,11 @@ using nlohmann::ordered_json;
 
 ordered_json jnum(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(); }
 ordered_json jstr_or_null(const std::string& v) { return v.empty() ? ordered_json() : ordered_json(v); }
+ordered_json extras_json(const std::vector<Extra>& extras) {
+  ordered_json a = ordered_json::array();
+  for (const Extra& e : extras) a.push_back({{"name", e.name}, {"value", jnum(e.value)}});
+  return a;
+}
 ordered_json jstats(const Stats& t) {
   return {{"median_s", jnum(t.median)}, {"min_s", jnum(t.min)}, {"max_s", jnum(t.max)}};
 }
@@ -286,19 +302,22 @@ std::string to_json(const Study& s) {
   const Context& c = s.context;
   ordered_json cases = ordered_json::array(), rows = ordered_json::array();
   for (const CaseInfo& k : s.cases)
-    cases.push_back({{"name", k.name},
-                     {"workload", k.workload},
-                     {"unit", k.unit},
-                     {"unit_doc", k.unit_doc},
-                     {"size_name", k.size_name},
-                     {"rank_baseline", jstr_or_null(k.rank_baseline_name)},
-                     {"baseline", k.solo.name.empty() ? ordered_json()
-                                                      : ordered_json{{"name", k.solo.name},
-                                                                     {"seconds", jnum(k.solo.seconds)},
-                                                                     {"value", jnum(k.solo.value)}}}});
+    cases.push_back(
+        {{"name", k.name},
+         {"workload", k.workload},
+         {"unit", k.unit},
+         {"unit_doc", k.unit_doc},
+         {"size_name", k.size_name},
+         {"rank_baseline", jstr_or_null(k.rank_baseline_name)},
+         {"baseline", k.solo.name.empty() ? ordered_json()
+                                          : ordered_json{{"name", k.solo.name},
+                                                         {"seconds", jnum(k.solo.seconds)},
+                                                         {"value", jnum(k.solo.value)},
+                                                         {"extras", extras_json(k.solo.extras)}}}});
   for (const Row& r : s.rows) {
     ordered_json times = ordered_json::array(), steps = ordered_json::array();
     for (double t : r.times) times.push_back(jnum(t));
+    const ordered_json extras = extras_json(r.extras);
     for (const StepStats& st : r.steps) {
       ordered_json one = {{"name", st.name}};
       one.update(jstats(st.t));
@@ -317,7 +336,8 @@ std::string to_json(const Study& s) {
                             {"vs_baseline", jnum(r.vs_baseline)},
                             {"old_median_s", jnum(r.old_median)},
                             {"ratio", jnum(r.ratio)},
-                            {"steps", steps}});
+                            {"steps", steps},
+                            {"extras", extras}});
     rows.push_back(row);
   }
   const ordered_json j = {{"dnd_bench", 1},
@@ -346,20 +366,20 @@ std::string to_csv(const Study& s) {
   std::string o =
       "case,workload,mode,ranks,size,shape,step,median_s,min_s,max_s,speedup,efficiency,value,unit,"
       "baseline,baseline_value,vs_baseline,old_median_s,ratio,host,date,dnd_version,threads_per_rank,"
-      "world_ranks,hash\n";
+      "world_ranks,hash,extras\n";
   const std::string ctx = fmt::format("{},{},{},{},{},{}", csv_field(c.host), csv_field(c.date),
                                       csv_field(c.version), c.threads, c.world_ranks, csv_field(c.hash));
   for (const Row& r : s.rows) {
     const std::string head =
         fmt::format("{},{},{},{},{},{}", csv_field(r.case_name), csv_field(r.workload), r.mode, r.ranks,
                     r.size, csv_field(r.shape));
-    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median),
+    o += fmt::format("{},total,{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, csv_num(r.t.median),
                      csv_num(r.t.min), csv_num(r.t.max), csv_num(r.speedup), csv_num(r.efficiency),
                      csv_num(r.value), csv_field(r.unit), csv_field(r.baseline_name),
                      csv_num(r.baseline_value), csv_num(r.vs_baseline), csv_num(r.old_median),
-                     csv_num(r.ratio), ctx);
+                     csv_num(r.ratio), ctx, csv_field(extras_text(r.extras, "; ")));
     for (const StepStats& st : r.steps)
-      o += fmt::format("{},{},{},{},{},,,,,,,,,,{}\n", head, csv_field(st.name), csv_num(st.t.median),
+      o += fmt::format("{},{},{},{},{},,,,,,,,,,{},\n", head, csv_field(st.name), csv_num(st.t.median),
                        csv_num(st.t.min), csv_num(st.t.max), ctx);
   }
   return o;
@@ -412,6 +432,12 @@ const json& array_at(const json& o, const char* key) {
   if (!it->is_array()) throw ValueError(fmt::format("\"{}\" is not a list", key));
   return *it;
 }
+std::vector<Extra> extras_of(const json& o) {
+  std::vector<Extra> v;
+  for (const json& e : array_at(o, "extras"))
+    if (e.is_object()) v.push_back(Extra{str(e, "name"), num(e, "value")});
+  return v;
+}
 
 }  // namespace
 
@@ -455,7 +481,7 @@ Study read_json(const std::string& path) {
       ci.rank_baseline_name = str(k, "rank_baseline");
       if (k.contains("baseline") && k["baseline"].is_object()) {
         const json& b = k["baseline"];
-        ci.solo = Baseline{str(b, "name"), num(b, "seconds"), num(b, "value")};
+        ci.solo = Baseline{str(b, "name"), num(b, "seconds"), num(b, "value"), extras_of(b)};
       }
       s.cases.push_back(ci);
     }
@@ -473,6 +499,7 @@ Study read_json(const std::string& path) {
         r.times.push_back(t.is_number() ? t.get<double>() : kNaN);
       for (const json& st : array_at(n, "steps"))
         if (st.is_object()) r.steps.push_back(StepStats{str(st, "name"), stats(st)});
+      r.extras = extras_of(n);
       r.speedup = num(n, "speedup");
       r.efficiency = num(n, "efficiency");
       r.unit = str(n, "unit");

@@ -151,9 +151,17 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           row.t = stats_of(row.times);
           for (size_t k = 0; k < names.size(); ++k)
             row.steps.push_back(StepStats{names[k], stats_of(step_times[k])});
-          if (work > 0) row.value = work / row.t.median / c.unit_scale;
+          double figure_s = row.t.median;
+          if (!pb.figure_step.empty()) {
+            figure_s = kNaN;
+            for (const StepStats& st : row.steps)
+              if (st.name == pb.figure_step) figure_s = st.t.median;
+            DND_ASSERT(!std::isnan(figure_s), c.name + ": no step '" + pb.figure_step + "' to count");
+          }
+          if (work > 0) row.value = work / figure_s / c.unit_scale;
+          double tb = kNaN;
           if (pb.baseline) {
-            const double tb = pb.baseline(o.warmup, o.repeat);
+            tb = pb.baseline(o.warmup, o.repeat);
             row.baseline_name = c.rank_baseline_name;
             if (work > 0 && tb > 0) row.baseline_value = work / tb / c.unit_scale;
           } else if (!info.solo.name.empty()) {
@@ -161,6 +169,7 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
             row.baseline_value = info.solo.value;
           }
           if (row.value > 0 && row.baseline_value > 0) row.vs_baseline = row.value / row.baseline_value;
+          if (pb.extras) row.extras = pb.extras(row, tb);
           std::string fig;
           if (!std::isnan(row.value)) fig = fmt::format(", {:.3g} {}", row.value, c.unit);
           progress.line(fmt::format("{}: median {:.4g} s (min {:.4g}, max {:.4g}){}", label,

@@ -53,6 +53,15 @@ class StepClock {
   double work_ = 0;
 };
 
+// A figure besides the time, measured once after the timed runs: peak memory in units of
+// the local block, an error norm, the bytes a plan sends, an overhead in ms.
+struct Extra {
+  std::string name;  // with its unit: "peak memory / local block", "overhead ms"
+  double value = kNaN;
+};
+
+struct Row;
+
 // One workload at one problem size on one communicator.
 struct Problem {
   std::string shape;  // what runs, e.g. "(8192, 256) float32 split 0"
@@ -69,6 +78,15 @@ struct Problem {
   // ranks), measured on the same communicator after the repeats: the slowest rank's
   // median seconds of moving the same work. Empty when there is none.
   std::function<double(int warmup, int repeat)> baseline;
+  // The step of the run whose median (slowest rank) the figure counts, when the run does
+  // more than what the figure is about (a pipeline that makes its input, then maps it);
+  // "" for the whole run.
+  std::string figure_step;
+  // Extra figures, measured once after the repeats and the baseline, collective over the
+  // problem's communicator, the same names on every rank. row: the times so far (run and
+  // steps, slowest rank); baseline_s: Problem::baseline's seconds (NaN when none). May be
+  // empty.
+  std::function<std::vector<Extra>(const Row& row, double baseline_s)> extras;
 };
 
 // A baseline measured once per study on one process (rank 0 alone), with its figure in
@@ -77,6 +95,7 @@ struct Baseline {
   std::string name;  // "torch a*b+c, 1 process"
   double seconds = kNaN;
   double value = kNaN;
+  std::vector<Extra> extras;  // as a row's: the baseline's errors, say (rank 0's)
 };
 
 struct Case {
@@ -129,6 +148,7 @@ struct Row {
   // Efficiency: speedup / (p / p0) (ideal 1).
   double speedup = kNaN, efficiency = kNaN;
   double old_median = kNaN, ratio = kNaN;  // --compare: median / the old median
+  std::vector<Extra> extras;               // Problem::extras
 };
 
 struct Context {

@@ -1,6 +1,7 @@
 #include "src/bench/workloads.h"
 
 #include "src/bench/baselines.h"
+#include "src/bench/workloads_impl.h"
 #include "kernels/cluster/kmeans.h"
 #include "src/bench/timing.h"
 #include "src/core/elementwise.h"
@@ -29,10 +30,7 @@
 
 namespace dnd::bench {
 
-namespace {
-
-constexpr int64_t kCols = 256;  // elementwise, reduce: (rows, 256)
-constexpr int64_t kTall = 32;   // qr, svd: (rows, 32)
+namespace detail {
 
 ArrayOptions f32_on(const Communicator& comm, Split s) {
   return ArrayOptions{}.with_dtype(at::kFloat).with_split(s).with_comm(comm);
@@ -42,12 +40,7 @@ std::string shape2(int64_t r, int64_t c, Split s) {
   return fmt::format("({}, {}) float32 split {}", r, c, s ? std::to_string(*s) : "none");
 }
 
-using Check = std::function<void(const std::vector<int>&, const std::vector<std::string>&)>;
-
-// Every rank count must divide the size at one rank (and `multiple` must too): then every
-// rank holds an equal block at every size, and the ideal lines are exact.
-Check divides(const std::string& name, int64_t base, int64_t multiple,
-              const std::string& why_multiple = {}) {
+Check divides(const std::string& name, int64_t base, int64_t multiple, const std::string& why_multiple) {
   return [=](const std::vector<int>& ranks, const std::vector<std::string>&) {
     int64_t need = multiple;
     for (int p : ranks) need = std::lcm(need, static_cast<int64_t>(p));
@@ -68,13 +61,47 @@ Check divides(const std::string& name, int64_t base, int64_t multiple,
   };
 }
 
-// Rank 0 alone runs fn (on data only rank 0 holds) while the others sleep; the figure is
-// work / median. Same process, so the same allocator and threads per rank as dnd's runs.
+// On data only rank 0 holds. Same process, so the same allocator and threads per rank as
+// dnd's runs.
 Baseline solo(const Communicator& world, int warmup, int repeat, const std::string& name, double work,
               double unit_scale, const std::function<void()>& fn) {
   const Timing t = measure_solo(world, warmup, std::max(1, repeat), fn);
   return Baseline{name, t.median, work / t.median / unit_scale};
 }
+
+Case case_of(const std::string& name, const std::string& workload, const std::string& unit,
+             const std::string& unit_doc, const std::string& size_name, int64_t size) {
+  Case c;
+  c.name = name;
+  c.workload = workload;
+  c.unit = unit;
+  c.unit_doc = unit_doc;
+  c.size_name = size_name;
+  c.size = size;
+  return c;
+}
+
+std::function<double(int, int)> alltoall_baseline(const Communicator& comm, int64_t block_bytes,
+                                                  int moves) {
+  if (comm.size() == 1) return {};
+  return [comm, block_bytes, moves](int warmup, int repeat) {
+    return moves * alltoall(comm, block_bytes, warmup, std::max(1, repeat)).median;
+  };
+}
+
+double peak_over_block(const Communicator& comm, double block, const std::function<void()>& fn) {
+  const int64_t extra = peak_extra_bytes(fn);  // above what was resident: the input is
+  return (block + static_cast<double>(allreduce_value(comm, extra, ReduceOp::max))) / block;
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+constexpr int64_t kCols = 256;  // elementwise, reduce: (rows, 256)
+constexpr int64_t kTall = 32;   // qr, svd: (rows, 32) unless --cols
 
 // ---- elementwise and reduce ------------------------------------------------------------
 
@@ -146,16 +173,6 @@ Case reduce_case(int64_t base) {
 }
 
 // ---- data movement ---------------------------------------------------------------------
-
-// The baseline of a movement at p > 1 ranks: `moves` MPI_Alltoall, each rank sending its
-// block of `block_bytes` (a 1/p share to every rank, so (p-1)/p of it crosses).
-std::function<double(int, int)> alltoall_baseline(const Communicator& comm, int64_t block_bytes,
-                                                  int moves) {
-  if (comm.size() == 1) return {};
-  return [comm, block_bytes, moves](int warmup, int repeat) {
-    return moves * alltoall(comm, block_bytes, warmup, std::max(1, repeat)).median;
-  };
-}
 
 Case resplit_case(int64_t base) {
   Case c;
@@ -270,6 +287,11 @@ std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
       p.run = [a, b](StepClock& clock) {
         clock.step("matmul", [&] { DNDarray r = linalg::matmul(*a, *b); });
       };
+      const linalg::MatmulPlan plan = linalg::plan_matmul(*a, *b);
+      p.extras = [sent = static_cast<double>(plan.max_bytes_sent()) / (1 << 20),
+                  algo = linalg::algorithm_name(plan.algorithm)](const Row&, double) {
+        return std::vector<Extra>{{fmt::format("MiB sent per rank ({})", algo), sent}};
+      };
       return p;
     };
     c.solo_baseline = [base, shared](const Communicator& world, int warmup, int repeat) {
@@ -295,20 +317,38 @@ std::vector<Case> matmul_cases(int64_t base, const std::string& pair) {
 double qr_flops(double m, double n) { return 2 * m * n * n - 2 * n * n * n / 3; }
 double svd_flops(double m, double n) { return 6 * m * n * n + 20 * n * n * n; }
 
-Case factor_case(const std::string& name, int64_t base) {
+// ||Q^T Q - I||_F of a split-0 Q, and ||A - B||_F / ||A||_F for a B with A's split and
+// counts (B's local block given): the accuracy of a factorisation, collective.
+double orth_error(const DNDarray& q) {
+  at::Tensor g = at::mm(q.larray().t().to(at::kDouble), q.larray().to(at::kDouble));
+  if (q.split()) allreduce_(q.comm(), g, ReduceOp::sum);
+  return (g - at::eye(g.size(0), g.options())).norm().item<double>();
+}
+double rel_error(const DNDarray& a, const at::Tensor& b_local) {
+  const at::Tensor al = a.larray().to(at::kDouble), bl = b_local.to(at::kDouble);
+  double v[2] = {(al - bl).pow(2).sum().item<double>(), al.pow(2).sum().item<double>()};
+  at::Tensor t = at::from_blob(v, {2}, at::kDouble);
+  if (a.split()) allreduce_(a.comm(), t, ReduceOp::sum);
+  return std::sqrt(v[0] / v[1]);
+}
+
+Case factor_case(const std::string& name, int64_t base, int64_t cols) {
   const bool is_qr = name == "qr";
+  const int64_t kTall = cols;  // the columns: 32 unless --cols
   Case c;
   c.name = c.workload = name;
   c.unit = "GFLOP/s";
   c.unit_doc =
-      is_qr
-          ? "nominal Householder flops 2mn^2 - 2n^3/3 of the (rows, 32) array, all ranks together"
-          : "nominal R-SVD flops 6mn^2 + 20n^3 (U, S and V) of the (rows, 32) array, all ranks together";
+      fmt::format(is_qr ? "nominal Householder flops 2mn^2 - 2n^3/3 of the (rows, {}) array, all ranks "
+                          "together"
+                        : "nominal R-SVD flops 6mn^2 + 20n^3 (U, S and V) of the (rows, {}) array, all "
+                          "ranks together",
+                  kTall);
   c.size_name = "rows";
   c.size = base;
   c.definition = fmt::format("{} rows={} cols={} float32 split 0", name, base, kTall);
-  c.check = [name, base, check = divides(name, base, 1)](const std::vector<int>& ranks,
-                                                         const std::vector<std::string>& modes) {
+  c.check = [name, base, kTall, check = divides(name, base, 1)](const std::vector<int>& ranks,
+                                                                const std::vector<std::string>& modes) {
     check(ranks, modes);
     const int p = ranks.back();
     if (base / p < kTall)
@@ -317,7 +357,7 @@ Case factor_case(const std::string& name, int64_t base) {
                       "--size {} or more for a tall-skinny array",
                       name, base, base / p, p, kTall, kTall * p));
   };
-  c.make = [is_qr](const Communicator& comm, int64_t rows) {
+  c.make = [is_qr, kTall](const Communicator& comm, int64_t rows) {
     auto a = std::make_shared<DNDarray>(random_normal({rows, kTall}, 3, 0, 1, f32_on(comm, 0)));
     Problem p;
     p.shape = shape2(rows, kTall, 0);
@@ -332,17 +372,50 @@ Case factor_case(const std::string& name, int64_t base) {
         clock.step("svd (tsqr)", [&] { linalg::SvdResult r = linalg::svd(*a, so); });
       };
     }
+    p.extras = [a, is_qr](const Row&, double) {
+      if (is_qr) {
+        const linalg::QrResult r = linalg::qr(*a);
+        return std::vector<Extra>{{"|A-QR|/|A|", rel_error(*a, at::mm(r.Q->larray(), r.R.larray()))},
+                                  {"|QtQ-I|", orth_error(*r.Q)}};
+      }
+      linalg::SvdOptions so;
+      so.method = linalg::SvdMethod::tsqr;
+      const linalg::SvdResult r = linalg::svd(*a, so);
+      return std::vector<Extra>{
+          {"|A-USVt|/|A|", rel_error(*a, at::mm(r.U->larray() * r.S.larray(), r.V->larray().t()))},
+          {"|UtU-I|", orth_error(*r.U)}};
+    };
     return p;
   };
-  c.solo_baseline = [is_qr, base](const Communicator& world, int warmup, int repeat) {
+  c.solo_baseline = [is_qr, base, kTall](const Communicator& world, int warmup, int repeat) {
     at::Tensor a;
     if (world.rank() == 0) a = at::randn({base, kTall});
-    if (is_qr)
-      return solo(world, warmup, repeat, "torch.linalg.qr, 1 process",
-                  qr_flops(static_cast<double>(base), kTall), 1e9, [&] { auto r = at::linalg_qr(a); });
-    return solo(world, warmup, repeat, "torch.linalg.svd, 1 process",
-                svd_flops(static_cast<double>(base), kTall), 1e9,
-                [&] { auto r = at::linalg_svd(a, false); });
+    Baseline b =
+        is_qr ? solo(world, warmup, repeat, "torch.linalg.qr, 1 process",
+                     qr_flops(static_cast<double>(base), kTall), 1e9, [&] { auto r = at::linalg_qr(a); })
+              : solo(world, warmup, repeat, "torch.linalg.svd, 1 process",
+                     svd_flops(static_cast<double>(base), kTall), 1e9,
+                     [&] { auto r = at::linalg_svd(a, false); });
+    // torch's accuracy on the same kind of array, next to dnd's (the rows' extras).
+    double err[2] = {kNaN, kNaN};
+    if (world.rank() == 0) {
+      const at::Tensor ad = a.to(at::kDouble), eye = at::eye(kTall, at::kDouble);
+      at::Tensor q, rec;
+      if (is_qr) {
+        auto [qq, r] = at::linalg_qr(a);
+        q = qq, rec = at::mm(qq, r);
+      } else {
+        auto [u, s, vh] = at::linalg_svd(a, false);
+        q = u, rec = at::mm(u * s, vh);
+      }
+      err[0] = ((rec.to(at::kDouble) - ad).norm() / ad.norm()).item<double>();
+      err[1] = (at::mm(q.t().to(at::kDouble), q.to(at::kDouble)) - eye).norm().item<double>();
+    }
+    at::Tensor et = at::from_blob(err, {2}, at::kDouble);
+    broadcast_(world, et, 0);
+    b.extras = is_qr ? std::vector<Extra>{{"|A-QR|/|A|", err[0]}, {"|QtQ-I|", err[1]}}
+                     : std::vector<Extra>{{"|A-USVt|/|A|", err[0]}, {"|UtU-I|", err[1]}};
+    return b;
   };
   return c;
 }
@@ -351,7 +424,7 @@ Case factor_case(const std::string& name, int64_t base) {
 
 constexpr int64_t kFeatures = 16, kClusters = 8, kIters = 10;
 
-// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), as dnd-bench-cluster's
+// Plain torch Lloyd steps (cdist + argmin + index_add + bincount), the kmeans
 // baseline.
 at::Tensor torch_lloyd(const at::Tensor& x, at::Tensor c, int64_t iters) {
   for (int64_t it = 0; it < iters; ++it) {
@@ -402,6 +475,20 @@ Case kmeans_case(int64_t base) {
       clock.record("final labels", r.final_seconds);
       clock.set_work(static_cast<double>(rows * r.n_iter));
     };
+    p.extras = [x, c0](const Row&, double) {
+      cluster::KMeansOptions o;
+      o.k = kClusters;
+      o.max_iter = kIters;
+      o.tol = 0;
+      o.centroids = *c0;
+      const double peak =
+          peak_over_block(x->comm(), static_cast<double>(x->lnbytes()), [&] { cluster::kmeans(*x, o); });
+      o.centroids.reset();  // kmeans|| (the default init) from the data, one iteration
+      o.max_iter = 1;
+      const double init = allreduce_value(x->comm(), cluster::kmeans(*x, o).init_seconds, ReduceOp::max);
+      return std::vector<Extra>{{"peak memory beyond X / local block", peak - 1},
+                                {"kmeans|| init s", init}};
+    };
     return p;
   };
   c.solo_baseline = [base](const Communicator& world, int warmup, int repeat) {
@@ -441,12 +528,15 @@ void make_scratch_dir(const Communicator& comm, const std::string& dir) {
         fmt::format("cannot create the scratch directory {}{}", dir, err.empty() ? "" : ": " + err));
 }
 
-Case io_case(const std::string& name, int64_t base, const std::string& format,
-             const std::string& scratch, bool sync) {
-  const bool save = name == "io-save";
+// name: io-save, io-load (cold) or io-load-warm (the file still cached from its save);
+// case_name: name, or name-FORMAT when a study runs several formats.
+Case io_case(const std::string& name, const std::string& case_name, int64_t base,
+             const std::string& format, const std::string& scratch, bool sync) {
+  const bool save = name == "io-save", warm = name == "io-load-warm";
   const std::string ext = format == "npy" ? "npy" : "h5";
   Case c;
-  c.name = c.workload = name;
+  c.name = case_name;
+  c.workload = name;
   c.unit = "GB/s";
   c.unit_doc =
       save ? (sync ? "the array's bytes written per second, synced to the device (as the baseline), all "
@@ -454,9 +544,11 @@ Case io_case(const std::string& name, int64_t base, const std::string& format,
                    : "the array's bytes written per second (page cache: no fsync, as the baseline), all "
                      "ranks "
                      "together")
-           : "the array's bytes read per second, cold (pages dropped before each run, as for the "
-             "baseline), "
-             "all ranks together";
+      : warm
+          ? "the array's bytes read per second, warm (the file in the page cache, as for the baseline), "
+            "all ranks together"
+          : "the array's bytes read per second, cold (pages dropped before each run, as for the "
+            "baseline), all ranks together";
   c.size_name = "rows";
   c.size = base;
   c.definition = fmt::format("{} rows={} cols={} float32 split 0 {}{}", name, base, kCols, ext,
@@ -465,7 +557,7 @@ Case io_case(const std::string& name, int64_t base, const std::string& format,
   c.make = [=](const Communicator& comm, int64_t rows) {
     make_scratch_dir(comm, scratch);
     auto file = std::make_shared<ScratchFile>(
-        fmt::format("{}/{}-{}.{}", scratch, name, comm.size(), ext), comm.rank() == 0);
+        fmt::format("{}/{}-{}.{}", scratch, case_name, comm.size(), ext), comm.rank() == 0);
     const bool root = comm.rank() == 0;
     io::SaveOptions so;
     so.dataset = "data";
@@ -486,9 +578,10 @@ Case io_case(const std::string& name, int64_t base, const std::string& format,
     } else {
       io::save(*a, file->path, so);
       a.reset();
-      p.prepare = [file, root] {
-        if (root) drop_page_cache(file->path);
-      };
+      if (!warm)
+        p.prepare = [file, root] {
+          if (root) drop_page_cache(file->path);
+        };
       p.run = [file, comm](StepClock& clock) {
         io::LoadOptions lo;
         lo.dataset = "data";
@@ -520,13 +613,40 @@ Case io_case(const std::string& name, int64_t base, const std::string& format,
     else
       t = measure_solo(
           world, warmup, std::max(1, repeat), [&] { plain_read(file.path, buf.data_ptr(), bytes); },
-          [&] { drop_page_cache(file.path); });
-    return Baseline{save ? (sync ? "write() + fsync() of the same bytes, 1 process"
-                                 : "write() of the same bytes, 1 process")
-                         : "read() of the same bytes, cold, 1 process",
+          [&] {
+            if (!warm) drop_page_cache(file.path);
+          });
+    return Baseline{save   ? (sync ? "write() + fsync() of the same bytes, 1 process"
+                                   : "write() of the same bytes, 1 process")
+                    : warm ? "read() of the same bytes, warm, 1 process"
+                           : "read() of the same bytes, cold, 1 process",
                     t.median, static_cast<double>(bytes) / t.median / 1e9};
   };
   return c;
+}
+
+std::vector<Case> matmul_family(int64_t base, const WorkloadOptions& o) {
+  return matmul_cases(base, o.split_pair);
+}
+
+std::vector<Case> io_family(const std::string& name, int64_t base, const WorkloadOptions& o) {
+  std::vector<std::string> formats;
+  std::stringstream in(o.io_format);
+  for (std::string f; std::getline(in, f, ',');) {
+    if (f != "h5" && f != "npy")
+      throw ValueError(fmt::format("--io-format {}: expected h5, npy or h5,npy", o.io_format));
+    formats.push_back(f);
+  }
+  if (formats.empty()) throw ValueError("--io-format: expected h5, npy or h5,npy");
+  if (o.scratch_dir.empty()) throw ValueError(name + ": no scratch directory for its files");
+  // io-save-sync: io-save with --io-sync.
+  const bool sync = name == "io-save-sync" || (o.io_sync && name == "io-save");
+  const std::string workload = name == "io-save-sync" ? "io-save" : name;
+  std::vector<Case> out;
+  for (const std::string& f : formats)
+    out.push_back(
+        io_case(workload, formats.size() > 1 ? name + "-" + f : name, base, f, o.scratch_dir, sync));
+  return out;
 }
 
 struct WorkloadDef {
@@ -534,23 +654,58 @@ struct WorkloadDef {
   int64_t default_size;
   const char* unit;
   const char* baseline;
+  std::function<std::vector<Case>(int64_t base, const WorkloadOptions& o)> make;
+  bool in_all = true;  // false: left out of --workload all (say why in `baseline`)
 };
 
 // Default sizes: each run takes milliseconds to tens of milliseconds on one core, and
-// `--workload all --ranks 1,2 --mode both` about a minute on two; use --size for real
+// `--workload all --ranks 1,2 --mode both` a minute or two on two; use --size for real
 // studies.
 const std::vector<WorkloadDef>& defs() {
+  auto one = [](Case (*f)(int64_t)) {
+    return [f](int64_t b, const WorkloadOptions&) { return std::vector<Case>{f(b)}; };
+  };
+  auto named = [](const char* n, auto f) {
+    return [n, f](int64_t b, const WorkloadOptions& o) { return f(n, b, o); };
+  };
+  auto factor = [](const char* n, int64_t b, const WorkloadOptions& o) {
+    if (o.cols < 0) throw ValueError(fmt::format("--cols must be positive, got {}", o.cols));
+    return std::vector<Case>{factor_case(n, b, o.cols > 0 ? o.cols : kTall)};
+  };
   static const std::vector<WorkloadDef> d = {
-      {"elementwise", 32768, "GB/s", "torch a*b+c, 1 process"},
-      {"reduce", 32768, "GB/s", "torch sum(0), sum(1), 1 process"},
-      {"resplit", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
-      {"reshape", 2048, "GB/s", "MPI_Alltoall of the same bytes"},
-      {"matmul", 768, "GFLOP/s", "at::mm, 1 process"},
-      {"qr", 131072, "GFLOP/s", "torch.linalg.qr, 1 process"},
-      {"svd", 131072, "GFLOP/s", "torch.linalg.svd, 1 process"},
-      {"kmeans", 131072, "Mrows/s", "torch Lloyd steps, 1 process"},
-      {"io-save", 65536, "GB/s", "write() of the same bytes, 1 process"},
-      {"io-load", 65536, "GB/s", "read() of the same bytes (cold), 1 process"},
+      {"elementwise", 32768, "GB/s", "torch a*b+c, 1 process", one(elementwise_case)},
+      {"reduce", 32768, "GB/s", "torch sum(0), sum(1), 1 process", one(reduce_case)},
+      {"resplit", 2048, "GB/s", "MPI_Alltoall of the same bytes", one(resplit_case)},
+      {"reshape", 2048, "GB/s", "MPI_Alltoall of the same bytes", one(reshape_case)},
+      {"matmul", 768, "GFLOP/s", "at::mm, 1 process", matmul_family},
+      {"qr", 131072, "GFLOP/s", "torch.linalg.qr, 1 process", named("qr", factor)},
+      {"svd", 131072, "GFLOP/s", "torch.linalg.svd, 1 process", named("svd", factor)},
+      {"kmeans", 131072, "Mrows/s", "torch Lloyd steps, 1 process", one(kmeans_case)},
+      {"io-save", 65536, "GB/s", "write() of the same bytes, 1 process", named("io-save", io_family)},
+      {"io-load", 65536, "GB/s", "read() of the same bytes (cold), 1 process",
+       named("io-load", io_family)},
+      {"io-save-sync", 65536, "GB/s", "write() + fsync() of the same bytes, 1 process (durable saves)",
+       named("io-save-sync", io_family)},
+      {"io-load-warm", 65536, "GB/s", "read() of the same bytes (warm: in the page cache), 1 process",
+       named("io-load-warm", io_family)},
+      {"stream", 1048576, "GB/s",
+       "STREAM triad on each rank's block; torch on 1 process (cases a*b+c, multiply_add, "
+       "system allocator, sum; --size: elements)",
+       stream_cases},
+      {"allreduce", 1048576, "GB/s",
+       "Isend/Irecv of the same bytes to the next rank (--size: elements per rank)", allreduce_cases},
+      {"movement", 1024, "GB/s",
+       "MPI_Alltoall of the same bytes; peak memory (cases resplit 0->1, 1->0, reshape, flatten, "
+       "transpose)",
+       movement_cases},
+      {"pipeline-overhead", 1000, "ms",
+       "the same core calls from C++ (20 steps on (rows, 8); the overhead in ms)",
+       pipeline_overhead_cases},
+      {"map", 65536, "GB/s", "x * 2.0 + 1.0 from C++ on the same block (--size: elements per rank)",
+       map_cases},
+      {"map-compile", 1000, "ms", "planning the same pipeline without the map step", map_compile_cases},
+      {"halo", 512, "GB/s",
+       "Isend/Irecv of the same bytes with the same neighbours ((rows, S), h = 1 and S/8)", halo_cases},
   };
   return d;
 }
@@ -566,8 +721,8 @@ std::vector<std::string> workload_names() {
 std::string workload_list() {
   std::string o;
   for (const WorkloadDef& d : defs())
-    o += fmt::format("  {:<12} --size {:<6} {:<8} baseline: {}\n", d.name, d.default_size, d.unit,
-                     d.baseline);
+    o += fmt::format("  {:<17} --size {:<7} {:<8} baseline: {}{}\n", d.name, d.default_size, d.unit,
+                     d.baseline, d.in_all ? "" : " [not in all]");
   return o;
 }
 
@@ -582,7 +737,8 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
   if (name == "all") {
     std::vector<Case> all;
     for (const WorkloadDef& d : defs())
-      for (Case& c : workload_cases(d.name, o)) all.push_back(std::move(c));
+      if (d.in_all)
+        for (Case& c : workload_cases(d.name, o)) all.push_back(std::move(c));
     return all;
   }
   const WorkloadDef* def = nullptr;
@@ -600,19 +756,9 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
   const int64_t base = o.size > 0 ? o.size : def->default_size;
   if (!o.split_pair.empty() && name != "matmul")
     throw ValueError(fmt::format("--split-pair is for the matmul workload, not '{}'", name));
-  if (name == "elementwise") return {elementwise_case(base)};
-  if (name == "reduce") return {reduce_case(base)};
-  if (name == "resplit") return {resplit_case(base)};
-  if (name == "reshape") return {reshape_case(base)};
-  if (name == "matmul") return matmul_cases(base, o.split_pair);
-  if (name == "kmeans") return {kmeans_case(base)};
-  if (name == "io-save" || name == "io-load") {
-    if (o.io_format != "h5" && o.io_format != "npy")
-      throw ValueError(fmt::format("--io-format {}: expected h5 or npy", o.io_format));
-    if (o.scratch_dir.empty()) throw ValueError(name + ": no scratch directory for its files");
-    return {io_case(name, base, o.io_format, o.scratch_dir, o.io_sync && name == "io-save")};
-  }
-  return {factor_case(name, base)};
+  if (o.cols != 0 && name != "qr" && name != "svd")
+    throw ValueError(fmt::format("--cols is for the qr and svd workloads, not '{}'", name));
+  return def->make(base, o);
 }
 
 // ---- pipelines ---------------------------------------------------------------------------

@@ -1,23 +1,20 @@
 // The built-in workloads of `dnd bench`, and a pipeline file as a workload. Each built-in
-// workload reports its natural unit next to a baseline measured in the same run:
+// workload reports its natural unit next to a baseline measured in the same run; one
+// table (defs() in workloads.cpp) lists them, with their default sizes, and `dnd bench
+// --list` prints it. The README's "Benchmarks" figures all come from these workloads.
 //
-//   workload     what one run does                                   unit      baseline
-//   elementwise  a*b+c on (rows, 256) float32 split 0                 GB/s      torch a*b+c, one process
-//   reduce       sum over axis 0 (the split one), then over axis 1    GB/s      torch, the same sums,
-//   one process resplit      (rows, S) float32 split 0 -> 1 -> 0                  GB/s      MPI_Alltoall
-//   of the same bytes reshape      (rows, S) split 0 -> (rows/2, 2S) split 1 -> back    GB/s
-//   MPI_Alltoall of the same bytes matmul-AxB   (rows, S) @ (S, S) float32, splits A and B GFLOP/s
-//   at::mm (S, S) @ (S, S), one process qr           (rows, 32) float32 split 0 (tall-skinny) GFLOP/s
-//   torch.linalg.qr, one process svd          (rows, 32) float32 split 0, U S V (tsqr) GFLOP/s
-//   torch.linalg.svd, one process kmeans       Lloyd, k=8, 10 iterations at most, (rows, 16) Mrows/s
-//   torch Lloyd steps, one process io-save      save (rows, 256) float32 split 0 to HDF5 (or npy)   GB/s
-//   write() of the same bytes, one process io-load      load it back split 0 (cold: pages dropped first)
-//   GB/s      read() of the same bytes, cold
+//   workloads.cpp           elementwise, reduce, resplit, reshape, matmul, qr, svd, kmeans,
+//                           io-save, io-save-sync, io-load, io-load-warm
+//   workloads_core.cpp      stream (vs a STREAM triad and torch), allreduce (vs Isend/Irecv)
+//   workloads_movement.cpp  movement: one data movement per case, vs MPI_Alltoall, with
+//                           its peak memory
+//   workloads_map.cpp       pipeline-overhead, map, map-compile, halo
 //
 // rows is --size (S) at one rank, times the rank count in weak scaling; S stays fixed.
 // One-process baselines run on rank 0 alone (the others sleep) with the same threads per
-// rank, at the size of one rank; the MPI_Alltoall baseline runs at every rank count on
-// the same sub-communicator.
+// rank, at the size of one rank; baselines that depend on the ranks (MPI_Alltoall, the
+// triad, point-to-point messages, the same calls from C++) run at every rank count on the
+// same sub-communicator.
 #pragma once
 
 #include "src/bench/study.h"
@@ -33,6 +30,7 @@ struct WorkloadOptions {
   std::string io_format = "h5";  // io-load, io-save: "h5" or "npy"
   std::string scratch_dir;       // io-load, io-save: where their files go (removed after each size)
   bool io_sync = false;          // io-save: durable saves (fsync), against write() + fsync()
+  int64_t cols = 0;              // qr, svd: the columns (0: 32)
 };
 
 // The names --workload accepts, besides "all".

@@ -45,7 +45,7 @@ struct BenchArgs {
   bool io_sync = false;
   std::vector<std::string> sets;
   int repeat = 5, warmup = 1, threads = 0;
-  int64_t size = 0;
+  int64_t size = 0, cols = 0;
   bool quiet = false, list = false;
   bool part = false, no_baselines = false;  // internal: one launch of a --launcher study
 };
@@ -104,9 +104,10 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
   Prepared p;
   if (a.pipeline.empty() == a.workload.empty())
     throw UsageError("give either a pipeline file or --workload NAME (see dnd bench --list)");
-  if (!a.pipeline.empty() && (a.size != 0 || !a.split_pair.empty()))
+  if (!a.pipeline.empty() && (a.size != 0 || a.cols != 0 || !a.split_pair.empty()))
     throw UsageError(
-        "--size and --split-pair are for built-in workloads; a pipeline grows a param with --scale");
+        "--size, --cols and --split-pair are for built-in workloads; a pipeline grows a param with "
+        "--scale");
   if (!a.workload.empty() && (!a.scale.empty() || !a.sets.empty()))
     throw UsageError("--scale and --set are for pipelines; a built-in workload takes --size");
   if (a.repeat < 1) throw UsageError(fmt::format("--repeat must be at least 1, got {}", a.repeat));
@@ -116,7 +117,7 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
     if (!a.workload.empty()) {
       p.cases = bench::workload_cases(
           a.workload,
-          bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync});
+          bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync, a.cols});
     } else {
       p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale));
       if (!p.cases.back().weak_ok && std::count(p.modes.begin(), p.modes.end(), "weak"))
@@ -157,6 +158,7 @@ std::string command_of(const BenchArgs& a, const std::string& ranks) {
   if (!a.split_pair.empty()) c += " --split-pair " + a.split_pair;
   if (a.io_format != "h5") c += " --io-format " + a.io_format;
   if (a.io_sync) c += " --io-sync";
+  if (a.cols) c += fmt::format(" --cols {}", a.cols);
   if (!a.scale.empty()) c += " --scale " + a.scale;
   for (const std::string& s : a.sets) c += " --set " + s;
   if (a.threads) c += fmt::format(" --threads {}", a.threads);
@@ -326,6 +328,7 @@ int run_launches(BenchArgs& a, const Global& g) {
       if (!a.split_pair.empty()) args.insert(args.end(), {"--split-pair", a.split_pair});
       args.insert(args.end(), {"--io-format", a.io_format, "--scratch", scratch_dir(a)});
       if (a.io_sync) args.push_back("--io-sync");
+      if (a.cols) args.insert(args.end(), {"--cols", std::to_string(a.cols)});
       if (!a.scale.empty()) args.insert(args.end(), {"--scale", a.scale});
       for (const std::string& s : a.sets) args.insert(args.end(), {"--set", s});
       if (!first) args.push_back("--no-baselines");  // measured once, by the first launch
@@ -392,9 +395,10 @@ Command add_bench(CLI::App& root, const Global& g) {
                   "workloads: the rows at one rank (weak scaling multiplies them by the ranks)");
   app->add_option("--split-pair", a->split_pair,
                   "matmul: A's and B's split, e.g. 0x1 or rx0 (default: all nine)");
-  app->add_option("--io-format", a->io_format, "io-load, io-save: the file format")
-      ->check(CLI::IsMember({"h5", "npy"}))
+  app->add_option("--io-format", a->io_format, "io workloads: the file format: h5, npy or h5,npy (both)")
+      ->check(CLI::IsMember({"h5", "npy", "h5,npy", "npy,h5"}))
       ->capture_default_str();
+  app->add_option("--cols", a->cols, "qr, svd: the columns of the tall-skinny array (default 32)");
   app->add_flag("--io-sync", a->io_sync,
                 "io-save: durable saves (fsync before the rename), baseline write() + fsync()");
   app->add_option("--scratch", a->scratch,
