@@ -180,7 +180,7 @@ std::string map_svg(const ArrayInfo& info, Split split, const std::vector<RankBl
 
 std::string inspect_json(const std::string& path, const std::vector<Entry>& entries,
                          const ArrayInfo* selected, Split split, const std::vector<RankBlock>& map) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   const auto attrs = [](const Entry& e) {
     json a = json::object();
     for (const auto& [k, v] : e.attrs) a[k] = v;

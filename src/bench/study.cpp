@@ -207,13 +207,4 @@ void compare_with(Study& s, const Study& old) {
   }
 }
 
-std::string fnv1a_hex(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : text) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
-}
-
 }  // namespace dnd::bench

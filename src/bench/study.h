@@ -14,6 +14,7 @@
 #pragma once
 
 #include "src/core/communicator.h"
+#include "src/core/hash.h"
 
 #include <cmath>
 #include <cstdint>
@@ -188,7 +189,7 @@ void derive_scaling(Study& s);
 // Fills old_median and ratio for the rows that `old` has (same case, mode and ranks).
 void compare_with(Study& s, const Study& old);
 
-// 64-bit FNV-1a of text, as 16 hex digits.
-std::string fnv1a_hex(const std::string& text);
+// fnv1a_hex: the 64-bit FNV-1a of src/core/hash.h, as 16 hex digits.
+inline std::string fnv1a_hex(const std::string& text) { return fnv1a64_hex(text); }
 
 }  // namespace dnd::bench

@@ -253,13 +253,6 @@ std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& count
   if (h < 0) throw ValueError(fmt::format("a halo must be 0 or more rows, got {}", h));
   const std::vector<int64_t> offsets = offsets_of(counts);
   const int64_t n = total(counts);
-  // A reflected or wrapped halo repeats the axis once per n rows: longer than the axis, it
-  // is a mistake (and h / n segments of work).
-  if ((b == Boundary::reflect || b == Boundary::wrap) && h > n)
-    throw ValueError(
-        fmt::format("a halo of {} rows with boundary {} is longer than the split axis "
-                    "({} rows): at most {}",
-                    h, boundary_name(b), n, n));
   std::vector<std::vector<RowRange>> w(counts.size());
   for (size_t r = 0; r < counts.size(); ++r) {
     RowRange before{offsets[r] - h, offsets[r]},

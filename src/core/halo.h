@@ -51,8 +51,7 @@ std::vector<at::Tensor> fetch_rows(const DNDarray& a, const std::vector<std::vec
                                    Boundary b, const c10::Scalar& value = 0);
 
 // The ranges that a halo of h rows on each side asks for (boundary none clips them to the
-// array), for every rank of the cut `counts`: {before, after} per rank. Throws ValueError
-// for h < 0, and for a reflect or wrap halo longer than the axis (h > n).
+// array), for every rank of the cut `counts`: {before, after} per rank.
 std::vector<std::vector<RowRange>> halo_ranges(const std::vector<int64_t>& counts, int64_t h,
                                                Boundary b);
 

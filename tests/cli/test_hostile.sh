@@ -79,10 +79,10 @@ open("bom.csv", "wb").write(b"\xef\xbb\xbf1.5,2\n3,4\n")
 PY
 check inspect-odd-dataset 0 'b_null .*null dataspace' -- "$DND" inspect odd.h5
 check inspect-odd-goes-on 0 'c_after +\(4,\) +int64' -- "$DND" inspect odd.h5
-check inspect-odd-json 0 '"path": "/b_null", "kind": "dataset".*"supported": false' -- "$DND" inspect odd.h5 --json
+check inspect-odd-json 0 '"path":"/b_null","kind":"dataset".*"supported":false' -- "$DND" inspect odd.h5 --json
 check inspect-many-ranks 0 'ok' -- bash -c "out=\$('$DND' inspect vec.npy -n 100000000); lines=\$(echo \"\$out\" | wc -l)
   echo \"\$out\" | grep -q '99999984 ranks not shown' && echo \"\$out\" | grep -q '^  99999999 ' && [ \$lines -lt 40 ] && echo ok"
-check inspect-many-ranks-json 0 '"nranks": 100000000' -- "$DND" inspect vec.npy -n 100000000 --json
+check inspect-many-ranks-json 0 '"nranks":100000000' -- "$DND" inspect vec.npy -n 100000000 --json
 chmod 000 secret.h5
 if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_user=(); fi
 printf 'version: 1\nsteps:\n  - {id: a, op: load, path: secret.h5}\n  - {op: print, input: a}\n' > secret.yaml

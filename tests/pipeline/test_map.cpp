@@ -320,6 +320,21 @@ TEST(Map, PlanErrorsArePositionedInsideTheBlock) {
   EXPECT_EQ(e.mark().line, 10) << e.what();
   EXPECT_EQ(e.mark().col, 22) << e.what();
   EXPECT_NE(e.message().find("undefined value undefined_thing"), std::string::npos) << e.what();
+  // An empty subscript (torch 1.13's compiler crashes on it): refused with its position.
+  e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          y = x\n          return y[]\n");
+  EXPECT_EQ(e.mark().line, 10) << e.what();
+  EXPECT_EQ(e.mark().col, 18) << e.what();
+  EXPECT_NE(e.message().find("fn does not compile: an empty subscript []"), std::string::npos)
+      << e.what();
+  e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          x[] = x\n          return x\n");
+  EXPECT_EQ(e.mark().line, 9) << e.what();
+  // An empty list is no subscript.
+  EXPECT_NO_THROW(
+      make_plan(parse_document("version: 1\n" + head +
+                                   "      def f(x: Tensor) -> Tensor:\n          l: List[int] = "
+                                   "[]\n          return x\n",
+                               "test.yaml"),
+                3));
   // A type error.
   e = plan_error(head + "      def f(x: Tensor) -> Tensor:\n          return x.sum(0) + 'a'\n");
   EXPECT_EQ(e.mark().line, 9) << e.what();

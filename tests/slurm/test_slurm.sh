@@ -295,10 +295,18 @@ else
       same_results "$check" "$log" "ref-$check.txt" && ok "$check: the results of mpirun -n $ranks, in $log"
   done
 
-  # A broken pipeline fails in seconds at `dnd validate`, before any rank starts.
+  # A broken pipeline gets no script; rendered anyway (--no-check), it fails in seconds at
+  # the script's `dnd validate`, before any rank starts.
   sed 's/\(\bop: *\)\([a-z_]\+\)/\1\2_no_such_op/' "$PIPE" > broken.yaml
   cmp -s "$PIPE" broken.yaml && bad broken "found no op: line to break in $PIPE"
-  if render broken.sh broken.yaml -N 1 --ntasks-per-node 2; then
+  if "$DND" jobs sbatch broken.yaml -N 1 --ntasks-per-node 2 > refused.sh 2> refused.err; then
+    bad broken-refused "dnd jobs sbatch wrote a script for a pipeline that does not plan"
+  elif grep -q 'no script written' refused.err && [ ! -s refused.sh ]; then
+    ok "broken-refused: no script for a pipeline that does not plan (exit 2)"
+  else
+    bad broken-refused "$(cat refused.err)"
+  fi
+  if render broken.sh broken.yaml -N 1 --ntasks-per-node 2 --no-check; then
     id="$(submit broken.sh)" && t0=$SECONDS && expect_job broken "$id" "FAILED 2:0" &&
       log="dnd-$(sed -n 's/^#SBATCH --job-name=dnd-//p' broken.sh)-$id.out" &&
       has broken "$log" "broken.yaml:[0-9]+:[0-9]+: error" &&

@@ -10,13 +10,17 @@
 #include "src/core/text.h"
 #include "src/pipeline/ops/common.h"
 
+#include <torch/csrc/jit/frontend/parser.h>
+#include <torch/csrc/jit/frontend/tree_views.h>
 #include <torch/jit.h>
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <cmath>
@@ -183,6 +187,30 @@ std::string split_one_line_defs(const std::vector<std::string>& lines,
   return out;
 }
 
+// torch 1.13's TorchScript compiler crashes (a null dereference, the fuzzer found it) on an
+// empty subscript such as `u[]`, which its parser accepts: the offset of the first one in
+// `text`, found on the parser's tree before compiling. A text that does not parse has none
+// here (the compiler reports its error).
+std::optional<size_t> empty_subscript(const std::string& text) {
+  using namespace torch::jit;
+  std::function<std::optional<size_t>(const TreeRef&)> walk =
+      [&](const TreeRef& t) -> std::optional<size_t> {
+    const TreeList& sub = t->trees();
+    if (t->kind() == TK_SUBSCRIPT && sub.size() >= 2 && sub[1]->trees().empty())
+      return t->range().start();
+    for (const TreeRef& c : sub)
+      if (const auto r = walk(c)) return r;
+    return std::nullopt;
+  };
+  try {
+    Parser parser(std::make_shared<Source>(text));
+    for (int defs = 0; parser.lexer().cur().kind != TK_EOF && defs < 10000; ++defs)
+      if (const auto r = walk(parser.parseFunction(/*is_method=*/false))) return r;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 // Compiles `src` (one compilation unit per use: the planner probes its own, the run its own).
 Compiled compile_fn(const Params& p, const std::string& src) {
   const Document& doc = p.document();
@@ -190,6 +218,20 @@ Compiled compile_fn(const Params& p, const std::string& src) {
   Compiled c;
   c.lines = source_lines(src);
   const std::string text = split_one_line_defs(c.lines, c.origin);
+  if (const auto off = empty_subscript(text)) {
+    const int line = 1 + static_cast<int>(std::count(
+                             text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*off), '\n'));
+    const size_t bol = text.rfind('\n', *off == 0 ? 0 : *off - 1);
+    const int col = static_cast<int>(*off - (bol == std::string::npos || *off == 0 ? 0 : bol + 1)) + 1;
+    Mark at = sm.key;
+    if (line <= static_cast<int>(c.origin.size())) {
+      const auto [src_line, shift] = c.origin[static_cast<size_t>(line - 1)];
+      at = sm.at(src_line, col + shift);
+    }
+    throw doc.error(at, fmt::format("step '{}' (map): fn does not compile: an empty subscript [] "
+                                    "(index with x[i], x[a:b] or x[..., i])",
+                                    p.step().id));
+  }
   try {
     c.cu = torch::jit::compile(text);
   } catch (const std::exception& e) {
