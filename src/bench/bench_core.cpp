@@ -11,6 +11,10 @@
 //              fused multiply_add, and a * b + c with the system allocator;
 //   sum        a reduction over the split axis (local sum + allreduce) next to torch's
 //              sum of the whole array on one process;
+//   axis 0     sum, mean, max, var over axis 0 of a 2-D array split 0 (the column kernels)
+//              next to torch's sum(0) of the whole array on one process;
+//   random     random.uniform, random.normal, random.integers (int32) of 2^log2n values
+//              next to torch's rand, randn, randint on one process (4 bytes per value);
 //   allreduce  64 MiB float32 allreduce bandwidth (the collective dnd's reductions use).
 // Effective GB/s counts the bytes an ideal kernel moves: 16 per element for a*b+c (three
 // reads, one write), 12 for the triad, 4 for a sum. Times are the slowest rank's,
@@ -115,6 +119,65 @@ int main(int argc, char** argv) {
     Timing tsum = measure(comm, warmup, reps, [&] { DNDarray r = sum(a); });
     rows.push_back(
         {"dnd sum over split axis", tsum, 4.0 * static_cast<double>(nl), "local sum + allreduce"});
+  }
+
+  // Reductions over the split axis of a square (2^(log2n/2) rows) array, split 0: the
+  // column kernels, next to torch's sum(0) of the whole array on one process.
+  {
+    const int64_t side = int64_t{1} << (log2n / 2), other = n / side;
+    DNDarray m = random_uniform({side, other}, 4, 0, 1, {0});
+    const double mb = 4.0 * static_cast<double>(m.larray().numel());
+    Timing t0 = measure(comm, warmup, reps, [&] { DNDarray r = sum(m, axis(0)); });
+    rows.push_back({"dnd sum axis 0 (2-D, split 0)", t0, mb, "column kernel + allreduce"});
+    Timing t1 = measure(comm, warmup, reps, [&] { DNDarray r = mean(m, axis(0)); });
+    rows.push_back({"dnd mean axis 0", t1, mb, ""});
+    Timing t2 = measure(comm, warmup, reps, [&] { DNDarray r = dnd::max(m, axis(0)); });
+    rows.push_back({"dnd max axis 0", t2, mb, "NaN-propagating"});
+    Timing t3 = measure(comm, warmup, reps, [&] { DNDarray r = var(m, axis(0)); });
+    rows.push_back({"dnd var axis 0", t3, 2 * mb, "two passes (bytes counted twice)"});
+    memory::set_caching(false);
+    at::Tensor whole;
+    if (rank == 0) whole = at::rand({side, other});
+    Timing tt = measure(comm, warmup, reps, [&] {
+      if (rank == 0) {
+        at::Tensor r = whole.sum(0);
+      }
+    });
+    rows.push_back(
+        {"torch sum(0), 1 process", tt, 4.0 * static_cast<double>(n), "baseline: plain torch"});
+    whole = at::Tensor();
+    memory::set_caching(true);
+  }
+
+  // Random numbers, 4 bytes per float32 value written (GB/s / 4 = G values/s): dnd on
+  // the split array next to torch's generators on one process.
+  {
+    const double ob = 4.0 * static_cast<double>(nl);
+    Timing tu =
+        measure(comm, 1, std::max(3, reps / 4), [&] { DNDarray r = random_uniform({n}, 5, 0, 1, {0}); });
+    rows.push_back({"dnd random.uniform", tu, ob, "float32, Philox, counter-based"});
+    Timing tn =
+        measure(comm, 1, std::max(3, reps / 4), [&] { DNDarray r = random_normal({n}, 6, 0, 1, {0}); });
+    rows.push_back({"dnd random.normal", tn, ob, "float32, Box-Muller"});
+    Timing ti = measure(comm, 1, std::max(3, reps / 4), [&] {
+      DNDarray r = random_integers({n}, 7, 0, 100, {0, at::kInt});
+    });
+    rows.push_back({"dnd random.integers", ti, ob, "int32 in [0, 100)"});
+    memory::set_caching(false);
+    const double wb = 4.0 * static_cast<double>(n);
+    auto solo = [&](const std::function<void()>& f) {
+      return measure(comm, 1, std::max(3, reps / 4), [&] {
+        if (rank == 0) f();
+      });
+    };
+    rows.push_back({"torch rand, 1 process", solo([&] { at::Tensor r = at::rand({n}); }), wb,
+                    "baseline: plain torch"});
+    rows.push_back({"torch randn, 1 process", solo([&] { at::Tensor r = at::randn({n}); }), wb,
+                    "baseline: plain torch"});
+    rows.push_back({"torch randint, 1 process",
+                    solo([&] { at::Tensor r = at::randint(0, 100, {n}, at::kInt); }), wb,
+                    "baseline: plain torch"});
+    memory::set_caching(true);
   }
 
   // Point-to-point bandwidth: every rank sends 64 MiB to its right neighbour.
