@@ -64,9 +64,10 @@ void col_extreme(const int64_t* x, int64_t R, int64_t ld, int64_t n, bool is_max
   DND_DISPATCH(col_extreme(x, R, ld, n, is_max, out));
 }
 
-#define DND_ARG(T)                                                                              \
-  void col_arg_extreme(const T* x, int64_t R, int64_t ld, int64_t n, bool is_max, T* val, int64_t* idx) { \
-    DND_DISPATCH(col_arg_extreme(x, R, ld, n, is_max, val, idx));                                       \
+#define DND_ARG(T)                                                                        \
+  void col_arg_extreme(const T* x, int64_t R, int64_t ld, int64_t n, bool is_max, T* val, \
+                       int64_t* idx) {                                                    \
+    DND_DISPATCH(col_arg_extreme(x, R, ld, n, is_max, val, idx));                         \
   }
 DND_ARG(float)
 DND_ARG(double)
