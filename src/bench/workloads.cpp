@@ -692,6 +692,9 @@ const std::vector<WorkloadDef>& defs() {
        "STREAM triad on each rank's block; torch on 1 process (cases a*b+c, multiply_add, "
        "system allocator, sum; --size: elements)",
        stream_cases},
+      {"random", 1048576, "Mvalues/s",
+       "torch rand, randn, randint on 1 process (cases uniform, normal, integers; --size: elements)",
+       random_cases},
       {"allreduce", 1048576, "GB/s",
        "Isend/Irecv of the same bytes to the next rank (--size: elements per rank)", allreduce_cases},
       {"movement", 1024, "GB/s",

@@ -1,5 +1,6 @@
 // The memory-bound core against the memory bandwidth and plain torch (workload `stream`),
-// and dnd's allreduce against point-to-point bandwidth (workload `allreduce`).
+// the random generators against torch's (workload `random`), and dnd's allreduce against
+// point-to-point bandwidth (workload `allreduce`).
 //
 //   stream     (n,) float32 split 0, n = --size: a*b+c, the fused multiply_add, a*b+c with
 //              the system allocator (fresh pages every time), sum over the split axis.
@@ -16,6 +17,7 @@
 #include "src/bench/workloads_impl.h"
 #include "src/core/elementwise.h"
 #include "src/core/memory.h"
+#include "src/core/random.h"
 #include "src/core/reductions.h"
 
 #include <ATen/ATen.h>
@@ -123,6 +125,50 @@ std::vector<Case> stream_cases(int64_t base, const WorkloadOptions&) {
   for (const char* what : {"a*b+c", "multiply_add", "system-allocator", "sum"})
     out.push_back(stream_case(what, base, torch_once));
   return out;
+}
+
+// random.uniform, random.normal (float32) and random.integers (int32 in [0, 100)) of n
+// values split 0, next to torch's rand, randn and randint of the same n on one process.
+Case random_case(const std::string& what, int64_t base) {
+  Case c = case_of("random-" + what, "random", "Mvalues/s", "values generated, all ranks together",
+                   "elements", base);
+  c.unit_scale = 1e6;
+  c.definition = fmt::format("random {} n={} split 0", what, base);
+  c.check = divides(c.name, base, 1);
+  c.make = [what](const Communicator& comm, int64_t n) {
+    Problem p;
+    p.shape = fmt::format("({},) {} split 0", n, what == "integers" ? "int32" : "float32");
+    p.work = static_cast<double>(n);
+    p.run = [what, n, comm](StepClock& k) {
+      k.step(what, [&] {
+        if (what == "uniform")
+          DNDarray r = random_uniform({n}, 1, 0, 1, f32_on(comm, 0));
+        else if (what == "normal")
+          DNDarray r = random_normal({n}, 1, 0, 1, f32_on(comm, 0));
+        else
+          DNDarray r = random_integers({n}, 1, 0, 100, f32_on(comm, 0).with_dtype(at::kInt));
+      });
+    };
+    return p;
+  };
+  c.solo_baseline = [what, base](const Communicator& world, int warmup, int repeat) {
+    const std::string name = fmt::format("torch {}, 1 process", what == "uniform"  ? "rand"
+                                                                : what == "normal" ? "randn"
+                                                                                   : "randint");
+    return solo(world, warmup, repeat, name, static_cast<double>(base), 1e6, [&] {
+      if (what == "uniform")
+        at::Tensor t = at::rand({base});
+      else if (what == "normal")
+        at::Tensor t = at::randn({base});
+      else
+        at::Tensor t = at::randint(0, 100, {base}, at::kInt);
+    });
+  };
+  return c;
+}
+
+std::vector<Case> random_cases(int64_t base, const WorkloadOptions&) {
+  return {random_case("uniform", base), random_case("normal", base), random_case("integers", base)};
 }
 
 std::vector<Case> allreduce_cases(int64_t base, const WorkloadOptions&) {

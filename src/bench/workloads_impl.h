@@ -49,6 +49,7 @@ double peak_over_block(const Communicator& comm, double block, const std::functi
 // The workload families of the other files (the size at one rank, the options).
 std::vector<Case> stream_cases(int64_t base, const WorkloadOptions& o);     // workloads_core.cpp
 std::vector<Case> allreduce_cases(int64_t base, const WorkloadOptions& o);  // workloads_core.cpp
+std::vector<Case> random_cases(int64_t base, const WorkloadOptions& o);     // workloads_core.cpp
 std::vector<Case> movement_cases(int64_t base, const WorkloadOptions& o);   // workloads_movement.cpp
 std::vector<Case> pipeline_overhead_cases(int64_t base, const WorkloadOptions& o);  // workloads_map.cpp
 std::vector<Case> map_cases(int64_t base, const WorkloadOptions& o);                // workloads_map.cpp

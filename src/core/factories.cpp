@@ -49,10 +49,13 @@ DNDarray finish(at::Tensor local, const Shape& g, const Layout& l, const ArrayOp
   return o.device == DeviceKind::cpu ? a : to_device(a, o.device);
 }
 
-// Calls fn(local_flat_begin, local_flat_end, global_index_of) over this rank's block in
-// parallel. The global row-major index of local flat index k is computed from the layout.
+// Calls fn(local_begin, global_begin, len) in parallel over pieces of this rank's block,
+// each a run of consecutive global row-major indices (a block split along axis s is
+// prod(shape[:s]) such runs; pieces are at most kRunPiece elements).
+constexpr int64_t kRunPiece = int64_t{1} << 15;
 template <class Fn>
-void for_each_global_index(const Shape& g, const Layout& l, int64_t numel, Fn fn) {
+void for_each_run(const Shape& g, const Layout& l, int64_t numel, Fn fn) {
+  if (numel == 0) return;
   int64_t inner = 1, gs = 1, off = 0, cnt = 1;
   if (l.split) {
     const auto s = static_cast<size_t>(*l.split);
@@ -61,11 +64,23 @@ void for_each_global_index(const Shape& g, const Layout& l, int64_t numel, Fn fn
     off = l.mine.offset;
     cnt = l.mine.count;
   }
-  const int64_t run = cnt * inner;  // consecutive global indices per outer slice
-  at::parallel_for(0, numel, 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) {
-      const int64_t gi = l.split ? ((k / run) * gs + off) * inner + (k % run) : k;
-      fn(k, static_cast<uint64_t>(gi));
+  const int64_t run = l.split ? cnt * inner : numel;  // consecutive global indices per outer slice
+  const int64_t outer = numel / run, per_run = (run + kRunPiece - 1) / kRunPiece;
+  // Work items: (outer slice, piece of it); short runs are grouped so an item has ~kRunPiece.
+  const int64_t runs_per_item = per_run == 1 ? std::max<int64_t>(1, kRunPiece / run) : 1;
+  const int64_t items = per_run == 1 ? (outer + runs_per_item - 1) / runs_per_item : outer * per_run;
+  at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      if (per_run == 1) {
+        for (int64_t o = it * runs_per_item; o < std::min(outer, (it + 1) * runs_per_item); ++o) {
+          const int64_t gi = l.split ? (o * gs + off) * inner : 0;
+          fn(o * run, static_cast<uint64_t>(gi), run);
+        }
+      } else {
+        const int64_t o = it / per_run, first = (it % per_run) * kRunPiece;
+        const int64_t gi = (l.split ? (o * gs + off) * inner : 0) + first;
+        fn(o * run + first, static_cast<uint64_t>(gi), std::min(kRunPiece, run - first));
+      }
     }
   });
 }
@@ -227,15 +242,13 @@ DNDarray random_uniform(const Shape& shape, uint64_t seed, double low, double hi
   const double span = high - low;
   if (dt == at::kFloat) {
     float* p = local.data_ptr<float>();
-    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
-      auto w = random::draw(seed, kStreamUniform, gi);
-      p[k] = static_cast<float>(low + span * static_cast<double>(random::to_unit_float(w[0])));
+    for_each_run(shape, l, local.numel(), [&](int64_t k, uint64_t gi, int64_t n) {
+      random::fill_uniform(seed, kStreamUniform, gi, n, low, span, p + k);
     });
   } else {
     double* p = local.data_ptr<double>();
-    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
-      auto w = random::draw(seed, kStreamUniform, gi);
-      p[k] = low + span * random::to_unit_double(w[0], w[1]);
+    for_each_run(shape, l, local.numel(), [&](int64_t k, uint64_t gi, int64_t n) {
+      random::fill_uniform(seed, kStreamUniform, gi, n, low, span, p + k);
     });
   }
   return finish(local, shape, l, o);
@@ -252,22 +265,42 @@ DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double st
     throw TypeError(
         fmt::format("random.normal: dtype must be float32 or float64, not {}", dtype_name(dt)));
   at::Tensor local = at::empty(l.lshape, at::TensorOptions().dtype(dt));
-  auto sample = [&](uint64_t gi) {
-    auto w = random::draw(seed, kStreamNormal, gi);
-    // Box-Muller on (0, 1] x [0, 1): log never sees 0.
-    const double u1 = 1.0 - random::to_unit_double(w[0], w[1]);
-    const double u2 = random::to_unit_double(w[2], w[3]);
-    return mean + std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  };
-  if (dt == at::kFloat) {
-    float* p = local.data_ptr<float>();
-    for_each_global_index(shape, l, local.numel(),
-                          [&](int64_t k, uint64_t gi) { p[k] = static_cast<float>(sample(gi)); });
-  } else {
-    double* p = local.data_ptr<double>();
-    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) { p[k] = sample(gi); });
-  }
+  // Box-Muller on pairs: elements 2p and 2p + 1 are r cos(t) and r sin(t) of pair p, with
+  // r = sqrt(-2 log u1), t = 2 pi u2 (u1 in (0, 1]: log never sees 0). The transcendental
+  // functions run as vectorised ATen kernels over a piece's pairs at once (log in float64;
+  // cos and sin in the result's dtype).
+  AT_DISPATCH_FLOATING_TYPES(dt, "random_normal", [&] {
+    scalar_t* p = local.data_ptr<scalar_t>();
+    for_each_run(shape, l, local.numel(), [&](int64_t k, uint64_t gi, int64_t n) {
+      const uint64_t p0 = gi / 2;
+      const int64_t np = static_cast<int64_t>((gi + static_cast<uint64_t>(n) - 1) / 2 - p0 + 1);
+      at::Tensor u1 = at::empty({np}, at::kDouble), u2 = at::empty({np}, at::kDouble);
+      random::fill_box_muller(seed, kStreamNormal, p0, np, u1.data_ptr<double>(), u2.data_ptr<double>());
+      at::Tensor r = u1.log_().mul_(-2.0).sqrt_().mul_(std).to(dt);
+      at::Tensor t = u2.mul_(2.0 * M_PI).to(dt);
+      at::Tensor c = at::cos(t), sn = t.sin_();
+      const scalar_t* rp = r.data_ptr<scalar_t>();
+      const scalar_t* cp = c.data_ptr<scalar_t>();
+      const scalar_t* sp = sn.data_ptr<scalar_t>();
+      const auto mu = static_cast<scalar_t>(mean);
+      const int64_t lead = static_cast<int64_t>(gi & 1);  // element gi is the odd one of its pair
+      int64_t i = 0;
+      if (lead) p[k + i++] = mu + rp[0] * sp[0];
+      for (; i + 1 < n; i += 2) {
+        const int64_t q = (i + lead) / 2;
+        p[k + i] = mu + rp[q] * cp[q];
+        p[k + i + 1] = mu + rp[q] * sp[q];
+      }
+      if (i < n) p[k + i] = mu + rp[(i + lead) / 2] * cp[(i + lead) / 2];
+    });
+  });
   return finish(local, shape, l, o);
+}
+
+int64_t random_normal_scratch_bytes(Dtype dtype) {
+  // u1, u2 (float64) and r, t, cos (the dtype) of up to kRunPiece / 2 + 1 pairs, per thread.
+  const int64_t pairs = kRunPiece / 2 + 1;
+  return at::get_num_threads() * pairs * (16 + 3 * static_cast<int64_t>(c10::elementSize(dtype)));
 }
 
 DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high,
@@ -289,12 +322,20 @@ DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   AT_DISPATCH_INTEGRAL_TYPES(dt, "random_integers", [&] {
     scalar_t* p = local.data_ptr<scalar_t>();
-    for_each_global_index(shape, l, local.numel(), [&](int64_t k, uint64_t gi) {
-      auto w = random::draw(seed, kStreamIntegers, gi);
-      const uint64_t x = (static_cast<uint64_t>(w[0]) << 32) | w[1];
-      // Lemire's multiply-shift maps x to [0, range) with negligible bias.
-      const auto off = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * range) >> 64);
-      p[k] = static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + off));
+    for_each_run(shape, l, local.numel(), [&](int64_t k, uint64_t gi, int64_t n) {
+      // 64 random bits per element, in place for 64-bit results, else through a buffer.
+      uint64_t buf[1024];
+      for (int64_t c0 = 0; c0 < n; c0 += 1024) {
+        const int64_t m = std::min<int64_t>(1024, n - c0);
+        uint64_t* bits = sizeof(scalar_t) == 8 ? reinterpret_cast<uint64_t*>(p + k + c0) : buf;
+        random::fill_bits64(seed, kStreamIntegers, gi + static_cast<uint64_t>(c0), m, bits);
+        // Lemire's multiply-shift maps x to [0, range) with negligible bias.
+        for (int64_t j = 0; j < m; ++j) {
+          const auto off =
+              static_cast<uint64_t>((static_cast<unsigned __int128>(bits[j]) * range) >> 64);
+          p[k + c0 + j] = static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + off));
+        }
+      }
     });
   });
   return finish(local, shape, l, o);

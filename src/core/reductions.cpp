@@ -1,13 +1,17 @@
 #include "src/core/reductions.h"
 
 #include "src/core/error.h"
+#include "src/core/reduce_kernels.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 namespace dnd {
 
@@ -53,9 +57,141 @@ bool local_extent_empty(const at::Tensor& x, const Plan& p) {
 }
 
 // Sum over the axes, keeping them (an empty axis list reduces nothing).
+at::Tensor column_sum(const at::Tensor& x, const Plan& p);
 at::Tensor local_sum(const at::Tensor& x, const Plan& p, std::optional<Dtype> dt = std::nullopt) {
+  if (!dt || *dt == x.scalar_type()) {
+    at::Tensor fast = column_sum(x, p);
+    if (fast.defined()) return fast;
+  }
   if (p.axes.empty()) return dt ? x.to(*dt) : at::sum(x.unsqueeze(0), 0);  // sum's dtype promotion
   return at::sum(x, p.axes, /*keepdim=*/true, dt ? c10::optional<at::ScalarType>(*dt) : c10::nullopt);
+}
+
+// ---- column kernels: a reduction over a run of leading axes of a contiguous block ------
+//
+// When the reduced axes are consecutive, [a, b), and axes remain after them, the block
+// is `outer` panels of R rows by C columns (R the product of the reduced extents), and
+// the reduction folds each panel's rows into a row of C results: src/core/reduce_kernels
+// reads the panel once in memory order (torch's reduction over a leading axis of a
+// contiguous block reads it far slower). The result tensor has the kept-dims shape.
+struct Panels {
+  int64_t outer = 1, R = 1, C = 1;
+};
+
+std::optional<Panels> column_panels(const at::Tensor& x, const Plan& p) {
+  if (p.axes.empty() || !x.device().is_cpu() || !x.is_contiguous()) return std::nullopt;
+  for (size_t i = 1; i < p.axes.size(); ++i)
+    if (p.axes[i] != p.axes[i - 1] + 1) return std::nullopt;
+  const int64_t a = p.axes.front(), b = p.axes.back() + 1;
+  if (b >= x.dim()) return std::nullopt;  // an inner reduction: torch's own is fast
+  Panels g;
+  for (int64_t d = 0; d < x.dim(); ++d) (d < a ? g.outer : d < b ? g.R : g.C) *= x.size(d);
+  if (g.C < 8) return std::nullopt;  // too narrow for a column kernel to pay
+  return g;
+}
+
+// Runs kern(x_panel, R, C, out_panel, c0, n) over column chunks of every panel in parallel.
+template <class T, class O, class K>
+void over_panels(const at::Tensor& x, at::Tensor& out, const Panels& g, K kern) {
+  constexpr int64_t kChunk = 4096;
+  const int64_t chunks = (g.C + kChunk - 1) / kChunk;
+  const T* xp = x.data_ptr<T>();
+  O* op = out.data_ptr<O>();
+  at::parallel_for(0, g.outer * chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t o = t / chunks, c0 = (t % chunks) * kChunk, n = std::min(kChunk, g.C - c0);
+      kern(xp + o * g.R * g.C + c0, g.R, g.C, n, op + o * g.C + c0, o * g.C + c0);
+    }
+  });
+}
+
+// The column-kernel sum (float32 and float64 in their own dtype, int32 and int64 as
+// int64), or an undefined tensor where it does not apply.
+at::Tensor column_sum(const at::Tensor& x, const Plan& p) {
+  const auto g = column_panels(x, p);
+  if (!g) return {};
+  const Dtype t = x.scalar_type();
+  if (t != at::kFloat && t != at::kDouble && t != at::kInt && t != at::kLong) return {};
+  at::Tensor out = at::empty(keep_shape(x, p), x.options().dtype(t == at::kInt ? at::kLong : t));
+  auto run = [&](auto in_tag, auto out_tag) {
+    using T = decltype(in_tag);
+    using O = decltype(out_tag);
+    over_panels<T, O>(x, out, *g, [](const T* xp, int64_t R, int64_t ld, int64_t n, O* op, int64_t) {
+      kernels::col_sum(xp, R, ld, n, op);
+    });
+  };
+  if (t == at::kFloat) run(float{}, float{});
+  if (t == at::kDouble) run(double{}, double{});
+  if (t == at::kInt) run(int32_t{}, int64_t{});
+  if (t == at::kLong) run(int64_t{}, int64_t{});
+  return out;
+}
+
+// sum over the reduced axes of (x - center)^2, center of the kept-dims shape (or
+// undefined: 0); float32 and float64 only.
+at::Tensor column_sumsq(const at::Tensor& x, const Plan& p, const at::Tensor& center) {
+  const auto g = column_panels(x, p);
+  const Dtype t = x.scalar_type();
+  if (!g || (t != at::kFloat && t != at::kDouble)) return {};
+  if (center.defined() &&
+      (center.scalar_type() != t || !center.is_contiguous() || center.numel() != g->outer * g->C))
+    return {};
+  at::Tensor out = at::empty(keep_shape(x, p), x.options());
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* cp = center.defined() ? center.data_ptr<T>() : nullptr;
+    over_panels<T, T>(x, out, *g, [cp](const T* xp, int64_t R, int64_t ld, int64_t n, T* op, int64_t k) {
+      kernels::col_sumsq(xp, R, ld, n, cp ? cp + k : nullptr, op);
+    });
+  };
+  if (t == at::kFloat) run(float{});
+  if (t == at::kDouble) run(double{});
+  return out;
+}
+
+// min / max through the column kernels (NaN propagates); needs R >= 1.
+at::Tensor column_extreme(const at::Tensor& x, const Plan& p, bool is_max) {
+  const auto g = column_panels(x, p);
+  const Dtype t = x.scalar_type();
+  if (!g || g->R < 1 || (t != at::kFloat && t != at::kDouble && t != at::kInt && t != at::kLong))
+    return {};
+  at::Tensor out = at::empty(keep_shape(x, p), x.options());
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    over_panels<T, T>(x, out, *g,
+                      [is_max](const T* xp, int64_t R, int64_t ld, int64_t n, T* op, int64_t) {
+                        kernels::col_extreme(xp, R, ld, n, is_max, op);
+                      });
+  };
+  if (t == at::kFloat) run(float{});
+  if (t == at::kDouble) run(double{});
+  if (t == at::kInt) run(int32_t{});
+  if (t == at::kLong) run(int64_t{});
+  return out;
+}
+
+// argmin / argmax over one leading run of axes through the column kernels: (value,
+// local index) of the kept-dims shape; undefined where it does not apply (R >= 1 needed).
+std::pair<at::Tensor, at::Tensor> column_arg(const at::Tensor& x, const Plan& p, bool is_max) {
+  const auto g = column_panels(x, p);
+  const Dtype t = x.scalar_type();
+  if (!g || g->R < 1 || (t != at::kFloat && t != at::kDouble && t != at::kInt && t != at::kLong))
+    return {};
+  at::Tensor val = at::empty(keep_shape(x, p), x.options());
+  at::Tensor idx = at::empty(keep_shape(x, p), x.options().dtype(at::kLong));
+  int64_t* ip = idx.data_ptr<int64_t>();
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    over_panels<T, T>(x, val, *g,
+                      [is_max, ip](const T* xp, int64_t R, int64_t ld, int64_t n, T* op, int64_t k) {
+                        kernels::col_arg_extreme(xp, R, ld, n, is_max, op, ip + k);
+                      });
+  };
+  if (t == at::kFloat) run(float{});
+  if (t == at::kDouble) run(double{});
+  if (t == at::kInt) run(int32_t{});
+  if (t == at::kLong) run(int64_t{});
+  return {val, idx};
 }
 
 Dtype float_result(Dtype t) { return at::isFloatingType(t) || at::isComplexType(t) ? t : kDefaultDtype; }
@@ -93,7 +229,8 @@ DNDarray extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepd
     // This rank holds nothing of the reduced extent: contribute the identity.
     part = at::full(keep_shape(x, p), extreme_identity(x.scalar_type(), is_max), x.options());
   } else {
-    part = is_max ? at::amax(x, p.axes, true) : at::amin(x, p.axes, true);
+    part = column_extreme(x, p, is_max);
+    if (!part.defined()) part = is_max ? at::amax(x, p.axes, true) : at::amin(x, p.axes, true);
   }
   if (p.over_split) {
     at::Tensor nan_flag;
@@ -121,7 +258,9 @@ DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> a
 
   if (!p.over_split) {
     // The reduced axis is whole on every rank: local indices are global ones.
-    at::Tensor idx = flat ? pick(x.reshape({-1}), 0).reshape(keep_shape(x, p)) : pick(x, ax);
+    at::Tensor idx;
+    if (!flat) idx = column_arg(x, p, is_max).second;
+    if (!idx.defined()) idx = flat ? pick(x.reshape({-1}), 0).reshape(keep_shape(x, p)) : pick(x, ax);
     return wrap(a, finish_dims(idx, p, keepdims), p);
   }
 
@@ -149,8 +288,11 @@ DNDarray arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> a
       }
       gidx = at::full(kshape, g, x.options().dtype(at::kLong));
     } else {
-      gidx = pick(x, ax);
-      val = at::gather(x, ax, gidx);
+      std::tie(val, gidx) = column_arg(x, p, is_max);
+      if (!gidx.defined()) {
+        gidx = pick(x, ax);
+        val = at::gather(x, ax, gidx);
+      }
       gidx = gidx + mine.offset;
     }
   } else {
@@ -232,10 +374,13 @@ DNDarray var(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
   at::Tensor m = local_sum(x, p);
   if (p.over_split) combine(a.comm(), m, ReduceOp::sum);
   m = m / static_cast<double>(p.n_reduced);
-  // Pass 2: squared deviations.
-  at::Tensor d = x - m;
-  at::Tensor sq = at::isComplexType(dt) ? at::real(d * at::conj(d)) : d * d;
-  at::Tensor part = local_sum(sq, p);
+  // Pass 2: squared deviations (the column kernel folds them without a block temporary).
+  at::Tensor part = column_sumsq(x, p, m);
+  if (!part.defined()) {
+    at::Tensor d = x - m;
+    at::Tensor sq = at::isComplexType(dt) ? at::real(d * at::conj(d)) : d * d;
+    part = local_sum(sq, p);
+  }
   if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
   // As numpy: no degrees of freedom left gives nan (0/0) or inf, never a negative divisor.
   part = part / static_cast<double>(std::max<int64_t>(p.n_reduced - ddof, 0));
@@ -293,7 +438,8 @@ DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
   } else if (ord == 1) {
     part = local_sum(mag, p);
   } else if (ord == 2) {
-    part = local_sum(mag * mag, p);
+    part = column_sumsq(mag, p, at::Tensor());
+    if (!part.defined()) part = local_sum(mag * mag, p);
   } else {
     part = local_sum(at::pow(mag, ord), p);
   }

@@ -34,6 +34,13 @@ if [ "$GROUP" = core ]; then
   has stream 'stream-a*b+c' "baseline: torch a\*b\+c, 1 process, torch's allocator"
   has stream stream-sum 'baseline at each rank count: STREAM triad'
 
+  run random --workload random --size 4096
+  for c in uniform normal integers; do
+    has random "random-$c" 'strong +2 +[0-9]+ .*[0-9]'
+  done
+  has random random-uniform 'baseline: torch rand, 1 process'
+  has random random-integers 'baseline: torch randint, 1 process'
+
   run movement --workload movement --size 64
   for c in resplit-0to1 resplit-1to0 reshape flatten; do
     has movement "movement-$c" "$FIG"

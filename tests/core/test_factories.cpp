@@ -6,6 +6,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
 using namespace dnd;
 using namespace dnd::testing;
 
@@ -124,7 +128,10 @@ TEST(Factories, ArrayFromBlocksRejectsMismatchOnEveryRank) {
 
 TEST(Factories, RandomArraysAreTheSameAtAnyRankCountAndSplit) {
   const Communicator self = Communicator::self();
-  for (const Shape& shape : std::vector<Shape>{{0}, {1}, {13}, {7, 5}, {3, 4, 2}}) {
+  // (70001 and (3, 40000): several generator batches and pieces per rank, blocks that
+  // start mid-batch; (5, 0, 3): an empty axis.)
+  for (const Shape& shape : std::vector<Shape>{
+           {0}, {1}, {13}, {7, 5}, {3, 4, 2}, {70001}, {3, 40000}, {5, 0, 3}, {3, 7, 33}}) {
     const at::Tensor u = random_uniform(shape, 7, -2.0, 3.0, ArrayOptions{}.with_comm(self)).larray();
     const at::Tensor ud =
         random_uniform(shape, 7, 0, 1, ArrayOptions{}.with_comm(self).with_dtype(at::kDouble)).larray();
@@ -157,6 +164,65 @@ TEST(Factories, RandomValuesHaveTheRightDistribution) {
   // Different seeds differ.
   EXPECT_FALSE(at::equal(allgather(random_uniform({100}, 1, 0, 1, {0})),
                          allgather(random_uniform({100}, 2, 0, 1, {0}))));
+}
+
+namespace {
+// The Kolmogorov-Smirnov statistic sup |F_n(x) - F(x)| of the values against the cdf.
+double ks_statistic(at::Tensor values, const std::function<double(double)>& cdf) {
+  const at::Tensor v = std::get<0>(values.to(at::kDouble).reshape({-1}).sort());
+  const double* p = v.data_ptr<double>();
+  const int64_t n = v.numel();
+  double d = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double f = cdf(p[i]);
+    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
+  }
+  return d;
+}
+double lag1_correlation(const at::Tensor& v) {
+  const at::Tensor x = v.to(at::kDouble).reshape({-1});
+  const at::Tensor a = x.narrow(0, 0, x.numel() - 1), b = x.narrow(0, 1, x.numel() - 1);
+  return at::corrcoef(at::stack({a, b}))[0][1].item<double>();
+}
+}  // namespace
+
+TEST(Factories, RandomDistributionsPassKolmogorovSmirnov) {
+  // P(sqrt(n) D > 2.0) is about 7e-4 for a correct generator; a generator with a wrong
+  // scale, shift, shape, too few bits or correlated neighbours fails one of these.
+  const int64_t n = 1 << 17;
+  const double bound = 2.0 / std::sqrt(static_cast<double>(n));
+  const auto phi = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+    const at::Tensor u = allgather(random_uniform({n}, 11, -1.0, 3.0, {0, dt}));
+    EXPECT_LT(ks_statistic(u, [](double x) { return std::clamp((x + 1.0) / 4.0, 0.0, 1.0); }), bound)
+        << dtype_name(dt);
+    EXPECT_NEAR(u.mean().item<double>(), 1.0, 0.02);
+    EXPECT_NEAR(u.to(at::kDouble).var(false).item<double>(), 16.0 / 12.0, 0.02);
+    EXPECT_LT(std::abs(lag1_correlation(u)), 5.0 / std::sqrt(static_cast<double>(n)));
+    // the low bits are random too: the fractional part of 2^12 u is uniform
+    const at::Tensor fine = (u.to(at::kDouble) + 1.0) * 1024.0;
+    EXPECT_LT(ks_statistic(fine - fine.floor(), [](double x) { return x; }), bound) << dtype_name(dt);
+
+    const at::Tensor z = allgather(random_normal({n}, 12, 2.0, 3.0, {0, dt}));
+    EXPECT_LT(ks_statistic(z, [&](double x) { return phi((x - 2.0) / 3.0); }), bound) << dtype_name(dt);
+    EXPECT_NEAR(z.to(at::kDouble).mean().item<double>(), 2.0, 0.03);
+    EXPECT_NEAR(z.to(at::kDouble).var(false).item<double>(), 9.0, 0.15);
+    // r cos t and r sin t of one pair are uncorrelated, and so are neighbouring pairs
+    EXPECT_LT(std::abs(lag1_correlation(z)), 5.0 / std::sqrt(static_cast<double>(n)));
+    const at::Tensor zz = (z.to(at::kDouble) - 2.0) / 3.0;
+    EXPECT_LT(std::abs(lag1_correlation(zz * zz)), 5.0 / std::sqrt(static_cast<double>(n)));
+    // tails: P(|z| > 3 sigma) = 0.0027
+    EXPECT_NEAR((zz.abs() > 3.0).to(at::kDouble).mean().item<double>(), 0.0027, 0.0006);
+  }
+  // integers: each of 6 values about n / 6 times (chi-square with 5 dof, < 25 at p ~ 1e-4)
+  const at::Tensor k = allgather(random_integers({n}, 13, -3, 3, {0}));
+  const at::Tensor counts = at::bincount(k + 3);
+  ASSERT_EQ(counts.numel(), 6);
+  const double e = static_cast<double>(n) / 6;
+  EXPECT_LT(((counts.to(at::kDouble) - e).pow(2) / e).sum().item<double>(), 25.0);
+  // a wide range uses the high bits: values spread over all of [0, 2^40)
+  const at::Tensor w = allgather(random_integers({n}, 14, 0, int64_t{1} << 40, {0}));
+  EXPECT_LT(ks_statistic(w.to(at::kDouble) / std::ldexp(1.0, 40), [](double x) { return x; }), bound);
 }
 
 TEST(Factories, BadArgumentsAreClearErrors) {

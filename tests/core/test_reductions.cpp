@@ -298,3 +298,164 @@ TEST(Reductions, LargeResultsOverTheSplitAxis) {
   const at::Tensor ti = (t * 100).to(at::kLong);
   expect_global(sum(array(ti, 0), axis(0)), at::sum(ti, 0));
 }
+
+// ---- the column kernels (a reduction over leading axes of a block with >= 8 columns) ----
+
+namespace {
+// Shapes whose leading-axis reductions take src/core/reduce_kernels: wide enough rows,
+// empty axes, a middle axis (outer panels), and a row wider than one column chunk (4096).
+const std::vector<Shape> kColumnShapes = {{13, 9}, {0, 11}, {5, 3, 12}, {3, 4100}, {2, 0, 9}};
+const std::vector<Shape> kColumnNonEmpty = {{13, 9}, {5, 3, 12}, {3, 4100}, {9, 1, 8}};
+}  // namespace
+
+TEST(Reductions, ColumnKernelsMatchTorch) {
+  const auto num = std::vector<at::ScalarType>{at::kInt, at::kLong, at::kFloat, at::kDouble};
+  const auto fl = std::vector<at::ScalarType>{at::kFloat, at::kDouble};
+  check_reduction(
+      "sum", [](auto& a, auto& ax, bool k) { return sum(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::sum(t, d, k); }, kColumnShapes, num, 1e-6, 1e-6);
+  check_reduction(
+      "mean", [](auto& a, auto& ax, bool k) { return mean(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::mean(t, d, k); }, kColumnShapes, fl, 1e-5, 1e-6);
+  for (int64_t ddof : {0, 1})
+    check_reduction(
+        "var", [ddof](auto& a, auto& ax, bool k) { return var(a, ax, ddof, k); },
+        [ddof](auto& t, auto& d, bool k) {
+          return at::var(t, at::IntArrayRef(d), c10::optional<int64_t>(ddof), k);
+        },
+        kColumnNonEmpty, fl, 1e-5, 1e-6);
+  check_reduction(
+      "std", [](auto& a, auto& ax, bool k) { return dnd::std(a, ax, 0, k); },
+      [](auto& t, auto& d, bool k) {
+        return at::std(t, at::IntArrayRef(d), c10::optional<int64_t>(0), k);
+      },
+      kColumnNonEmpty, fl, 1e-5, 1e-6);
+  check_reduction(
+      "min", [](auto& a, auto& ax, bool k) { return dnd::min(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::amin(t, d, k); }, kColumnNonEmpty, num, 0, 0);
+  check_reduction(
+      "max", [](auto& a, auto& ax, bool k) { return dnd::max(a, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::amax(t, d, k); }, kColumnNonEmpty, num, 0, 0);
+  check_reduction(
+      "norm", [](auto& a, auto& ax, bool k) { return norm(a, 2.0, ax, k); },
+      [](auto& t, auto& d, bool k) { return at::linalg_vector_norm(t, 2.0, d, k); }, kColumnShapes, fl,
+      1e-5, 1e-6);
+}
+
+TEST(Reductions, ColumnKernelsPropagateNaN) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+    at::Tensor t = sample({11, 3, 10}, dt);
+    t[0][0][0] = nan;   // first row (the accumulator's start)
+    t[6][1][3] = nan;   // a middle row
+    t[10][2][9] = nan;  // the last row (the kernels' remainder loop)
+    t[4][2][5] = std::numeric_limits<double>::infinity();
+    for (Split s : all_splits(3))
+      for (const Axes& ax : {axis(0), Axes(std::vector<int64_t>{0, 1}), axis(1)}) {
+        const auto d = dims_of(ax, 3);
+        const std::string what =
+            fmt::format("{} split={} {}", dtype_name(dt), split_str(s), axes_str(ax));
+        expect_global(dnd::max(array(t, s), ax), at::amax(t, d), 0, 0, what);
+        expect_global(dnd::min(array(t, s), ax), at::amin(t, d), 0, 0, what);
+        expect_global(sum(array(t, s), ax), at::sum(t, d), 1e-6, 1e-6, what);
+        expect_global(mean(array(t, s), ax), at::mean(t, d), 1e-6, 1e-6, what);
+        expect_global(var(array(t, s), ax), at::var(t, d, c10::optional<int64_t>(0), false), 1e-5, 1e-6,
+                      what);
+      }
+  }
+}
+
+TEST(Reductions, ColumnSumsBeatRowByRowFloat32OnAdversarialData) {
+  // float32 columns with a large offset (1e4) or heavy cancellation (+-1e7 alternating),
+  // plus a small pattern. The reference is the float64 sum of the same float32 values
+  // (numpy's float64 sum); the bar is numpy's float32 sum over axis 0, which adds row by
+  // row in float32. dnd accumulates in float64, then rounds once per rank's partial.
+  const Communicator world = Communicator::world();
+  const int64_t rows = 4099, cols = 33;
+  const at::Tensor i = at::arange(rows, at::kDouble).unsqueeze(1), j = at::arange(cols, at::kDouble);
+  const at::Tensor noise = ((i * 0.6180339887 + j * 0.4142135623).frac() - 0.5) * 3.0;
+  const at::Tensor sign = 1.0 - 2.0 * at::remainder(i + j, 2.0);
+  const at::Tensor offset = at::where(j.remainder(2.0) == 0, at::full({}, 1e4, at::kDouble), sign * 1e7);
+  const at::Tensor x = (offset + noise).to(at::kFloat);
+  const at::Tensor ref = x.to(at::kDouble).sum(0);
+  at::Tensor naive = at::zeros({cols}, at::kFloat);
+  for (int64_t r = 0; r < rows; ++r) naive += x[r];
+  const double naive_err = (naive.to(at::kDouble) - ref).abs().sum().item<double>();
+  ASSERT_GT(naive_err, 0.0);  // the data is adversarial for row-by-row float32
+  for (Split s : all_splits(2)) {
+    const at::Tensor got = allgather(sum(array(x, s), axis(0))).to(at::kDouble);
+    const double err = (got - ref).abs().sum().item<double>();
+    EXPECT_LE(err, naive_err) << "split=" << split_str(s);
+    if (!s || *s == 1) {
+      // One local fold per column: the float64 sum rounded once (to within float64's own error).
+      const at::Tensor ulp = ref.abs() * std::numeric_limits<float>::epsilon();
+      const at::Tensor bound = ulp + rows * 1.2e-16 * x.to(at::kDouble).abs().sum(0);
+      EXPECT_TRUE(((got - ref).abs() <= bound).all().item<bool>()) << "split=" << split_str(s);
+    }
+  }
+  // mean and var of the offset columns: two passes, float64 accumulation.
+  const at::Tensor xo = x.index_select(1, at::arange(0, cols, 2));
+  const at::Tensor x64 = xo.to(at::kDouble);
+  for (Split s : all_splits(2)) {
+    expect_global(mean(array(xo, s), axis(0)), x64.mean(0).to(at::kFloat), 1e-6, 0);
+    expect_global(var(array(xo, s), axis(0)), x64.var(0, /*unbiased=*/false).to(at::kFloat), 1e-4, 0);
+  }
+}
+
+TEST(Reductions, ColumnKernelsWithUnevenAndEmptyBlocks) {
+  // unbalanced(): rank 0 holds nothing when p > 1.
+  const at::Tensor t = (at::arange(19 * 21, at::kDouble).reshape({19, 21}) * 0.377).frac() - 0.5;
+  for (at::ScalarType dt : {at::kFloat, at::kDouble, at::kInt, at::kLong}) {
+    const at::Tensor x = dt == at::kInt || dt == at::kLong ? (t * 1000).to(dt) : t.to(dt);
+    const DNDarray a = unbalanced(x, 0);
+    expect_global(sum(a, axis(0)), at::sum(x, 0), 1e-6, 1e-6, dtype_name(dt));
+    expect_global(dnd::min(a, axis(0)), at::amin(x, {0}), 0, 0, dtype_name(dt));
+    expect_global(dnd::max(a, axis(0)), at::amax(x, {0}), 0, 0, dtype_name(dt));
+    if (at::isFloatingType(dt)) {
+      expect_global(mean(a, axis(0)), at::mean(x, 0), 1e-6, 1e-6, dtype_name(dt));
+      expect_global(dnd::std(a, axis(0)), at::std(x, 0, /*unbiased=*/false), 1e-5, 1e-6, dtype_name(dt));
+    }
+  }
+}
+
+namespace {
+// numpy's argmin / argmax along axis d: the first extreme, the first NaN over everything.
+at::Tensor numpy_arg(const at::Tensor& t, int64_t d, bool is_max) {
+  at::Tensor m = t.movedim(d, 0).contiguous().to(at::kDouble);
+  const int64_t R = m.size(0);
+  std::vector<int64_t> rest(m.sizes().begin() + 1, m.sizes().end());
+  m = m.reshape({R, -1});
+  const int64_t C = m.size(1);
+  at::Tensor out = at::zeros({C}, at::kLong);
+  for (int64_t j = 0; j < C; ++j) {
+    int64_t b = 0;
+    for (int64_t r = 1; r < R; ++r) {
+      const double v = m[r][j].item<double>(), cur = m[b][j].item<double>();
+      if (std::isnan(cur)) break;
+      if (std::isnan(v) || (is_max ? v > cur : v < cur)) b = r;
+    }
+    out[j] = b;
+  }
+  return out.reshape(rest);
+}
+}  // namespace
+
+TEST(Reductions, ColumnArgExtremesAreNumpysFirstIndices) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const Shape& shape : std::vector<Shape>{{13, 9}, {5, 3, 12}, {9, 1, 8}})
+    for (at::ScalarType dt : {at::kInt, at::kLong, at::kFloat, at::kDouble}) {
+      at::Tensor t = sample(shape, dt);  // many ties
+      if (at::isFloatingType(dt)) {
+        t.view({-1})[7] = nan;
+        t.view({-1})[40] = nan;
+      }
+      const int64_t nd = static_cast<int64_t>(shape.size());
+      for (Split s : all_splits(nd))
+        for (int64_t d = 0; d < nd; ++d) {
+          const std::string what =
+              fmt::format("{} {} split={} axis {}", dtype_name(dt), shape_str(shape), split_str(s), d);
+          expect_global(argmax(array(t, s), d), numpy_arg(t, d, true), 0, 0, "argmax " + what);
+          expect_global(argmin(array(t, s), d), numpy_arg(t, d, false), 0, 0, "argmin " + what);
+        }
+    }
+}

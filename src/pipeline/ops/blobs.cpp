@@ -3,6 +3,8 @@
 #include "src/core/manipulation.h"
 #include "src/pipeline/ops/common.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
 namespace dnd::pipeline::ops {
@@ -47,6 +49,7 @@ OpDef blobs_op() {
     r.outputs.push_back(
         ArrayMeta{{n}, at::kLong, split && *split == 0 ? Split(0) : kReplicated, c.default_device});
     r.outputs.push_back(ArrayMeta{{k, dim}, dt, kReplicated, c.default_device});
+    r.temp_bytes = random_normal_scratch_bytes(dt);
     return r;
   };
   d.run = [](RunContext& c) {
@@ -60,8 +63,20 @@ OpDef blobs_op() {
     DNDarray x = random_normal({n, dim}, seed, 0.0, c.params.number("std"), rows);
     const Chunk mine = x.chunk();
     at::Tensor lab = at::remainder(at::arange(mine.offset, mine.offset + mine.count, at::kLong), k);
+    // Each row plus its centre, in place (no block-sized temporary of the centres).
     at::Tensor xl = x.larray();
-    xl.add_(centers.larray().index_select(0, lab));
+    AT_DISPATCH_FLOATING_TYPES(xl.scalar_type(), "random.blobs", [&] {
+      scalar_t* xp = xl.data_ptr<scalar_t>();
+      const scalar_t* cp = centers.larray().data_ptr<scalar_t>();
+      const int64_t first = mine.offset;
+      at::parallel_for(0, mine.count, 1024, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const scalar_t* ci = cp + ((first + i) % k) * dim;
+          scalar_t* xi = xp + i * dim;
+          for (int64_t j = 0; j < dim; ++j) xi[j] += ci[j];
+        }
+      });
+    });
     DNDarray labels(lab, {n}, 0, c.comm, x.counts());
     std::vector<DNDarray> out;
     out.push_back(resplit(x, xm.split));

@@ -217,6 +217,7 @@ OpDef random_op(const char* name, const char* summary, const char* a, const char
       throw TypeError(fmt::format("{}: dtype must be an integer type, got {}", name, dtype_name(dt)));
     InferResult r;
     r.outputs.push_back(meta(c, name, c.params.shape("shape"), dt));
+    if (a_name == "mean") r.temp_bytes = random_normal_scratch_bytes(dt);
     return r;
   };
   const std::string sa = a, sb = b;
