@@ -8,6 +8,8 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 
@@ -297,10 +299,14 @@ DNDarray random_normal(const Shape& shape, uint64_t seed, double mean, double st
   return finish(local, shape, l, o);
 }
 
-int64_t random_normal_scratch_bytes(Dtype dtype) {
-  // u1, u2 (float64) and r, t, cos (the dtype) of up to kRunPiece / 2 + 1 pairs, per thread.
-  const int64_t pairs = kRunPiece / 2 + 1;
-  return at::get_num_threads() * pairs * (16 + 3 * static_cast<int64_t>(c10::elementSize(dtype)));
+int64_t random_normal_scratch_bytes(Dtype dtype, int64_t local_numel) {
+  // u1, u2 (float64) and r, t, cos (the dtype) of a piece's pairs (a piece is at most
+  // kRunPiece values), per thread that has a piece.
+  if (local_numel <= 0) return 0;
+  const int64_t pieces = (local_numel + kRunPiece - 1) / kRunPiece;
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), pieces);
+  const int64_t pairs = std::min(kRunPiece, local_numel) / 2 + 1;
+  return threads * pairs * (16 + 3 * static_cast<int64_t>(c10::elementSize(dtype)));
 }
 
 DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high,

@@ -75,9 +75,9 @@ DNDarray random_normal(const Shape& shape, uint64_t seed, double mean = 0.0, dou
                        const ArrayOptions& o = {});
 DNDarray random_integers(const Shape& shape, uint64_t seed, int64_t low, int64_t high,
                          const ArrayOptions& o = {});
-// Heap scratch of random_normal per rank beyond its result (a piece's Box-Muller buffers
-// per thread), for the planner; the other generators need none.
-int64_t random_normal_scratch_bytes(Dtype dtype);
+// Heap scratch of random_normal beyond its result on a rank holding `local_numel` values
+// (a piece's Box-Muller buffers per thread), for the planner; the other generators need none.
+int64_t random_normal_scratch_bytes(Dtype dtype, int64_t local_numel);
 
 // From a full tensor that every rank holds (identical everywhere): each rank keeps its
 // block of `split`. No communication. dtype/device of the options convert the tensor;

@@ -94,7 +94,7 @@ steps:
 
 TEST(Document, PlanInfersAndAccountsMemory) {
   const Plan p = plan_of(R"(steps:
-  - {id: X, op: random.normal, shape: [1000, 10], split: 0}
+  - {id: X, op: random.uniform, shape: [1000, 10], split: 0}
   - {id: Y, op: resplit, input: X, axis: 1}
   - {id: s, op: reduce, input: Y, fn: sum, axis: 0}
   - {op: print, input: s}
@@ -112,6 +112,10 @@ TEST(Document, PlanInfersAndAccountsMemory) {
   EXPECT_EQ(p.peak_step, "Y");
   EXPECT_NE(plan_json(p).find("\"peak_bytes_per_rank\": 22000"), std::string::npos) << plan_json(p);
   EXPECT_NE(plan_table(p).find("resplit"), std::string::npos);
+  // random.normal's Box-Muller buffers: a piece's pairs (2500 values: 1251 pairs of two
+  // float64 and three float32), beyond its result.
+  const Plan n = plan_of("steps:\n  - {id: X, op: random.normal, shape: [1000, 10], split: 0}\n", 4);
+  EXPECT_EQ(n.steps[0].info.temp_bytes, 1251 * (16 + 3 * 4));
 }
 
 TEST(Document, OrderFollowsDependencies) {

@@ -49,7 +49,8 @@ OpDef blobs_op() {
     r.outputs.push_back(
         ArrayMeta{{n}, at::kLong, split && *split == 0 ? Split(0) : kReplicated, c.default_device});
     r.outputs.push_back(ArrayMeta{{k, dim}, dt, kReplicated, c.default_device});
-    r.temp_bytes = random_normal_scratch_bytes(dt);
+    r.temp_bytes = random_normal_scratch_bytes(
+        dt, max_block_bytes(r.outputs[0], c.nranks) / static_cast<int64_t>(c10::elementSize(dt)));
     return r;
   };
   d.run = [](RunContext& c) {

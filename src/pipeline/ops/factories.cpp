@@ -217,7 +217,9 @@ OpDef random_op(const char* name, const char* summary, const char* a, const char
       throw TypeError(fmt::format("{}: dtype must be an integer type, got {}", name, dtype_name(dt)));
     InferResult r;
     r.outputs.push_back(meta(c, name, c.params.shape("shape"), dt));
-    if (a_name == "mean") r.temp_bytes = random_normal_scratch_bytes(dt);
+    if (a_name == "mean")
+      r.temp_bytes = random_normal_scratch_bytes(
+          dt, max_block_bytes(r.outputs[0], c.nranks) / static_cast<int64_t>(c10::elementSize(dt)));
     return r;
   };
   const std::string sa = a, sb = b;
