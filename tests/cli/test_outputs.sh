@@ -50,7 +50,7 @@ a = ref['centroids'].attrs
 assert a['units'] == 'm/s' and a['scale'] == 2.5 and list(a['dims']) == [37, 5], dict(a)
 print('ok')"
 check inspect-attrs 0 '@units = "m/s"' -- "$DND" inspect out/model.h5
-check inspect-attrs-json 0 '"attrs": \{"dims": "\[37, 5\]", "dnd_split": "0", "scale": "2.5", "units": "\\"m/s\\""\}' -- "$DND" inspect out/model.h5 --json
+check inspect-attrs-json 0 '"attrs":\{"dims":"\[37, 5\]","dnd_split":"0","scale":"2.5","units":"\\"m/s\\""\}' -- "$DND" inspect out/model.h5 --json
 
 # ---- append to an h5py-written file, overwrite of one dataset ------------------------------
 for n in 1 2 3 4; do
