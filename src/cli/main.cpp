@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -119,14 +120,14 @@ int main(int argc, char** argv) {
     }
     return {};
   };
-  for (const Command& c : commands) {
-    if (!c.app->parsed() || (c.needs_mpi && !(c.without_mpi && c.without_mpi()))) continue;
+  // In this one process, without MPI: plugins first, then fn; errors become exit codes.
+  auto run_alone = [&](const Command& c, const std::function<int()>& fn) {
     if (const std::string err = load_plugins(); !err.empty()) {
       fmt::print(stderr, "dnd: error: {}\n", err);
       return kExitUsage;
     }
     try {
-      return c.run();
+      return fn();
     } catch (const UsageError& e) {
       print_usage_error(c, e);
       return kExitUsage;
@@ -134,24 +135,22 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
       return kExitFailure;
     }
+  };
+  for (const Command& c : commands) {
+    if (!c.app->parsed() || (c.needs_mpi && !(c.without_mpi && c.without_mpi()))) continue;
+    return run_alone(c, [&] { return c.run(); });
   }
 
   if (g.nranks > 0 && !under_launcher()) {
     for (const Command& c : commands) {
       if (!c.app->parsed() || !c.before_launch) continue;
-      if (const std::string err = load_plugins(); !err.empty()) {
-        fmt::print(stderr, "dnd: error: {}\n", err);
-        return kExitUsage;
-      }
-      try {
-        c.before_launch(g.nranks);
-      } catch (const UsageError& e) {
-        print_usage_error(c, e);
-        return kExitUsage;
-      } catch (const std::exception& e) {
-        fmt::print(stderr, "dnd {}: error: {}\n", c.app->get_name(), dnd::without_backtrace(e.what()));
-        return kExitFailure;
-      }
+      if (const int rc = run_alone(c,
+                                   [&] {
+                                     c.before_launch(g.nranks);
+                                     return kExitOk;
+                                   });
+          rc != kExitOk)
+        return rc;
     }
     const std::string why = relaunch(g.nranks, argc, argv);
     fmt::print(stderr, "dnd: error: {}\n", why);
