@@ -18,6 +18,8 @@
 #include "dnd/version.h"
 #include "src/pipeline/document.h"
 
+#include <cstdio>
+
 #include <fmt/format.h>
 #include <torch/version.h>
 
@@ -199,6 +201,9 @@ void finish(bench::Study& s, const BenchArgs& a, const Prepared& p, const Global
   const std::vector<std::string> paths = bench::write_outputs(s, a.out);
   if (!g.quiet && !a.quiet) {
     fmt::print("{}\n", bench::format_table(s));
+    // The table reaches stdout before the note reaches stderr: a log of both keeps
+    // the table's lines whole (the smoke test reads such a log).
+    std::fflush(stdout);
     fmt::print(stderr, "dnd bench: wrote {}/results.json, results.csv and {} plot{} in {}/plots\n",
                a.out, paths.size() - 2, paths.size() == 3 ? "" : "s", a.out);
   }

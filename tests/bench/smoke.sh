@@ -12,12 +12,13 @@ source "$(dirname "$0")/../cli/check.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 
-# run NAME ARGS...: one study at 1 and 2 ranks, its output in $T/NAME.log.
+# run NAME ARGS...: one study at 1 and 2 ranks, its stdout in $T/NAME.log and its
+# stderr in $T/NAME.err (apart, so that mpirun's forwarding cannot cut a table line).
 run() {
   local name="$1"
   shift
   check "$name" 0 'dnd bench: wrote' -- bash -c "$MPI '$DND' bench --ranks 1,2 --repeat 2 --warmup 1 \
-    --out '$T/$name' $* > '$T/$name.log' 2>&1; rc=\$?; cat '$T/$name.log'; exit \$rc"
+    --out '$T/$name' $* > '$T/$name.log' 2> '$T/$name.err'; rc=\$?; cat '$T/$name.log' '$T/$name.err'; exit \$rc"
 }
 # The table's block of one case: its heading ("CASE  (...)") to the next blank line.
 block() { awk -v c="$2  (" 'index($0, c) == 1 {f = 1} /^$/ {f = 0} f' "$T/$1.log"; }
