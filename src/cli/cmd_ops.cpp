@@ -1,5 +1,6 @@
 // dnd ops [OP] [--schema]: the op registry, the same one that validates pipelines.
 #include "src/cli/commands.h"
+#include "src/pipeline/plan.h"
 #include "src/pipeline/registry.h"
 
 #include <fmt/format.h>
@@ -210,7 +211,9 @@ Command add_ops(CLI::App& root, const Global& g) {
                 if (!op) {
                   std::vector<std::string> names;
                   for (const auto* d : pipeline::all_ops()) names.push_back(d->name);
-                  throw UsageError(fmt::format("unknown op '{}'{}", *name, did_you_mean(*name, names)));
+                  const std::string numpy = pipeline::numpy_name_hint(*name);
+                  throw UsageError(fmt::format("unknown op '{}'{}", *name,
+                                               numpy.empty() ? did_you_mean(*name, names) : numpy));
                 }
                 if (*json)
                   fmt::print("{}\n",

@@ -452,7 +452,139 @@ DNDarray norm(const DNDarray& a, double ord, const Axes& axes, bool keepdims) {
   return wrap(a, finish_dims(part, p, keepdims), p);
 }
 
-Dtype reduction_dtype(std::string_view op, Dtype t) {
+// ---- NaN-ignoring reductions -------------------------------------------------------------
+
+namespace {
+
+bool may_hold_nan(Dtype t) { return at::isFloatingType(t) || at::isComplexType(t); }
+
+DNDarray like(const DNDarray& a, at::Tensor local) {
+  return DNDarray(std::move(local), a.gshape(), a.split(), a.comm(), a.counts());
+}
+
+// The sum of the non-NaN elements and their count (int64), both combined over the ranks,
+// with the reduced axes kept. `x` is the block (float or complex).
+std::pair<at::Tensor, at::Tensor> sum_and_count(const DNDarray& a, const Plan& p) {
+  const at::Tensor& x = a.larray();
+  at::Tensor nan = at::isnan(x);
+  at::Tensor sum = local_sum(x.masked_fill(nan, 0), p);
+  // Counted in the real float type (exact to 2^24 elements per slice for float32; a
+  // bool-to-int64 sum would hold an int64 copy of the block), then as int64.
+  at::Tensor count =
+      local_sum(nan.logical_not_().to(c10::toRealValueType(x.scalar_type())), p).round_().to(at::kLong);
+  nan = at::Tensor();
+  if (p.over_split) {
+    combine(a.comm(), sum, ReduceOp::sum);
+    combine(a.comm(), count, ReduceOp::sum);
+  }
+  return {sum, count};
+}
+
+// Whether each slice holds a non-NaN element, combined over the ranks (kept dims).
+at::Tensor any_valid(const DNDarray& a, const Plan& p) {
+  at::Tensor valid = at::isnan(a.larray()).logical_not_();
+  if (p.axes.empty()) return valid;
+  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) valid = at::any(valid, *it, true);
+  if (p.over_split) combine(a.comm(), valid, ReduceOp::max);
+  return valid;
+}
+
+DNDarray nan_extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_max) {
+  if (!may_hold_nan(a.dtype())) return extreme(op, a, axes, keepdims, is_max);
+  const Plan p = make_plan(op, a, axes, keepdims);
+  const double fill =
+      is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  const DNDarray r =
+      extreme(op, like(a, a.larray().masked_fill(at::isnan(a.larray()), fill)), axes, keepdims, is_max);
+  // A slice of NaNs alone: NaN (numpy warns "All-NaN slice encountered").
+  const at::Tensor valid = finish_dims(any_valid(a, p), p, keepdims);
+  return like(r, at::where(valid, r.larray(), at::full({}, NAN, r.larray().options())));
+}
+
+DNDarray nan_arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis, bool keepdims,
+                         bool is_max) {
+  if (!may_hold_nan(a.dtype())) return arg_extreme(op, a, axis, keepdims, is_max);
+  const Plan p = make_plan(op, a, axis ? Axes(std::vector<int64_t>{*axis}) : all_axes(), keepdims);
+  // Every rank learns whether any slice anywhere holds NaNs alone, and all throw.
+  at::Tensor bad = any_valid(a, p).logical_not_().any().to(at::kByte).reshape({1});
+  combine(a.comm(), bad, ReduceOp::max);
+  if (bad.item<uint8_t>() != 0)
+    throw ValueError(fmt::format("{}: All-NaN slice encountered (in an array {} split={})", op,
+                                 shape_str(a.gshape()), split_str(a.split())));
+  // numpy's rule: NaN becomes the worst value, then the plain arg-reduction.
+  const double fill =
+      is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  DNDarray filled = like(a, a.larray().masked_fill(at::isnan(a.larray()), fill));
+  return arg_extreme(op, filled, axis, keepdims, is_max);
+}
+
+}  // namespace
+
+DNDarray nansum(const DNDarray& a, const Axes& axes, bool keepdims) {
+  if (!may_hold_nan(a.dtype())) return sum(a, axes, keepdims);
+  const Plan p = make_plan("nansum", a, axes, keepdims);
+  at::Tensor part = local_sum(a.larray().masked_fill(at::isnan(a.larray()), 0), p);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray nanmean(const DNDarray& a, const Axes& axes, bool keepdims) {
+  if (!may_hold_nan(a.dtype())) return mean(a, axes, keepdims);
+  const Plan p = make_plan("nanmean", a, axes, keepdims);
+  auto [sum, count] = sum_and_count(a, p);
+  // 0 / 0: NaN for a slice of NaNs alone.
+  at::Tensor part = sum / count.to(c10::toRealValueType(sum.scalar_type()));
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray nanvar(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
+  if (!may_hold_nan(a.dtype())) return var(a, axes, ddof, keepdims);
+  const Plan p = make_plan("nanvar", a, axes, keepdims, ddof);
+  auto [sum, count] = sum_and_count(a, p);
+  const Dtype real = c10::toRealValueType(sum.scalar_type());
+  const at::Tensor m = sum / count.to(real);
+  // Squared deviations of the non-NaN elements (NaN ones contribute 0).
+  at::Tensor d = a.larray() - m;
+  d.masked_fill_(at::isnan(a.larray()), 0);
+  at::Tensor sq = at::isComplexType(d.scalar_type()) ? at::real(d * at::conj(d)) : d.mul_(d);
+  at::Tensor part = local_sum(sq, p);
+  d = at::Tensor();
+  sq = at::Tensor();
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  const at::Tensor dof = count - ddof;
+  part = at::where(dof.gt(0), part / dof.clamp_min(1).to(real), at::full({}, NAN, part.options()));
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+DNDarray nanstd(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
+  DNDarray v = nanvar(a, axes, ddof, keepdims);
+  return like(v, at::sqrt(v.larray()));
+}
+
+DNDarray nanmin(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return nan_extreme("nanmin", a, axes, keepdims, false);
+}
+DNDarray nanmax(const DNDarray& a, const Axes& axes, bool keepdims) {
+  return nan_extreme("nanmax", a, axes, keepdims, true);
+}
+DNDarray nanargmin(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
+  return nan_arg_extreme("nanargmin", a, axis, keepdims, false);
+}
+DNDarray nanargmax(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
+  return nan_arg_extreme("nanargmax", a, axis, keepdims, true);
+}
+
+DNDarray count_nonzero(const DNDarray& a, const Axes& axes, bool keepdims) {
+  const Plan p = make_plan("count_nonzero", a, axes, keepdims);
+  at::Tensor part = local_sum(a.larray().ne(0), p, at::kLong);
+  if (p.over_split) combine(a.comm(), part, ReduceOp::sum);
+  return wrap(a, finish_dims(part, p, keepdims), p);
+}
+
+Dtype reduction_dtype(std::string_view op_name, Dtype t) {
+  // The NaN-ignoring reductions have the dtypes of the plain ones.
+  const std::string_view op = op_name.substr(0, 3) == "nan" ? op_name.substr(3) : op_name;
+  if (op == "count_nonzero") return at::kLong;
   if (op == "sum" || op == "prod") return at::isIntegralType(t, /*includeBool=*/true) ? at::kLong : t;
   if (op == "argmin" || op == "argmax") return at::kLong;
   if (op == "any" || op == "all") return at::kBool;
@@ -465,11 +597,17 @@ Dtype reduction_dtype(std::string_view op, Dtype t) {
 ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const Axes& axes,
                              bool keepdims, int nranks, int64_t ddof) {
   const std::string op(op_name);
-  static const std::vector<std::string> kOps{"sum", "prod",   "mean",   "var", "std", "min",
-                                             "max", "argmin", "argmax", "any", "all", "norm"};
+  static const std::vector<std::string> kOps{
+      "sum",    "prod",   "mean",   "var",    "std",       "min",       "max",
+      "argmin", "argmax", "any",    "all",    "norm",      "nansum",    "nanmean",
+      "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin", "nanargmax", "count_nonzero"};
   DND_ASSERT(std::find(kOps.begin(), kOps.end(), op) != kOps.end(), op);
-  const bool arg = op == "argmin" || op == "argmax";
-  const bool extreme = arg || op == "min" || op == "max";
+  // What a NaN-ignoring reduction does after masking the NaNs (of a float block).
+  const bool nan_op = op.rfind("nan", 0) == 0;
+  const std::string base = nan_op ? op.substr(3) : op;
+  const bool masks = nan_op && (at::isFloatingType(a.dtype) || at::isComplexType(a.dtype));
+  const bool arg = base == "argmin" || base == "argmax";
+  const bool extreme = arg || base == "min" || base == "max";
   DND_CHECK_TYPE(!(extreme && at::isComplexType(a.dtype)), "{}: complex arrays have no ordering", op);
   DND_CHECK_VALUE(!(arg && axes && axes->size() != 1),
                   "{}: axis must be a single axis or none, got ({})", op, fmt::join(*axes, ", "));
@@ -513,19 +651,26 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
   }
   if (p.over_split && nranks > 1) {
     // Each rank contributes a partial result of the output's size.
+    ArrayMeta flag = out, count = out;
+    flag.dtype = at::kByte;
+    count.dtype = at::kLong;
     if (arg) {  // every rank's candidate (value and int64 index) goes to every rank
       p.op.comm_bytes =
           (nranks - 1) * shape_numel(out.shape) * static_cast<int64_t>(c10::elementSize(a.dtype) + 8);
+      if (masks) p.op.comm_bytes += allreduce_bytes(flag, nranks);  // whether a slice holds a number
     } else {
       // (var and std combine twice: the mean, then the squared deviations)
-      p.op.comm_bytes = allreduce_bytes(out, nranks) * (op == "var" || op == "std" ? 2 : 1);
-      if ((op == "min" || op == "max") && at::isFloatingType(a.dtype)) {  // and a NaN flag per element
-        ArrayMeta flag = out;
-        flag.dtype = at::kByte;
+      p.op.comm_bytes = allreduce_bytes(out, nranks) * (base == "var" || base == "std" ? 2 : 1);
+      if ((base == "min" || base == "max") && at::isFloatingType(a.dtype))  // and a NaN flag per element
         p.op.comm_bytes += allreduce_bytes(flag, nranks);
-      }
+      if (masks && (base == "min" || base == "max"))  // whether a slice holds a number
+        p.op.comm_bytes += allreduce_bytes(flag, nranks);
+      if (masks && (base == "mean" || base == "var" || base == "std"))  // the non-NaN counts
+        p.op.comm_bytes += allreduce_bytes(count, nranks);
     }
   }
+  // nanargmin / nanargmax: whether any slice anywhere holds NaNs alone (one byte).
+  if (masks && arg && nranks > 1) p.op.comm_bytes += allreduce_bytes(ArrayMeta{{1}, at::kByte}, nranks);
   // Temporaries of the kernels above, per rank (measured by tests/cli/test_memory.py):
   // var/std/norm hold two block-sized arrays in the float dtype (x - mean and its square,
   // |x| and its power); a dtype change copies the block first (an int32 sum works on an
@@ -533,14 +678,19 @@ ReductionMeta reduction_meta(std::string_view op_name, const ArrayMeta& a, const
   const int64_t esize = static_cast<int64_t>(c10::elementSize(a.dtype));
   const int64_t block = max_block_bytes(a, nranks) / std::max<int64_t>(1, esize);
   const bool floating = at::isFloatingType(a.dtype) || at::isComplexType(a.dtype);
-  const Dtype work = op == "any" || op == "all" ? at::kBool
-                     : op == "var" || op == "std" || op == "norm" || op == "mean"
+  const Dtype work = base == "any" || base == "all" || base == "count_nonzero" ? at::kBool
+                     : base == "var" || base == "std" || base == "norm" || base == "mean"
                          ? (floating ? a.dtype : kDefaultDtype)
-                     : op == "sum" || op == "prod" ? out.dtype
-                                                   : a.dtype;
+                     : base == "sum" || base == "prod" ? out.dtype
+                                                       : a.dtype;
   const int64_t wsize = static_cast<int64_t>(c10::elementSize(work));
   if (work != a.dtype) p.op.temp_bytes += block * wsize;
-  if (op == "var" || op == "std" || op == "norm") p.op.temp_bytes += 2 * block * wsize;
+  if (!masks && (base == "var" || base == "std" || base == "norm")) p.op.temp_bytes += 2 * block * wsize;
+  // The NaN mask and one block in the float type at a time: the masked copy, the count's
+  // float copy of the mask, or nanvar's deviations (each freed before the next).
+  if (masks) p.op.temp_bytes += block * (1 + wsize);
+  // count_nonzero: the bool mask, summed by torch through an int64 copy.
+  if (base == "count_nonzero") p.op.temp_bytes += block * 8;
   p.op.outputs.push_back(std::move(out));
   return p;
 }

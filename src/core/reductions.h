@@ -23,7 +23,8 @@ inline Axes axis(int64_t a) { return std::vector<int64_t>{a}; }
 
 // The rule of every reduction below, without data (what the library checks before it
 // computes, and what `dnd plan` shows). `op` is one of sum prod mean var std min max
-// argmin argmax any all norm; argmin/argmax take at most one axis (none: the flattened
+// argmin argmax any all norm, nansum nanmean nanvar nanstd nanmin nanmax nanargmin
+// nanargmax, count_nonzero; the arg ones take at most one axis (none: the flattened
 // array). Throws the op's own ValueError/TypeError for bad axes, ddof, dtypes, and for a
 // zero-size reduction without identity (min, max, argmin, argmax).
 struct ReductionMeta {
@@ -60,5 +61,23 @@ DNDarray all(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = f
 // Vector p-norm over the axes (torch.linalg.vector_norm): ord 2 by default; inf, -inf
 // and 0 (count of non-zeros) as numpy.
 DNDarray norm(const DNDarray& a, double ord = 2.0, const Axes& axes = all_axes(), bool keepdims = false);
+
+// numpy's NaN-ignoring reductions: a NaN counts as absent (integers and bools have none,
+// so these are the reductions above for them). Of a slice holding only NaNs, nansum is
+// 0, nanmean, nanvar, nanstd, nanmin and nanmax are NaN (numpy warns), and nanargmin /
+// nanargmax throw ValueError on every rank. nanvar divides by (non-NaN count - ddof);
+// none left gives NaN.
+DNDarray nansum(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
+DNDarray nanmean(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
+DNDarray nanvar(const DNDarray& a, const Axes& axes = all_axes(), int64_t ddof = 0,
+                bool keepdims = false);
+DNDarray nanstd(const DNDarray& a, const Axes& axes = all_axes(), int64_t ddof = 0,
+                bool keepdims = false);
+DNDarray nanmin(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
+DNDarray nanmax(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
+DNDarray nanargmin(const DNDarray& a, std::optional<int64_t> axis = std::nullopt, bool keepdims = false);
+DNDarray nanargmax(const DNDarray& a, std::optional<int64_t> axis = std::nullopt, bool keepdims = false);
+// The number of non-zero elements (int64; NaN is non-zero, as numpy).
+DNDarray count_nonzero(const DNDarray& a, const Axes& axes = all_axes(), bool keepdims = false);
 
 }  // namespace dnd

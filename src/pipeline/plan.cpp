@@ -95,6 +95,79 @@ class Planner {
   FileTable files_;
 };
 
+// numpy's names for what dnd spells otherwise: what `op: NAME` should be. Only names
+// whose target op exists are offered.
+struct NumpyName {
+  const char* name;
+  const char* op;
+  const char* with;  // the parameter that completes it, or ""
+};
+constexpr NumpyName kNumpyNames[] = {
+    {"sum", "reduce", "fn: sum"},
+    {"prod", "reduce", "fn: prod"},
+    {"mean", "reduce", "fn: mean"},
+    {"var", "reduce", "fn: var"},
+    {"std", "reduce", "fn: std"},
+    {"min", "reduce", "fn: min"},
+    {"max", "reduce", "fn: max"},
+    {"amin", "reduce", "fn: min"},
+    {"amax", "reduce", "fn: max"},
+    {"argmin", "reduce", "fn: argmin"},
+    {"argmax", "reduce", "fn: argmax"},
+    {"any", "reduce", "fn: any"},
+    {"all", "reduce", "fn: all"},
+    {"norm", "reduce", "fn: norm"},
+    {"linalg.norm", "reduce", "fn: norm"},
+    {"nansum", "reduce", "fn: nansum"},
+    {"nanmean", "reduce", "fn: nanmean"},
+    {"nanvar", "reduce", "fn: nanvar"},
+    {"nanstd", "reduce", "fn: nanstd"},
+    {"nanmin", "reduce", "fn: nanmin"},
+    {"nanmax", "reduce", "fn: nanmax"},
+    {"nanargmin", "reduce", "fn: nanargmin"},
+    {"nanargmax", "reduce", "fn: nanargmax"},
+    {"count_nonzero", "reduce", "fn: count_nonzero"},
+    {"dot", "matmul", ""},
+    {"@", "matmul", ""},
+    {"mm", "matmul", ""},
+    {"linalg.qr", "qr", ""},
+    {"linalg.svd", "svd", ""},
+    {"absolute", "abs", ""},
+    {"mod", "remainder", ""},
+    {"true_divide", "divide", ""},
+    {"pow", "power", ""},
+    {"invert", "bitwise_not", ""},
+    {"around", "round", ""},
+    {"clamp", "clip", ""},
+    {"ravel", "flatten", ""},
+    {"swapaxes", "transpose", ""},
+    {"permute", "transpose", ""},
+    {"concat", "concatenate", ""},
+    {"cast", "astype", ""},
+    {"rand", "random.uniform", ""},
+    {"random.rand", "random.uniform", ""},
+    {"random.random", "random.uniform", ""},
+    {"randn", "random.normal", ""},
+    {"random.randn", "random.normal", ""},
+    {"randint", "random.integers", ""},
+    {"random.randint", "random.integers", ""},
+    {"read", "load", ""},
+    {"write", "save", ""},
+};
+
+}  // namespace
+
+std::string numpy_name_hint(const std::string& name) {
+  for (const NumpyName& n : kNumpyNames) {
+    if (name != n.name || !find_op(n.op)) continue;
+    if (*n.with) return fmt::format(": {} is `op: {}` with `{}`", name, n.op, n.with);
+    return fmt::format(": {} is `op: {}`", name, n.op);
+  }
+  return "";
+}
+
+namespace {
+
 void Planner::resolve_ops() {
   ops_.resize(n_);
   params_.resize(n_);
@@ -105,7 +178,8 @@ void Planner::resolve_ops() {
     const Step& st = doc_.steps[i];
     ops_[i] = find_op(st.op);
     if (!ops_[i]) {
-      const std::string hint = did_you_mean(st.op, op_names);
+      std::string hint = numpy_name_hint(st.op);
+      if (hint.empty()) hint = did_you_mean(st.op, op_names);
       throw doc_.error(st.op_mark, fmt::format("unknown op '{}'{}", st.op,
                                                hint.empty() ? " (run 'dnd ops' for the list)" : hint));
     }

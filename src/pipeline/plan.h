@@ -42,6 +42,9 @@ Plan make_plan(Document doc, int nranks);
 
 // `dnd plan` output.
 std::string plan_table(const Plan& plan);
+// For an op name numpy users type that dnd spells otherwise: ": mean is `op: reduce` with
+// `fn: mean`" (what an unknown op's error adds); "" for other names.
+std::string numpy_name_hint(const std::string& name);
 std::string plan_json(const Plan& plan);
 
 }  // namespace dnd::pipeline

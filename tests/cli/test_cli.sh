@@ -49,6 +49,10 @@ steps:
 check run-stdin-1 0 '^DNDarray\(45, dtype=int64' -- bash -c "printf '%s\n' \"\$0\" | '$DND' run - --quiet" "$STDIN_PIPE"
 check run-stdin-3 0 '^DNDarray\(45, dtype=int64' -- bash -c "printf '%s\n' \"\$0\" | '$DND' run - -n 3 --quiet" "$STDIN_PIPE"
 check run-stdin-error 2 '^<stdin>:3:[0-9]+: error: unknown op' -- bash -c "printf 'version: 1\nsteps:\n  - {id: x, op: arnge, stop: 3}\n' | mpirun -n 2 '$DND' run -"
+# numpy's names point to dnd's spelling (a plain did-you-mean offered `sin` for `sum`).
+check numpy-name-mean 2 "unknown op 'mean': mean is \`op: reduce\` with \`fn: mean\`" -- bash -c "printf 'version: 1\nsteps:\n  - {id: x, op: zeros, shape: [3]}\n  - {id: m, op: mean, input: x}\n' | '$DND' validate -"
+check numpy-name-sum 2 "sum is \`op: reduce\` with \`fn: sum\`" -- bash -c "printf 'version: 1\nsteps:\n  - {id: x, op: zeros, shape: [3]}\n  - {id: m, op: sum, input: x}\n' | '$DND' validate -"
+check numpy-name-dot 2 "^dnd ops: error: unknown op 'dot': dot is \`op: matmul\`" -- "$DND" ops dot
 check validate-stdin 0 '^<stdin>: ok \(3 steps\)$' -- bash -c "printf '%s\n' \"\$0\" | '$DND' validate -" "$STDIN_PIPE"
 # Under -n, dnd's message is the last thing printed (Open MPI's banners kept out of the way),
 # and an invalid pipeline is reported before any rank starts.

@@ -93,6 +93,23 @@ CASES["reduce-sum-0"] = op("{id: Y, op: reduce, input: X, fn: sum, axis: 0}", X)
 CASES["reduce-sum-all"] = op("{id: Y, op: reduce, input: X, fn: sum}", X)
 CASES["reduce-sum-int32"] = op("{id: Y, op: reduce, input: X, fn: sum, axis: 1}", XI)
 
+# math and NaN ops (issue 20): one case per family, each op a step on X (the steps run one
+# after another, so the measured peak is the largest of theirs)
+def chain(ops, src="X", fmt="{{id: Y{i}, op: {o}, input: {src}}}"):
+    return [fmt.format(i=i, o=o, src=src) for i, o in enumerate(ops)]
+MATH_UNARY = ["floor", "ceil", "trunc", "sign", "square", "reciprocal", "log1p", "log2", "log10", "expm1", "exp2",
+              "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "deg2rad",
+              "rad2deg", "real", "imag", "conj", "angle", "isnan", "isinf", "isfinite", "round", "nan_to_num"]
+CASES["math-unary"] = [X] + chain(MATH_UNARY)
+CASES["math-round-int32"] = [XI, "{id: Y, op: round, input: X, decimals: -1}"]
+CASES["math-binary"] = [X] + chain(["maximum", "minimum", "fmax", "fmin", "fmod", "hypot", "arctan2", "isclose"],
+                                   fmt="{{id: Y{i}, op: {o}, inputs: [X, X]}}")
+CASES["math-bitwise"] = [XI, "{id: Y, op: bitwise_not, input: X}"] + chain(
+    ["bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"], fmt="{{id: Y{i}, op: {o}, inputs: [X, 3]}}")
+CASES["reduce-nan"] = [X] + [f"{{id: Y{i}, op: reduce, input: X, fn: {fn}, axis: 1}}" for i, fn in enumerate(
+    ["nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin", "nanargmax", "count_nonzero"])]
+CASES["reduce-nanvar-0"] = op("{id: Y, op: reduce, input: X, fn: nanvar, axis: 0}", X)
+
 work = tempfile.mkdtemp()
 CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: true}}", X)
 CASES["save-h5"] = op(f"{{op: save, input: X, path: {work}/x.h5, overwrite: true}}", X)
@@ -131,7 +148,7 @@ import re
 schema = json.loads(subprocess.run([DND, "ops", "--schema"], capture_output=True, text=True, check=True).stdout)
 ops = set(schema["$defs"]["step"]["properties"]["op"]["enum"])
 used = {m for steps in list(CASES.values()) + list(LOADS.values()) for st in (steps(2) if callable(steps) else steps)
-        for m in re.findall(r"op: ([a-z_.]+)", st)}
+        for m in re.findall(r"op: ([a-z_.0-9]+)", st)}
 fail = 0
 if ops - used:
     print(f"FAIL mem-coverage: ops without a memory case: {', '.join(sorted(ops - used))}")

@@ -186,8 +186,8 @@ TEST(Document, Errors) {
   EXPECT_EQ(
       error_of("steps:\n  - {id: a, op: zeros, shape: 3}\n  - {id: b, op: reduce, input: a, fn: avg}\n"),
       "p.yaml:3:35: error: parameter 'fn' of op 'reduce' must be one of sum, prod, mean, var, std, min, "
-      "max, "
-      "argmin, argmax, any, all, norm, got 'avg'");
+      "max, argmin, argmax, any, all, norm, nansum, nanmean, nanvar, nanstd, nanmin, nanmax, nanargmin, "
+      "nanargmax, count_nonzero, got 'avg'");
   EXPECT_EQ(error_of(""), "p.yaml: error: the file is empty");
 }
 

@@ -2,6 +2,7 @@
 // results equal the same torch call on the whole array in this one process, and the
 // executor checks every result against the planner's shape, dtype and split.
 #include "src/core/manipulation.h"
+#include "src/core/math.h"
 #include "tests/pipeline/run_pipeline.h"
 
 #include <ATen/ATen.h>
@@ -410,6 +411,47 @@ TEST(PipelineOps, NumbersAsInputs) {
   EXPECT_TRUE(at::isnan(r.full("n")).all().item<bool>());
 }
 
+// The math and NaN ops of issue 20 through the pipeline: NaNs found, replaced and
+// skipped by the reductions, at every split, against torch on the whole array.
+TEST(PipelineOps, MathAndNanOpsMatchTorch) {
+  for (Split split : all_splits(2)) {
+    const std::string sp = split_text(split);
+    Ran r = run_pipeline(fmt::format(R"(steps:
+  - {{id: a, op: random.normal, shape: [9, 4], split: {0}, seed: 3}}
+  - {{id: lo, op: less, inputs: [a, -0.5]}}
+  - {{id: x, op: where, inputs: [lo, .nan, a]}}
+  - {{id: isn, op: isnan, input: x}}
+  - {{id: fill, op: nan_to_num, input: x, nan: -7}}
+  - {{id: m, op: reduce, input: x, fn: nanmean, axis: 0}}
+  - {{id: s, op: reduce, input: x, fn: nanstd, axis: 1, ddof: 1}}
+  - {{id: mx, op: reduce, input: x, fn: nanmax}}
+  - {{id: c, op: reduce, input: isn, fn: count_nonzero, axis: 0}}
+  - {{id: rd, op: round, input: a, decimals: 1}}
+  - {{id: cl, op: isclose, inputs: [a, rd], atol: 0.05}}
+  - {{id: h, op: hypot, inputs: [a, 1]}}
+  - {{id: f, op: fmax, inputs: [x, 0]}}
+)",
+                                     sp));
+    const std::string ctx = "split " + sp;
+    const at::Tensor a = r.full("a");
+    const at::Tensor x = at::where(a < -0.5, at::full({}, NAN, a.options()), a);
+    expect_global(r["x"], x, 0, 0, ctx);
+    expect_global(r["isn"], at::isnan(x), 0, 0, ctx);
+    expect_global(r["fill"], at::nan_to_num(x, -7), 0, 0, ctx);
+    expect_global(r["m"], at::nanmean(x, 0), 1e-6, 1e-6, ctx);
+    const at::Tensor valid = at::isnan(x).logical_not(), cnt = valid.sum(1, true);
+    const at::Tensor dev =
+        at::where(valid, x - at::nansum(x, 1, true) / cnt, at::zeros({}, x.options()));
+    expect_global(r["s"], at::sqrt((dev * dev).sum(1) / (cnt.squeeze(1) - 1)), 1e-5, 1e-6, ctx);
+    expect_global(r["mx"], at::max(at::nan_to_num(x, -1e30)), 0, 0, ctx);
+    expect_global(r["c"], at::isnan(x).sum(0), 0, 0, ctx);
+    expect_global(r["rd"], at::round(a, 1), 0, 0, ctx);
+    expect_global(r["cl"], at::isclose(a, at::round(a, 1), 1e-5, 0.05), 0, 0, ctx);
+    expect_global(r["h"], at::hypot(a, at::ones_like(a)), 1e-6, 1e-6, ctx);
+    expect_global(r["f"], at::fmax(x, at::zeros_like(x)), 0, 0, ctx);
+  }
+}
+
 // Every elementwise and reduce op at every dtype, with array, integer, float and bool
 // operands: when the planner accepts a step, the kernel must produce the planned dtype
 // (the executor checks each result against the plan) and must not fail. A rule that
@@ -428,6 +470,20 @@ TEST(PipelineOps, PlannedDtypesMatchTheKernels) {
       steps.push_back(fmt::format("{{id: R, op: {}, inputs: [X, {}]}}", b, other));
   for (const char* u : {"abs", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "logical_not"})
     steps.push_back(fmt::format("{{id: R, op: {}, input: X}}", u));
+  for (const UnaryFunction& f : unary_functions())
+    steps.push_back(fmt::format("{{id: R, op: {}, input: X}}", f.name));
+  for (const BinaryFunction& f : binary_functions())
+    for (const char* other : {"X", "Y", "2", "2.5"})
+      steps.push_back(fmt::format("{{id: R, op: {}, inputs: [X, {}]}}", f.name, other));
+  for (const char* p : {"input: X", "input: X, decimals: 2", "input: X, decimals: -1"})
+    steps.push_back(fmt::format("{{id: R, op: round, {}}}", p));
+  steps.push_back("{id: R, op: nan_to_num, input: X, nan: 1, posinf: 2}");
+  steps.push_back("{id: R, op: isclose, inputs: [X, Y], rtol: 0.1}");
+  steps.push_back("{id: R, op: isclose, inputs: [X, 2], equal_nan: true}");
+  for (const char* fn : {"nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin",
+                         "nanargmax", "count_nonzero"})
+    for (const char* ax : {"null", "0", "1"})
+      steps.push_back(fmt::format("{{id: R, op: reduce, input: X, fn: {}, axis: {}}}", fn, ax));
   for (const char* c : {"min: 1", "max: 2.5", "min: 1, max: 3", "min: 0.5, max: 4"})
     steps.push_back(fmt::format("{{id: R, op: clip, input: X, {}}}", c));
   for (const char* fn :

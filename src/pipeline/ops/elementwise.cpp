@@ -1,6 +1,9 @@
 // Elementwise ops under numpy's names: binary ones on two arrays or an array and a number
-// (numpy broadcasting, torch type promotion), unary ones, clip and where.
+// (numpy broadcasting, torch type promotion), unary ones, clip and where, and the math
+// functions of src/core/math.h (one op per function; round, nan_to_num and isclose take
+// parameters).
 #include "src/core/elementwise.h"
+#include "src/core/math.h"
 #include "src/pipeline/ops/common.h"
 
 #include <functional>
@@ -39,14 +42,18 @@ InferResult align(const InferContext& c, const char* op, Dtype dt) {
   return elementwise_meta(op, operands, dt, c.nranks).op;
 }
 
-OpDef binary(const char* name, const char* summary, Binary fn, TorchBinary torch_fn) {
+using RunBinary = std::function<DNDarray(const Operand&, const Operand&)>;
+
+// temp_bytes: what the kernel needs besides the result, per result element.
+OpDef binary(const char* name, const char* summary, RunBinary fn, TorchBinary torch_fn,
+             const char* category = "elementwise", int temp_bytes = 0) {
   OpDef d;
   d.name = name;
   d.summary = summary;
-  d.category = "elementwise";
+  d.category = category;
   d.min_inputs = d.max_inputs = 2;
   d.scalar_inputs = true;
-  d.infer = [name, torch_fn](const InferContext& c) {
+  d.infer = [name, torch_fn, temp_bytes](const InferContext& c) {
     if (c.inputs[0].is_scalar && c.inputs[1].is_scalar)
       throw ValueError(fmt::format("{}: at least one input must be an array", name));
     const Probe a = probe(c.inputs[0]), b = probe(c.inputs[1]);
@@ -57,7 +64,11 @@ OpDef binary(const char* name, const char* summary, Binary fn, TorchBinary torch
       throw ValueError(
           "power: integers to negative integer powers are not allowed (as in numpy); "
           "make the base a float array");
-    return align(c, name, dt);
+    InferResult r = align(c, name, dt);
+    const ArrayMeta& out = r.outputs[0];
+    r.temp_bytes +=
+        max_block_bytes(out, c.nranks) / static_cast<int64_t>(c10::elementSize(out.dtype)) * temp_bytes;
+    return r;
   };
   d.run = [fn](RunContext& c) { return one(fn(c.inputs[0], c.inputs[1])); };
   return d;
@@ -85,20 +96,21 @@ DND_BINARY("logical_and", "a and b", logical_and, at::logical_and);
 DND_BINARY("logical_or", "a or b", logical_or, at::logical_or);
 DND_BINARY("logical_xor", "a xor b", logical_xor, at::logical_xor);
 
-using Unary = DNDarray (*)(const DNDarray&);
+using Unary = std::function<DNDarray(const DNDarray&)>;
 using TorchUnary = at::Tensor (*)(const at::Tensor&);
 
-OpDef unary(const char* name, const char* summary, Unary fn, TorchUnary torch_fn) {
+OpDef unary(const char* name, const char* summary, Unary fn, TorchUnary torch_fn,
+            const char* category = "elementwise", int temp_bytes = 0) {
   OpDef d;
   d.name = name;
   d.summary = summary;
-  d.category = "elementwise";
-  d.infer = [torch_fn](const InferContext& c) {
-    InferResult r;
+  d.category = category;
+  d.infer = [torch_fn, temp_bytes](const InferContext& c) {
     ArrayMeta m = c.array(0);
     m.dtype = torch_fn(dtype_probe(m)).scalar_type();
-    r.outputs.push_back(m);
-    return r;
+    const int64_t temp =
+        max_block_bytes(m, c.nranks) / static_cast<int64_t>(c10::elementSize(m.dtype)) * temp_bytes;
+    return single(m, 0, temp);
   };
   d.run = [fn](RunContext& c) { return one(fn(c.array(0))); };
   return d;
@@ -118,6 +130,109 @@ DND_UNARY("sin", "sine", sin, at::sin);
 DND_UNARY("cos", "cosine", cos, at::cos);
 DND_UNARY("tanh", "hyperbolic tangent", tanh, at::tanh);
 DND_UNARY("logical_not", "not a", logical_not, at::logical_not);
+
+// The functions of src/core/math.h, one op each, grouped by family in `dnd ops`.
+[[maybe_unused]] const bool kMathRegistered = [] {
+  for (const UnaryFunction& f : unary_functions())
+    register_op(unary(
+                    f.name, f.summary, [&f](const DNDarray& a) { return apply(f, a); }, f.local,
+                    f.family, f.temp_bytes),
+                __FILE__, __LINE__);
+  for (const BinaryFunction& f : binary_functions())
+    register_op(
+        binary(
+            f.name, f.summary, [&f](const Operand& a, const Operand& b) { return apply(f, a, b); },
+            f.local, f.family, f.temp_bytes),
+        __FILE__, __LINE__);
+  return true;
+}();
+
+OpDef round_op() {
+  OpDef d;
+  d.name = "round";
+  d.summary = "round half to even at a number of decimals (numpy.round; integers stay integers)";
+  d.category = "rounding";
+  d.params = {ParamSpec{"decimals", ParamKind::integer,
+                        "digits after the point (negative: tens, hundreds...)", false, "0"}};
+  d.infer = [](const InferContext& c) {
+    ArrayMeta m = c.array(0);
+    const int64_t decimals = c.params.integer("decimals");
+    m.dtype = round_local(dtype_probe(m), decimals).scalar_type();
+    // Integers to tens and more go through a float64 copy.
+    const bool via_double = at::isIntegralType(m.dtype, /*includeBool=*/false) && decimals < 0;
+    return single(
+        m, 0,
+        via_double ? max_block_bytes(m, c.nranks) / static_cast<int64_t>(c10::elementSize(m.dtype)) * 8
+                   : 0);
+  };
+  d.run = [](RunContext& c) { return one(round(c.array(0), c.params.integer("decimals"))); };
+  return d;
+}
+DND_REGISTER_OP(round_op());
+
+// A parameter that may be none (then nullopt).
+std::optional<double> optional_number(const Params& p, const char* name) {
+  if (p.is_none(name)) return std::nullopt;
+  return p.number(name);
+}
+
+OpDef nan_to_num_op() {
+  OpDef d;
+  d.name = "nan_to_num";
+  d.summary = "replace NaN, +inf and -inf by numbers (numpy.nan_to_num; integers are copied)";
+  d.category = "nan";
+  d.params = {ParamSpec{"nan", ParamKind::number, "the value for NaN", false, "0"},
+              ParamSpec{"posinf", ParamKind::number, "the value for +inf (none: the dtype's largest)"},
+              ParamSpec{"neginf", ParamKind::number, "the value for -inf (none: the dtype's lowest)"}};
+  d.infer = [](const InferContext& c) {
+    ArrayMeta m = c.array(0);
+    m.dtype = nan_to_num_local(dtype_probe(m), c.params.number("nan"),
+                               optional_number(c.params, "posinf"), optional_number(c.params, "neginf"))
+                  .scalar_type();
+    return single(m);
+  };
+  d.run = [](RunContext& c) {
+    return one(nan_to_num(c.array(0), c.params.number("nan"), optional_number(c.params, "posinf"),
+                          optional_number(c.params, "neginf")));
+  };
+  return d;
+}
+DND_REGISTER_OP(nan_to_num_op());
+
+OpDef isclose_op() {
+  OpDef d;
+  d.name = "isclose";
+  d.summary = "true where |a - b| <= atol + rtol * |b| (numpy.isclose; inputs: [a, b])";
+  d.category = "math";
+  d.min_inputs = d.max_inputs = 2;
+  d.scalar_inputs = true;
+  d.params = {ParamSpec{"rtol", ParamKind::number, "relative tolerance", false, "1e-05"},
+              ParamSpec{"atol", ParamKind::number, "absolute tolerance", false, "1e-08"},
+              ParamSpec{"equal_nan", ParamKind::boolean, "NaNs compare equal", false, "false"}};
+  d.infer = [](const InferContext& c) {
+    if (c.inputs[0].is_scalar && c.inputs[1].is_scalar)
+      throw ValueError("isclose: at least one input must be an array");
+    const Probe a = probe(c.inputs[0]), b = probe(c.inputs[1]);
+    const double rtol = c.params.number("rtol"), atol = c.params.number("atol");
+    const at::Tensor r = isclose_local(a.t, b.t, rtol, atol, c.params.boolean("equal_nan"));
+    InferResult out = align(c, "isclose", r.scalar_type());
+    // The operands are compared in their common float type: a copy of each array operand
+    // of another type (the result is bool: its block bytes are its elements).
+    Dtype t = at::result_type(a.t, b.t);
+    if (!at::isFloatingType(t) && !at::isComplexType(t)) t = at::kDouble;
+    const int64_t elements = max_block_bytes(out.outputs[0], c.nranks);
+    for (const InputMeta& in : c.inputs)
+      if (!in.is_scalar && in.array.dtype != t)
+        out.temp_bytes += elements * static_cast<int64_t>(c10::elementSize(t));
+    return out;
+  };
+  d.run = [](RunContext& c) {
+    return one(isclose(c.inputs[0], c.inputs[1], c.params.number("rtol"), c.params.number("atol"),
+                       c.params.boolean("equal_nan")));
+  };
+  return d;
+}
+DND_REGISTER_OP(isclose_op());
 
 OpDef clip_op() {
   OpDef d;
