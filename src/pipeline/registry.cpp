@@ -227,7 +227,17 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
       to_index(n);
       break;
     case ParamKind::number_list:
-      if (!n.IsSequence()) throw std::invalid_argument("a list of numbers");
+      // One number stands for a list of one (percentile's `q: 50`; an op that cares asks
+      // the step whether it was written as a list).
+      if (n.IsScalar()) {
+        try {
+          to_double(n);
+        } catch (const std::invalid_argument&) {
+          throw std::invalid_argument("a number or a list of numbers");
+        }
+        break;
+      }
+      if (!n.IsSequence()) throw std::invalid_argument("a number or a list of numbers");
       for (const auto& x : n) {
         try {
           to_double(x);
@@ -482,6 +492,7 @@ std::vector<double> Params::number_list(const std::string& name) const {
   std::vector<double> v;
   if (is_none(name)) return v;
   const YAML::Node n = node(name);
+  if (n.IsScalar()) return {convert(*this, *doc_, *step_, name, [&] { return to_double(n); })};
   for (const auto& x : n) v.push_back(convert(*this, *doc_, *step_, name, [&] { return to_double(x); }));
   return v;
 }

@@ -109,6 +109,10 @@ CASES["math-bitwise"] = [XI, "{id: Y, op: bitwise_not, input: X}"] + chain(
 CASES["reduce-nan"] = [X] + [f"{{id: Y{i}, op: reduce, input: X, fn: {fn}, axis: 1}}" for i, fn in enumerate(
     ["nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin", "nanargmax", "count_nonzero"])]
 CASES["reduce-nanvar-0"] = op("{id: Y, op: reduce, input: X, fn: nanvar, axis: 0}", X)
+# quantiles: along the split axis (resplit first), along another (local), over all (a sort)
+CASES["percentile-0"] = op("{id: Y, op: percentile, input: X, q: [5, 50, 95], axis: 0}", X)
+CASES["quantile-1"] = op("{id: Y, op: quantile, input: X, q: 0.25, axis: 1}", X)
+CASES["median-all"] = op("{id: Y, op: median, input: X}", X)
 
 work = tempfile.mkdtemp()
 CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: true}}", X)

@@ -478,6 +478,12 @@ TEST(PipelineOps, PlannedDtypesMatchTheKernels) {
   for (const char* p : {"input: X", "input: X, decimals: 2", "input: X, decimals: -1"})
     steps.push_back(fmt::format("{{id: R, op: round, {}}}", p));
   steps.push_back("{id: R, op: nan_to_num, input: X, nan: 1, posinf: 2}");
+  for (const char* ax : {"null", "0", "1"}) {
+    steps.push_back(fmt::format("{{id: R, op: median, input: X, axis: {}}}", ax));
+    steps.push_back(fmt::format("{{id: R, op: percentile, input: X, q: [10, 90], axis: {}}}", ax));
+    steps.push_back(
+        fmt::format("{{id: R, op: quantile, input: X, q: 0.5, axis: {}, keepdims: true}}", ax));
+  }
   steps.push_back("{id: R, op: isclose, inputs: [X, Y], rtol: 0.1}");
   steps.push_back("{id: R, op: isclose, inputs: [X, 2], equal_nan: true}");
   for (const char* fn : {"nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin",

@@ -1,0 +1,246 @@
+#include "src/core/quantile.h"
+
+#include "src/core/error.h"
+#include "src/core/manipulation.h"
+#include "src/core/shape_ops.h"
+#include "src/core/sort.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace dnd {
+
+namespace {
+
+Dtype result_dtype(Dtype t) { return at::isFloatingType(t) ? t : at::kDouble; }
+
+// How the order statistics are found.
+enum class Route {
+  local,    // the axis is whole on every rank
+  resplit,  // the split axis of an n-d array: resplit along `other` first
+  sorted,   // a 1-D split array or all axes of a split array: a distributed sort
+};
+
+struct Layout {
+  Route route = Route::local;
+  int64_t axis = -1;   // normalised; -1: all axes
+  int64_t other = -1;  // Route::resplit: the axis the array is resplit along
+};
+
+Layout layout_of(const char* op, const ArrayMeta& a, std::optional<int64_t> axis) {
+  Layout l;
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  if (axis) l.axis = normalize_axis(*axis, nd, op);
+  if (!a.split) return l;
+  if (l.axis >= 0 && l.axis != *a.split) return l;
+  if (l.axis >= 0 && nd >= 2) {
+    l.route = Route::resplit;
+    for (int64_t d = 0; d < nd; ++d)
+      if (d != l.axis &&
+          (l.other < 0 || a.shape[static_cast<size_t>(d)] > a.shape[static_cast<size_t>(l.other)]))
+        l.other = d;
+    return l;
+  }
+  l.route = Route::sorted;
+  return l;
+}
+
+// The needed order statistic positions and weights of q over n values (numpy's linear
+// method): value = lerp(v[lo], v[hi], gamma).
+struct Pick {
+  int64_t lo = 0, hi = 0;
+  double gamma = 0;
+};
+Pick pick(double q, int64_t n) {
+  Pick p;
+  const double h = static_cast<double>(n - 1) * q;
+  p.lo = std::clamp<int64_t>(static_cast<int64_t>(std::floor(h)), 0, std::max<int64_t>(n - 1, 0));
+  p.hi = std::min<int64_t>(p.lo + 1, std::max<int64_t>(n - 1, 0));
+  p.gamma = h - std::floor(h);
+  return p;
+}
+
+// numpy's _lerp: exact at both ends, symmetric about 0.5.
+at::Tensor lerp(const at::Tensor& a, const at::Tensor& b, double t) {
+  const at::Tensor diff = b - a;
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+// The quantiles of a block along `dim` (whole here; -1: all elements), in the result
+// dtype: [len(q)] + the reduced shape (keepdims: reduced axes kept with extent 1).
+at::Tensor local_quantiles(const at::Tensor& block, int64_t dim, const std::vector<double>& q,
+                           bool scalar_q, bool keepdims) {
+  at::Tensor x = block.to(result_dtype(block.scalar_type()));
+  std::vector<int64_t> keep_shape = x.sizes().vec();
+  if (dim < 0) {
+    std::fill(keep_shape.begin(), keep_shape.end(), 1);
+    x = x.reshape({-1});
+  } else {
+    keep_shape[static_cast<size_t>(dim)] = 1;
+  }
+  const int64_t d = dim < 0 ? 0 : dim;
+  const int64_t n = x.size(d);
+  std::vector<at::Tensor> rs;
+  if (n == 0 || x.numel() == 0) {
+    // An empty slice: NaN (numpy.median); no slices: an empty result.
+    for (size_t i = 0; i < q.size(); ++i) rs.push_back(at::full(keep_shape, NAN, x.options()));
+  } else {
+    const at::Tensor nan = at::isnan(x).any(d, /*keepdim=*/true);
+    std::map<int64_t, at::Tensor> kth;  // order statistic -> its values (kept dims)
+    auto stat = [&](int64_t k) {
+      auto it = kth.find(k);
+      if (it == kth.end())
+        it = kth.emplace(k, std::get<0>(at::kthvalue(x, k + 1, d, /*keepdim=*/true))).first;
+      return it->second;
+    };
+    for (double qi : q) {
+      const Pick p = pick(qi, n);
+      at::Tensor r = p.gamma == 0 ? stat(p.lo).clone() : lerp(stat(p.lo), stat(p.hi), p.gamma);
+      rs.push_back(r.masked_fill_(nan, NAN).reshape(keep_shape));
+    }
+  }
+  for (at::Tensor& r : rs) {
+    if (keepdims) continue;
+    if (dim < 0)
+      r = r.reshape({});
+    else
+      r = r.squeeze(dim);
+  }
+  return scalar_q ? rs[0] : at::stack(rs, 0);
+}
+
+// The result's shape and split (without dtype and cost).
+ArrayMeta result_meta(const ArrayMeta& a, const Layout& l, size_t nq, bool scalar_q, bool keepdims) {
+  ArrayMeta out;
+  out.dtype = result_dtype(a.dtype);
+  out.device = a.device;
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  const int64_t lead = scalar_q ? 0 : 1;
+  if (!scalar_q) out.shape.push_back(static_cast<int64_t>(nq));
+  for (int64_t k = 0; k < nd; ++k) {
+    const bool reduced = l.axis < 0 || k == l.axis;
+    if (!reduced)
+      out.shape.push_back(a.shape[static_cast<size_t>(k)]);
+    else if (keepdims)
+      out.shape.push_back(1);
+  }
+  // The axis the result is split along: a's (local route) or the resplit one.
+  const int64_t s = l.route == Route::local && a.split ? *a.split
+                    : l.route == Route::resplit        ? l.other
+                                                       : -1;
+  if (s >= 0) out.split = s - (!keepdims && l.axis >= 0 && l.axis < s ? 1 : 0) + lead;
+  return out;
+}
+
+}  // namespace
+
+OpMeta quantile_meta(const char* op, const ArrayMeta& a, const std::vector<double>& q, bool scalar_q,
+                     std::optional<int64_t> axis, bool keepdims, int nranks) {
+  DND_CHECK_TYPE(!at::isComplexType(a.dtype), "{}: complex arrays have no ordering", op);
+  DND_CHECK_VALUE(!q.empty(), "{}: give at least one quantile", op);
+  DND_CHECK_VALUE(!scalar_q || q.size() == 1, "{}: one quantile expected", op);
+  for (double v : q)
+    DND_CHECK_VALUE(v >= 0 && v <= 1,
+                    "{}: quantiles must be in [0, 1] (percentiles in [0, 100]), got {}", op, v);
+  const Layout l = layout_of(op, a, axis);
+  OpMeta m;
+  m.outputs.push_back(result_meta(a, l, q.size(), scalar_q, keepdims));
+  ArrayMeta work = a;
+  work.dtype = result_dtype(a.dtype);
+  const int64_t block = max_block_bytes(work, nranks);  // the block in the result dtype
+  const int64_t elements = block / static_cast<int64_t>(c10::elementSize(work.dtype));
+  // A copy in the result dtype, a selection's copy of the block with its int64 indices
+  // (torch's kthvalue), the NaN mask.
+  m.temp_bytes = (work.dtype != a.dtype ? block : 0) + block + 9 * elements;
+  if (l.route == Route::resplit) {
+    m.comm_bytes = move_bytes(a, nranks);
+    m.temp_bytes += block;  // the resplit block
+    m.note = fmt::format("resplit {} -> {} first", *a.split, l.other);
+  } else if (l.route == Route::sorted) {
+    // The sort: values and int64 indices exchanged, then balanced; a few values fetched.
+    ArrayMeta idx = work;
+    idx.dtype = at::kLong;
+    m.comm_bytes = 2 * (move_bytes(work, nranks) + move_bytes(idx, nranks));
+    // (measured: the local sort, the exchange and the merge each hold values and indices)
+    m.temp_bytes += (nranks > 1 ? 5 : 3) * (block + elements * 8);
+    m.note = "a distributed sort first";
+  }
+  return m;
+}
+
+DNDarray quantile(const DNDarray& a, const std::vector<double>& q, bool scalar_q,
+                  std::optional<int64_t> axis, bool keepdims) {
+  const ArrayMeta am = meta_of(a);
+  const OpMeta m = quantile_meta("quantile", am, q, scalar_q, axis, keepdims, a.comm().size());
+  const ArrayMeta& out = m.outputs[0];
+  const Layout l = layout_of("quantile", am, axis);
+  if (l.route == Route::local) {
+    at::Tensor r = local_quantiles(a.larray(), l.axis, q, scalar_q, keepdims);
+    if (out.split) return DNDarray(r, out.shape, out.split, a.comm(), a.counts());
+    return DNDarray(r, out.shape, kReplicated, a.comm());
+  }
+  if (l.route == Route::resplit) {
+    const DNDarray b = resplit(a, l.other);
+    at::Tensor r = local_quantiles(b.larray(), l.axis, q, scalar_q, keepdims);
+    return DNDarray(r, out.shape, out.split, a.comm(), b.counts());
+  }
+  // Sorted: the order statistics of the flattened array, fetched from their owners.
+  const Dtype dt = result_dtype(a.dtype());
+  const DNDarray flat = a.gshape().size() == 1 ? astype(a, dt, false) : flatten(astype(a, dt, false));
+  const int64_t n = flat.gshape()[0];
+  std::vector<at::Tensor> rs;
+  if (n == 0) {
+    for (size_t i = 0; i < q.size(); ++i) rs.push_back(at::full({}, NAN, at::dtype(dt)));
+  } else {
+    const DNDarray sorted = sort(flat, 0).first;
+    std::vector<int64_t> ks{n - 1};  // the last value: NaN there means NaN somewhere
+    for (double qi : q) {
+      const Pick p = pick(qi, n);
+      ks.push_back(p.lo);
+      ks.push_back(p.hi);
+    }
+    // Every rank adds the values it owns (zeros elsewhere): one small allreduce.
+    const Chunk mine = sorted.chunk();
+    at::Tensor vals = at::zeros({static_cast<int64_t>(ks.size())}, at::dtype(dt));
+    const at::Tensor local = sorted.larray().cpu();
+    for (size_t i = 0; i < ks.size(); ++i)
+      if (ks[i] >= mine.offset && ks[i] < mine.offset + mine.count)
+        vals[static_cast<int64_t>(i)] = local[ks[i] - mine.offset];
+    allreduce_(a.comm(), vals, ReduceOp::sum);
+    const bool has_nan = std::isnan(vals[0].item<double>());
+    for (size_t i = 0; i < q.size(); ++i) {
+      const Pick p = pick(q[i], n);
+      at::Tensor r = p.gamma == 0 ? vals[static_cast<int64_t>(1 + 2 * i)].clone()
+                                  : lerp(vals[static_cast<int64_t>(1 + 2 * i)],
+                                         vals[static_cast<int64_t>(2 + 2 * i)], p.gamma);
+      if (has_nan) r.fill_(NAN);
+      rs.push_back(r);
+    }
+  }
+  std::vector<int64_t> keep(a.gshape().size(), 1);
+  for (at::Tensor& r : rs)
+    if (keepdims) r = r.reshape(keep);
+  at::Tensor r = scalar_q ? rs[0] : at::stack(rs, 0);
+  r = r.to(a.larray().device());
+  return DNDarray(r.contiguous(), out.shape, kReplicated, a.comm());
+}
+
+DNDarray percentile(const DNDarray& a, const std::vector<double>& q, bool scalar_q,
+                    std::optional<int64_t> axis, bool keepdims) {
+  std::vector<double> f;
+  for (double v : q) {
+    DND_CHECK_VALUE(v >= 0 && v <= 100, "percentile: percentiles must be in [0, 100], got {}", v);
+    f.push_back(v / 100.0);
+  }
+  return quantile(a, f, scalar_q, axis, keepdims);
+}
+
+DNDarray median(const DNDarray& a, std::optional<int64_t> axis, bool keepdims) {
+  return quantile(a, {0.5}, true, axis, keepdims);
+}
+
+}  // namespace dnd
