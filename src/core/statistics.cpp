@@ -35,7 +35,8 @@ int64_t block_as(const ArrayMeta& a, Dtype t, int nranks) {
 }
 
 double eps_of(Dtype t) {
-  return t == at::kFloat ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon();
+  return t == at::kFloat ? std::numeric_limits<float>::epsilon()
+                         : std::numeric_limits<double>::epsilon();
 }
 
 bool fast_cpu(const at::Tensor& x) {
@@ -100,8 +101,10 @@ at::Tensor center_scale(const at::Tensor& x, const at::Tensor& sub, const at::Te
       const T* dp = d.data_ptr<T>();
       rowwise<T>(x, out, [sp, dp](T v, int64_t j) { return (v - sp[j]) / dp[j]; });
     };
-    if (x.scalar_type() == at::kFloat) run(float{});
-    else run(double{});
+    if (x.scalar_type() == at::kFloat)
+      run(float{});
+    else
+      run(double{});
     return out;
   }
   return (x - sub.to(x.options())) / div.to(x.options());
@@ -118,8 +121,10 @@ at::Tensor scale_shift(const at::Tensor& x, const at::Tensor& mul, const at::Ten
       const T* ap = a.data_ptr<T>();
       rowwise<T>(x, out, [mp, ap](T v, int64_t j) { return v * mp[j] + ap[j]; });
     };
-    if (x.scalar_type() == at::kFloat) run(float{});
-    else run(double{});
+    if (x.scalar_type() == at::kFloat)
+      run(float{});
+    else
+      run(double{});
     return out;
   }
   return x * mul.to(x.options()) + add.to(x.options());
@@ -146,7 +151,8 @@ ArrayMeta column_meta(const ArrayMeta& a, Dtype dt) {
 void combine_max_nan(const Communicator& comm, at::Tensor& v) {
   at::Tensor t = v.to(at::kDouble).cpu().contiguous();
   at::Tensor nan = at::isnan(t);
-  at::Tensor pack = at::cat({t.masked_fill(nan, -std::numeric_limits<double>::infinity()), nan.to(at::kDouble)});
+  at::Tensor pack =
+      at::cat({t.masked_fill(nan, -std::numeric_limits<double>::infinity()), nan.to(at::kDouble)});
   allreduce_(comm, pack, ReduceOp::max);
   const int64_t n = t.numel();
   at::Tensor r = pack.narrow(0, 0, n).clone();
@@ -157,7 +163,8 @@ void combine_max_nan(const Communicator& comm, at::Tensor& v) {
 }  // namespace
 
 Dtype statistics_dtype(Dtype t, std::string_view op) {
-  DND_CHECK_TYPE(!at::isComplexType(t), "{}: complex arrays are not supported, got {}", op, dtype_name(t));
+  DND_CHECK_TYPE(!at::isComplexType(t), "{}: complex arrays are not supported, got {}", op,
+                 dtype_name(t));
   if (t == at::kFloat || t == at::kDouble) return t;
   DND_CHECK_TYPE(at::isIntegralType(t, /*includeBool=*/true), "{}: unsupported dtype {}", op,
                  dtype_name(t));
@@ -174,7 +181,8 @@ OpMeta standardize_meta(const ArrayMeta& a, int nranks) {
   m.outputs.push_back(column_meta(a, wt));
   m.outputs.push_back(column_meta(a, wt));
   if (a.split == 0 && nranks > 1)  // the column sums, then the squared deviations
-    m.comm_bytes = 2 * allreduce_bytes(ArrayMeta{{a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
+    m.comm_bytes =
+        2 * allreduce_bytes(ArrayMeta{{a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
   if (wt != a.dtype) m.temp_bytes = block_as(a, wt, nranks);  // the converted block
   return m;
 }
@@ -206,13 +214,16 @@ StandardizeResult standardize(const DNDarray& a, bool with_mean, bool with_std) 
 
 OpMeta minmax_scale_meta(const ArrayMeta& a, double lo, double hi, int nranks) {
   check_table(a, "minmax_scale");
-  DND_CHECK_VALUE(lo < hi, "minmax_scale: the minimum of feature_range must be smaller than its maximum, got [{}, {}]",
-                  lo, hi);
+  DND_CHECK_VALUE(
+      lo < hi,
+      "minmax_scale: the minimum of feature_range must be smaller than its maximum, got [{}, {}]", lo,
+      hi);
   const Dtype wt = statistics_dtype(a.dtype, "minmax_scale");
   OpMeta m;
   m.outputs.push_back(ArrayMeta{a.shape, wt, a.split, a.device});
   if (a.split == 0 && nranks > 1)  // -min, max and a NaN flag per column, in one message
-    m.comm_bytes = allreduce_bytes(ArrayMeta{{3 * a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
+    m.comm_bytes =
+        allreduce_bytes(ArrayMeta{{3 * a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
   if (wt != a.dtype) m.temp_bytes = block_as(a, wt, nranks);
   return m;
 }
@@ -269,8 +280,8 @@ OpMeta normalize_meta(const ArrayMeta& a, std::string_view norm, int64_t axis, i
   m.outputs.push_back(ArrayMeta{a.shape, wt, a.split, a.device});
   if (a.split == ax && nranks > 1) {
     const int64_t k = a.shape[static_cast<size_t>(1 - ax)] * (norm == "max" ? 2 : 1);
-    m.comm_bytes = allreduce_bytes(ArrayMeta{{k}, norm == "max" ? at::kDouble : wt, kReplicated, a.device},
-                                   nranks);
+    m.comm_bytes =
+        allreduce_bytes(ArrayMeta{{k}, norm == "max" ? at::kDouble : wt, kReplicated, a.device}, nranks);
   }
   // |x| or x * x, and the converted block
   m.temp_bytes = block_as(a, wt, nranks) * (wt != a.dtype ? 2 : 1);
@@ -311,8 +322,8 @@ Shape cov_shape(int64_t d) { return d == 1 ? Shape{} : Shape{d, d}; }
 
 OpMeta cov_meta(const ArrayMeta& a, bool rowvar, std::optional<int64_t> ddof, int nranks) {
   (void)ddof;
-  DND_CHECK_SHAPE(a.shape.size() == 1 || a.shape.size() == 2, "cov: expects a 1-D or 2-D array, got shape {}",
-                  shape_str(a.shape));
+  DND_CHECK_SHAPE(a.shape.size() == 1 || a.shape.size() == 2,
+                  "cov: expects a 1-D or 2-D array, got shape {}", shape_str(a.shape));
   const Dtype wt = statistics_dtype(a.dtype, "cov");
   const bool one = a.shape.size() == 1;
   const size_t obs_axis = one || !rowvar ? 0 : 1;
@@ -390,7 +401,9 @@ Dtype average_dtype(Dtype a, const Dtype* w) {
   return at::promote_types(base, *w == at::kBool ? base : *w);
 }
 
-Axes average_axes(std::optional<int64_t> axis) { return axis ? Axes(std::vector<int64_t>{*axis}) : all_axes(); }
+Axes average_axes(std::optional<int64_t> axis) {
+  return axis ? Axes(std::vector<int64_t>{*axis}) : all_axes();
+}
 }  // namespace
 
 OpMeta average_meta(const ArrayMeta& a, const ArrayMeta* w, std::optional<int64_t> axis, bool keepdims,
@@ -399,25 +412,30 @@ OpMeta average_meta(const ArrayMeta& a, const ArrayMeta* w, std::optional<int64_
   const ArrayMeta work{a.shape, rt, a.split, a.device};
   ReductionMeta r = reduction_meta("sum", work, average_axes(axis), keepdims, nranks);
   if (w && w->shape != a.shape) {
-    DND_CHECK_SHAPE(axis.has_value(), "average: axis must be given when the shapes of a {} and weights {} differ",
+    DND_CHECK_SHAPE(axis.has_value(),
+                    "average: axis must be given when the shapes of a {} and weights {} differ",
                     shape_str(a.shape), shape_str(w->shape));
-    DND_CHECK_SHAPE(w->shape.size() == 1, "average: 1-D weights expected when the shapes of a {} and weights {} differ",
+    DND_CHECK_SHAPE(w->shape.size() == 1,
+                    "average: 1-D weights expected when the shapes of a {} and weights {} differ",
                     shape_str(a.shape), shape_str(w->shape));
     const int64_t ax = normalize_axis(*axis, static_cast<int64_t>(a.shape.size()), "average");
     DND_CHECK_SHAPE(w->shape[0] == a.shape[static_cast<size_t>(ax)],
-                    "average: the length of the weights ({}) is not that of axis {} of a {}", w->shape[0], ax,
-                    shape_str(a.shape));
+                    "average: the length of the weights ({}) is not that of axis {} of a {}",
+                    w->shape[0], ax, shape_str(a.shape));
   }
   OpMeta m;
   m.outputs.push_back(r.out());
   m.comm_bytes = r.op.comm_bytes * (w ? 3 : 1);  // sum(a * w), sum(w), the zero check
   m.temp_bytes = r.op.temp_bytes;
   if (rt != a.dtype) m.temp_bytes += block_as(a, rt, nranks);
-  if (w) m.temp_bytes += block_as(a, rt, nranks) + block_as(*w, rt, nranks) + max_block_bytes(r.out(), nranks);
+  if (w)
+    m.temp_bytes +=
+        block_as(a, rt, nranks) + block_as(*w, rt, nranks) + max_block_bytes(r.out(), nranks);
   return m;
 }
 
-DNDarray average(const DNDarray& a, std::optional<int64_t> axis, const DNDarray* weights, bool keepdims) {
+DNDarray average(const DNDarray& a, std::optional<int64_t> axis, const DNDarray* weights,
+                 bool keepdims) {
   const ArrayMeta wm = weights ? meta_of(*weights) : ArrayMeta{};
   const OpMeta meta = average_meta(meta_of(a), weights ? &wm : nullptr, axis, keepdims, a.comm().size());
   const Dtype rt = meta.outputs[0].dtype;
@@ -460,9 +478,11 @@ DNDarray ptp(const DNDarray& a, const std::optional<std::vector<int64_t>>& axes,
 // ---- skew, kurtosis -----------------------------------------------------------------------
 
 namespace {
-ReductionMeta moment_plan(std::string_view op, const ArrayMeta& a, std::optional<int64_t> axis, int nranks) {
+ReductionMeta moment_plan(std::string_view op, const ArrayMeta& a, std::optional<int64_t> axis,
+                          int nranks) {
   const Dtype wt = statistics_dtype(a.dtype, op);
-  return reduction_meta("mean", ArrayMeta{a.shape, wt, a.split, a.device}, average_axes(axis), false, nranks);
+  return reduction_meta("mean", ArrayMeta{a.shape, wt, a.split, a.device}, average_axes(axis), false,
+                        nranks);
 }
 
 at::Tensor local_sum_keep(const at::Tensor& x, const std::vector<int64_t>& axes) {
@@ -498,12 +518,14 @@ DNDarray moments(const DNDarray& a, std::optional<int64_t> axis, bool kurt, bool
   at::Tensor vals;
   if (!kurt) {
     vals = at::where(zero, at::full({}, nan, m2.options()), mk / m2.pow(1.5));
-    if (!bias && n > 2) vals = at::where(zero, vals, std::sqrt((n - 1.0) * n) / (n - 2.0) * mk / m2.pow(1.5));
+    if (!bias && n > 2)
+      vals = at::where(zero, vals, std::sqrt((n - 1.0) * n) / (n - 2.0) * mk / m2.pow(1.5));
   } else {
     vals = at::where(zero, at::full({}, nan, m2.options()), mk / m2.square());
     if (!bias && n > 3)
-      vals = at::where(zero, vals,
-                       1.0 / (n - 2) / (n - 3) * ((n * n - 1.0) * mk / m2.square() - 3 * (n - 1) * (n - 1)) + 3.0);
+      vals = at::where(
+          zero, vals,
+          1.0 / (n - 2) / (n - 3) * ((n * n - 1.0) * mk / m2.square() - 3 * (n - 1) * (n - 1)) + 3.0);
     if (fisher) vals = vals - 3.0;
   }
   for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) vals = vals.squeeze(*it);

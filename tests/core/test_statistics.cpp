@@ -25,7 +25,8 @@ const std::vector<at::ScalarType> kDtypes{at::kFloat, at::kDouble, at::kInt, at:
 Dtype work_of(at::ScalarType t) { return t == at::kFloat || t == at::kDouble ? t : at::kDouble; }
 double tol(at::ScalarType t) { return work_of(t) == at::kFloat ? 1e-5 : 1e-11; }
 double eps(Dtype t) {
-  return t == at::kFloat ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon();
+  return t == at::kFloat ? std::numeric_limits<float>::epsilon()
+                         : std::numeric_limits<double>::epsilon();
 }
 
 // A table with a constant last column (when it has two or more) and, if asked and
@@ -45,11 +46,12 @@ void for_tables(F f) {
         if (nan && !at::isFloatingType(dt)) continue;
         const at::Tensor t = table(s, dt, nan);
         for (Split sp : all_splits(2)) {
-          const std::string ctx = fmt::format("{} {} nan={} split={}", shape_str(s), dtype_name(dt), nan,
-                                              split_str(sp));
+          const std::string ctx =
+              fmt::format("{} {} nan={} split={}", shape_str(s), dtype_name(dt), nan, split_str(sp));
           f(t, array(t, sp), ctx);
         }
-        f(t, unbalanced(t, 0), fmt::format("{} {} nan={} unbalanced rows", shape_str(s), dtype_name(dt), nan));
+        f(t, unbalanced(t, 0),
+          fmt::format("{} {} nan={} unbalanced rows", shape_str(s), dtype_name(dt), nan));
       }
 }
 
@@ -139,7 +141,8 @@ TEST(Statistics, CovAndCorrcoefMatchTorch) {
     const Dtype wt = work_of(t.scalar_type());
     const at::Tensor x = t.to(at::kDouble);
     const int64_t n = t.size(0), d = t.size(1);
-    for (std::optional<int64_t> ddof : {std::optional<int64_t>{}, std::optional<int64_t>{0}, std::optional<int64_t>{2}}) {
+    for (std::optional<int64_t> ddof :
+         {std::optional<int64_t>{}, std::optional<int64_t>{0}, std::optional<int64_t>{2}}) {
       const int64_t dof = ddof ? *ddof : 1;
       // numpy's definition (torch.cov agrees where there are degrees of freedom left)
       const at::Tensor xc = x - x.sum(0) / static_cast<double>(n);
@@ -149,18 +152,22 @@ TEST(Statistics, CovAndCorrcoefMatchTorch) {
       }
       if (d == 1) g = g.reshape({});
       const std::string c = ctx + " ddof=" + (ddof ? std::to_string(*ddof) : "none");
-      expect_global(cov(a, false, ddof), g.to(wt), tol(t.scalar_type()) * 10, tol(t.scalar_type()) * 10, c);
+      expect_global(cov(a, false, ddof), g.to(wt), tol(t.scalar_type()) * 10, tol(t.scalar_type()) * 10,
+                    c);
       // rowvar: the transposed table, each row a variable
       expect_global(cov(transpose(a), true, ddof), g.to(wt), tol(t.scalar_type()) * 10,
                     tol(t.scalar_type()) * 10, c + " rowvar");
     }
     expect_global(cov(a, false, std::nullopt, /*bias=*/true),
-                  (d == 1 ? at::cov(x.t(), 0).reshape({}) : at::cov(x.t(), 0)).to(wt).nan_to_num(kNan, kNan, kNan)
+                  (d == 1 ? at::cov(x.t(), 0).reshape({}) : at::cov(x.t(), 0))
+                      .to(wt)
+                      .nan_to_num(kNan, kNan, kNan)
                       .masked_fill(at::full({}, n == 0, at::kBool), kNan),
                   tol(t.scalar_type()) * 10, tol(t.scalar_type()) * 10, ctx + " bias");
     if (n > 1 && d > 0) {
       at::Tensor r = at::corrcoef(x.t());
-      expect_global(corrcoef(a), r.to(wt), tol(t.scalar_type()) * 10, tol(t.scalar_type()) * 10, ctx + " corrcoef");
+      expect_global(corrcoef(a), r.to(wt), tol(t.scalar_type()) * 10, tol(t.scalar_type()) * 10,
+                    ctx + " corrcoef");
     }
     EXPECT_EQ(cov(a).split(), kReplicated);
   });
@@ -183,17 +190,19 @@ TEST(Statistics, AverageMatchesNumpyFormula) {
       const int64_t nd = static_cast<int64_t>(s.size());
       for (Split sp : all_splits(nd)) {
         const DNDarray a = array(t, sp);
-        const std::string ctx = fmt::format("{} {} split={}", shape_str(s), dtype_name(dt), split_str(sp));
+        const std::string ctx =
+            fmt::format("{} {} split={}", shape_str(s), dtype_name(dt), split_str(sp));
         // no weights: the mean, float64 for integers
         expect_global(average(a), t.to(wt).to(at::kDouble).mean().to(wt), tol(dt), tol(dt), ctx);
         for (int64_t ax = -nd; ax < nd; ++ax)
           for (bool keep : {false, true}) {
-            expect_global(average(a, ax, nullptr, keep), t.to(at::kDouble).mean(ax, keep).to(wt), tol(dt), tol(dt),
-                          ctx);
+            expect_global(average(a, ax, nullptr, keep), t.to(at::kDouble).mean(ax, keep).to(wt),
+                          tol(dt), tol(dt), ctx);
             if (t.size(ax < 0 ? ax + nd : ax) == 0) continue;  // weights summing to zero
             // weights of a's shape, split like a or not at all
             const DNDarray wa = array(w, sp), wr = array(w, kReplicated);
-            const at::Tensor e = ((t.to(at::kDouble) * w).sum(ax, keep) / w.sum(ax, keep)).to(at::kDouble);
+            const at::Tensor e =
+                ((t.to(at::kDouble) * w).sum(ax, keep) / w.sum(ax, keep)).to(at::kDouble);
             expect_global(average(a, ax, &wa, keep), e, 1e-5, 1e-6, ctx);
             expect_global(average(a, ax, &wr, keep), e, 1e-5, 1e-6, ctx);
             // 1-D weights along the axis
@@ -201,8 +210,7 @@ TEST(Statistics, AverageMatchesNumpyFormula) {
             const at::Tensor w1 = at::arange(1, len + 1, at::kDouble);
             std::vector<int64_t> bs(static_cast<size_t>(nd), 1);
             bs[static_cast<size_t>(ax < 0 ? ax + nd : ax)] = len;
-            const at::Tensor e1 =
-                (t.to(at::kDouble) * w1.reshape(bs)).sum(ax, keep) / w1.sum();
+            const at::Tensor e1 = (t.to(at::kDouble) * w1.reshape(bs)).sum(ax, keep) / w1.sum();
             for (Split ws : all_splits(1)) {
               const DNDarray wv = array(w1, ws);
               expect_global(average(a, ax, &wv, keep), e1, 1e-5, 1e-6, ctx + " 1-D weights");
@@ -228,11 +236,13 @@ TEST(Statistics, PtpMatchesTorch) {
       const int64_t nd = static_cast<int64_t>(s.size());
       for (Split sp : all_splits(nd)) {
         const DNDarray a = array(t, sp);
-        const std::string ctx = fmt::format("{} {} split={}", shape_str(s), dtype_name(dt), split_str(sp));
+        const std::string ctx =
+            fmt::format("{} {} split={}", shape_str(s), dtype_name(dt), split_str(sp));
         expect_global(ptp(a), t.max() - t.min(), 0, 0, ctx);
         for (int64_t ax = -nd; ax < nd; ++ax)
           for (bool keep : {false, true})
-            expect_global(ptp(a, std::vector<int64_t>{ax}, keep), t.amax(ax, keep) - t.amin(ax, keep), 0, 0, ctx);
+            expect_global(ptp(a, std::vector<int64_t>{ax}, keep), t.amax(ax, keep) - t.amin(ax, keep), 0,
+                          0, ctx);
         if (nd > 1)
           expect_global(ptp(a, std::vector<int64_t>{0, 1}), t.amax({0, 1}) - t.amin({0, 1}), 0, 0, ctx);
       }
@@ -243,7 +253,8 @@ TEST(Statistics, PtpMatchesTorch) {
 
 namespace {
 // scipy.stats.skew / kurtosis, in float64 over dim (all when none).
-at::Tensor moment_ref(const at::Tensor& t, std::optional<int64_t> dim, bool kurt, bool fisher, bool bias) {
+at::Tensor moment_ref(const at::Tensor& t, std::optional<int64_t> dim, bool kurt, bool fisher,
+                      bool bias) {
   const Dtype wt = work_of(t.scalar_type());
   at::Tensor x = t.to(at::kDouble);
   if (!dim) {
@@ -288,7 +299,8 @@ TEST(Statistics, SkewKurtosisMatchScipyFormula) {
               const double rt = work_of(dt) == at::kFloat ? 1e-4 : 1e-10;
               expect_global(skew(a, ax, bias), moment_ref(t, ax, false, true, bias), rt, rt, ctx);
               for (bool fisher : {true, false})
-                expect_global(kurtosis(a, ax, fisher, bias), moment_ref(t, ax, true, fisher, bias), rt, rt, ctx);
+                expect_global(kurtosis(a, ax, fisher, bias), moment_ref(t, ax, true, fisher, bias), rt,
+                              rt, ctx);
             }
         }
       }

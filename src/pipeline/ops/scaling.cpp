@@ -20,9 +20,9 @@ OpDef standardize_op() {
   d.name = "standardize";
   d.summary = "z-score per column (sklearn's StandardScaler, ddof 0); constant columns become 0";
   d.category = "scaling";
-  d.params = {
-      ParamSpec{"with_mean", ParamKind::boolean, "subtract each column's mean", false, "true"},
-      ParamSpec{"with_std", ParamKind::boolean, "divide by each column's standard deviation", false, "true"}};
+  d.params = {ParamSpec{"with_mean", ParamKind::boolean, "subtract each column's mean", false, "true"},
+              ParamSpec{"with_std", ParamKind::boolean, "divide by each column's standard deviation",
+                        false, "true"}};
   d.outputs = {"X", "mean", "scale"};
   d.outputs_for = standardize_fields;
   d.infer = [](const InferContext& c) {
@@ -48,16 +48,19 @@ DND_REGISTER_OP(standardize_op());
 std::pair<double, double> feature_range(const Params& p) {
   const std::vector<double> r = p.number_list("feature_range");
   if (r.size() != 2)
-    throw ValueError(fmt::format("minmax_scale: feature_range must be [min, max], got {} values", r.size()));
+    throw ValueError(
+        fmt::format("minmax_scale: feature_range must be [min, max], got {} values", r.size()));
   return {r[0], r[1]};
 }
 
 OpDef minmax_scale_op() {
   OpDef d;
   d.name = "minmax_scale";
-  d.summary = "scale each column to feature_range (sklearn's minmax_scale); constant columns map to its min";
+  d.summary =
+      "scale each column to feature_range (sklearn's minmax_scale); constant columns map to its min";
   d.category = "scaling";
-  d.params = {ParamSpec{"feature_range", ParamKind::number_list, "[min, max] of the result", false, "[0, 1]"}};
+  d.params = {
+      ParamSpec{"feature_range", ParamKind::number_list, "[min, max] of the result", false, "[0, 1]"}};
   d.infer = [](const InferContext& c) {
     const auto [lo, hi] = feature_range(c.params);
     return minmax_scale_meta(c.array(0), lo, hi, c.nranks);
@@ -73,7 +76,8 @@ DND_REGISTER_OP(minmax_scale_op());
 OpDef normalize_op() {
   OpDef d;
   d.name = "normalize";
-  d.summary = "scale each row (axis 1) or column (axis 0) to unit l1, l2 or max norm (sklearn's normalize)";
+  d.summary =
+      "scale each row (axis 1) or column (axis 0) to unit l1, l2 or max norm (sklearn's normalize)";
   d.category = "scaling";
   d.params = {ParamSpec{"norm", ParamKind::choice, "the norm", false, "l2", {"l1", "l2", "max"}},
               ParamSpec{"axis", ParamKind::integer, "1: each row; 0: each column", false, "1"}};
