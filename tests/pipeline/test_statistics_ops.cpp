@@ -96,3 +96,27 @@ TEST(StatisticsOps, WeightsAndPlanErrors) {
 )"),
                PipelineError);
 }
+
+TEST(StatisticsOps, PcaMatchesCentredSvd) {
+  for (Split split : all_splits(2)) {
+    Ran r = run_pipeline(fmt::format(R"(steps:
+  - {{id: X, op: random.normal, shape: [11, 4], split: {0}, seed: 6, dtype: float64}}
+  - {{id: P, op: pca, input: X, n_components: 2, method: exact}}
+  - {{id: W, op: pca, input: X, whiten: true}}
+)",
+                                     split_text(split)));
+    const std::string ctx = "split " + split_text(split);
+    const at::Tensor x = r.full("X");
+    const at::Tensor xc = x - x.mean(0);
+    auto [u, s, vh] = at::linalg_svd(xc, false);
+    const at::Tensor sign = at::sign(vh.gather(1, at::argmax(vh.abs(), 1).unsqueeze(1)));
+    const at::Tensor comp = vh * sign, ev = s.square() / 10.0;
+    expect_global(r["P.components"], comp.narrow(0, 0, 2), 1e-9, 1e-9, ctx);
+    expect_global(r["P.singular_values"], s.narrow(0, 0, 2), 1e-9, 1e-9, ctx);
+    expect_global(r["P.explained_variance"], ev.narrow(0, 0, 2), 1e-9, 1e-9, ctx);
+    expect_global(r["P.explained_variance_ratio"], ev.narrow(0, 0, 2) / ev.sum(), 1e-9, 1e-9, ctx);
+    expect_global(r["P.mean"], x.mean(0), 1e-12, 1e-12, ctx);
+    expect_global(r["P.scores"], at::mm(xc, comp.narrow(0, 0, 2).t()), 1e-9, 1e-9, ctx);
+    expect_global(r["W.scores"], at::mm(xc, comp.t()) / ev.sqrt(), 1e-9, 1e-9, ctx);
+  }
+}
