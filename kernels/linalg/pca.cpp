@@ -65,12 +65,15 @@ OpMeta pca_meta(const ArrayMeta& x, const PcaOptions& o, int nranks) {
   const ArrayMeta xc{x.shape, wt, x.split, x.device};
   const MatmulPlan mp = plan_matmul(x.shape, x.split, {d, k}, kReplicated, nranks, wt, wt);
   m.comm_bytes = sp.max_bytes_sent() + mp.max_bytes_sent();
-  if (x.split == 0 && nranks > 1) m.comm_bytes += allreduce_bytes(ArrayMeta{{d}, wt, kReplicated, x.device}, nranks);
+  if (x.split == 0 && nranks > 1)
+    m.comm_bytes += allreduce_bytes(ArrayMeta{{d}, wt, kReplicated, x.device}, nranks);
   // The centred table (and the converted one), the finite check's bools, and the SVD's
   // working memory in blocks of the table, as measured by tests/cli/test_memory.py (the
   // svd kernels plan only their results): exact ~1.3, randomized ~6, hsvd ~7.
   const int64_t block = max_block_bytes(xc, nranks);
-  const double svd_blocks = sp.method == SvdMethod::tsqr ? 2.0 : sp.method == SvdMethod::randomized ? 6.5 : 7.5;
+  const double svd_blocks = sp.method == SvdMethod::tsqr         ? 2.0
+                            : sp.method == SvdMethod::randomized ? 6.5
+                                                                 : 7.5;
   m.temp_bytes = block * (wt != x.dtype ? 2 : 1) + block / elem_size(wt) +
                  static_cast<int64_t>(svd_blocks * static_cast<double>(block));
   m.note = fmt::format("centre, then {}; scores by {}", sp.describe(), algorithm_name(mp.algorithm));
@@ -85,8 +88,9 @@ PcaResult pca(const DNDarray& x, const PcaOptions& o) {
   const DNDarray xf = astype(x, wt, /*copy=*/false);
   // NaN / inf: LAPACK's answer would be meaningless (sklearn refuses them too).
   const bool finite_here = x.larray().numel() == 0 || at::isfinite(xf.larray()).all().item<bool>();
-  const bool finite = x.split() ? allreduce_value(x.comm(), static_cast<int64_t>(finite_here), ReduceOp::min) != 0
-                                : finite_here;
+  const bool finite =
+      x.split() ? allreduce_value(x.comm(), static_cast<int64_t>(finite_here), ReduceOp::min) != 0
+                : finite_here;
   DND_CHECK_VALUE(finite, "pca: the table holds NaN or inf (drop or fill them first)");
   DNDarray mu = mean(xf, axis(0));
   DNDarray xc = xf - mu;
@@ -117,8 +121,11 @@ PcaResult pca(const DNDarray& x, const PcaOptions& o) {
     scores = DNDarray(t, scores.gshape(), scores.split(), scores.comm(), scores.counts());
   }
   const Communicator& c = x.comm();
-  auto rep = [&](const at::Tensor& t, Shape shape) { return DNDarray(t.contiguous(), shape, kReplicated, c); };
-  return PcaResult{rep(v.t(), {k, x.gshape()[1]}), rep(ev, {k}), rep(ratio, {k}), rep(sv, {k}), mu, scores};
+  auto rep = [&](const at::Tensor& t, Shape shape) {
+    return DNDarray(t.contiguous(), shape, kReplicated, c);
+  };
+  return PcaResult{
+      rep(v.t(), {k, x.gshape()[1]}), rep(ev, {k}), rep(ratio, {k}), rep(sv, {k}), mu, scores};
 }
 
 }  // namespace dnd::linalg

@@ -23,7 +23,8 @@ OpDef pca_op() {
   d.summary = "principal component analysis (sklearn's PCA up to sign): components, variances, scores";
   d.category = "linalg";
   d.params = {
-      ParamSpec{"n_components", ParamKind::integer, "components to keep (none: min(n_samples, n_features))"},
+      ParamSpec{"n_components", ParamKind::integer,
+                "components to keep (none: min(n_samples, n_features))"},
       ParamSpec{"whiten", ParamKind::boolean, "scale the scores to unit variance", false, "false"},
       ParamSpec{"method",
                 ParamKind::choice,
@@ -36,7 +37,9 @@ OpDef pca_op() {
       ParamSpec{"seed", ParamKind::integer, "randomized: seed", false, "0"}};
   d.outputs = {"components", "explained_variance", "explained_variance_ratio", "singular_values", "mean",
                "scores"};
-  d.infer = [](const InferContext& c) { return linalg::pca_meta(c.array(0), pca_options(c.params), c.nranks); };
+  d.infer = [](const InferContext& c) {
+    return linalg::pca_meta(c.array(0), pca_options(c.params), c.nranks);
+  };
   d.run = [](RunContext& c) {
     linalg::PcaResult r = linalg::pca(c.array(0), pca_options(c.params));
     std::vector<DNDarray> out;

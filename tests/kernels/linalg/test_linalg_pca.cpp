@@ -49,9 +49,11 @@ void expect_pca(const PcaResult& p, const Ref& r, Dtype dt, double tol, const st
     const at::Tensor c = allgather(p.components), sc = allgather(p.scores);
     ASSERT_EQ(c.sizes(), r.components.sizes()) << ctx;
     ASSERT_EQ(sc.sizes(), r.scores.sizes()) << ctx;
-    EXPECT_TRUE(at::allclose(c.narrow(0, 0, valid), r.components.narrow(0, 0, valid).to(dt), tol, tol)) << ctx;
+    EXPECT_TRUE(at::allclose(c.narrow(0, 0, valid), r.components.narrow(0, 0, valid).to(dt), tol, tol))
+        << ctx;
     if (!r.scores.isnan().any().item<bool>()) {
-      EXPECT_TRUE(at::allclose(sc.narrow(1, 0, valid), r.scores.narrow(1, 0, valid).to(dt), tol, tol)) << ctx;
+      EXPECT_TRUE(at::allclose(sc.narrow(1, 0, valid), r.scores.narrow(1, 0, valid).to(dt), tol, tol))
+          << ctx;
     }
     EXPECT_TRUE(at::allclose(allgather(p.singular_values), r.sv.to(dt), tol, tol)) << ctx;
     expect_global(p.mean, r.mean.to(dt), tol, tol, ctx + " mean");
@@ -84,8 +86,8 @@ TEST(Pca, ExactMatchesCentredSvd) {
             o.n_components = k;
             o.whiten = whiten;
             o.method = SvdMethod::tsqr;
-            const std::string ctx = fmt::format("{} {} split={} k={} whiten={}", shape_str(s), dtype_name(dt),
-                                                split_str(sp), k, whiten);
+            const std::string ctx = fmt::format("{} {} split={} k={} whiten={}", shape_str(s),
+                                                dtype_name(dt), split_str(sp), k, whiten);
             const PcaResult p = pca(array(same, sp), o);
             expect_pca(p, reference(same, k == 0 ? lim : k, whiten), wt, tol, ctx);
             EXPECT_EQ(p.scores.split().has_value(), sp.has_value()) << ctx;
