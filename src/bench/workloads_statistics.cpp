@@ -27,12 +27,14 @@ constexpr int64_t kCols = 64;
 
 Case statistics_case(const std::string& what, int64_t base) {
   const bool is_cov = what == "cov";
-  Case c = case_of("statistics-" + what, "statistics", is_cov ? "GFLOP/s" : "GB/s",
-                   is_cov ? "2 rows 64^2 flops of the Gram matrix, all ranks together"
-                          : "16 bytes per element (two reads for the statistics, a read and a write), all "
-                            "ranks together",
-                   "rows", base);
-  c.rank_baseline_name = is_cov ? "torch.mm X^T X on each rank's block" : "STREAM triad on each rank's block";
+  Case c =
+      case_of("statistics-" + what, "statistics", is_cov ? "GFLOP/s" : "GB/s",
+              is_cov ? "2 rows 64^2 flops of the Gram matrix, all ranks together"
+                     : "16 bytes per element (two reads for the statistics, a read and a write), all "
+                       "ranks together",
+              "rows", base);
+  c.rank_baseline_name =
+      is_cov ? "torch.mm X^T X on each rank's block" : "STREAM triad on each rank's block";
   c.definition = fmt::format("statistics {} ({}, {}) float32 split 0", what, base, kCols);
   c.check = divides(c.name, base, 1);
   c.make = [is_cov](const Communicator& comm, int64_t rows) {
@@ -50,12 +52,15 @@ Case statistics_case(const std::string& what, int64_t base) {
         return t.median;
       };
     } else {
-      p.run = [x](StepClock& k) { k.step("standardize", [&] { StandardizeResult r = standardize(*x); }); };
+      p.run = [x](StepClock& k) {
+        k.step("standardize", [&] { StandardizeResult r = standardize(*x); });
+      };
       p.baseline = [comm, x](int warmup, int repeat) {
         const int64_t n = x->larray().numel();
         at::Tensor b = at::rand({n}), cc = at::rand({n}), out = at::empty({n});
-        const Timing t = measure(comm, warmup, std::max(1, repeat),
-                                 [&] { triad(out.data_ptr<float>(), b.data_ptr<float>(), cc.data_ptr<float>(), 3.0f, n); });
+        const Timing t = measure(comm, warmup, std::max(1, repeat), [&] {
+          triad(out.data_ptr<float>(), b.data_ptr<float>(), cc.data_ptr<float>(), 3.0f, n);
+        });
         return t.median * 16.0 / 12.0;  // the triad's bandwidth, in this case's bytes
       };
     }
@@ -71,8 +76,8 @@ Case statistics_case(const std::string& what, int64_t base) {
     if (is_cov)
       return solo(world, warmup, repeat, "torch.mm X^T X, 1 process", 2.0 * nr * kCols * kCols, 1e9,
                   [&] { at::mm_out(g, x.t(), x); });
-    return solo(world, warmup, repeat, "torch (x - x.mean(0)) / x.std(0), 1 process", 16.0 * nr * kCols, 1e9,
-                [&] { at::Tensor r = (x - x.mean(0)) / x.std(0, /*unbiased=*/false); });
+    return solo(world, warmup, repeat, "torch (x - x.mean(0)) / x.std(0), 1 process", 16.0 * nr * kCols,
+                1e9, [&] { at::Tensor r = (x - x.mean(0)) / x.std(0, /*unbiased=*/false); });
   };
   return c;
 }
