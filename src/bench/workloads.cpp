@@ -707,6 +707,10 @@ const std::vector<WorkloadDef>& defs() {
       {"map", 65536, "GB/s", "x * 2.0 + 1.0 from C++ on the same block (--size: elements per rank)",
        map_cases},
       {"map-compile", 1000, "ms", "planning the same pipeline without the map step", map_compile_cases},
+      {"statistics", 131072, "GFLOP/s, GB/s",
+       "torch.mm X^T X on each rank's block (cov), STREAM triad (standardize); torch on 1 process "
+       "(cases cov, standardize of (rows, 64) float32)",
+       statistics_cases},
       {"halo", 512, "GB/s",
        "Isend/Irecv of the same bytes with the same neighbours ((rows, S), h = 1 and S/8)", halo_cases},
   };

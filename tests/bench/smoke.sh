@@ -56,6 +56,12 @@ if [ "$GROUP" = core ]; then
   has matmul matmul-0x0 "$FIG"
   has matmul matmul-0x0 'MiB sent per rank \(ring_b\): [0-9.]+'
 
+  run statistics --workload statistics --size 256
+  has statistics statistics-cov "$FIG"
+  has statistics statistics-cov 'baseline: torch.mm X\^T X, 1 process'
+  has statistics statistics-standardize "$FIG"
+  has statistics statistics-standardize 'baseline at each rank count: STREAM triad'
+
   run factor --workload qr,svd --size 256 --cols 8
   has factor qr "$FIG"
   has factor qr '\|A-QR\|/\|A\|: [0-9.e-]+; \|QtQ-I\|: [0-9.e-]+'
