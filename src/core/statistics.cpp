@@ -560,4 +560,65 @@ DNDarray kurtosis(const DNDarray& a, std::optional<int64_t> axis, bool fisher, b
   return moments(a, axis, true, fisher, bias);
 }
 
+OpMeta bincount_meta(const ArrayMeta& x, const ArrayMeta* weights, int64_t minlength, int nranks) {
+  DND_CHECK_SHAPE(x.shape.size() == 1, "bincount: the input must be 1-D, got shape {}",
+                  shape_str(x.shape));
+  DND_CHECK_TYPE(at::isIntegralType(x.dtype, /*includeBool=*/true),
+                 "bincount: the input must hold integers, got {}", dtype_name(x.dtype));
+  DND_CHECK_VALUE(minlength >= 1 && minlength <= (int64_t{1} << 31),
+                  "bincount: minlength (the number of bins) must be in [1, 2^31], got {}", minlength);
+  OpMeta m;
+  ArrayMeta out{{minlength}, weights ? at::kDouble : at::kLong, kReplicated, x.device};
+  if (weights) {
+    DND_CHECK_SHAPE(weights->shape == x.shape, "bincount: weights of shape {} for an input of shape {}",
+                    shape_str(weights->shape), shape_str(x.shape));
+    DND_CHECK_TYPE(!at::isComplexType(weights->dtype), "bincount: complex weights");
+    // Weights split otherwise are brought to the input's distribution.
+    if (weights->split != x.split) {
+      m.comm_bytes += move_bytes(*weights, nranks);
+      m.temp_bytes += max_block_bytes(*weights, nranks);
+    }
+    ArrayMeta w64 = *weights;
+    w64.dtype = at::kDouble;
+    m.temp_bytes += max_block_bytes(w64, nranks);
+  }
+  ArrayMeta x64 = x;
+  x64.dtype = at::kLong;
+  if (x.dtype != at::kLong) m.temp_bytes += max_block_bytes(x64, nranks);
+  m.temp_bytes += global_bytes(out);  // the rank's own counts
+  if (x.split && nranks > 1)
+    m.comm_bytes += allreduce_bytes(out, nranks) + allreduce_bytes(ArrayMeta{{2}, at::kLong}, nranks);
+  m.outputs.push_back(std::move(out));
+  return m;
+}
+
+DNDarray bincount(const DNDarray& x, int64_t minlength, const DNDarray* weights) {
+  const ArrayMeta wm = weights ? meta_of(*weights) : ArrayMeta{};
+  const OpMeta m = bincount_meta(meta_of(x), weights ? &wm : nullptr, minlength, x.comm().size());
+  const at::Tensor v = x.larray().to(at::kLong);
+  // Every rank learns the smallest and largest value anywhere (empty blocks add nothing).
+  at::Tensor range = at::tensor({v.numel() ? -v.min().item<int64_t>() : int64_t{0},
+                                 v.numel() ? v.max().item<int64_t>() : int64_t{0}},
+                                at::kLong);
+  if (x.split()) allreduce_(x.comm(), range, ReduceOp::max);
+  const int64_t lo = -range[0].item<int64_t>(), hi = range[1].item<int64_t>();
+  DND_CHECK_VALUE(lo >= 0, "bincount: the values must be non-negative, found {}", lo);
+  DND_CHECK_VALUE(
+      hi < minlength,
+      "bincount: the value {} is not below minlength {} (the result's length, fixed when planning)", hi,
+      minlength);
+  at::Tensor counts;
+  if (weights) {
+    DNDarray w = *weights;
+    if (w.split() != x.split()) w = resplit(w, x.split());
+    if (x.split() && w.counts() != x.counts()) w = redistribute(w, x.counts());
+    counts = at::bincount(v.cpu(), w.larray().cpu().to(at::kDouble), minlength);
+  } else {
+    counts = at::bincount(v.cpu(), {}, minlength);
+  }
+  counts = counts.to(m.outputs[0].dtype).contiguous();
+  if (x.split()) allreduce_(x.comm(), counts, ReduceOp::sum);
+  return DNDarray(counts.to(x.larray().device()), m.outputs[0].shape, kReplicated, x.comm());
+}
+
 }  // namespace dnd

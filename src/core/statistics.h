@@ -84,6 +84,14 @@ DNDarray kurtosis(const DNDarray& a, std::optional<int64_t> axis = 0, bool fishe
 // op: "skew" or "kurtosis".
 OpMeta moment_meta(std::string_view op, const ArrayMeta& a, std::optional<int64_t> axis, int nranks);
 
+// numpy.bincount of a 1-D array of non-negative integers (any split): how often each
+// value in [0, minlength) occurs, int64, or the sums of `weights` (same shape; float64)
+// per value. The result is replicated and has exactly minlength entries: its length is
+// known before the data is read, so a value of minlength or more (or a negative one) is a
+// ValueError on every rank, not a longer result as in numpy.
+DNDarray bincount(const DNDarray& x, int64_t minlength, const DNDarray* weights = nullptr);
+OpMeta bincount_meta(const ArrayMeta& x, const ArrayMeta* weights, int64_t minlength, int nranks);
+
 // The float dtype these ops compute in: float32 / float64 keep theirs, integers and bool
 // give float64; complex is a TypeError naming `op`.
 Dtype statistics_dtype(Dtype t, std::string_view op);

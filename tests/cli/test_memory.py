@@ -126,6 +126,7 @@ CASES["average"] = op("{id: Y, op: average, inputs: [X, X], axis: 0}", X)
 CASES["ptp"] = op("{id: Y, op: ptp, input: X, axis: 0}", X)
 CASES["skew"] = op("{id: Y, op: skew, input: X}", X)
 CASES["kurtosis"] = op("{id: Y, op: kurtosis, input: X}", X)
+CASES["bincount"] = op("{id: Y, op: bincount, input: L, minlength: 100}", XI, "{id: L, op: flatten, input: X}")
 CASES["pca"] = op("{id: Y, op: pca, input: X, n_components: 8}", X)
 CASES["pca-randomized"] = op("{id: Y, op: pca, input: X, n_components: 4, method: randomized}", X)
 

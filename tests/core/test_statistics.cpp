@@ -311,3 +311,26 @@ TEST(Statistics, SkewKurtosisMatchScipyFormula) {
   // A constant column gives NaN (scipy).
   EXPECT_TRUE(std::isnan(allgather(skew(array(at::ones({5}), 0))).item<double>()));
 }
+
+TEST(Statistics, BincountMatchesTorchAtEverySplit) {
+  const std::vector<at::Tensor> inputs{at::tensor({0, 3, 1, 3, 3, 6, 0}, at::kLong),
+                                       at::tensor({2}, at::kLong), at::empty({0}, at::kLong),
+                                       at::tensor({1, 1, 0}, at::kInt)};
+  for (const at::Tensor& t : inputs)
+    for (Split s : all_splits(1)) {
+      expect_global(bincount(array(t, s), 8), at::bincount(t.to(at::kLong), {}, 8), 0, 0, split_str(s));
+      const at::Tensor w = at::arange(t.numel(), at::kFloat) / 4;
+      for (Split ws : all_splits(1)) {  // weights split otherwise are brought to x's blocks
+        const DNDarray wd = array(w, ws);
+        expect_global(bincount(array(t, s), 8, &wd),
+                      at::bincount(t.to(at::kLong), w.to(at::kDouble), 8).to(at::kDouble), 1e-12, 0,
+                      split_str(s));
+      }
+    }
+  // The length is fixed when planning: a value of minlength or more, or a negative one, is
+  // an error on every rank (numpy would lengthen the result).
+  EXPECT_THROW(bincount(array(at::tensor({0, 8}, at::kLong), 0), 8), ValueError);
+  EXPECT_THROW(bincount(array(at::tensor({0, -1}, at::kLong), 0), 8), ValueError);
+  EXPECT_THROW(bincount(array(at::tensor({0.5}), 0), 8), TypeError);
+  EXPECT_THROW(bincount(array(at::zeros({2, 2}, at::kLong), 0), 8), ShapeError);
+}

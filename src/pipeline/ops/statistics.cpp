@@ -85,6 +85,28 @@ OpDef average_op() {
 }
 DND_REGISTER_OP(average_op());
 
+OpDef bincount_op() {
+  OpDef d;
+  d.name = "bincount";
+  d.summary =
+      "how often each value in [0, minlength) occurs (numpy.bincount): inputs [x] or [x, weights]";
+  d.category = "statistics";
+  d.min_inputs = 1;
+  d.max_inputs = 2;
+  d.params = {ParamSpec{"minlength", ParamKind::integer,
+                        "the number of bins: the result's length (every value must be below it)", true}};
+  d.infer = [](const InferContext& c) {
+    return bincount_meta(c.array(0), c.inputs.size() == 2 ? &c.array(1) : nullptr,
+                         c.params.integer("minlength"), c.nranks);
+  };
+  d.run = [](RunContext& c) {
+    return one(bincount(c.array(0), c.params.integer("minlength"),
+                        c.inputs.size() == 2 ? &c.array(1) : nullptr));
+  };
+  return d;
+}
+DND_REGISTER_OP(bincount_op());
+
 OpDef ptp_op() {
   OpDef d;
   d.name = "ptp";
