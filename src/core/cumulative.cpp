@@ -29,8 +29,10 @@ void add_prefix(at::Tensor& local, int64_t ax, bool sum, const Communicator& com
   Shape slice = local.sizes().vec();
   slice.erase(slice.begin() + ax);
   const int64_t count = local.size(ax);
-  at::Tensor totals = count > 0 ? local.select(ax, count - 1).to(at::kCPU, /*non_blocking=*/false, /*copy=*/true).contiguous()
-                                : at::full(slice, sum ? 0 : 1, local.options().device(at::kCPU));
+  at::Tensor totals =
+      count > 0
+          ? local.select(ax, count - 1).to(at::kCPU, /*non_blocking=*/false, /*copy=*/true).contiguous()
+          : at::full(slice, sum ? 0 : 1, local.options().device(at::kCPU));
   exscan_(comm, totals, sum ? ReduceOp::sum : ReduceOp::prod);
   if (comm.rank() == 0 || count == 0) return;
   const at::Tensor prefix = totals.to(local.device()).unsqueeze(ax);
@@ -77,7 +79,8 @@ OpMeta cumulative_meta(std::string_view op, const ArrayMeta& a, std::optional<in
     const int64_t ax = normalize_axis(*axis, nd, op);
     m.temp_bytes = cast_bytes;
     if (a.split && *a.split == ax && nranks > 1) {
-      const int64_t slice = shape_numel(a.shape) / std::max<int64_t>(a.shape[static_cast<size_t>(ax)], 1);
+      const int64_t slice =
+          shape_numel(a.shape) / std::max<int64_t>(a.shape[static_cast<size_t>(ax)], 1);
       m.comm_bytes = slice * elem;
       m.temp_bytes += 2 * slice * elem;
       m.note = "exclusive scan of the ranks' block totals";
@@ -135,8 +138,8 @@ struct DiffPlan {
   bool copy = false;  // a concatenated / cast copy is made before differencing
 };
 
-DiffPlan plan_diff(const ArrayMeta& a, int64_t n, int64_t axis, const std::optional<c10::Scalar>& prepend,
-                   const std::optional<c10::Scalar>& append) {
+DiffPlan plan_diff(const ArrayMeta& a, int64_t n, int64_t axis,
+                   const std::optional<c10::Scalar>& prepend, const std::optional<c10::Scalar>& append) {
   const int64_t nd = static_cast<int64_t>(a.shape.size());
   if (nd == 0) throw ValueError("diff: needs an array of at least one dimension, got a 0-d array");
   if (n < 0) throw ValueError(fmt::format("diff: order n must be non-negative, got {}", n));
@@ -186,21 +189,23 @@ OpMeta diff_meta(const ArrayMeta& a, int64_t n, int64_t axis, const std::optiona
   const bool along_split = a.split && *a.split == d.ax;
   // The busiest rank's working block: along the split axis its share of the result and
   // the n rows before it, fetched; along another axis its block (with prepend / append).
-  const int64_t rows = along_split ? (d.out_n == 0 ? 0 : (d.out_n + nranks - 1) / nranks + n)
-                                   : d.extent + d.pre + d.app;
+  const int64_t rows =
+      along_split ? (d.out_n == 0 ? 0 : (d.out_n + nranks - 1) / nranks + n) : d.extent + d.pre + d.app;
   int64_t slice_elems = 1;  // elements of one slice along the axis in that block
   for (int64_t k = 0; k < static_cast<int64_t>(a.shape.size()); ++k) {
     if (k == d.ax) continue;
     const int64_t e = a.shape[static_cast<size_t>(k)];
     slice_elems *= a.split && *a.split == k ? (e + nranks - 1) / nranks : e;
   }
-  const int64_t ext_in = along_split ? rows * slice_elems * static_cast<int64_t>(c10::elementSize(a.dtype)) : 0;
+  const int64_t ext_in =
+      along_split ? rows * slice_elems * static_cast<int64_t>(c10::elementSize(a.dtype)) : 0;
   const int64_t block_out = rows * slice_elems * static_cast<int64_t>(c10::elementSize(d.out));
   // Phases: the copy (the fetched rows and the copy), then each difference (previous and
   // next; the last one is the result). a's own block is no temporary.
   const int64_t x0 = d.copy ? block_out : ext_in;
   int64_t temp = ext_in + (d.copy ? block_out : 0);
-  for (int64_t k = 1; k <= n; ++k) temp = std::max(temp, (k == 1 ? x0 : block_out) + (k < n ? block_out : 0));
+  for (int64_t k = 1; k <= n; ++k)
+    temp = std::max(temp, (k == 1 ? x0 : block_out) + (k < n ? block_out : 0));
   m.temp_bytes = temp;
   if (along_split && nranks > 1) {
     const int64_t width = slice_elems * static_cast<int64_t>(c10::elementSize(a.dtype));
@@ -209,11 +214,12 @@ OpMeta diff_meta(const ArrayMeta& a, int64_t n, int64_t axis, const std::optiona
     for (int q = 0; q < nranks; ++q) {
       const Chunk c = balanced_chunk(d.out_n, q, nranks);
       if (c.count == 0) continue;
-      wants[static_cast<size_t>(q)] = {RowRange{std::max<int64_t>(c.offset - d.pre, 0),
-                                                std::min(c.end() + n - d.pre, d.extent)}};
+      wants[static_cast<size_t>(q)] = {
+          RowRange{std::max<int64_t>(c.offset - d.pre, 0), std::min(c.end() + n - d.pre, d.extent)}};
     }
     int64_t most = 0;
-    for (int q = 0; q < nranks; ++q) most = std::max(most, fetch_rows_sent(counts, wants, Boundary::none, q));
+    for (int q = 0; q < nranks; ++q)
+      most = std::max(most, fetch_rows_sent(counts, wants, Boundary::none, q));
     m.comm_bytes = most * width;
     if (most > 0) m.note = fmt::format("rows along the split axis: up to {} sent per rank", most);
   }
@@ -249,9 +255,9 @@ DNDarray diff(const DNDarray& a, int64_t n, int64_t axis, const std::optional<c1
   std::vector<std::vector<RowRange>> wants(static_cast<size_t>(p));
   for (int q = 0; q < p; ++q) {
     const Chunk c = balanced_chunk(d.out_n, q, p);
-    wants[static_cast<size_t>(q)] = {
-        c.count == 0 ? RowRange{0, 0}
-                     : RowRange{std::max<int64_t>(c.offset - d.pre, 0), std::min(c.end() + n - d.pre, d.extent)}};
+    wants[static_cast<size_t>(q)] = {c.count == 0 ? RowRange{0, 0}
+                                                  : RowRange{std::max<int64_t>(c.offset - d.pre, 0),
+                                                             std::min(c.end() + n - d.pre, d.extent)}};
   }
   const Chunk mine = balanced_chunk(d.out_n, comm.rank(), p);
   at::Tensor rows = fetch_rows(a, wants, Boundary::none)[0];

@@ -190,9 +190,10 @@ OpMeta sort_meta(const ArrayMeta& a, int64_t axis, int nranks) {
   }
   if (nd == 1) {
     // Sample sort: the sorted run (values, indices), the received runs (up to about twice
-    // a block), their merge permutation; then the rebalance, which moves a few rows.
+    // a block), their merge and its permutation, then the rebalance, which moves a few
+    // rows (measured: about four blocks of values and indices besides the results).
     m.comm_bytes = move_bytes(a, nranks) + move_bytes(idx, nranks);
-    m.temp_bytes = (vb + ib) + 2 * (vb + ib) + ib;
+    m.temp_bytes = 4 * (vb + ib) + ib;
     m.note = "distributed sample sort (one exchange), then rebalanced";
     return m;
   }

@@ -21,7 +21,7 @@ using namespace dnd::testing;
 
 namespace {
 
-const std::vector<at::ScalarType> kDtypes{at::kBool,  at::kByte,   at::kInt,          at::kLong,
+const std::vector<at::ScalarType> kDtypes{at::kBool,  at::kByte,   at::kInt,         at::kLong,
                                           at::kFloat, at::kDouble, at::kComplexFloat};
 
 // sample() with NaN and inf sprinkled into floating arrays.
@@ -52,8 +52,8 @@ void expect_scan(const DNDarray& a, const at::Tensor& t, bool sum, std::optional
   const at::Tensor e = sum ? at::cumsum(flat, ax, out) : at::cumprod(flat, ax, out);
   const std::string where = fmt::format("{} {} axis={} dtype={}", ctx, sum ? "cumsum" : "cumprod",
                                         axis ? std::to_string(*axis) : "none", dtype_name(a.dtype()));
-  const OpMeta m = cumulative_meta(sum ? "cumsum" : "cumprod", meta_of(a), axis, std::nullopt,
-                                   a.comm().size());
+  const OpMeta m =
+      cumulative_meta(sum ? "cumsum" : "cumprod", meta_of(a), axis, std::nullopt, a.comm().size());
   EXPECT_EQ(r.gshape(), m.outputs[0].shape) << where;
   EXPECT_EQ(r.split(), m.outputs[0].split) << where;
   EXPECT_EQ(r.dtype(), m.outputs[0].dtype) << where;
@@ -97,8 +97,8 @@ TEST(Cumulative, ScanDtypesAndErrors) {
 }
 
 // torch.diff with prepend / append slices of the promoted dtype.
-at::Tensor expected_diff(const at::Tensor& t, int64_t n, int64_t axis, const std::optional<c10::Scalar>& pre,
-                         const std::optional<c10::Scalar>& app) {
+at::Tensor expected_diff(const at::Tensor& t, int64_t n, int64_t axis,
+                         const std::optional<c10::Scalar>& pre, const std::optional<c10::Scalar>& app) {
   if (n == 0) return t;
   at::ScalarType dt = t.scalar_type();
   for (const auto* s : {&pre, &app})
@@ -149,8 +149,9 @@ TEST(Cumulative, DiffMatchesTorchOnEveryAxisAndSplit) {
   // bool: not_equal, as numpy.
   const at::Tensor b = at::arange(10, at::kLong).remainder(3).eq(0);
   for (Split split : all_splits(1))
-    expect_global(diff(array(b, split), 2, 0), at::ne(at::ne(b.narrow(0, 1, 9), b.narrow(0, 0, 9)).narrow(0, 1, 8),
-                                                        at::ne(b.narrow(0, 1, 9), b.narrow(0, 0, 9)).narrow(0, 0, 8)));
+    expect_global(diff(array(b, split), 2, 0),
+                  at::ne(at::ne(b.narrow(0, 1, 9), b.narrow(0, 0, 9)).narrow(0, 1, 8),
+                         at::ne(b.narrow(0, 1, 9), b.narrow(0, 0, 9)).narrow(0, 0, 8)));
 }
 
 TEST(Cumulative, DiffErrorsAndPlan) {

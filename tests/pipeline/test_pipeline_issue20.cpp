@@ -80,12 +80,12 @@ TEST(Issue20Ops, CumulativeAndSortingMatchTorch) {
         for (int64_t ax = 0; ax < nd; ++ax) {
           const std::string source =
               shape_numel(shape) > 0
-                  ? fmt::format("{{id: X, op: array, values: {}, dtype: {}, split: {}}}", literal(t), dtn,
-                                split_text(split))
+                  ? fmt::format("{{id: X, op: array, values: {}, dtype: {}, split: {}}}", literal(t),
+                                dtn, split_text(split))
                   : fmt::format("{{id: X, op: zeros, shape: [{}], dtype: {}, split: {}}}",
                                 fmt::join(shape, ", "), dtn, split_text(split));
-          const std::string ctx = fmt::format("shape ({}) {} split {} axis {}", fmt::join(shape, ", "), dtn,
-                                              split_text(split), ax);
+          const std::string ctx = fmt::format("shape ({}) {} split {} axis {}", fmt::join(shape, ", "),
+                                              dtn, split_text(split), ax);
           SCOPED_TRACE(ctx);
           Ran r = run_pipeline(fmt::format(R"(steps:
   - {0}
@@ -104,7 +104,8 @@ TEST(Issue20Ops, CumulativeAndSortingMatchTorch) {
           EXPECT_EQ(r["cs"].split(), split);
           expect_global(r["cs"], at::cumsum(t, ax, scan_dtype(dt)), tol, tol, "cumsum");
           expect_global(r["cp"], at::cumprod(t.reshape({-1}), 0, scan_dtype(dt)), tol, tol, "cumprod");
-          expect_global(r["cf"], at::cumsum(t.reshape({-1}), 0, at::kDouble), 1e-12, 1e-12, "cumsum f64");
+          expect_global(r["cf"], at::cumsum(t.reshape({-1}), 0, at::kDouble), 1e-12, 1e-12,
+                        "cumsum f64");
           expect_global(r["df"], torch_diff(t, ax, std::nullopt), 0, 0, "diff");
           expect_global(r["dp"], torch_diff(t, ax, 1), 0, 0, "diff prepend");
           auto [sv, si] = at::sort(t, /*stable=*/true, ax, false);
@@ -133,9 +134,11 @@ TEST(Issue20Ops, CreationMatchesNumpy) {
   - {{id: el, op: empty_like, input: F}}
 )",
                                      sp, split && *split == 1 ? "0" : sp));
-    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN(),
+                 inf = std::numeric_limits<double>::infinity();
     expect_global(r["A"], at::arange(1, 7, at::kLong).reshape({2, 3}));
-    expect_global(r["F"], at::tensor(std::vector<double>{1, 2.5, nan, -inf, 0, 1}, at::kDouble).reshape({3, 2}));
+    expect_global(r["F"],
+                  at::tensor(std::vector<double>{1, 2.5, nan, -inf, 0, 1}, at::kDouble).reshape({3, 2}));
     expect_global(r["B"], at::tensor(std::vector<int64_t>{1, 0, 1}, at::kLong).to(at::kBool));
     expect_global(r["S"], at::full({}, 4.5, at::kFloat));
     expect_global(r["E"], at::empty({0}, at::kFloat));
@@ -157,10 +160,11 @@ TEST(Issue20Ops, CreationMatchesNumpy) {
 )",
                                        num, sp));
       const at::Tensor l = at::pow(10.0, at::linspace(-1, 2, num, at::kDouble));
-      const at::Tensor m =
-          at::pow(2.0, num == 0 ? at::empty({0}, at::kDouble) : at::arange(num, at::kDouble) * (3.0 / num));
+      const at::Tensor m = at::pow(
+          2.0, num == 0 ? at::empty({0}, at::kDouble) : at::arange(num, at::kDouble) * (3.0 / num));
       expect_global(r["L"], l.to(at::kFloat), 1e-6, 0, fmt::format("logspace num={} split {}", num, sp));
-      expect_global(r["M"], m, 1e-14, 0, fmt::format("logspace endpoint false num={} split {}", num, sp));
+      expect_global(r["M"], m, 1e-14, 0,
+                    fmt::format("logspace endpoint false num={} split {}", num, sp));
     }
   // meshgrid: xy and ij, inputs split or not, grids split along each axis.
   for (const char* in_split : {"none", "0"})
@@ -177,15 +181,19 @@ TEST(Issue20Ops, CreationMatchesNumpy) {
         const at::Tensor x = at::arange(4, at::kLong), y = at::linspace(0, 1, 3, at::kFloat),
                          z = at::tensor(std::vector<int64_t>{1, 0}, at::kLong).to(at::kBool);
         // numpy keeps each input's dtype; torch.meshgrid wants one dtype.
-        std::vector<at::Tensor> g = at::meshgrid({x.to(at::kDouble), y.to(at::kDouble), z.to(at::kDouble)}, indexing);
+        std::vector<at::Tensor> g =
+            at::meshgrid({x.to(at::kDouble), y.to(at::kDouble), z.to(at::kDouble)}, indexing);
         std::vector<at::Tensor> h = at::meshgrid({x.to(at::kDouble), y.to(at::kDouble)}, indexing);
         g = {g[0].to(at::kLong), g[1].to(at::kFloat), g[2].to(at::kBool)};
         h = {h[0].to(at::kLong), h[1].to(at::kFloat)};
-        const std::string ctx = fmt::format("meshgrid {} inputs {} grids {}", indexing, in_split, out_split);
-        for (int k = 0; k < 3; ++k) expect_global(r[fmt::format("G.{}", k)], g[k].contiguous(), 0, 0, ctx);
+        const std::string ctx =
+            fmt::format("meshgrid {} inputs {} grids {}", indexing, in_split, out_split);
+        for (int k = 0; k < 3; ++k)
+          expect_global(r[fmt::format("G.{}", k)], g[k].contiguous(), 0, 0, ctx);
         for (int k = 0; k < 2; ++k) {
           expect_global(r[fmt::format("H.{}", k)], h[k].contiguous(), 0, 0, ctx);
-          EXPECT_EQ(r[fmt::format("H.{}", k)].split(), std::string(in_split) == "0" ? Split(0) : kReplicated);
+          EXPECT_EQ(r[fmt::format("H.{}", k)].split(),
+                    std::string(in_split) == "0" ? Split(0) : kReplicated);
         }
       }
 }
@@ -193,7 +201,8 @@ TEST(Issue20Ops, CreationMatchesNumpy) {
 TEST(Issue20Ops, BadStepsAreRefusedAtPlanTime) {
   const auto refused = [](const std::string& step, const std::string& text) {
     try {
-      run_pipeline("steps:\n  - {id: X, op: random.uniform, shape: [4, 3], split: 0}\n  - " + step + "\n");
+      run_pipeline("steps:\n  - {id: X, op: random.uniform, shape: [4, 3], split: 0}\n  - " + step +
+                   "\n");
       ADD_FAILURE() << step << ": accepted";
     } catch (const PipelineError& e) {
       EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
@@ -204,7 +213,8 @@ TEST(Issue20Ops, BadStepsAreRefusedAtPlanTime) {
   refused("{id: Y, op: array, values: [a, b]}", "numbers or bools");
   refused("{id: Y, op: cumsum, input: X, axis: 2}", "axis 2");
   refused("{id: Y, op: diff, input: X, n: -1}", "non-negative");
-  refused("{id: C, op: astype, input: X, dtype: complex64}\n  - {id: Y, op: sort, input: C}", "no order");
+  refused("{id: C, op: astype, input: X, dtype: complex64}\n  - {id: Y, op: sort, input: C}",
+          "no order");
   refused("{id: Y, op: logspace, start: 0, stop: 1, dtype: bool}", "real number type");
   refused("{id: Y, op: meshgrid, inputs: [X]}\n  - {id: Z, op: add, inputs: [Y, 1]}", "several results");
 }

@@ -12,7 +12,9 @@
 namespace dnd::pipeline::ops {
 namespace {
 
-ParamSpec p_device() { return ParamSpec{"device", ParamKind::device, "cpu or gpu (default: defaults.device)"}; }
+ParamSpec p_device() {
+  return ParamSpec{"device", ParamKind::device, "cpu or gpu (default: defaults.device)"};
+}
 
 ArrayOptions options(const RunContext& c, const ArrayMeta& m) {
   ArrayOptions o;
@@ -54,11 +56,12 @@ OpDef array_op() {
   d.summary = "an array of values written in the pipeline (numpy.array of nested lists)";
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
-  d.params = {ParamSpec{"values", ParamKind::values, "a number, or nested lists such as [[1, 2], [3, 4]]", true},
-              p_split(),
-              p_dtype("element type (default: bool when all values are bools, int64 when all are "
-                      "integers, else defaults.dtype)"),
-              p_device()};
+  d.params = {
+      ParamSpec{"values", ParamKind::values, "a number, or nested lists such as [[1, 2], [3, 4]]", true},
+      p_split(),
+      p_dtype("element type (default: bool when all values are bools, int64 when all are "
+              "integers, else defaults.dtype)"),
+      p_device()};
   d.infer = [](const InferContext& c) {
     const Literal l = c.params.values("values");
     ArrayMeta m;
@@ -83,7 +86,8 @@ OpDef like_op(const char* name, const char* summary, Like kind) {
   d.name = name;
   d.summary = summary;
   d.category = "factory";
-  if (kind == Like::full) d.params.push_back(ParamSpec{"value", ParamKind::scalar, "the fill value", true});
+  if (kind == Like::full)
+    d.params.push_back(ParamSpec{"value", ParamKind::scalar, "the fill value", true});
   d.params.push_back(p_dtype("element type (default: the input's)"));
   d.infer = [](const InferContext& c) {
     ArrayMeta m = c.array(0);
@@ -103,11 +107,14 @@ OpDef like_op(const char* name, const char* summary, Like kind) {
   };
   return d;
 }
-DND_REGISTER_OP(like_op("zeros_like", "zeros shaped and split like the input (numpy.zeros_like)", Like::zeros));
-DND_REGISTER_OP(like_op("ones_like", "ones shaped and split like the input (numpy.ones_like)", Like::ones));
+DND_REGISTER_OP(like_op("zeros_like", "zeros shaped and split like the input (numpy.zeros_like)",
+                        Like::zeros));
+DND_REGISTER_OP(like_op("ones_like", "ones shaped and split like the input (numpy.ones_like)",
+                        Like::ones));
 DND_REGISTER_OP(like_op("full_like", "one value, shaped and split like the input (numpy.full_like)",
                         Like::full));
-DND_REGISTER_OP(like_op("empty_like", "an uninitialised array shaped and split like the input", Like::empty));
+DND_REGISTER_OP(like_op("empty_like", "an uninitialised array shaped and split like the input",
+                        Like::empty));
 
 OpDef logspace_op() {
   OpDef d;
@@ -115,15 +122,16 @@ OpDef logspace_op() {
   d.summary = "num values base**x for x evenly spaced from start to stop (numpy.logspace)";
   d.category = "factory";
   d.min_inputs = d.max_inputs = 0;
-  d.params = {ParamSpec{"start", ParamKind::number, "the first exponent", true},
-              ParamSpec{"stop", ParamKind::number, "the last exponent (or the end, without endpoint)", true},
-              ParamSpec{"num", ParamKind::integer, "number of values", false, "50"},
-              ParamSpec{"endpoint", ParamKind::boolean, "include base**stop", false, "true"},
-              ParamSpec{"base", ParamKind::number, "the base", false, "10.0"},
-              p_split(),
-              p_dtype("element type (float32, float64 or an integer type, truncated as numpy; "
-                      "default: defaults.dtype)"),
-              p_device()};
+  d.params = {
+      ParamSpec{"start", ParamKind::number, "the first exponent", true},
+      ParamSpec{"stop", ParamKind::number, "the last exponent (or the end, without endpoint)", true},
+      ParamSpec{"num", ParamKind::integer, "number of values", false, "50"},
+      ParamSpec{"endpoint", ParamKind::boolean, "include base**stop", false, "true"},
+      ParamSpec{"base", ParamKind::number, "the base", false, "10.0"},
+      p_split(),
+      p_dtype("element type (float32, float64 or an integer type, truncated as numpy; "
+              "default: defaults.dtype)"),
+      p_device()};
   d.infer = [](const InferContext& c) {
     const int64_t num = c.params.integer("num");
     if (num < 0) throw ValueError(fmt::format("logspace: num must be non-negative, got {}", num));
@@ -133,7 +141,8 @@ OpDef logspace_op() {
     m.dtype = c.params.dtype("dtype", c.default_dtype);
     m.device = c.params.device("device", c.default_device);
     if (m.dtype == at::kBool || at::isComplexType(m.dtype))
-      throw TypeError(fmt::format("logspace: dtype must be a real number type, got {}", dtype_name(m.dtype)));
+      throw TypeError(
+          fmt::format("logspace: dtype must be a real number type, got {}", dtype_name(m.dtype)));
     // The exponents in float64, raised in place, then converted.
     const ArrayMeta f64{m.shape, at::kDouble, m.split};
     return single(m, 0, m.dtype == at::kDouble ? 0 : max_block_bytes(f64, c.nranks));
@@ -142,8 +151,8 @@ OpDef logspace_op() {
     const ArrayMeta& m = c.planned[0];
     ArrayMeta f = m;
     f.dtype = at::kDouble;
-    const DNDarray x = linspace(c.params.number("start"), c.params.number("stop"), c.params.integer("num"),
-                                c.params.boolean("endpoint"), options(c, f));
+    const DNDarray x = linspace(c.params.number("start"), c.params.number("stop"),
+                                c.params.integer("num"), c.params.boolean("endpoint"), options(c, f));
     at::Tensor local = x.larray();
     at::pow_out(local, c10::Scalar(c.params.number("base")), local);
     return one(DNDarray(local.to(m.dtype), m.shape, m.split, c.comm, x.counts()));
@@ -167,13 +176,14 @@ OpDef meshgrid_op() {
   d.category = "factory";
   d.min_inputs = 1;
   d.max_inputs = kMaxGrid;
-  d.params = {ParamSpec{"indexing",
-                        ParamKind::choice,
-                        "xy: the first two axes swapped (numpy's default); ij: matrix indexing",
-                        false,
-                        "xy",
-                        {"xy", "ij"}},
-              p_split("axis to distribute the grids along (default: 0 when an input is split, else none)")};
+  d.params = {
+      ParamSpec{"indexing",
+                ParamKind::choice,
+                "xy: the first two axes swapped (numpy's default); ij: matrix indexing",
+                false,
+                "xy",
+                {"xy", "ij"}},
+      p_split("axis to distribute the grids along (default: 0 when an input is split, else none)")};
   for (int k = 0; k < kMaxGrid; ++k) d.outputs.push_back(std::to_string(k));
   d.outputs_for = [](const Params& p) {
     std::vector<std::string> names;
@@ -207,9 +217,9 @@ OpDef meshgrid_op() {
     const int64_t n = static_cast<int64_t>(c.inputs.size());
     const bool xy = c.params.string("indexing") == "xy";
     const ArrayMeta& m = c.planned[0];
-    const Chunk mine = m.split ? balanced_chunk(m.shape[static_cast<size_t>(*m.split)], c.comm.rank(),
-                                                c.comm.size())
-                               : Chunk{0, 0};
+    const Chunk mine =
+        m.split ? balanced_chunk(m.shape[static_cast<size_t>(*m.split)], c.comm.rank(), c.comm.size())
+                : Chunk{0, 0};
     const Shape lshape = local_shape(m.shape, m.split, mine.count);
     std::vector<DNDarray> out;
     for (int64_t k = 0; k < n; ++k) {

@@ -18,9 +18,10 @@ OpDef scan_op(const char* name, const char* summary) {
   d.name = name;
   d.summary = summary;
   d.category = "cumulative";
-  d.params = {ParamSpec{"axis", ParamKind::axis, "the axis to accumulate along (none: the flattened array)"},
-              p_dtype("result and accumulator type (default: int64 for bool and integers, else the "
-                      "input's)")};
+  d.params = {
+      ParamSpec{"axis", ParamKind::axis, "the axis to accumulate along (none: the flattened array)"},
+      p_dtype("result and accumulator type (default: int64 for bool and integers, else the "
+              "input's)")};
   const std::string op = name;
   d.infer = [op](const InferContext& c) {
     return cumulative_meta(op, c.array(0), c.params.axis("axis"), given_dtype(c.params), c.nranks);
@@ -33,7 +34,8 @@ OpDef scan_op(const char* name, const char* summary) {
   return d;
 }
 DND_REGISTER_OP(scan_op("cumsum", "cumulative sum along an axis (numpy.cumsum; axis none: flattened)"));
-DND_REGISTER_OP(scan_op("cumprod", "cumulative product along an axis (numpy.cumprod; axis none: flattened)"));
+DND_REGISTER_OP(scan_op("cumprod",
+                        "cumulative product along an axis (numpy.cumprod; axis none: flattened)"));
 
 std::optional<c10::Scalar> given_scalar(const Params& p, const char* name) {
   if (p.is_none(name)) return std::nullopt;
@@ -45,10 +47,11 @@ OpDef diff_op() {
   d.name = "diff";
   d.summary = "n-th discrete difference along an axis (numpy.diff: out[i] = a[i+1] - a[i], n times)";
   d.category = "cumulative";
-  d.params = {ParamSpec{"n", ParamKind::integer, "how many times to difference", false, "1"},
-              ParamSpec{"axis", ParamKind::integer, "the axis to difference along", false, "-1"},
-              ParamSpec{"prepend", ParamKind::scalar, "a value put before the first slice along the axis"},
-              ParamSpec{"append", ParamKind::scalar, "a value put after the last slice along the axis"}};
+  d.params = {
+      ParamSpec{"n", ParamKind::integer, "how many times to difference", false, "1"},
+      ParamSpec{"axis", ParamKind::integer, "the axis to difference along", false, "-1"},
+      ParamSpec{"prepend", ParamKind::scalar, "a value put before the first slice along the axis"},
+      ParamSpec{"append", ParamKind::scalar, "a value put after the last slice along the axis"}};
   d.infer = [](const InferContext& c) {
     return diff_meta(c.array(0), c.params.integer("n"), c.params.integer("axis"),
                      given_scalar(c.params, "prepend"), given_scalar(c.params, "append"), c.nranks);

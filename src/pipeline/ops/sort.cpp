@@ -30,8 +30,8 @@ OpDef sort_op(const char* name, const char* summary, bool values) {
   return d;
 }
 DND_REGISTER_OP(sort_op("sort", "sorted values along an axis (stable; numpy.sort, torch.sort)", true));
-DND_REGISTER_OP(sort_op("argsort", "global int64 indices that sort along an axis (stable; numpy.argsort)",
-                        false));
+DND_REGISTER_OP(sort_op("argsort",
+                        "global int64 indices that sort along an axis (stable; numpy.argsort)", false));
 
 }  // namespace
 }  // namespace dnd::pipeline::ops
