@@ -75,6 +75,9 @@ ordered_json param_schema(const pipeline::ParamSpec& p) {
     case ParamKind::mapping:
       s = {{"type", {"object", "null"}}};
       break;
+    case ParamKind::values:
+      s = {{"type", {"number", "boolean", "array"}}};
+      break;
   }
   const std::string desc =
       p.help + (p.default_value.empty() ? "" : " (default: " + p.default_value + ")");

@@ -275,6 +275,25 @@ void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
   if (!buf.is_same(t)) t.copy_(buf);
 }
 
+void exscan_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
+  check_host_contiguous(t, "exscan");
+  if (op != ReduceOp::sum && op != ReduceOp::prod)
+    throw InternalError("exscan_: only sum and prod have an identity here");
+  if (comm.size() > 1) {
+    at::Tensor buf = t.scalar_type() == at::kBool ? t.to(at::kByte) : t;
+    MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
+    const int64_t esize = buf.element_size();
+    char* p = static_cast<char*>(buf.data_ptr());
+    for_each_piece(
+        buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
+          DND_MPI_CHECK(MPI_Exscan(MPI_IN_PLACE, p + off * esize, cnt, dt, mpi_op(op), comm.get()));
+        });
+    if (!buf.is_same(t)) t.copy_(buf);
+  }
+  // MPI leaves rank 0's buffer undefined.
+  if (comm.rank() == 0) t.fill_(op == ReduceOp::sum ? 0 : 1);
+}
+
 void broadcast_(const Communicator& comm, at::Tensor& t, int root) {
   check_host_contiguous(t, "broadcast");
   if (comm.size() == 1) return;

@@ -66,6 +66,12 @@ void barrier(const Communicator& comm);
 // the same shape and dtype on every rank. Large tensors are reduced in pieces.
 void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op);
 
+// Collective over comm: in-place exclusive prefix reduction (MPI_Exscan) of a contiguous
+// CPU tensor with the same shape and dtype on every rank: rank r ends with the sum (or
+// product) of ranks 0..r-1's tensors, rank 0 with the identity (zeros or ones). op is
+// sum or prod. Large tensors are scanned in pieces.
+void exscan_(const Communicator& comm, at::Tensor& t, ReduceOp op);
+
 // Collective over comm: root's contiguous CPU tensor overwrites everyone's (same shape
 // and dtype on every rank).
 void broadcast_(const Communicator& comm, at::Tensor& t, int root);

@@ -167,13 +167,46 @@ void sample_sort(const Communicator& comm, const at::Tensor& x, int64_t offset, 
 
 }  // namespace
 
-std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descending) {
+OpMeta sort_meta(const ArrayMeta& a, int64_t axis, int nranks) {
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
   // A 0-d array sorts like a 1-element line (torch accepts axis -1 and 0 for it).
-  const int64_t ax = normalize_axis(axis, std::max<int64_t>(a.ndim(), 1), "sort");
-  if (at::isComplexType(a.dtype()))
+  const int64_t ax = normalize_axis(axis, std::max<int64_t>(nd, 1), "sort");
+  if (at::isComplexType(a.dtype))
     throw TypeError(fmt::format(
         "sort: {} array of shape {} (split={}) cannot be sorted: complex numbers have no order",
-        dtype_name(a.dtype()), shape_str(a.gshape()), split_str(a.split())));
+        dtype_name(a.dtype), shape_str(a.shape), split_str(a.split)));
+  OpMeta m;
+  m.outputs.push_back(a);
+  ArrayMeta idx = a;
+  idx.dtype = at::kLong;
+  m.outputs.push_back(idx);
+  const int64_t vb = max_block_bytes(a, nranks), ib = max_block_bytes(idx, nranks);
+  const bool distributed = a.split && *a.split == ax && nranks > 1 && nd > 0 && shape_numel(a.shape) > 0;
+  if (!distributed) {
+    // torch's sort: a working copy of the lines; a long single line (1-D) takes buffers
+    // of values and indices twice over (measured).
+    m.temp_bytes = nd <= 1 ? 2 * (vb + ib) : vb;
+    return m;
+  }
+  if (nd == 1) {
+    // Sample sort: the sorted run (values, indices), the received runs (up to about twice
+    // a block), their merge and its permutation, then the rebalance, which moves a few
+    // rows (measured: about four blocks of values and indices besides the results).
+    m.comm_bytes = move_bytes(a, nranks) + move_bytes(idx, nranks);
+    m.temp_bytes = 4 * (vb + ib) + ib;
+    m.note = "distributed sample sort (one exchange), then rebalanced";
+    return m;
+  }
+  // n-d along the split axis: resplit along another axis, sort the lines, resplit back.
+  m.comm_bytes = move_bytes(a, nranks) + move_bytes(a, nranks) + move_bytes(idx, nranks);
+  m.temp_bytes = vb + 2 * (vb + ib);
+  m.note = "resplits along another axis to sort whole lines, then back (two exchanges)";
+  return m;
+}
+
+std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descending) {
+  sort_meta(meta_of(a), axis, a.comm().size());
+  const int64_t ax = normalize_axis(axis, std::max<int64_t>(a.ndim(), 1), "sort");
   const Communicator& comm = a.comm();
   const int p = comm.size();
 

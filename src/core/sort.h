@@ -12,6 +12,7 @@
 #pragma once
 
 #include "src/core/dndarray.h"
+#include "src/core/meta.h"
 
 #include <utility>
 
@@ -24,6 +25,11 @@ namespace dnd {
 // original order. A 0-d array accepts axis -1 and 0, as torch does. Throws ValueError
 // for an axis out of range and TypeError for complex dtypes, alike on every rank.
 // Collective over a's communicator.
+// The rule of sort without data: outputs[0] the values (a's shape, dtype and split),
+// outputs[1] the int64 indices; comm_bytes and temp_bytes for the busiest of `nranks`
+// ranks with balanced blocks. Throws sort's ValueError / TypeError.
+OpMeta sort_meta(const ArrayMeta& a, int64_t axis, int nranks);
+
 std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis = -1, bool descending = false);
 
 }  // namespace dnd

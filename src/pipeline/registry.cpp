@@ -164,6 +164,56 @@ std::vector<Index> to_index(const YAML::Node& n) {
   return out;
 }
 
+// A number or bool as written: an integer stays an integer.
+c10::Scalar to_literal_scalar(const YAML::Node& n) {
+  try {
+    return c10::Scalar(strict_int(n));
+  } catch (const std::invalid_argument&) {
+  }
+  try {
+    return c10::Scalar(to_double(n));
+  } catch (const std::invalid_argument&) {
+  }
+  try {
+    return c10::Scalar(to_bool(n));
+  } catch (const std::invalid_argument&) {
+  }
+  throw std::invalid_argument("numbers or bools, or nested lists of them");
+}
+
+// Nested lists of numbers: the shape (rectangular, at most kMaxAxes deep) and the
+// elements in row-major order.
+void to_literal(const YAML::Node& n, size_t depth, Literal& out) {
+  if (n.IsScalar()) {
+    if (depth < out.shape.size())
+      throw std::invalid_argument(fmt::format(
+          "a rectangular nested list (a number where a list of {} was expected)", out.shape[depth]));
+    out.values.push_back(to_literal_scalar(n));
+    return;
+  }
+  if (!n.IsSequence()) throw std::invalid_argument("numbers or bools, or nested lists of them");
+  if (static_cast<int64_t>(depth) >= kMaxAxes)
+    throw std::invalid_argument(fmt::format("nested lists at most {} deep", kMaxAxes));
+  const int64_t len = static_cast<int64_t>(n.size());
+  if (out.values.empty() && depth == out.shape.size()) {
+    out.shape.push_back(len);  // the first list at this depth fixes the extent
+  } else if (depth >= out.shape.size() || out.shape[depth] != len) {
+    throw std::invalid_argument(
+        depth >= out.shape.size()
+            ? std::string("a rectangular nested list (a list where a number was expected)")
+            : fmt::format("a rectangular nested list (lists of {} and {} values at depth {})",
+                          out.shape[depth], len, depth + 1));
+  }
+  for (const YAML::Node& x : n) to_literal(x, depth + 1, out);
+  // An empty list ends the shape here: later lists at this depth must be empty too.
+}
+
+Literal literal_of(const YAML::Node& n) {
+  Literal l;
+  to_literal(n, 0, l);
+  return l;
+}
+
 // Checks one value against its spec; throws std::invalid_argument("expected ...").
 void check_value(const ParamSpec& spec, const YAML::Node& n) {
   switch (spec.kind) {
@@ -266,6 +316,9 @@ void check_value(const ParamSpec& spec, const YAML::Node& n) {
               "a mapping of names to numbers, strings, bools or lists of numbers");
       }
       break;
+    case ParamKind::values:
+      literal_of(n);
+      break;
   }
 }
 
@@ -309,6 +362,8 @@ const char* param_kind_name(ParamKind k) {
       return "names";
     case ParamKind::mapping:
       return "mapping";
+    case ParamKind::values:
+      return "values";
   }
   return "?";
 }
@@ -495,6 +550,9 @@ std::vector<double> Params::number_list(const std::string& name) const {
   if (n.IsScalar()) return {convert(*this, *doc_, *step_, name, [&] { return to_double(n); })};
   for (const auto& x : n) v.push_back(convert(*this, *doc_, *step_, name, [&] { return to_double(x); }));
   return v;
+}
+Literal Params::values(const std::string& name) const {
+  return convert(*this, *doc_, *step_, name, [&] { return literal_of(node(name)); });
 }
 std::vector<std::string> Params::name_list(const std::string& name) const {
   std::vector<std::string> v;

@@ -49,6 +49,14 @@ enum class ParamKind {
   number_list,  // [0.25, 0.5, 0.25]
   name_list,    // [mean, std]
   mapping,      // {alpha: 0.5, units: m}: names to numbers, bools, text or lists of numbers
+  values,       // 3, [1, 2.5] or [[1, 2], [3, 4]]: numbers or bools, nested lists (rectangular)
+};
+
+// A literal array from the file (ParamKind::values): its shape and its elements in
+// row-major order, each an int64, a double or a bool as written.
+struct Literal {
+  Shape shape;
+  std::vector<c10::Scalar> values;
 };
 const char* param_kind_name(ParamKind k);
 
@@ -83,6 +91,7 @@ class Params {
   std::vector<Index> index(const std::string& name) const;
   std::vector<double> number_list(const std::string& name) const;
   std::vector<std::string> name_list(const std::string& name) const;
+  Literal values(const std::string& name) const;
   // The entries of a mapping in file order, with the position of each value.
   std::vector<std::pair<std::string, YAML::Node>> mapping(const std::string& name) const;
   Mark mark(const std::string& name) const;

@@ -129,6 +129,26 @@ CASES["kurtosis"] = op("{id: Y, op: kurtosis, input: X}", X)
 CASES["bincount"] = op("{id: Y, op: bincount, input: L, minlength: 100}", XI, "{id: L, op: flatten, input: X}")
 CASES["pca"] = op("{id: Y, op: pca, input: X, n_components: 8}", X)
 CASES["pca-randomized"] = op("{id: Y, op: pca, input: X, n_components: 4, method: randomized}", X)
+# cumulative, sorting, creation (issue 20)
+CASES["cumsum"] = op("{id: Y, op: cumsum, input: X, axis: 0}", X)
+CASES["cumsum-flat"] = op("{id: Y, op: cumsum, input: X}", X)
+CASES["cumsum-int32"] = op("{id: Y, op: cumsum, input: X, axis: 1}", XI)
+CASES["cumprod"] = op("{id: Y, op: cumprod, input: X, axis: 1}", X)
+CASES["diff"] = op("{id: Y, op: diff, input: X, axis: 0}", X)
+CASES["diff-prepend-n2"] = op("{id: Y, op: diff, input: X, axis: 1, n: 2, prepend: 0}", X)
+CASES["sort"] = op("{id: Y, op: sort, input: X, axis: 1}", X)
+CASES["sort-split-axis"] = op("{id: Y, op: sort, input: X, axis: 0}", X)
+CASES["sort-1d"] = op(f"{{id: Y, op: sort, input: F, axis: 0}}", X, "{id: F, op: flatten, input: X}")
+CASES["argsort"] = op("{id: Y, op: argsort, input: X, axis: 1}", X)
+CASES["array"] = ["{id: Y, op: array, values: [[1, 2.5, 3], [4, 5, 6]], split: 0}"]
+CASES["zeros_like"] = op("{id: Y, op: zeros_like, input: X}", X)
+CASES["ones_like"] = op("{id: Y, op: ones_like, input: X, dtype: float64}", X)
+CASES["full_like"] = op("{id: Y, op: full_like, input: X, value: 2}", X)
+CASES["empty_like"] = op("{id: Y, op: empty_like, input: X}", X)
+CASES["logspace"] = [f"{{id: Y, op: logspace, start: 0, stop: 3, num: {N}, split: 0}}"]
+CASES["meshgrid"] = op("{id: Y, op: meshgrid, inputs: [x, y], split: 0}",
+                       f"{{id: x, op: linspace, start: 0, stop: 1, num: 2048, split: 0}}",
+                       f"{{id: y, op: linspace, start: 0, stop: 1, num: 2048}}")
 
 work = tempfile.mkdtemp()
 CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: true}}", X)
