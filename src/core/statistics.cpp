@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 namespace dnd {
 
@@ -619,6 +620,113 @@ DNDarray bincount(const DNDarray& x, int64_t minlength, const DNDarray* weights)
   counts = counts.to(m.outputs[0].dtype).contiguous();
   if (x.split()) allreduce_(x.comm(), counts, ReduceOp::sum);
   return DNDarray(counts.to(x.larray().device()), m.outputs[0].shape, kReplicated, x.comm());
+}
+
+OpMeta histogram_meta(const ArrayMeta& a, int64_t bins, const std::vector<double>& edges,
+                      const ArrayMeta* weights, bool density, int nranks) {
+  DND_CHECK_TYPE(!at::isComplexType(a.dtype), "histogram: complex arrays have no ordering");
+  if (edges.empty()) {
+    DND_CHECK_VALUE(bins >= 1 && bins <= (int64_t{1} << 31),
+                    "histogram: bins must be in [1, 2^31], got {}", bins);
+  } else {
+    DND_CHECK_VALUE(edges.size() >= 2, "histogram: give at least two bin edges, got {}", edges.size());
+    for (size_t i = 1; i < edges.size(); ++i)
+      DND_CHECK_VALUE(edges[i] >= edges[i - 1],
+                      "histogram: bin edges must increase monotonically ({} after {})", edges[i],
+                      edges[i - 1]);
+  }
+  const int64_t n = edges.empty() ? bins : static_cast<int64_t>(edges.size()) - 1;
+  if (weights)
+    DND_CHECK_SHAPE(weights->shape == a.shape, "histogram: weights of shape {} for an array of shape {}",
+                    shape_str(weights->shape), shape_str(a.shape));
+  OpMeta m;
+  const Dtype edge_dtype = at::isFloatingType(a.dtype) ? a.dtype : at::kDouble;
+  m.outputs.push_back(
+      ArrayMeta{{n}, weights || density ? at::kDouble : at::kLong, kReplicated, a.device});
+  m.outputs.push_back(ArrayMeta{{n + 1}, edge_dtype, kReplicated, a.device});
+  // A float64 copy of the block, the kept mask, the bin indices and the kept ones (and of
+  // the weights); the weights brought to the array's blocks.
+  ArrayMeta x64 = a;
+  x64.dtype = at::kDouble;
+  const int64_t elements = max_block_bytes(x64, nranks) / 8;
+  m.temp_bytes = elements * (8 + 1 + 8 + 8 + (weights ? 16 : 0)) + global_bytes(m.outputs[0]);
+  if (weights && weights->split != a.split) {
+    m.comm_bytes += move_bytes(*weights, nranks);
+    m.temp_bytes += max_block_bytes(*weights, nranks);
+  }
+  if (a.split && nranks > 1)
+    m.comm_bytes +=
+        allreduce_bytes(m.outputs[0], nranks) + 2 * allreduce_bytes(ArrayMeta{{2}, at::kDouble}, nranks);
+  return m;
+}
+
+std::pair<DNDarray, DNDarray> histogram(const DNDarray& a, int64_t bins,
+                                        std::optional<std::pair<double, double>> range,
+                                        const std::vector<double>& edge_list, const DNDarray* weights,
+                                        bool density) {
+  const ArrayMeta wm = weights ? meta_of(*weights) : ArrayMeta{};
+  const OpMeta m =
+      histogram_meta(meta_of(a), bins, edge_list, weights ? &wm : nullptr, density, a.comm().size());
+  const at::Tensor x = a.larray().reshape({-1}).to(at::kDouble).cpu();
+  const Dtype edge_dtype = m.outputs[1].dtype;
+  at::Tensor edges;
+  if (!edge_list.empty()) {
+    edges = at::tensor(edge_list, at::kDouble);
+  } else {
+    double lo = 0, hi = 0;
+    if (range) {
+      std::tie(lo, hi) = *range;
+      DND_CHECK_VALUE(lo <= hi, "histogram: max must be larger than min in range, got [{}, {}]", lo, hi);
+      DND_CHECK_VALUE(std::isfinite(lo) && std::isfinite(hi), "histogram: range [{}, {}] is not finite",
+                      lo, hi);
+    } else {
+      // The data's range: (-min, max) allreduced as maxima, NaN flagged on every rank.
+      const bool any = x.numel() > 0;
+      at::Tensor mm = at::tensor(
+          {any ? -x.min().item<double>() : -INFINITY, any ? x.max().item<double>() : -INFINITY,
+           any && at::isnan(x).any().item<bool>() ? 1.0 : 0.0},
+          at::kDouble);
+      if (a.split()) allreduce_(a.comm(), mm, ReduceOp::max);
+      DND_CHECK_VALUE(mm[2].item<double>() == 0,
+                      "histogram: autodetected range of an array with NaN is not finite "
+                      "(give range: [min, max])");
+      lo = -mm[0].item<double>();
+      hi = mm[1].item<double>();
+      if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;  // no values at all (numpy: [0, 1])
+    }
+    if (lo == hi) lo -= 0.5, hi += 0.5;
+    // numpy.linspace: start + i * step, the last edge exactly stop.
+    edges = at::arange(bins + 1, at::kDouble) * ((hi - lo) / static_cast<double>(bins)) + lo;
+    edges[bins] = hi;
+  }
+  edges = edges.to(edge_dtype).to(at::kDouble);  // the edges as the result holds them
+  const int64_t n = edges.numel() - 1;
+  const double first = edges[0].item<double>(), last = edges[n].item<double>();
+  // Bin i holds edges[i] <= x < edges[i+1]; the last also x == its right edge.
+  const at::Tensor keep = x.ge(first).logical_and_(x.le(last));
+  at::Tensor idx =
+      at::searchsorted(edges, x, /*out_int32=*/false, /*right=*/true).sub_(1).clamp_(0, n - 1);
+  at::Tensor counts;
+  if (weights) {
+    DNDarray w = *weights;
+    if (w.split() != a.split()) w = resplit(w, a.split());
+    if (a.split() && w.counts() != a.counts()) w = redistribute(w, a.counts());
+    const at::Tensor wv = w.larray().reshape({-1}).to(at::kDouble).cpu();
+    counts = at::zeros({n}, at::kDouble).index_add_(0, idx.masked_select(keep), wv.masked_select(keep));
+  } else {
+    counts = at::bincount(idx.masked_select(keep), {}, n).to(at::kLong);
+  }
+  if (a.split()) allreduce_(a.comm(), counts, ReduceOp::sum);
+  if (density) {
+    const at::Tensor c = counts.to(at::kDouble);
+    counts = c / c.sum() / (edges.slice(0, 1) - edges.slice(0, 0, n));
+  } else if (weights) {
+    counts = counts.to(at::kDouble);
+  }
+  const at::Device dev = a.larray().device();
+  return {
+      DNDarray(counts.contiguous().to(dev), m.outputs[0].shape, kReplicated, a.comm()),
+      DNDarray(edges.to(edge_dtype).contiguous().to(dev), m.outputs[1].shape, kReplicated, a.comm())};
 }
 
 }  // namespace dnd

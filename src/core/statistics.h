@@ -21,6 +21,7 @@
 
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dnd {
@@ -91,6 +92,20 @@ OpMeta moment_meta(std::string_view op, const ArrayMeta& a, std::optional<int64_
 // ValueError on every rank, not a longer result as in numpy.
 DNDarray bincount(const DNDarray& x, int64_t minlength, const DNDarray* weights = nullptr);
 OpMeta bincount_meta(const ArrayMeta& x, const ArrayMeta* weights, int64_t minlength, int nranks);
+
+// numpy.histogram of all elements (any split): `bins` equal bins over `range` (default:
+// the data's min and max, widened by 0.5 each way when they are equal), or the bins
+// between the increasing `edges` when given. Values outside the range are left out; the
+// last bin includes its right edge. Returns (counts, edges): counts int64, or float64
+// with weights (same shape) or density; edges in the array's float dtype (float64 for
+// integers). Both replicated. NaN with no range given is a ValueError (numpy's "range
+// is not finite"); with a range, NaNs are left out.
+std::pair<DNDarray, DNDarray> histogram(const DNDarray& a, int64_t bins,
+                                        std::optional<std::pair<double, double>> range = std::nullopt,
+                                        const std::vector<double>& edges = {},
+                                        const DNDarray* weights = nullptr, bool density = false);
+OpMeta histogram_meta(const ArrayMeta& a, int64_t bins, const std::vector<double>& edges,
+                      const ArrayMeta* weights, bool density, int nranks);
 
 // The float dtype these ops compute in: float32 / float64 keep theirs, integers and bool
 // give float64; complex is a TypeError naming `op`.

@@ -107,6 +107,49 @@ OpDef bincount_op() {
 }
 DND_REGISTER_OP(bincount_op());
 
+std::optional<std::pair<double, double>> histogram_range(const Params& p) {
+  if (p.is_none("range")) return std::nullopt;
+  const std::vector<double> r = p.number_list("range");
+  if (r.size() != 2)
+    throw ValueError(fmt::format("histogram: range must be [min, max], got {} values", r.size()));
+  return std::make_pair(r[0], r[1]);
+}
+
+OpDef histogram_op() {
+  OpDef d;
+  d.name = "histogram";
+  d.summary =
+      "counts of the values in bins (numpy.histogram): results id.counts, id.edges; inputs [a] or [a, "
+      "weights]";
+  d.category = "statistics";
+  d.min_inputs = 1;
+  d.max_inputs = 2;
+  d.outputs = {"counts", "edges"};
+  d.params = {
+      ParamSpec{"bins", ParamKind::integer, "the number of equal bins", false, "10"},
+      ParamSpec{"edges", ParamKind::number_list,
+                "the bin edges, increasing (instead of bins and range)"},
+      ParamSpec{"range", ParamKind::number_list, "[min, max] of the equal bins (none: the data's)"},
+      ParamSpec{"density", ParamKind::boolean, "counts / (total * bin width): a density", false,
+                "false"}};
+  d.infer = [](const InferContext& c) {
+    if (c.params.given("edges") && (c.params.given("bins") || c.params.given("range")))
+      throw ValueError("histogram: give edges, or bins and range, not both");
+    histogram_range(c.params);  // its shape is checked before anything runs
+    return histogram_meta(c.array(0), c.params.integer("bins"), c.params.number_list("edges"),
+                          c.inputs.size() == 2 ? &c.array(1) : nullptr, c.params.boolean("density"),
+                          c.nranks);
+  };
+  d.run = [](RunContext& c) {
+    auto [counts, edges] = histogram(
+        c.array(0), c.params.integer("bins"), histogram_range(c.params), c.params.number_list("edges"),
+        c.inputs.size() == 2 ? &c.array(1) : nullptr, c.params.boolean("density"));
+    return std::vector<DNDarray>{counts, edges};
+  };
+  return d;
+}
+DND_REGISTER_OP(histogram_op());
+
 OpDef ptp_op() {
   OpDef d;
   d.name = "ptp";
