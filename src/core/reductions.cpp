@@ -463,16 +463,17 @@ DNDarray like(const DNDarray& a, at::Tensor local) {
 }
 
 // The sum of the non-NaN elements and their count (int64), both combined over the ranks,
-// with the reduced axes kept. `x` is the block (float or complex).
-std::pair<at::Tensor, at::Tensor> sum_and_count(const DNDarray& a, const Plan& p) {
+// with the reduced axes kept. `nan` is the block's NaN mask (the block float or complex).
+std::pair<at::Tensor, at::Tensor> sum_and_count(const DNDarray& a, const at::Tensor& nan,
+                                                const Plan& p) {
   const at::Tensor& x = a.larray();
-  at::Tensor nan = at::isnan(x);
   at::Tensor sum = local_sum(x.masked_fill(nan, 0), p);
-  // Counted in the real float type (exact to 2^24 elements per slice for float32; a
-  // bool-to-int64 sum would hold an int64 copy of the block), then as int64.
+  // The NaNs counted in the real float type (exact to 2^24 per slice for float32; a
+  // bool-to-int64 sum would hold an int64 copy of the block), the rest as int64.
+  int64_t slice = 1;
+  for (int64_t ax : p.axes) slice *= x.size(ax);
   at::Tensor count =
-      local_sum(nan.logical_not_().to(c10::toRealValueType(x.scalar_type())), p).round_().to(at::kLong);
-  nan = at::Tensor();
+      slice - local_sum(nan.to(c10::toRealValueType(x.scalar_type())), p).round_().to(at::kLong);
   if (p.over_split) {
     combine(a.comm(), sum, ReduceOp::sum);
     combine(a.comm(), count, ReduceOp::sum);
@@ -480,25 +481,28 @@ std::pair<at::Tensor, at::Tensor> sum_and_count(const DNDarray& a, const Plan& p
   return {sum, count};
 }
 
-// Whether each slice holds a non-NaN element, combined over the ranks (kept dims).
-at::Tensor any_valid(const DNDarray& a, const Plan& p) {
-  at::Tensor valid = at::isnan(a.larray()).logical_not_();
-  if (p.axes.empty()) return valid;
-  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) valid = at::any(valid, *it, true);
-  if (p.over_split) combine(a.comm(), valid, ReduceOp::max);
-  return valid;
+// Whether each slice holds NaNs alone, combined over the ranks (kept dims; a rank
+// holding none of a slice agrees, as all() of nothing is true).
+at::Tensor all_nan(const DNDarray& a, const at::Tensor& nan, const Plan& p) {
+  at::Tensor r = nan;
+  for (auto it = p.axes.rbegin(); it != p.axes.rend(); ++it) r = at::all(r, *it, true);
+  if (p.over_split) combine(a.comm(), r, ReduceOp::min);
+  return r;
+}
+
+double worst(bool is_max) {
+  return is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
 }
 
 DNDarray nan_extreme(const char* op, const DNDarray& a, const Axes& axes, bool keepdims, bool is_max) {
   if (!may_hold_nan(a.dtype())) return extreme(op, a, axes, keepdims, is_max);
   const Plan p = make_plan(op, a, axes, keepdims);
-  const double fill =
-      is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  const at::Tensor nan = at::isnan(a.larray());
   const DNDarray r =
-      extreme(op, like(a, a.larray().masked_fill(at::isnan(a.larray()), fill)), axes, keepdims, is_max);
+      extreme(op, like(a, a.larray().masked_fill(nan, worst(is_max))), axes, keepdims, is_max);
   // A slice of NaNs alone: NaN (numpy warns "All-NaN slice encountered").
-  const at::Tensor valid = finish_dims(any_valid(a, p), p, keepdims);
-  return like(r, at::where(valid, r.larray(), at::full({}, NAN, r.larray().options())));
+  const at::Tensor none = finish_dims(all_nan(a, nan, p), p, keepdims);
+  return like(r, at::where(none, at::full({}, NAN, r.larray().options()), r.larray()));
 }
 
 DNDarray nan_arg_extreme(const char* op, const DNDarray& a, std::optional<int64_t> axis, bool keepdims,
@@ -506,16 +510,14 @@ DNDarray nan_arg_extreme(const char* op, const DNDarray& a, std::optional<int64_
   if (!may_hold_nan(a.dtype())) return arg_extreme(op, a, axis, keepdims, is_max);
   const Plan p = make_plan(op, a, axis ? Axes(std::vector<int64_t>{*axis}) : all_axes(), keepdims);
   // Every rank learns whether any slice anywhere holds NaNs alone, and all throw.
-  at::Tensor bad = any_valid(a, p).logical_not_().any().to(at::kByte).reshape({1});
+  const at::Tensor nan = at::isnan(a.larray());
+  at::Tensor bad = all_nan(a, nan, p).any().to(at::kByte).reshape({1});
   combine(a.comm(), bad, ReduceOp::max);
   if (bad.item<uint8_t>() != 0)
     throw ValueError(fmt::format("{}: All-NaN slice encountered (in an array {} split={})", op,
                                  shape_str(a.gshape()), split_str(a.split())));
   // numpy's rule: NaN becomes the worst value, then the plain arg-reduction.
-  const double fill =
-      is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-  DNDarray filled = like(a, a.larray().masked_fill(at::isnan(a.larray()), fill));
-  return arg_extreme(op, filled, axis, keepdims, is_max);
+  return arg_extreme(op, like(a, a.larray().masked_fill(nan, worst(is_max))), axis, keepdims, is_max);
 }
 
 }  // namespace
@@ -531,7 +533,7 @@ DNDarray nansum(const DNDarray& a, const Axes& axes, bool keepdims) {
 DNDarray nanmean(const DNDarray& a, const Axes& axes, bool keepdims) {
   if (!may_hold_nan(a.dtype())) return mean(a, axes, keepdims);
   const Plan p = make_plan("nanmean", a, axes, keepdims);
-  auto [sum, count] = sum_and_count(a, p);
+  auto [sum, count] = sum_and_count(a, at::isnan(a.larray()), p);
   // 0 / 0: NaN for a slice of NaNs alone.
   at::Tensor part = sum / count.to(c10::toRealValueType(sum.scalar_type()));
   return wrap(a, finish_dims(part, p, keepdims), p);
@@ -540,12 +542,13 @@ DNDarray nanmean(const DNDarray& a, const Axes& axes, bool keepdims) {
 DNDarray nanvar(const DNDarray& a, const Axes& axes, int64_t ddof, bool keepdims) {
   if (!may_hold_nan(a.dtype())) return var(a, axes, ddof, keepdims);
   const Plan p = make_plan("nanvar", a, axes, keepdims, ddof);
-  auto [sum, count] = sum_and_count(a, p);
+  const at::Tensor nan = at::isnan(a.larray());
+  auto [sum, count] = sum_and_count(a, nan, p);
   const Dtype real = c10::toRealValueType(sum.scalar_type());
   const at::Tensor m = sum / count.to(real);
   // Squared deviations of the non-NaN elements (NaN ones contribute 0).
   at::Tensor d = a.larray() - m;
-  d.masked_fill_(at::isnan(a.larray()), 0);
+  d.masked_fill_(nan, 0);
   at::Tensor sq = at::isComplexType(d.scalar_type()) ? at::real(d * at::conj(d)) : d.mul_(d);
   at::Tensor part = local_sum(sq, p);
   d = at::Tensor();
