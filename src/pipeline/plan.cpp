@@ -5,6 +5,7 @@
 #include "src/core/text.h"
 #include "src/pipeline/fault.h"
 #include "src/pipeline/plugins.h"
+#include "src/pipeline/extents.h"
 #include "src/pipeline/files.h"
 #include "src/core/limits.h"
 #include "src/core/diagnostics.h"
@@ -73,6 +74,8 @@ class Planner {
   [[noreturn]] void throw_cycle(const std::vector<int>& indeg) const;
   void infer();
   InferResult infer_step(const OpDef& op, const InferContext& ctx) const;
+  std::vector<uint64_t> inherited_bounds(const OpDef& op, const PlannedStep& ps,
+                                         const std::vector<uint64_t>& in_bounds) const;
   void liveness();
   // Byte counts are sums of checked sizes; a sum past int64 is an error, not a wrap.
   int64_t checked_add(int64_t a, int64_t b, const Step& st) const {
@@ -151,6 +154,9 @@ constexpr NumpyName kNumpyNames[] = {
     {"random.randn", "random.normal", ""},
     {"randint", "random.integers", ""},
     {"random.randint", "random.integers", ""},
+    {"compress", "filter", ""},
+    {"extract", "filter", ""},
+    {"argwhere", "nonzero", ""},
     {"read", "load", ""},
     {"write", "save", ""},
 };
@@ -348,8 +354,41 @@ InferResult Planner::infer_step(const OpDef& op, const InferContext& ctx) const 
   }
 }
 
+// Which results of a step inherit a bounded extent from its inputs (extents.h): the rule
+// runs again with every bounded input extent halved, and a result axis whose extent moves
+// depends on the data. A rule that refuses the halved shapes (a reshape to a fixed shape,
+// a mix of bounded and exact inputs) leaves every axis of every result bounded.
+std::vector<uint64_t> Planner::inherited_bounds(const OpDef& op, const PlannedStep& ps,
+                                                const std::vector<uint64_t>& in_bounds) const {
+  const size_t nout = ps.info.outputs.size();
+  std::vector<InputMeta> halved = ps.inputs;
+  for (size_t k = 0; k < halved.size(); ++k)
+    for (size_t d = 0; d < halved[k].array.shape.size() && d < 64; ++d)
+      if (in_bounds[k] >> d & 1) halved[k].array.shape[d] /= 2;
+  std::vector<uint64_t> moved(nout, ~uint64_t{0});
+  try {
+    AtMostCapture ignore;
+    const InferResult r = op.infer(InferContext{*ps.step, *ps.params, halved, plan_.nranks,
+                                                parse_dtype(doc_.default_dtype),
+                                                parse_device(doc_.default_device), &ps.files});
+    if (r.outputs.size() != nout) return moved;
+    for (size_t f = 0; f < nout; ++f) {
+      const Shape& a = r.outputs[f].shape;
+      const Shape& b = ps.info.outputs[f].shape;
+      if (a.size() != b.size()) continue;
+      moved[f] = 0;
+      for (size_t d = 0; d < a.size() && d < 64; ++d)
+        if (a[d] != b[d]) moved[f] |= uint64_t{1} << d;
+    }
+  } catch (const std::exception&) {
+  }
+  return moved;
+}
+
 void Planner::infer() {
   std::map<Ref, ArrayMeta> metas;
+  std::map<Ref, uint64_t> bounds;         // per value: its bounded axes
+  std::map<size_t, uint64_t> saved_bounds;  // per writing step: its input's bounded axes
   const Dtype ddtype = parse_dtype(doc_.default_dtype);
   const DeviceKind ddevice = parse_device(doc_.default_device);
   for (const size_t i : order_) {
@@ -359,28 +398,50 @@ void Planner::infer() {
     ps.step = &st;
     ps.op = &op;
     ps.params = std::move(params_[i]);
+    std::vector<uint64_t> in_bounds;
     for (size_t k = 0; k < st.inputs.size(); ++k) {
       InputMeta im;
       if (refs_[i][k].first == kNumber) {
         im.is_scalar = true;
         im.literal = st.inputs[k].literal;
         ps.input_names.emplace_back();
+        in_bounds.push_back(0);
       } else {
         im.array = metas.at(refs_[i][k]);
         ps.input_names.push_back(st.inputs[k].ref);
+        in_bounds.push_back(bounds[refs_[i][k]]);
       }
       ps.inputs.push_back(im);
     }
-    ps.info = infer_step(
-        op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice, &files_.uses[i]});
-    if (!ps.inputs.empty() && !ps.inputs[0].is_scalar) record_write(files_, i, ps.inputs[0].array);
+    {
+      AtMostCapture capture;
+      ps.info = infer_step(
+          op, InferContext{st, *ps.params, ps.inputs, plan_.nranks, ddtype, ddevice, &files_.uses[i]});
+      ps.at_most = capture.take(ps.info.outputs.size());
+    }
+    if (!ps.inputs.empty() && !ps.inputs[0].is_scalar) {
+      record_write(files_, i, ps.inputs[0].array);
+      if (in_bounds[0]) saved_bounds[i] = in_bounds[0];
+    }
     ps.files = files_.uses[i];
+    if (std::any_of(in_bounds.begin(), in_bounds.end(), [](uint64_t b) { return b != 0; })) {
+      const std::vector<uint64_t> moved = inherited_bounds(op, ps, in_bounds);
+      for (size_t f = 0; f < ps.at_most.size(); ++f) ps.at_most[f] |= moved[f];
+    }
+    for (const auto& [writer, reader] : files_.after)  // a load of what a bounded save writes
+      if (reader == i && saved_bounds.count(writer))
+        for (uint64_t& b : ps.at_most) b |= saved_bounds[writer];
     const size_t nout = !op.has_result ? 0 : fields_[i].empty() ? 1 : fields_[i].size();
     DND_ASSERT(ps.info.outputs.size() == nout, st.op, ps.info.outputs.size(), nout);
     for (size_t f = 0; f < nout; ++f) {
-      metas[{i, f}] = ps.info.outputs[f];
+      const ArrayMeta& m = ps.info.outputs[f];
+      // Only real axes, and none of extent 0 (at most 0 is exactly 0).
+      for (size_t d = 0; d < 64; ++d)
+        if (d >= m.shape.size() || m.shape[d] == 0) ps.at_most[f] &= ~(uint64_t{1} << d);
+      metas[{i, f}] = m;
+      bounds[{i, f}] = ps.at_most[f];
       ps.output_names.push_back(fields_[i].empty() ? st.id : st.id + "." + fields_[i][f]);
-      ps.out_bytes = checked_add(ps.out_bytes, max_block_bytes(ps.info.outputs[f], plan_.nranks), st);
+      ps.out_bytes = checked_add(ps.out_bytes, max_block_bytes(m, plan_.nranks), st);
     }
     plan_.comm_bytes = checked_add(plan_.comm_bytes, ps.info.comm_bytes, st);
     plan_.steps.push_back(std::move(ps));
@@ -450,7 +511,7 @@ std::string plan_table(const Plan& plan) {
       results.push_back((ps.output_names[f] == ps.step->id
                              ? ""
                              : ps.output_names[f].substr(ps.step->id.size() + 1) + ": ") +
-                        meta_str(ps.info.outputs[f]));
+                        meta_str(ps.info.outputs[f], ps.at_most[f]));
     if (results.empty()) results.push_back("-");
     o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name,
                      results[0], human_bytes(ps.out_bytes), human_bytes(ps.info.comm_bytes),
@@ -478,6 +539,7 @@ std::string plan_json(const Plan& plan) {
                          {"dtype", dtype_name(m.dtype)},
                          {"split", m.split ? ordered_json(*m.split) : ordered_json()},
                          {"bytes_per_rank", max_block_bytes(m, plan.nranks)}});
+      if (ps.at_most[f]) outputs.back()["at_most_axes"] = at_most_axes(ps.at_most[f], m.shape.size());
     }
     steps.push_back({{"id", ps.step->id},
                      {"op", ps.op->name},

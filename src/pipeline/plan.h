@@ -20,6 +20,7 @@ struct PlannedStep {
   std::vector<InputMeta> inputs;
   std::vector<std::string> output_names;  // "X" or "model.centroids"
   InferResult info;                       // outputs, communication, note
+  std::vector<uint64_t> at_most;          // per output: axes whose extent is a bound (extents.h)
   int64_t out_bytes = 0;                  // per rank (largest block) of the outputs
   int64_t live_bytes = 0;                 // per rank while the step runs
   std::vector<std::string> frees;         // values dropped after the step

@@ -154,6 +154,23 @@ CASES["meshgrid"] = op("{id: Y, op: meshgrid, inputs: [x, y], split: 0}",
                        f"{{id: x, op: linspace, start: 0, stop: 1, num: 2048, split: 0}}",
                        f"{{id: y, op: linspace, start: 0, stop: 1, num: 2048}}")
 
+# selection (issue 20): a mask of about half the rows, results at most the input's extent
+MASK = ["{id: c, op: slice, input: X, index: ':, 0'}", "{id: m, op: greater, inputs: [c, 0.0]}"]
+CASES["filter"] = [X] + MASK + ["{id: Y, op: filter, inputs: [X, m]}"]
+CASES["filter-balance-axis1"] = [X, "{id: c, op: slice, input: X, index: '0'}", "{id: m, op: greater, inputs: [c, 0.0]}",
+                                 "{id: Y, op: filter, inputs: [X, m], axis: 1}",
+                                 "{id: Z, op: filter, inputs: [X, M], balance: true}"] + [
+    "{id: c0, op: slice, input: X, index: ':, 0'}", "{id: M, op: greater, inputs: [c0, 0.0]}"]
+CASES["nonzero"] = op("{id: Y, op: nonzero, input: m}", X, "{id: m, op: greater, inputs: [X, 1.0]}")
+CASES["where-1"] = op("{id: Y, op: where, input: m}", X, "{id: m, op: greater, inputs: [X, 1.0]}")
+CASES["unique"] = op("{id: Y, op: unique, input: X}", X)
+CASES["unique-int32"] = op("{id: Y, op: unique, input: X, return_counts: true, return_inverse: true}", XI)
+CASES["topk"] = op("{id: Y, op: topk, input: X, k: 8, axis: 1}", X)
+CASES["topk-split-axis"] = op("{id: Y, op: topk, input: X, k: 100, axis: 0}", X)
+CASES["take"] = op("{id: Y, op: take, inputs: [X, i], axis: 1}", X, "{id: i, op: arange, start: 0, stop: 64, step: 2}")
+CASES["take-split-axis"] = op("{id: Y, op: take, inputs: [X, i], axis: 0}", X,
+                              f"{{id: i, op: random.integers, shape: [{R}], low: 0, high: {R}, split: 0}}")
+
 work = tempfile.mkdtemp()
 CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: true}}", X)
 CASES["save-h5"] = op(f"{{op: save, input: X, path: {work}/x.h5, overwrite: true}}", X)

@@ -4,6 +4,8 @@
 // parameters).
 #include "src/core/elementwise.h"
 #include "src/core/math.h"
+#include "src/core/selection.h"
+#include "src/pipeline/extents.h"
 #include "src/pipeline/ops/common.h"
 
 #include <functional>
@@ -269,12 +271,21 @@ DND_REGISTER_OP(clip_op());
 OpDef where_op() {
   OpDef d;
   d.name = "where";
-  d.summary = "x where cond is true, else y (inputs: [cond, x, y]; x and y may be numbers)";
+  d.summary = "x where cond is true, else y (inputs: [cond, x, y]; x and y may be numbers); with one "
+              "input the indices where it is nonzero (= nonzero)";
   d.category = "elementwise";
-  d.min_inputs = d.max_inputs = 3;
+  d.min_inputs = 1;
+  d.max_inputs = 3;
   d.scalar_inputs = true;
   d.infer = [](const InferContext& c) {
     if (c.inputs[0].is_scalar) throw ValueError("where: the condition must be an array");
+    if (c.inputs.size() == 1) {  // numpy.where(cond) is numpy.nonzero(cond)
+      BoundedMeta b = nonzero_meta(c.array(0), c.nranks);
+      report_at_most(std::move(b.at_most));
+      return std::move(b.meta);
+    }
+    if (c.inputs.size() == 2)
+      throw ValueError("where takes 1 input (the condition: its nonzero indices) or 3 (cond, x, y), got 2");
     if (c.inputs[0].array.dtype != at::kBool)
       throw TypeError(
           fmt::format("where: the condition must be bool, got {}", dtype_name(c.inputs[0].array.dtype)));
@@ -282,7 +293,10 @@ OpDef where_op() {
     const Dtype dt = at::where(at::empty({0}, at::kBool), x.t, y.t).scalar_type();
     return align(c, "where", dt);
   };
-  d.run = [](RunContext& c) { return one(where(c.array(0), c.inputs[1], c.inputs[2])); };
+  d.run = [](RunContext& c) {
+    if (c.inputs.size() == 1) return one(nonzero(c.array(0)));
+    return one(where(c.array(0), c.inputs[1], c.inputs[2]));
+  };
   return d;
 }
 DND_REGISTER_OP(where_op());
