@@ -70,7 +70,8 @@ at::Tensor run_starts(const at::Tensor& sorted) {
   if (n > 1) {
     const at::Tensor a = sorted.narrow(0, 1, n - 1), b = sorted.narrow(0, 0, n - 1);
     at::Tensor differ = a.ne(b);
-    if (at::isFloatingType(sorted.scalar_type())) differ.logical_and_(a.isnan().logical_and(b.isnan()).logical_not());
+    if (at::isFloatingType(sorted.scalar_type()))
+      differ.logical_and_(a.isnan().logical_and(b.isnan()).logical_not());
     starts.narrow(0, 1, n - 1).copy_(differ);
   }
   return starts;
@@ -140,7 +141,8 @@ std::vector<int64_t> value_partition(const Communicator& comm, const at::Tensor&
 }
 
 // Views of consecutive pieces of t along `axis`, of the given lengths.
-std::vector<at::Tensor> pieces(const at::Tensor& t, const std::vector<int64_t>& lengths, int64_t axis = 0) {
+std::vector<at::Tensor> pieces(const at::Tensor& t, const std::vector<int64_t>& lengths,
+                               int64_t axis = 0) {
   std::vector<at::Tensor> out;
   int64_t at = 0;
   for (int64_t len : lengths) {
@@ -164,7 +166,8 @@ std::vector<int64_t> received_counts(const Communicator& comm, const std::vector
 
 // ---- filter ---------------------------------------------------------------------------
 
-BoundedMeta filter_meta(const ArrayMeta& x, const ArrayMeta& mask, int64_t axis, bool balance, int nranks) {
+BoundedMeta filter_meta(const ArrayMeta& x, const ArrayMeta& mask, int64_t axis, bool balance,
+                        int nranks) {
   const int64_t nd = static_cast<int64_t>(x.shape.size());
   if (nd == 0) throw ValueError("filter: a 0-d array has no axis to filter along");
   const int64_t ax = normalize_axis(axis, nd, "filter");
@@ -175,8 +178,9 @@ BoundedMeta filter_meta(const ArrayMeta& x, const ArrayMeta& mask, int64_t axis,
         "or `op: astype` with `dtype: bool`)",
         describe(mask)));
   if (mask.shape.size() != 1 || mask.shape[0] != n)
-    throw ValueError(fmt::format("filter: the mask must be 1-D with {} entries (axis {} of {}), got shape {}",
-                                 n, ax, shape_str(x.shape), shape_str(mask.shape)));
+    throw ValueError(
+        fmt::format("filter: the mask must be 1-D with {} entries (axis {} of {}), got shape {}", n, ax,
+                    shape_str(x.shape), shape_str(mask.shape)));
   BoundedMeta b;
   b.meta.outputs.push_back(x);
   b.at_most.push_back(bit(ax, n));
@@ -244,7 +248,8 @@ BoundedMeta nonzero_meta(const ArrayMeta& x, int nranks) {
     b.meta.note = "resplits along 0 first (numpy's row-major order)";
   }
   // A rank's entries are whole rows of x: its count may exceed r's balanced block.
-  b.meta.temp_bytes += (max_local_numel(rows0, nranks) - (n + nranks - 1) / std::max(1, nranks)) * nd * 8;
+  b.meta.temp_bytes +=
+      (max_local_numel(rows0, nranks) - (n + nranks - 1) / std::max(1, nranks)) * nd * 8;
   return b;
 }
 
@@ -295,7 +300,8 @@ UniqueResult unique(const DNDarray& x, bool return_inverse) {
   if (!x.split()) {
     UniqueResult r{DNDarray(dev(values), Shape{values.numel()}, kReplicated, comm),
                    DNDarray(dev(counts), Shape{counts.numel()}, kReplicated, comm), std::nullopt};
-    if (return_inverse) r.inverse = DNDarray(dev(run.reshape(x.larray().sizes())), x.gshape(), kReplicated, comm);
+    if (return_inverse)
+      r.inverse = DNDarray(dev(run.reshape(x.larray().sizes())), x.gshape(), kReplicated, comm);
     return r;
   }
   // Each value to the rank owning its range.
@@ -313,16 +319,16 @@ UniqueResult unique(const DNDarray& x, bool return_inverse) {
   local_unique(rv, rc, mv, mc, return_inverse ? &mrun : nullptr);
   const std::vector<int64_t> shares = allgather_value(comm, mv.numel());
   const Shape g{sum_of(shares)};
-  UniqueResult r{DNDarray(dev(mv), g, Split(0), comm, shares), DNDarray(dev(mc), g, Split(0), comm, shares),
-                 std::nullopt};
+  UniqueResult r{DNDarray(dev(mv), g, Split(0), comm, shares),
+                 DNDarray(dev(mc), g, Split(0), comm, shares), std::nullopt};
   if (return_inverse) {
     // Each arrived value's global position, back to its sender, in the order it was sent.
     const int64_t offset = counts_to_offsets(shares)[static_cast<size_t>(comm.rank())];
     const at::Tensor position = mrun.add(offset);
     at::Tensor mine = at::empty({values.numel()}, counts.options());
     exchange(comm, pieces(position, recv), pieces(mine, send));
-    r.inverse = DNDarray(dev(mine.index_select(0, run).reshape(x.larray().sizes())), x.gshape(), x.split(),
-                         comm, x.counts());
+    r.inverse = DNDarray(dev(mine.index_select(0, run).reshape(x.larray().sizes())), x.gshape(),
+                         x.split(), comm, x.counts());
   }
   return r;
 }
@@ -367,7 +373,8 @@ std::pair<DNDarray, DNDarray> topk(const DNDarray& x, int64_t k, int64_t axis, b
   const Shape& out = m.outputs[0].shape;
   if (!x.split() || *x.split() != ax) {
     auto [v, i] = at::topk(x.larray(), k, ax, largest, /*sorted=*/true);
-    return {DNDarray(v, out, x.split(), comm, x.counts()), DNDarray(i, out, x.split(), comm, x.counts())};
+    return {DNDarray(v, out, x.split(), comm, x.counts()),
+            DNDarray(i, out, x.split(), comm, x.counts())};
   }
   const int64_t kk = std::min(k, x.chunk().count);
   auto [lv, li] = at::topk(x.larray(), kk, ax, largest, /*sorted=*/true);
@@ -446,7 +453,10 @@ DNDarray take(const DNDarray& x0, const DNDarray& indices, std::optional<int64_t
   const int p = comm.size();
   const OpMeta m = take_meta(meta_of(x0), meta_of(indices), axis, p);
   if (indices.comm() != comm) throw ValueError("take: the indices live on another communicator");
-  const DNDarray x = axis ? x0 : (x0.split() ? flatten(x0) : DNDarray(x0.larray().reshape({-1}), Shape{x0.numel()}, kReplicated, comm));
+  const DNDarray x =
+      axis ? x0
+           : (x0.split() ? flatten(x0)
+                         : DNDarray(x0.larray().reshape({-1}), Shape{x0.numel()}, kReplicated, comm));
   const int64_t ax = axis ? normalize_axis(*axis, x0.ndim(), "take") : 0;
   const int64_t n = x.gshape()[static_cast<size_t>(ax)];
   const ArrayMeta& r = m.outputs[0];
@@ -464,7 +474,8 @@ DNDarray take(const DNDarray& x0, const DNDarray& indices, std::optional<int64_t
   else
     mine = idx.larray();
   mine = mine.to(at::kLong).to(x.larray().device());
-  const int64_t bad = mine.numel() > 0 && (mine.lt(-n).any().item<bool>() || mine.ge(n).any().item<bool>());
+  const int64_t bad =
+      mine.numel() > 0 && (mine.lt(-n).any().item<bool>() || mine.ge(n).any().item<bool>());
   if (allreduce_value(comm, bad, ReduceOp::max) != 0) {
     throw ValueError(fmt::format("take: an index is out of bounds for axis {} with size {}", ax, n));
   }
@@ -510,7 +521,8 @@ DNDarray take(const DNDarray& x0, const DNDarray& indices, std::optional<int64_t
   at::Tensor got = at::empty(shape, x.larray().options());
   exchange(comm, pieces(reply, recv, ax), pieces(got, send, ax));
   // Back into the order the indices give.
-  const at::Tensor inverse = at::empty_like(order).index_put_({order}, at::arange(want.numel(), at::kLong));
+  const at::Tensor inverse =
+      at::empty_like(order).index_put_({order}, at::arange(want.numel(), at::kLong));
   const at::Tensor rows = got.index_select(ax, inverse.to(got.device()));
   if (!r.split) return DNDarray(place(rows, mine), r.shape, kReplicated, comm);
   return DNDarray(place(rows, mine), r.shape, r.split, comm, idx.counts());

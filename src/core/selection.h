@@ -61,8 +61,8 @@ DNDarray nonzero(const DNDarray& x);
 // x is split. Throws TypeError for complex dtypes.
 BoundedMeta unique_meta(const ArrayMeta& x, int nranks);
 struct UniqueResult {
-  DNDarray values;   // sorted distinct values; NaNs count as one value (numpy >= 1.24), last
-  DNDarray counts;   // how often each occurs
+  DNDarray values;  // sorted distinct values; NaNs count as one value (numpy >= 1.24), last
+  DNDarray counts;  // how often each occurs
   std::optional<DNDarray> inverse;  // x's shape: each entry's position in values (when asked)
 };
 // numpy.unique(x, return_counts, return_inverse) of the flattened array. Collective.

@@ -292,7 +292,8 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
         const ArrayMeta a = meta_of(outs[f]);
         // The plan is what `dnd plan` showed and what later steps were checked against;
         // a bounded extent may come out smaller, never larger.
-        if (!fits(a, expected->outputs[f], expected_at_most[f]) || !fits(a, ps.info.outputs[f], ps.at_most[f]))
+        if (!fits(a, expected->outputs[f], expected_at_most[f]) ||
+            !fits(a, ps.info.outputs[f], ps.at_most[f]))
           throw InternalError(fmt::format("op '{}' produced {}, the plan said {}", ps.op->name,
                                           dnd::meta_str(a),
                                           meta_str(expected->outputs[f], expected_at_most[f])));

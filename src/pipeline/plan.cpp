@@ -387,7 +387,7 @@ std::vector<uint64_t> Planner::inherited_bounds(const OpDef& op, const PlannedSt
 
 void Planner::infer() {
   std::map<Ref, ArrayMeta> metas;
-  std::map<Ref, uint64_t> bounds;         // per value: its bounded axes
+  std::map<Ref, uint64_t> bounds;           // per value: its bounded axes
   std::map<size_t, uint64_t> saved_bounds;  // per writing step: its input's bounded axes
   const Dtype ddtype = parse_dtype(doc_.default_dtype);
   const DeviceKind ddevice = parse_device(doc_.default_device);

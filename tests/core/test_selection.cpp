@@ -24,7 +24,8 @@ using namespace dnd::testing;
 
 namespace {
 
-const std::vector<at::ScalarType> kDtypes{at::kBool, at::kByte, at::kInt, at::kLong, at::kFloat, at::kDouble};
+const std::vector<at::ScalarType> kDtypes{at::kBool, at::kByte,  at::kInt,
+                                          at::kLong, at::kFloat, at::kDouble};
 
 at::Tensor data(const Shape& shape, at::ScalarType dt, int64_t seed) {
   at::Tensor t = sample(shape, dt, seed);
@@ -36,7 +37,8 @@ at::Tensor data(const Shape& shape, at::ScalarType dt, int64_t seed) {
 }
 
 // The result's meta fits the planned one: bounded axes at most, the rest equal.
-void expect_fits(const DNDarray& r, const ArrayMeta& planned, uint64_t at_most, const std::string& where) {
+void expect_fits(const DNDarray& r, const ArrayMeta& planned, uint64_t at_most,
+                 const std::string& where) {
   const ArrayMeta a = meta_of(r);
   EXPECT_EQ(a.dtype, planned.dtype) << where;
   EXPECT_EQ(a.split, planned.split) << where;
@@ -83,9 +85,8 @@ TEST(Selection, FilterMatchesTorchAlongEveryAxis) {
           for (const DNDarray& x : layouts(t))
             for (const DNDarray& mask : layouts(m))
               for (bool bal : {false, true}) {
-                const std::string where =
-                    fmt::format("x {} mask {} axis {} pattern {} balance {}", where_str(x), where_str(mask),
-                                axis, pattern, bal);
+                const std::string where = fmt::format("x {} mask {} axis {} pattern {} balance {}",
+                                                      where_str(x), where_str(mask), axis, pattern, bal);
                 const BoundedMeta b = filter_meta(meta_of(x), meta_of(mask), axis, bal, x.comm().size());
                 const DNDarray r = filter(x, mask, axis, bal);
                 expect_global(r, expected, 0, 0, where);
@@ -104,7 +105,8 @@ TEST(Selection, FilterRefusesBadMasksAlikeOnEveryRank) {
   EXPECT_THROW(filter(x, array(at::ones({4}, at::kBool), kReplicated), 0), ValueError);
   EXPECT_THROW(filter(x, array(at::ones({5, 1}, at::kBool), kReplicated), 0), ValueError);
   EXPECT_THROW(filter(x, array(at::ones({3}, at::kBool), kReplicated), 2), ValueError);
-  EXPECT_THROW(filter(array(at::ones({}, at::kFloat), kReplicated), array(at::ones({1}, at::kBool), kReplicated), 0),
+  EXPECT_THROW(filter(array(at::ones({}, at::kFloat), kReplicated),
+                      array(at::ones({1}, at::kBool), kReplicated), 0),
                ValueError);
 }
 
@@ -165,7 +167,8 @@ TEST(Selection, UniqueMatchesNumpyAtEverySplit) {
   for (const Shape& shape : all)
     for (at::ScalarType dt : kDtypes) {
       at::Tensor t = data(shape, dt, 3);
-      if (shape == Shape{40} && at::isFloatingType(dt)) t = t.masked_fill(t.lt(0), 1.0);  // a heavy value
+      if (shape == Shape{40} && at::isFloatingType(dt))
+        t = t.masked_fill(t.lt(0), 1.0);  // a heavy value
       const Expected e = numpy_unique(t);
       for (const DNDarray& x : layouts(t)) {
         const std::string where = fmt::format("{} {}", where_str(x), dtype_name(dt));
@@ -214,8 +217,8 @@ TEST(Selection, TopkMatchesTorchAlongEveryAxis) {
           for (bool largest : {true, false})
             for (const DNDarray& x : layouts(t))
               expect_topk(x, t, k, axis, largest,
-                          fmt::format("{} {} k={} axis={} largest={}", where_str(x), dtype_name(dt), k, axis,
-                                      largest));
+                          fmt::format("{} {} k={} axis={} largest={}", where_str(x), dtype_name(dt), k,
+                                      axis, largest));
       }
     }
   const DNDarray x = array(sample({4, 3}, at::kFloat), Split(0));
@@ -246,8 +249,8 @@ TEST(Selection, TakeMatchesNumpyForEveryLayout) {
           const at::Tensor expected = src.index_select(ax, wrapped.reshape({-1})).reshape(es);
           for (const DNDarray& x : layouts(t))
             for (const DNDarray& i : layouts(idx)) {
-              const std::string where = fmt::format("x {} indices {} axis {}", where_str(x), where_str(i),
-                                                    axis ? std::to_string(*axis) : "none");
+              const std::string where = fmt::format("x {} indices {} axis {}", where_str(x),
+                                                    where_str(i), axis ? std::to_string(*axis) : "none");
               const OpMeta m = take_meta(meta_of(x), meta_of(i), axis, x.comm().size());
               const DNDarray r = take(x, i, axis);
               expect_global(r, expected, 0, 0, where);

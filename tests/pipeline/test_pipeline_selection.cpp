@@ -79,7 +79,8 @@ TEST(Selection, FilterFeedsLaterStepsAtTheirRunTimeExtents) {
       expect_global(r["T"], (kept * 2).t().contiguous(), 0, 0, where + " T");
       expect_global(r["Z"], at::nonzero(m), 0, 0, where + " Z");
       expect_global(r["Wh"], at::nonzero(m), 0, 0, where + " Wh");
-      expect_global(r["I"], x.index_select(0, at::nonzero(m).reshape({-1})).unsqueeze(1), 0, 0, where + " I");
+      expect_global(r["I"], x.index_select(0, at::nonzero(m).reshape({-1})).unsqueeze(1), 0, 0,
+                    where + " I");
       const at::Tensor q = std::get<0>(at::topk(x, 3, 0, true, true));
       expect_global(r["Q.values"], q, 0, 0, where + " Q");
       // The plan: F's rows and what depends on them are bounds; S is exact.
@@ -125,13 +126,16 @@ TEST(Selection, AMismatchOnlyTheDataRevealsIsAnErrorNamingTheStep) {
 }
 
 TEST(Selection, BadInputIsAPlanError) {
-  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: filter, inputs: [X, c0]}\n"), PipelineError);
+  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: filter, inputs: [X, c0]}\n"),
+               PipelineError);
   EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: filter, inputs: [X, m], axis: 1}\n"),
                PipelineError);
   EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: topk, input: X, k: 14, axis: 0}\n"),
                PipelineError);
-  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: take, inputs: [X, c0]}\n"), PipelineError);
-  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: where, inputs: [m, X]}\n"), PipelineError);
+  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: take, inputs: [X, c0]}\n"),
+               PipelineError);
+  EXPECT_THROW(run_pipeline(table(Split(0), 3.0) + "  - {id: F, op: where, inputs: [m, X]}\n"),
+               PipelineError);
 }
 
 }  // namespace

@@ -271,8 +271,9 @@ DND_REGISTER_OP(clip_op());
 OpDef where_op() {
   OpDef d;
   d.name = "where";
-  d.summary = "x where cond is true, else y (inputs: [cond, x, y]; x and y may be numbers); with one "
-              "input the indices where it is nonzero (= nonzero)";
+  d.summary =
+      "x where cond is true, else y (inputs: [cond, x, y]; x and y may be numbers); with one "
+      "input the indices where it is nonzero (= nonzero)";
   d.category = "elementwise";
   d.min_inputs = 1;
   d.max_inputs = 3;
@@ -285,7 +286,8 @@ OpDef where_op() {
       return std::move(b.meta);
     }
     if (c.inputs.size() == 2)
-      throw ValueError("where takes 1 input (the condition: its nonzero indices) or 3 (cond, x, y), got 2");
+      throw ValueError(
+          "where takes 1 input (the condition: its nonzero indices) or 3 (cond, x, y), got 2");
     if (c.inputs[0].array.dtype != at::kBool)
       throw TypeError(
           fmt::format("where: the condition must be bool, got {}", dtype_name(c.inputs[0].array.dtype)));

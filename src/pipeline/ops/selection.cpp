@@ -16,8 +16,9 @@ InferResult bounded(BoundedMeta b) {
 OpDef filter_op() {
   OpDef d;
   d.name = "filter";
-  d.summary = "the rows (slices along axis) where a 1-D bool mask is true (inputs: [X, mask]; "
-              "numpy's X[mask], compress)";
+  d.summary =
+      "the rows (slices along axis) where a 1-D bool mask is true (inputs: [X, mask]; "
+      "numpy's X[mask], compress)";
   d.category = "selection";
   d.min_inputs = d.max_inputs = 2;
   d.params = {ParamSpec{"axis", ParamKind::integer, "the axis the mask runs along", false, "0"},
@@ -26,8 +27,8 @@ OpDef filter_op() {
                         "keeps each rank's own rows otherwise)",
                         false, "false"}};
   d.infer = [](const InferContext& c) {
-    return bounded(filter_meta(c.array(0), c.array(1), c.params.integer("axis"), c.params.boolean("balance"),
-                               c.nranks));
+    return bounded(filter_meta(c.array(0), c.array(1), c.params.integer("axis"),
+                               c.params.boolean("balance"), c.nranks));
   };
   d.run = [](RunContext& c) {
     return one(filter(c.array(0), c.array(1), c.params.integer("axis"), c.params.boolean("balance")));
@@ -39,8 +40,9 @@ DND_REGISTER_OP(filter_op());
 OpDef nonzero_op() {
   OpDef d;
   d.name = "nonzero";
-  d.summary = "int64 indices of the nonzero entries, one row each (count, ndim) in row-major order "
-              "(numpy.argwhere, torch.nonzero)";
+  d.summary =
+      "int64 indices of the nonzero entries, one row each (count, ndim) in row-major order "
+      "(numpy.argwhere, torch.nonzero)";
   d.category = "selection";
   d.infer = [](const InferContext& c) { return bounded(nonzero_meta(c.array(0), c.nranks)); };
   d.run = [](RunContext& c) { return one(nonzero(c.array(0))); };
@@ -53,11 +55,12 @@ OpDef unique_op() {
   d.name = "unique";
   d.summary = "the sorted distinct values of the flattened array (numpy.unique; NaN once)";
   d.category = "selection";
-  d.params = {ParamSpec{"return_counts", ParamKind::boolean, "also the result `counts` (int64)", false, "false"},
-              ParamSpec{"return_inverse", ParamKind::boolean,
-                        "also the result `inverse`: each entry's position in the values (int64, the "
-                        "input's shape, as numpy 2)",
-                        false, "false"}};
+  d.params = {
+      ParamSpec{"return_counts", ParamKind::boolean, "also the result `counts` (int64)", false, "false"},
+      ParamSpec{"return_inverse", ParamKind::boolean,
+                "also the result `inverse`: each entry's position in the values (int64, the "
+                "input's shape, as numpy 2)",
+                false, "false"}};
   d.outputs = {"values", "counts", "inverse"};
   d.outputs_for = [](const Params& p) {
     std::vector<std::string> names;
@@ -96,18 +99,21 @@ DND_REGISTER_OP(unique_op());
 OpDef topk_op() {
   OpDef d;
   d.name = "topk";
-  d.summary = "the k largest (or smallest) entries along an axis, best first, and their global "
-              "indices (torch.topk)";
+  d.summary =
+      "the k largest (or smallest) entries along an axis, best first, and their global "
+      "indices (torch.topk)";
   d.category = "selection";
-  d.params = {ParamSpec{"k", ParamKind::integer, "how many entries", true},
-              ParamSpec{"axis", ParamKind::integer, "the axis to select along", false, "-1"},
-              ParamSpec{"largest", ParamKind::boolean, "the largest (false: the smallest)", false, "true"}};
+  d.params = {
+      ParamSpec{"k", ParamKind::integer, "how many entries", true},
+      ParamSpec{"axis", ParamKind::integer, "the axis to select along", false, "-1"},
+      ParamSpec{"largest", ParamKind::boolean, "the largest (false: the smallest)", false, "true"}};
   d.outputs = {"values", "indices"};
   d.infer = [](const InferContext& c) {
     return topk_meta(c.array(0), c.params.integer("k"), c.params.integer("axis"), c.nranks);
   };
   d.run = [](RunContext& c) {
-    auto [v, i] = topk(c.array(0), c.params.integer("k"), c.params.integer("axis"), c.params.boolean("largest"));
+    auto [v, i] =
+        topk(c.array(0), c.params.integer("k"), c.params.integer("axis"), c.params.boolean("largest"));
     std::vector<DNDarray> out{std::move(v)};
     out.push_back(std::move(i));
     return out;
