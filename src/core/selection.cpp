@@ -435,7 +435,9 @@ OpMeta take_meta(const ArrayMeta& x, const ArrayMeta& indices, std::optional<int
     // Requests (int64) out, rows back: at most this rank's share of the result.
     const int64_t share = max_block_bytes(r, nranks);
     comm = idx_block + share;
-    temp = 3 * idx_block + 2 * share;
+    // The requests and their order (int64 each), the rows sent and received, the result
+    // in the indices' order (measured: about three shares besides the result).
+    temp = 6 * idx_block + 3 * share;
     m.note = "each rank fetches the rows its share needs from their owners (two exchanges)";
   }
   if (!axis && x.split && *x.split != 0) {
