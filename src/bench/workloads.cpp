@@ -711,6 +711,10 @@ const std::vector<WorkloadDef>& defs() {
        "torch.mm X^T X on each rank's block (cov), STREAM triad (standardize); torch on 1 process "
        "(cases cov, standardize of (rows, 64) float32)",
        statistics_cases},
+      {"selection", 1048576, "Mvalues/s",
+       "torch.sort, torch.unique on 1 process (cases sort of float32, unique of int64; --size: "
+       "elements)",
+       selection_cases},
       {"halo", 512, "GB/s",
        "Isend/Irecv of the same bytes with the same neighbours ((rows, S), h = 1 and S/8)", halo_cases},
   };

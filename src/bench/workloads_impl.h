@@ -56,5 +56,6 @@ std::vector<Case> map_cases(int64_t base, const WorkloadOptions& o);            
 std::vector<Case> map_compile_cases(int64_t base, const WorkloadOptions& o);        // workloads_map.cpp
 std::vector<Case> halo_cases(int64_t base, const WorkloadOptions& o);               // workloads_map.cpp
 std::vector<Case> statistics_cases(int64_t base, const WorkloadOptions& o);  // workloads_statistics.cpp
+std::vector<Case> selection_cases(int64_t base, const WorkloadOptions& o);   // workloads_selection.cpp
 
 }  // namespace dnd::bench::detail

@@ -56,6 +56,12 @@ if [ "$GROUP" = core ]; then
   has matmul matmul-0x0 "$FIG"
   has matmul matmul-0x0 'MiB sent per rank \(ring_b\): [0-9.]+'
 
+  run selection --workload selection --size 4096
+  has selection selection-sort "$FIG"
+  has selection selection-sort 'baseline: torch.sort, 1 process'
+  has selection selection-unique "$FIG"
+  has selection selection-unique 'baseline: torch.unique \(sorted\), 1 process'
+
   run statistics --workload statistics --size 256
   has statistics statistics-cov "$FIG"
   has statistics statistics-cov 'baseline: torch.mm X\^T X, 1 process'
