@@ -392,12 +392,11 @@ Hid mpio_fapl(const Communicator& comm) {
 }
 
 // Collective transfers; `blocks`: every rank's part is one contiguous byte range of the
-// file, so MPI-IO's two-phase aggregation would only add a copy (each rank then does
-// its own I/O inside the collective call).
+// file, so MPI-IO's two-phase aggregation would only add a copy: each rank then writes
+// (reads) its range independently, with no collective call in the transfer at all.
 Hid transfer(bool collective, bool blocks = false) {
   Hid dxpl(H5Pcreate(H5P_DATASET_XFER));
-  H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT);
-  if (collective && blocks) H5Pset_dxpl_mpio_collective_opt(dxpl, H5FD_MPIO_INDIVIDUAL_IO);
+  H5Pset_dxpl_mpio(dxpl, collective && !blocks ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT);
   return dxpl;
 }
 
