@@ -1,15 +1,16 @@
 #include "src/core/quantile.h"
 
+#include "src/core/communicator.h"
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
-#include "src/core/shape_ops.h"
-#include "src/core/sort.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 
 namespace dnd {
@@ -22,7 +23,7 @@ Dtype result_dtype(Dtype t) { return at::isFloatingType(t) ? t : at::kDouble; }
 enum class Route {
   local,    // the axis is whole on every rank
   resplit,  // the split axis of an n-d array: resplit along `other` first
-  sorted,   // a 1-D split array or all axes of a split array: a distributed sort
+  sorted,   // a 1-D split array or all axes of a split array: a distributed selection
 };
 
 struct Layout {
@@ -99,7 +100,8 @@ at::Tensor local_quantiles(const at::Tensor& block, int64_t dim, const std::vect
     };
     for (double qi : q) {
       const Pick p = pick(qi, n);
-      at::Tensor r = p.gamma == 0 ? stat(p.lo).clone() : lerp(stat(p.lo), stat(p.hi), p.gamma);
+      // Always numpy's _lerp, even at gamma 0: -inf next to -inf gives NaN there, as numpy.
+      at::Tensor r = lerp(stat(p.lo), stat(p.hi), p.gamma);
       rs.push_back(r.masked_fill_(nan, NAN).reshape(keep_shape));
     }
   }
@@ -136,6 +138,111 @@ ArrayMeta result_meta(const ArrayMeta& a, const Layout& l, size_t nq, bool scala
   return out;
 }
 
+// ---- distributed selection ------------------------------------------------------------
+//
+// The k-th smallest values of a distributed set of floats, for a few k at once, in
+// O(block) time and memory per rank: a radix select on the values' bits. Each float maps
+// to an unsigned key whose order is the floats' order; pass 0 counts the keys' top 8 bits
+// (a histogram of 256 bins, one allreduce), which fixes each k's top digit; the values
+// whose top digit is one of those are kept (few, for any spread of values) and the next
+// passes refine the digits on them, one allreduce of a 256-bin histogram per k each. NaN
+// is counted apart (numpy: a NaN makes every quantile NaN).
+
+constexpr int kDigitBits = 8;
+constexpr int kBins = 1 << kDigitBits;
+
+template <typename T>
+struct KeyOf;
+template <>
+struct KeyOf<float> {
+  using U = uint32_t;
+};
+template <>
+struct KeyOf<double> {
+  using U = uint64_t;
+};
+
+template <typename T, typename U = typename KeyOf<T>::U>
+U to_key(T v) {
+  U u;
+  std::memcpy(&u, &v, sizeof(T));
+  constexpr U sign = U(1) << (8 * sizeof(U) - 1);
+  return (u & sign) ? ~u : (u | sign);
+}
+
+template <typename T, typename U = typename KeyOf<T>::U>
+T from_key(U u) {
+  constexpr U sign = U(1) << (8 * sizeof(U) - 1);
+  u = (u & sign) ? (u & ~sign) : ~u;
+  T v;
+  std::memcpy(&v, &u, sizeof(T));
+  return v;
+}
+
+// Returns the values of global order statistics `ks` (0-based, among the non-NaN values)
+// and sets `nan` when any rank holds a NaN (then the values are meaningless). Collective.
+template <typename T>
+std::vector<T> radix_select(const Communicator& comm, const T* x, int64_t n,
+                            const std::vector<int64_t>& ks, bool& nan) {
+  using U = typename KeyOf<T>::U;
+  constexpr int bits = 8 * static_cast<int>(sizeof(U));
+  const size_t nk = ks.size();
+  // Pass 0 over the whole block: the top digits and the NaN count.
+  std::vector<int64_t> hist(kBins + 1, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    if (v != v) {
+      ++hist[kBins];
+      continue;
+    }
+    ++hist[to_key<T>(v) >> (bits - kDigitBits)];
+  }
+  at::Tensor h = at::from_blob(hist.data(), {kBins + 1}, at::kLong).clone();
+  allreduce_(comm, h, ReduceOp::sum);
+  nan = h[kBins].item<int64_t>() > 0;
+  std::vector<U> prefix(nk, 0);
+  std::vector<int64_t> rest = ks;  // each k's rank among the keys with its prefix
+  const auto choose = [&](const int64_t* counts, size_t j) {
+    int64_t b = 0;
+    while (b < kBins - 1 && rest[j] >= counts[b]) rest[j] -= counts[b++];
+    prefix[j] = (prefix[j] << kDigitBits) | static_cast<U>(b);
+  };
+  const int64_t* hc = h.data_ptr<int64_t>();
+  for (size_t j = 0; j < nk; ++j) choose(hc, j);
+  if (nan) return std::vector<T>(nk, T(0));
+  // The candidates: keys whose top digit is one of the chosen ones.
+  std::vector<char> wanted(kBins, 0);
+  for (U p : prefix) wanted[static_cast<size_t>(p)] = 1;
+  std::vector<U> cand;
+  for (int64_t i = 0; i < n; ++i) {
+    const U k = to_key<T>(x[i]);
+    if (wanted[static_cast<size_t>(k >> (bits - kDigitBits))]) cand.push_back(k);
+  }
+  for (int done = kDigitBits; done < bits; done += kDigitBits) {
+    const int shift = bits - done - kDigitBits;
+    std::vector<int64_t> hk(nk * kBins, 0);
+    for (U k : cand)
+      for (size_t j = 0; j < nk; ++j)
+        if ((k >> (shift + kDigitBits)) == prefix[j]) ++hk[j * kBins + ((k >> shift) & (kBins - 1))];
+    at::Tensor t = at::from_blob(hk.data(), {static_cast<int64_t>(hk.size())}, at::kLong).clone();
+    allreduce_(comm, t, ReduceOp::sum);
+    const int64_t* tc = t.data_ptr<int64_t>();
+    for (size_t j = 0; j < nk; ++j) choose(tc + j * kBins, j);
+    // Keep only what can still matter.
+    std::vector<U> next;
+    for (U k : cand)
+      for (size_t j = 0; j < nk; ++j)
+        if ((k >> shift) == prefix[j]) {
+          next.push_back(k);
+          break;
+        }
+    cand.swap(next);
+  }
+  std::vector<T> out(nk);
+  for (size_t j = 0; j < nk; ++j) out[j] = from_key<T>(prefix[j]);
+  return out;
+}
+
 }  // namespace
 
 OpMeta quantile_meta(const char* op, const ArrayMeta& a, const std::vector<double>& q, bool scalar_q,
@@ -161,13 +268,14 @@ OpMeta quantile_meta(const char* op, const ArrayMeta& a, const std::vector<doubl
     m.temp_bytes += block;  // the resplit block
     m.note = fmt::format("resplit {} -> {} first", *a.split, l.other);
   } else if (l.route == Route::sorted) {
-    // The sort: values and int64 indices exchanged, then balanced; a few values fetched.
-    ArrayMeta idx = work;
-    idx.dtype = at::kLong;
-    m.comm_bytes = 2 * (move_bytes(work, nranks) + move_bytes(idx, nranks));
-    // (measured: the local sort, the exchange and the merge each hold values and indices)
-    m.temp_bytes += (nranks > 1 ? 5 : 3) * (block + elements * 8);
-    m.note = "a distributed sort first";
+    // A radix select: one small allreduce per 8 bits of the values (256 bins per order
+    // statistic); the candidates kept after the first pass are at most the block.
+    const int64_t passes = static_cast<int64_t>(c10::elementSize(work.dtype));
+    const int64_t nk = 2 * static_cast<int64_t>(q.size());
+    ArrayMeta bins{Shape{nk * 256 + 1}, at::kLong, kReplicated, a.device};
+    m.comm_bytes = passes * allreduce_bytes(bins, nranks);
+    m.temp_bytes = (work.dtype != a.dtype ? block : 0) + block;
+    m.note = "a distributed radix select (one small allreduce per byte of the values)";
   }
   return m;
 }
@@ -188,35 +296,33 @@ DNDarray quantile(const DNDarray& a, const std::vector<double>& q, bool scalar_q
     at::Tensor r = local_quantiles(b.larray(), l.axis, q, scalar_q, keepdims);
     return DNDarray(r, out.shape, out.split, a.comm(), b.counts());
   }
-  // Sorted: the order statistics of the flattened array, fetched from their owners.
+  // Over a split axis of a 1-D array or all axes: a distributed selection.
   const Dtype dt = result_dtype(a.dtype());
-  const DNDarray flat = a.gshape().size() == 1 ? astype(a, dt, false) : flatten(astype(a, dt, false));
-  const int64_t n = flat.gshape()[0];
+  // The selection needs each rank's values in any order: no flattening, no movement.
+  const int64_t n = a.numel();
   std::vector<at::Tensor> rs;
   if (n == 0) {
     for (size_t i = 0; i < q.size(); ++i) rs.push_back(at::full({}, NAN, at::dtype(dt)));
   } else {
-    const DNDarray sorted = sort(flat, 0).first;
-    std::vector<int64_t> ks{n - 1};  // the last value: NaN there means NaN somewhere
+    std::vector<int64_t> ks;
     for (double qi : q) {
       const Pick p = pick(qi, n);
       ks.push_back(p.lo);
       ks.push_back(p.hi);
     }
-    // Every rank adds the values it owns (zeros elsewhere): one small allreduce.
-    const Chunk mine = sorted.chunk();
-    at::Tensor vals = at::zeros({static_cast<int64_t>(ks.size())}, at::dtype(dt));
-    const at::Tensor local = sorted.larray().cpu();
-    for (size_t i = 0; i < ks.size(); ++i)
-      if (ks[i] >= mine.offset && ks[i] < mine.offset + mine.count)
-        vals[static_cast<int64_t>(i)] = local[ks[i] - mine.offset];
-    allreduce_(a.comm(), vals, ReduceOp::sum);
-    const bool has_nan = std::isnan(vals[0].item<double>());
+    const at::Tensor local = a.larray().to(dt).cpu().contiguous().reshape({-1});
+    bool has_nan = false;
+    std::vector<double> vals;
+    AT_DISPATCH_FLOATING_TYPES(dt, "quantile", [&] {
+      for (scalar_t v :
+           radix_select<scalar_t>(a.comm(), local.data_ptr<scalar_t>(), local.numel(), ks, has_nan))
+        vals.push_back(static_cast<double>(v));
+    });
+    const at::Tensor picked = at::tensor(vals, at::kDouble).to(dt);
     for (size_t i = 0; i < q.size(); ++i) {
       const Pick p = pick(q[i], n);
-      at::Tensor r = p.gamma == 0 ? vals[static_cast<int64_t>(1 + 2 * i)].clone()
-                                  : lerp(vals[static_cast<int64_t>(1 + 2 * i)],
-                                         vals[static_cast<int64_t>(2 + 2 * i)], p.gamma);
+      at::Tensor r =
+          lerp(picked[static_cast<int64_t>(2 * i)], picked[static_cast<int64_t>(2 * i + 1)], p.gamma);
       if (has_nan) r.fill_(NAN);
       rs.push_back(r);
     }

@@ -96,3 +96,27 @@ TEST(Quantile, PercentileMedianAndErrors) {
   EXPECT_THROW(median(array(t, 0), 1), ValueError);
   EXPECT_THROW(median(array(t.to(at::kComplexDouble), 0)), TypeError);
 }
+
+// The distributed selection (a 1-D split array, or all axes of a split one): values of
+// every sign and exponent, infinities, -0.0, long runs of ties, blocks of any size.
+TEST(Quantile, SelectionAcrossRanksIsExact) {
+  for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+    at::Tensor t = (at::arange(997, at::kDouble) * 37 % 101 - 50).pow(3) / 7.0;
+    t.narrow(0, 100, 300).fill_(2.5);  // a long run of ties across blocks
+    t[5] = -INFINITY;
+    t[17] = INFINITY;
+    t[29] = -0.0;
+    t[31] = 1e-300;
+    t = t.to(dt);
+    const std::vector<double> q{0.0, 1e-3, 0.25, 0.5, 0.5, 0.75, 0.999, 1.0};
+    const at::Tensor e = reference(t, q, false, std::nullopt, false);
+    for (const DNDarray& a : {array(t, Split(0)), unbalanced(t, 0)}) {
+      expect_global(quantile(a, q, false), e, 0, 0, fmt::format("{} {}", dtype_name(dt), where_str(a)));
+      expect_global(median(a), reference(t, {0.5}, true, std::nullopt, false), 0, 0, "median");
+    }
+    const at::Tensor t2 = t.narrow(0, 0, 990).reshape({99, 10});
+    for (Split s : {Split(0), Split(1)})
+      expect_global(quantile(array(t2, s), q, false), reference(t2, q, false, std::nullopt, false), 0, 0,
+                    fmt::format("2-d split {}", *s));
+  }
+}
