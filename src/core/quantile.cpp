@@ -142,14 +142,19 @@ ArrayMeta result_meta(const ArrayMeta& a, const Layout& l, size_t nq, bool scala
 //
 // The k-th smallest values of a distributed set of floats, for a few k at once, in
 // O(block) time and memory per rank: a radix select on the values' bits. Each float maps
-// to an unsigned key whose order is the floats' order; pass 0 counts the keys' top 8 bits
-// (a histogram of 256 bins, one allreduce), which fixes each k's top digit; the values
-// whose top digit is one of those are kept (few, for any spread of values) and the next
-// passes refine the digits on them, one allreduce of a 256-bin histogram per k each. NaN
-// is counted apart (numpy: a NaN makes every quantile NaN).
+// to an unsigned key whose order is the floats' order; pass 0 counts the keys' top 16
+// bits (a histogram of 64 Ki bins, one allreduce), which fixes each k's top digits; the
+// values whose top digits are one of those are kept (few, for any spread of values) and
+// the next passes refine 8 bits at a time on them, one allreduce of a 256-bin histogram
+// per k each. NaN is counted apart (numpy: a NaN makes every quantile NaN).
 
-constexpr int kDigitBits = 8;
+constexpr int kDigitBits = 8;  // the later passes
 constexpr int kBins = 1 << kDigitBits;
+// The first pass is finer (sign, exponent and 7 mantissa bits of a float32): a bucket then
+// holds at most a fraction of an octave, so few values are kept for the later passes
+// even when the values crowd into a few octaves, as a normal sample's do.
+constexpr int kFirstBits = 16;
+constexpr int64_t kFirstBins = int64_t{1} << kFirstBits;
 
 template <typename T>
 struct KeyOf;
@@ -188,37 +193,44 @@ std::vector<T> radix_select(const Communicator& comm, const T* x, int64_t n,
   constexpr int bits = 8 * static_cast<int>(sizeof(U));
   const size_t nk = ks.size();
   // Pass 0 over the whole block: the top digits and the NaN count.
-  std::vector<int64_t> hist(kBins + 1, 0);
+  std::vector<int64_t> hist(kFirstBins + 1, 0);
   for (int64_t i = 0; i < n; ++i) {
     const T v = x[i];
     if (v != v) {
-      ++hist[kBins];
+      ++hist[kFirstBins];
       continue;
     }
-    ++hist[to_key<T>(v) >> (bits - kDigitBits)];
+    ++hist[to_key<T>(v) >> (bits - kFirstBits)];
   }
-  at::Tensor h = at::from_blob(hist.data(), {kBins + 1}, at::kLong).clone();
+  at::Tensor h = at::from_blob(hist.data(), {kFirstBins + 1}, at::kLong).clone();
   allreduce_(comm, h, ReduceOp::sum);
-  nan = h[kBins].item<int64_t>() > 0;
+  nan = h[kFirstBins].item<int64_t>() > 0;
   std::vector<U> prefix(nk, 0);
   std::vector<int64_t> rest = ks;  // each k's rank among the keys with its prefix
-  const auto choose = [&](const int64_t* counts, size_t j) {
+  const auto choose = [&](const int64_t* counts, int64_t bins, int digit_bits, size_t j) {
     int64_t b = 0;
-    while (b < kBins - 1 && rest[j] >= counts[b]) rest[j] -= counts[b++];
-    prefix[j] = (prefix[j] << kDigitBits) | static_cast<U>(b);
+    while (b < bins - 1 && rest[j] >= counts[b]) rest[j] -= counts[b++];
+    prefix[j] = (prefix[j] << digit_bits) | static_cast<U>(b);
   };
   const int64_t* hc = h.data_ptr<int64_t>();
-  for (size_t j = 0; j < nk; ++j) choose(hc, j);
+  for (size_t j = 0; j < nk; ++j) choose(hc, kFirstBins, kFirstBits, j);
   if (nan) return std::vector<T>(nk, T(0));
-  // The candidates: keys whose top digit is one of the chosen ones.
-  std::vector<char> wanted(kBins, 0);
-  for (U p : prefix) wanted[static_cast<size_t>(p)] = 1;
+  // The candidates: keys whose top digit is one of the chosen ones (this rank's count of
+  // them is in its own histogram).
+  std::vector<char> wanted(static_cast<size_t>(kFirstBins), 0);
+  int64_t mine = 0;
+  for (U p : prefix)
+    if (!wanted[static_cast<size_t>(p)]) {
+      wanted[static_cast<size_t>(p)] = 1;
+      mine += hist[static_cast<size_t>(p)];
+    }
   std::vector<U> cand;
+  cand.reserve(static_cast<size_t>(mine));
   for (int64_t i = 0; i < n; ++i) {
     const U k = to_key<T>(x[i]);
-    if (wanted[static_cast<size_t>(k >> (bits - kDigitBits))]) cand.push_back(k);
+    if (x[i] == x[i] && wanted[static_cast<size_t>(k >> (bits - kFirstBits))]) cand.push_back(k);
   }
-  for (int done = kDigitBits; done < bits; done += kDigitBits) {
+  for (int done = kFirstBits; done < bits; done += kDigitBits) {
     const int shift = bits - done - kDigitBits;
     std::vector<int64_t> hk(nk * kBins, 0);
     for (U k : cand)
@@ -227,7 +239,7 @@ std::vector<T> radix_select(const Communicator& comm, const T* x, int64_t n,
     at::Tensor t = at::from_blob(hk.data(), {static_cast<int64_t>(hk.size())}, at::kLong).clone();
     allreduce_(comm, t, ReduceOp::sum);
     const int64_t* tc = t.data_ptr<int64_t>();
-    for (size_t j = 0; j < nk; ++j) choose(tc + j * kBins, j);
+    for (size_t j = 0; j < nk; ++j) choose(tc + j * kBins, kBins, kDigitBits, j);
     // Keep only what can still matter.
     std::vector<U> next;
     for (U k : cand)
@@ -270,12 +282,13 @@ OpMeta quantile_meta(const char* op, const ArrayMeta& a, const std::vector<doubl
   } else if (l.route == Route::sorted) {
     // A radix select: one small allreduce per 8 bits of the values (256 bins per order
     // statistic); the candidates kept after the first pass are at most the block.
-    const int64_t passes = static_cast<int64_t>(c10::elementSize(work.dtype));
+    const int64_t passes = static_cast<int64_t>(c10::elementSize(work.dtype)) - 2;
     const int64_t nk = 2 * static_cast<int64_t>(q.size());
-    ArrayMeta bins{Shape{nk * 256 + 1}, at::kLong, kReplicated, a.device};
-    m.comm_bytes = passes * allreduce_bytes(bins, nranks);
-    m.temp_bytes = (work.dtype != a.dtype ? block : 0) + block;
-    m.note = "a distributed radix select (one small allreduce per byte of the values)";
+    m.comm_bytes =
+        allreduce_bytes(ArrayMeta{Shape{kFirstBins + 1}, at::kLong, kReplicated, a.device}, nranks) +
+        passes * allreduce_bytes(ArrayMeta{Shape{nk * kBins}, at::kLong, kReplicated, a.device}, nranks);
+    m.temp_bytes = (work.dtype != a.dtype ? block : 0) + block + (kFirstBins + 1) * 8 * 2;
+    m.note = "a distributed radix select (a 64 Ki-bin histogram, then one small one per byte)";
   }
   return m;
 }

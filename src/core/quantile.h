@@ -12,8 +12,8 @@
 // not a sort). Along the split axis of an n-d array: the array is resplit along its
 // largest other axis first (one exchange; the result is split along that axis). Along
 // the split axis of a 1-D array (or over all axes of a split array): a distributed radix
-// select on the values' bits (each rank's block in place, one allreduce of a 256-bin
-// histogram per byte of the values, no data moved).
+// select on the values' bits (each rank's block in place; one allreduce of a 64 Ki-bin
+// histogram, then of a 256-bin one per further byte of the values; no data moved).
 #pragma once
 
 #include "src/core/dndarray.h"
