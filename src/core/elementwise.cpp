@@ -6,6 +6,8 @@
 #include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <ATen/ScalarOps.h>
 #include <fmt/format.h>
 
@@ -521,8 +523,39 @@ at::Tensor round_local(const at::Tensor& x, int64_t decimals) {
   return d.to(x.scalar_type());
 }
 
+namespace {
+
+// One read and one write per element, in a loop the compiler vectorises (selects, no
+// branches); torch 1.13's nan_to_num runs a scalar loop at about a third of that.
+template <typename T>
+void nan_to_num_loop(const T* in, T* out, int64_t n, T nan, T posinf, T neginf) {
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  at::parallel_for(0, n, int64_t{1} << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T v = in[i];
+      T r = v == inf ? posinf : v;
+      r = v == -inf ? neginf : r;
+      out[i] = v != v ? nan : r;
+    }
+  });
+}
+
+}  // namespace
+
 at::Tensor nan_to_num_local(const at::Tensor& x, double nan, std::optional<double> posinf,
                             std::optional<double> neginf) {
+  const at::ScalarType t = x.scalar_type();
+  if (x.device().is_cpu() && x.is_contiguous() && (t == at::kFloat || t == at::kDouble)) {
+    at::Tensor out = at::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(t, "nan_to_num", [&] {
+      using L = std::numeric_limits<scalar_t>;
+      nan_to_num_loop<scalar_t>(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), x.numel(),
+                                static_cast<scalar_t>(nan),
+                                posinf ? static_cast<scalar_t>(*posinf) : L::max(),
+                                neginf ? static_cast<scalar_t>(*neginf) : L::lowest());
+    });
+    return out;
+  }
   return at::nan_to_num(x, nan, posinf ? c10::optional<double>(*posinf) : c10::nullopt,
                         neginf ? c10::optional<double>(*neginf) : c10::nullopt);
 }

@@ -181,6 +181,14 @@ TEST(Math, NumpyValuesWhereTorchDiffers) {
     expect_global(nan_to_num(array(at::tensor({NAN, kInf, -kInf, 1.0}), s), -1, 9, -9),
                   at::tensor({-1.0, 9.0, -9.0, 1.0}));
     expect_global(nan_to_num(array(i, s)), i);
+    // Many blocks of the hand-written loop, float32 and float64, against torch's.
+    for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+      at::Tensor big_t = at::arange(300001, at::kDouble).to(dt);
+      big_t.masked_fill_(big_t.remainder(7).eq(3), NAN).masked_fill_(big_t.remainder(11).eq(5), kInf);
+      big_t.masked_fill_(big_t.remainder(13).eq(2), -kInf);
+      expect_global(nan_to_num(array(big_t, s)), at::nan_to_num(big_t));
+      expect_global(nan_to_num(array(big_t, s), 2, 3, -4), at::nan_to_num(big_t, 2, 3, -4));
+    }
     // isclose compares integers as floats, NaN only with equal_nan
     expect_global(isclose(array(at::tensor({1, 2}, at::kLong), s), 1.000001),
                   at::tensor({1, 0}).to(at::kBool));
