@@ -52,7 +52,7 @@ steps:
 Y
 mkdir -p out
 check plan-dir 0 "^checkpoints: $WORK/out/ck.checkpoints \(default; --checkpoint-dir DIR\) \(steps: a, b, c\)" -- "$DND" plan ck.yaml
-check reference 0 'checkpoint written \([0-9.]+ [kKMG]?B, [0-9.]+ s, synced\): .*/ck.checkpoints/c\.[0-9a-f]{16}\.h5' -- \
+check reference 0 'checkpoint written \([0-9.]+ [KMG]?i?B in [0-9.]+ s, checksum [0-9.]+ s, synced\): .*/ck.checkpoints/c\.[0-9a-f]{16}\.h5' -- \
   mpirun -n 1 "$DND" run ck.yaml
 cp out/e.npy ref_e.npy && cp out/c.h5 ref_c.h5
 check no-resume-reads-nothing 0 '' -- mpirun -n 2 "$DND" run ck.yaml --quiet --timings t.json
@@ -142,7 +142,7 @@ for d in ('centroids', 'labels'):
     assert a[d][()].tobytes() == b[d][()].tobytes(), d
 print('same')"
 done
-check kmeans-state-listed 0 '^km +[0-9a-f]{16} +\(40, 2\) float32 .*km\.[0-9a-f]{16}\.state\.h5' -- "$DND" checkpoints out/km.checkpoints
+check kmeans-state-listed 0 '^km +[0-9a-f]{16} +\(60, 2\) float32 .*km\.[0-9a-f]{16}\.state\.h5' -- "$DND" checkpoints out/km.checkpoints
 
 # ---- bad input --------------------------------------------------------------------------
 check bad-checkpoint-id 2 "--checkpoint: error: the pipeline has no step 'x'|the pipeline has no step 'x'" -- "$DND" run ck.yaml --checkpoint x
