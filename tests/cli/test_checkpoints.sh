@@ -66,6 +66,11 @@ for n in 1 2 3 4; do
   [ "$(count $ckdir)" = 3 ] && [ ! -e out/e.npy ] || { echo "FAIL interrupted-np$n: $(count $ckdir) checkpoints"; fail=1; }
   check "plan-resume-read-np$n" 0 '^  c +read from .*/ck.checkpoints/c\.[0-9a-f]{16}\.h5$' -- "$DND" plan ck.yaml --resume -n $m
   check "plan-resume-skip-np$n" 0 '^  b +skipped' -- "$DND" plan ck.yaml --resume
+  [ $n = 1 ] && check plan-resume-json 0 '^c checkpoint True$' -- $PY -c "
+import json, subprocess, sys
+j = json.loads(subprocess.run([sys.argv[1], 'plan', 'ck.yaml', '--resume', '--json'], capture_output=True, check=True).stdout)
+s = j['checkpoints']['steps'][2]
+print(s['id'], s['source'], s['write'] and s['file'].endswith('.h5') and len(j['steps']) == 7)" "$DND"
   check "resume-np$n-at-np$m" 0 '\[3/7\] c: exp: from checkpoint .*/c\.[0-9a-f]{16}\.h5' -- \
     mpirun -n $m "$DND" run ck.yaml --resume --timings t.json
   check "resume-sources-np$n-at-np$m" 0 '^a=skipped b=skipped c=checkpoint d=run e=run save#6=run save#7=run$' -- sources t.json

@@ -364,6 +364,13 @@ EOF
     for _ in $(seq 240); do [ "$(ls long-out/long.checkpoints 2> /dev/null | grep -c '^c\.')" = 1 ] && break; sleep 0.5; done
     timeout 10 scancel --signal=USR1 --batch "$id" || bad "$check" "scancel --signal refused"
     log="dnd-long-$id.out"
+    # Slurm holds a requeued job back for about two minutes: start it now.
+    for _ in $(seq 120); do grep -q "requeueing job $id" "$log" 2> /dev/null && break; sleep 0.5; done
+    for _ in $(seq 20); do
+      [ "$(timeout 5 squeue -h -j "$id" -o %T 2> /dev/null)" = PENDING ] && break
+      sleep 0.5
+    done
+    timeout 10 scontrol update JobId="$id" StartTime=now > /dev/null 2>&1
     expect_job "$check" "$id" "COMPLETED 0:0" || { cat "$log" 2> /dev/null; continue; }
     has "$check" "$log" "stopped on request \(SIGUSR1\) before step 'd'" &&
       has "$check" "$log" "requeueing job $id" &&
