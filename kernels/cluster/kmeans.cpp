@@ -519,9 +519,25 @@ struct Run {
   int64_t n_iter = 0;
 };
 
+// Labels and inertia of the rows for the final centroids (every local row when X is
+// replicated).
 template <typename T>
-Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_abs,
-          KMeansResult& times) {
+void final_assignment(const Rows& r, const at::Tensor& centers, int64_t k, Run& run) {
+  run.labels = at::empty({r.all.size(0)}, at::kLong);
+  NearestOut<T> out;
+  out.labels = run.labels.data_ptr<int64_t>();
+  const double mine = nearest_chunked(rows_ptr<T>(r.all), r.all.size(0),
+                                      pack_centers(centers.data_ptr<T>(), k, r.d), out);
+  run.inertia = r.src.split() ? allreduce_value(r.comm(), mine, ReduceOp::sum) : mine;
+  run.centers = centers;
+}
+
+// `first_iter` iterations are done already (a saved state; `done`: the run had stopped).
+// `state(iter, centers, done)` after each iteration.
+template <typename T>
+Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_abs, KMeansResult& times,
+          int64_t first_iter = 0, bool done = false,
+          const std::function<void(int64_t, const at::Tensor&, bool)>& state = {}) {
   const int64_t k = o.k, d = r.d;
   const T* x = rows_ptr<T>(r.x);
   // One buffer for the single allreduce per iteration: sums (k x d), counts (k), inertia.
@@ -531,8 +547,9 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
   double* counts = b + k * d;
   at::Tensor next = at::empty_like(centers);
   Run run;
+  run.n_iter = first_iter;
   const double t0 = now();
-  for (int64_t it = 1; it <= o.max_iter; ++it) {
+  for (int64_t it = first_iter + 1; !done && it <= o.max_iter; ++it) {
     const PackedCenters<T> pc = pack_centers(centers.data_ptr<T>(), k, d);
     buf.zero_();
     NearestOut<T> out;
@@ -557,17 +574,12 @@ Run lloyd(const Rows& r, at::Tensor centers, const KMeansOptions& o, double tol_
     std::swap(centers, next);
     run.n_iter = it;
     if (o.progress) o.progress(static_cast<int>(it), inertia, shift);
-    if (shift <= tol_abs) break;
+    const bool stop = shift <= tol_abs;
+    if (state) state(it, centers, stop || it == o.max_iter);
+    if (stop) break;
   }
   const double t1 = now();
-  // Final assignment with the final centroids (every local row when X is replicated).
-  run.labels = at::empty({r.all.size(0)}, at::kLong);
-  NearestOut<T> out;
-  out.labels = run.labels.data_ptr<int64_t>();
-  const double mine =
-      nearest_chunked(rows_ptr<T>(r.all), r.all.size(0), pack_centers(centers.data_ptr<T>(), k, d), out);
-  run.inertia = r.src.split() ? allreduce_value(r.comm(), mine, ReduceOp::sum) : mine;
-  run.centers = centers;
+  final_assignment<T>(r, centers, k, run);
   times.iter_seconds += t1 - t0;
   times.final_seconds += now() - t1;
   return run;
@@ -582,11 +594,43 @@ KMeansResult fit(const DNDarray& x, const KMeansOptions& o) {
   res.init_seconds = now() - t0;
   const int64_t runs = o.centroids ? 1 : o.n_init;
   Run best;
-  for (int64_t run = 0; run < runs; ++run) {
+  int64_t first_run = 0;
+  const Dtype dt = x.dtype();
+  if (o.start) {  // continue a saved fit: the best earlier run is labelled again (same result)
+    const KMeansState& s = *o.start;
+    if (s.run < 0 || s.run >= runs || s.iter < 0 || s.iter > o.max_iter || !s.centers.defined() ||
+        s.centers.sizes() != at::IntArrayRef({o.k, r.d}) ||
+        (s.best.defined() && s.best.sizes() != at::IntArrayRef({o.k, r.d})) ||
+        (s.run > 0) != s.best.defined())
+      throw ValueError("kmeans: the saved state does not fit this fit");
+    first_run = s.run;
+    if (s.best.defined()) {
+      final_assignment<T>(r, s.best.to(dt).contiguous().clone(), o.k, best);
+      best.n_iter = s.best_n_iter;
+    }
+  }
+  for (int64_t run = first_run; run < runs; ++run) {
     const double ti = now();
-    at::Tensor c0 = initial_centers<T>(r, o, o.seed + static_cast<uint64_t>(run));
+    const bool resumed = o.start && run == first_run;
+    at::Tensor c0 = resumed ? o.start->centers.to(dt).contiguous().clone()
+                            : initial_centers<T>(r, o, o.seed + static_cast<uint64_t>(run));
     res.init_seconds += now() - ti;
-    Run cur = lloyd<T>(r, c0, o, tol_abs, res);
+    std::function<void(int64_t, const at::Tensor&, bool)> state;
+    if (o.on_state)
+      state = [&](int64_t it, const at::Tensor& c, bool done) {
+        KMeansState s;
+        s.run = run;
+        s.iter = it;
+        s.done = done;
+        s.centers = c;
+        if (run > 0) {
+          s.best = best.centers;
+          s.best_n_iter = best.n_iter;
+        }
+        o.on_state(s);
+      };
+    Run cur =
+        lloyd<T>(r, c0, o, tol_abs, res, resumed ? o.start->iter : 0, resumed && o.start->done, state);
     if (run == 0 || cur.inertia < best.inertia) best = std::move(cur);
   }
   res.centroids = DNDarray(best.centers, {o.k, r.d}, kReplicated, r.comm());

@@ -44,6 +44,17 @@ enum class KMeansInit { random, kmeans_plus_plus, kmeans_parallel };
 KMeansInit parse_kmeans_init(std::string_view name);
 std::string kmeans_init_name(KMeansInit init);
 
+// Where a fit stands after a Lloyd iteration: enough to continue it with the same result
+// (kmeans' `checkpoint_every` in pipelines).
+struct KMeansState {
+  int64_t run = 0;     // the restart (0 .. n_init - 1)
+  int64_t iter = 0;    // Lloyd iterations done in that run
+  bool done = false;   // that run has stopped (converged or max_iter)
+  at::Tensor centers;  // k x d after `iter` iterations, X's dtype
+  at::Tensor best;     // the final centroids of the best earlier run (undefined: none)
+  int64_t best_n_iter = 0;
+};
+
 struct KMeansOptions {
   int64_t k = 8;
   KMeansInit init = KMeansInit::kmeans_parallel;
@@ -61,6 +72,13 @@ struct KMeansOptions {
   // with the inertia of the assignment made in that iteration and the squared shift of
   // the centroids it caused.
   std::function<void(int iter, double inertia, double shift)> progress;
+  // Called on every rank after every Lloyd iteration (after `progress`) with the state; it
+  // may save it, and may throw (on every rank alike) to end the fit. The tensors are the
+  // fit's own: copy what is kept.
+  std::function<void(const KMeansState&)> on_state;
+  // Continue from a saved state (the same x and options): the result equals that of the
+  // fit it was saved from.
+  std::optional<KMeansState> start;
 };
 
 struct KMeansResult {

@@ -154,6 +154,10 @@ Command add_jobs(CLI::App& root, const Global& g) {
   sb->add_option("--gpus-per-node", r->gpus_per_node,
                  "GPUs per node, one rank each (chooses the gpu template)");
   sb->add_option("-t,--time", r->time, "wall time: MINUTES, H:MM:SS or D-HH:MM:SS");
+  sb->add_option(
+      "--signal-before", r->signal_before,
+      "seconds before the time limit at which Slurm asks the run to stop (SIGUSR1; the job "
+      "is requeued and resumes from its checkpoints); default 300, at most a tenth of --time");
   sb->add_option("-p,--partition", r->partition, "Slurm partition");
   sb->add_option("-A,--account", r->account, "Slurm account");
   sb->add_option("--mem", r->mem, "memory per node, Slurm's syntax (64G; no suffix: MiB)");

@@ -94,6 +94,9 @@ std::string schema() {
       props["input"] = {{"type", "string"}};
       props["inputs"] = {{"type", "array"}, {"items", {{"type", {"string", "number"}}}}};
     }
+    if (op->has_result)
+      props["checkpoint"] = {{"type", "boolean"},
+                             {"description", "store the results in a checkpoint (dnd run --resume)"}};
     ordered_json required = {"op"};
     if (op->has_result) required.push_back("id");
     for (const auto& p : op->params) {

@@ -1,5 +1,6 @@
 // dnd plan / dnd validate: the planner's view of a pipeline, without MPI and without data.
 #include "src/cli/commands.h"
+#include "src/pipeline/checkpoint.h"
 #include "src/pipeline/plan.h"
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@ struct PlanArgs {
   std::string file;
   std::vector<std::string> sets;
   bool json = false;
+  pipeline::CheckpointOptions ck;
 };
 
 pipeline::Plan plan_or_usage(const PlanArgs& a, int nranks, pipeline::Document& doc) {
@@ -29,11 +31,39 @@ pipeline::Plan plan_or_usage(const PlanArgs& a, int nranks, pipeline::Document& 
 
 }  // namespace
 
-int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json) {
+int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json,
+               const pipeline::CheckpointOptions* ck) {
   pipeline::Document doc;
-  const pipeline::Plan plan = plan_or_usage(PlanArgs{file, sets, json}, nranks, doc);
-  fmt::print("{}", json ? pipeline::plan_json(plan) : pipeline::plan_table(plan));
+  const pipeline::Plan plan = plan_or_usage(PlanArgs{file, sets, json, {}}, nranks, doc);
+  pipeline::CheckpointPlan cp;
+  try {
+    cp = pipeline::plan_checkpoints(plan, ck ? *ck : pipeline::CheckpointOptions{}, file);
+  } catch (const pipeline::PipelineError& e) {
+    throw UsageError(e.what(), /*bare=*/true);
+  }
+  if (json) {
+    std::string j = pipeline::plan_json(plan);
+    const size_t end = j.rfind('}');  // "checkpoints" as the object's last member
+    j = j.substr(0, end);
+    while (!j.empty() && (j.back() == '\n' || j.back() == ' ')) j.pop_back();
+    fmt::print("{},\n  \"checkpoints\": {}\n}}\n", j, pipeline::checkpoint_json(plan, cp));
+  } else {
+    fmt::print("{}{}", pipeline::plan_table(plan), pipeline::checkpoint_table(plan, cp));
+  }
   return kExitOk;
+}
+
+void add_checkpoint_options(CLI::App* app, pipeline::CheckpointOptions& o) {
+  app->add_option("--checkpoint-dir", o.dir,
+                  "where checkpoints are kept (default: PIPELINE.checkpoints beside the first output)");
+  app->add_option("--checkpoint", o.steps,
+                  "store these steps' results in checkpoints (as `checkpoint: true` does): ID,ID")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_flag("--resume", o.resume,
+                "read the valid checkpoints the remaining steps need, skip the steps no longer "
+                "needed, run the rest");
 }
 
 Command add_plan(CLI::App& root, const Global& g) {
@@ -45,8 +75,10 @@ Command add_plan(CLI::App& root, const Global& g) {
       ->required();
   app->add_option("--set", args->sets, "override a param: --set key=value (repeatable)")->take_all();
   app->add_flag("--json", args->json, "machine-readable output");
+  add_checkpoint_options(app, args->ck);
   Command c{app, [args, &g] {
-              return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, args->json);
+              return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, args->json,
+                                &args->ck);
             }};
   c.needs_mpi = false;
   return c;

@@ -3,6 +3,7 @@
 #include "src/core/collectives.h"
 #include "src/core/communicator.h"
 #include "src/core/runtime.h"
+#include "src/pipeline/checkpoint.h"
 #include "src/pipeline/execute.h"
 
 #include <fmt/format.h>
@@ -29,6 +30,7 @@ struct RunArgs {
   bool force = false;
   bool no_sync = false;
   bool dry_run = false;
+  pipeline::CheckpointOptions ck;
 };
 
 // Relative paths mean the same file on every rank: the ranks work in rank 0's working
@@ -86,7 +88,9 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   const Communicator world = Communicator::world();
   pipeline::Document doc;
   std::unique_ptr<pipeline::Plan> plan;
+  pipeline::CheckpointPlan ckplan;
   std::string error;
+  pipeline::install_stop_signal();  // SIGUSR1: stop at the next step boundary (Slurm's warning)
   agree_working_directory(world);
   try {                   // every rank reads the same files and, normally, finds the same errors
     if (a.file == "-") {  // standard input reaches rank 0 alone: it reads, the others receive
@@ -106,6 +110,7 @@ int run_pipeline(const RunArgs& a, const Global& g) {
       doc = pipeline::load_document(a.file, a.sets);
     }
     plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(doc, world.size()));
+    ckplan = pipeline::plan_checkpoints(*plan, a.ck, a.file);
     check_timings_path(a.timings);
   } catch (const pipeline::PipelineError& e) {
     error = e.what();
@@ -138,7 +143,19 @@ int run_pipeline(const RunArgs& a, const Global& g) {
       params += fmt::format(" {}={}", k, v.IsScalar() ? v.Scalar() : std::string("..."));
     if (!params.empty()) fmt::print(stderr, "params:{}\n", params);
   }
-  pipeline::execute(*plan, world, o);
+  pipeline::Checkpointer checkpoints(*plan, std::move(ckplan), world, o.sync);
+  o.checkpoints = &checkpoints;
+  try {
+    pipeline::execute(*plan, world, o);
+  } catch (const pipeline::StopRequested& e) {  // on every rank alike: no output was changed
+    if (world.rank() == 0)
+      fmt::print(stderr,
+                 "dnd run {}: {}; no output was changed; the checkpoints in {} are kept: run again "
+                 "with --resume (exit {})\n",
+                 pipeline::pipeline_name(a.file), e.what(), checkpoints.plan().dir,
+                 pipeline::kExitStopped);
+    return pipeline::kExitStopped;
+  }
   return kExitOk;
 }
 
@@ -160,16 +177,19 @@ Command add_run(CLI::App& root, const Global& g) {
                 "do not sync saved files to the device before renaming them (scratch data; also "
                 "defaults: {sync: false})");
   app->add_flag("--dry-run", args->dry_run, "plan only: print what `dnd plan` prints, run nothing");
+  add_checkpoint_options(app, args->ck);
   Command c{app, [args, &g] {
               if (args->dry_run)
-                return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, false);
+                return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, false, &args->ck);
               return run_pipeline(*args, g);
             }};
   c.without_mpi = [args] { return args->dry_run; };
   c.before_launch = [args](int nranks) {
     if (args->file == "-") return;  // standard input is read once, by rank 0 of the job
     try {
-      pipeline::make_plan(pipeline::load_document(args->file, args->sets), nranks);
+      const pipeline::Plan plan =
+          pipeline::make_plan(pipeline::load_document(args->file, args->sets), nranks);
+      pipeline::plan_checkpoints(plan, args->ck, args->file);
       check_timings_path(args->timings);
     } catch (const pipeline::PipelineError& e) {
       throw UsageError(e.what(), /*bare=*/true);

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace dnd::pipeline {
+struct CheckpointOptions;
+}  // namespace dnd::pipeline
+
 namespace dnd::cli {
 
 // Options every subcommand shares.
@@ -38,8 +42,12 @@ struct Command {
 };
 
 // What `dnd plan` prints for a pipeline file at `nranks` ranks (dnd run --dry-run too).
-// Throws UsageError for an invalid pipeline.
-int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json);
+// Throws UsageError for an invalid pipeline. With `ck`: the checkpoint directory, the
+// checkpointed steps and, with --resume, what each step's results come from.
+int print_plan(const std::string& file, const std::vector<std::string>& sets, int nranks, bool json,
+               const pipeline::CheckpointOptions* ck = nullptr);
+// --checkpoint-dir, --checkpoint and --resume on `app` (dnd run, dnd plan).
+void add_checkpoint_options(CLI::App* app, pipeline::CheckpointOptions& o);
 
 Command add_demo(CLI::App& root, const Global& g);
 Command add_info(CLI::App& root, const Global& g);
@@ -50,6 +58,7 @@ Command add_ops(CLI::App& root, const Global& g);
 Command add_jobs(CLI::App& root, const Global& g);
 Command add_inspect(CLI::App& root, const Global& g);
 Command add_bench(CLI::App& root, const Global& g);
+Command add_checkpoints(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
 

@@ -155,6 +155,28 @@ Sweep parse_sweep(const std::string& sweep) {
   return s;
 }
 
+int64_t time_seconds(const std::string& time) {
+  std::string t = time;
+  int64_t days = 0;
+  if (const auto dash = t.find('-'); dash != std::string::npos) {
+    days = std::stoll(t.substr(0, dash));
+    t = t.substr(dash + 1);
+  }
+  std::vector<int64_t> f;
+  for (const std::string& part : split(t, ':')) f.push_back(std::stoll(part));
+  int64_t s = 0;
+  if (days > 0 || time.find('-') != std::string::npos) {  // D-H, D-H:M, D-H:M:S
+    s = f[0] * 3600 + (f.size() > 1 ? f[1] * 60 : 0) + (f.size() > 2 ? f[2] : 0);
+  } else if (f.size() == 1) {  // MINUTES
+    s = f[0] * 60;
+  } else if (f.size() == 2) {  // MIN:SEC
+    s = f[0] * 60 + f[1];
+  } else {  // H:MIN:SEC
+    s = f[0] * 3600 + f[1] * 60 + f[2];
+  }
+  return days * 86400 + s;
+}
+
 uint64_t parse_mem(const std::string& text) {
   std::smatch m;
   if (!std::regex_match(text, m, std::regex("([0-9]+)([KkMmGgTt]?)")))
@@ -226,6 +248,21 @@ void normalize(Request& r) {
     if (!value.empty() && !matches(value, "[A-Za-z0-9_.,-]+"))
       throw UsageError(fmt::format("{} '{}': letters, digits, '_', '.', '-' and ',' only", opt, value));
   if (!r.mem.empty()) parse_mem(r.mem);
+  // The warning signal before the time limit (pipeline templates: stop, requeue, resume).
+  if (r.signal_before < -1 || r.signal_before == 0)
+    throw UsageError(
+        fmt::format("--signal-before {}: give a number of seconds, at least 1", r.signal_before));
+  if (r.signal_before > 65535)
+    throw UsageError(
+        fmt::format("--signal-before {}: Slurm allows at most 65535 seconds", r.signal_before));
+  const int64_t limit = r.time.empty() ? 0 : time_seconds(r.time);
+  if (r.signal_before > 0 && limit > 0 && r.signal_before >= limit)
+    throw UsageError(
+        fmt::format("--signal-before {}: the signal must come before the time limit --time {} "
+                    "({} s)",
+                    r.signal_before, r.time, limit));
+  if (r.signal_before < 0)
+    r.signal_before = static_cast<int>(limit > 0 ? std::clamp<int64_t>(limit / 10, 1, 300) : 300);
   for (const std::string& s : r.sets) {
     const auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set {}: give KEY=VALUE", s));
@@ -334,6 +371,10 @@ std::string render(const Request& r, const Template& t, const std::string& plan_
   if (!r.partition.empty()) sbatch += fmt::format("#SBATCH --partition={}\n", r.partition);
   if (!r.account.empty()) sbatch += fmt::format("#SBATCH --account={}\n", r.account);
   if (array) sbatch += fmt::format("#SBATCH --array={}\n", r.array);
+  // The built-in pipeline templates stop on SIGUSR1 before the time limit and requeue.
+  if (t.builtin && !bench)
+    sbatch += fmt::format("#SBATCH --signal=B:USR1@{}\n#SBATCH --requeue\n#SBATCH --open-mode=append\n",
+                          r.signal_before > 0 ? r.signal_before : 300);
   sbatch += fmt::format("#SBATCH --output={}-{}.out", base, array ? "%A_%a" : "%j");
 
   // Slurm >= 22.05 no longer hands --cpus-per-task from sbatch to srun: say it again.

@@ -21,8 +21,9 @@ struct Request {
   int cpus_per_task = 1;
   int gpus_per_node = 0;
   std::string time, partition, account, mem;
-  std::string array;  // Slurm --array spec
-  std::string sweep;  // PARAM or PARAM=V1,V2,...
+  int signal_before = -1;  // --signal-before SECONDS (-1: 300, at most a tenth of the time limit)
+  std::string array;       // Slurm --array spec
+  std::string sweep;       // PARAM or PARAM=V1,V2,...
   std::vector<std::string> sets;
   std::string template_name;  // a built-in name or a file path; "" chooses from the options
   std::string launcher = "srun";
@@ -57,6 +58,8 @@ Template load_template(const Request& r);
 Sweep parse_sweep(const std::string& sweep);
 // The array task ids a Slurm spec like "0-9:2,12%4" names; throws UsageError.
 std::vector<int64_t> array_ids(const std::string& spec);
+// A Slurm time limit (MINUTES, MIN:SEC, H:MIN:SEC, D-H, D-H:MIN, D-H:MIN:SEC) in seconds.
+int64_t time_seconds(const std::string& time);
 // A Slurm size ("4000", "64G", "512M"; no suffix means MiB) in bytes; throws UsageError.
 uint64_t parse_mem(const std::string& text);
 

@@ -60,9 +60,10 @@ int main(int argc, char** argv) {
 
   // Global options may also follow the subcommand: dnd run pipe.yaml -n 4.
   app.fallthrough();
-  std::vector<Command> commands{add_demo(app, g), add_info(app, g),     add_run(app, g),
-                                add_plan(app, g), add_validate(app, g), add_ops(app, g),
-                                add_jobs(app, g), add_inspect(app, g),  add_bench(app, g)};
+  std::vector<Command> commands{add_demo(app, g),       add_info(app, g),     add_run(app, g),
+                                add_plan(app, g),       add_validate(app, g), add_ops(app, g),
+                                add_jobs(app, g),       add_inspect(app, g),  add_bench(app, g),
+                                add_checkpoints(app, g)};
 
   std::vector<std::string> names;
   for (const Command& c : commands) names.push_back(c.app->get_name());

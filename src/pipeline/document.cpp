@@ -338,6 +338,11 @@ class Parser {
         } else {
           st.params.emplace_back(k, resolve(v));
           st.param_marks[k] = km;
+          // Any step may keep its results in a checkpoint (checkpoint.h); not an op parameter.
+          if (k == "checkpoint" &&
+              !(st.params.back().second.IsScalar() && (st.params.back().second.Scalar() == "true" ||
+                                                       st.params.back().second.Scalar() == "false")))
+            throw d_.error(mark_of(v), "'checkpoint' must be true or false");
         }
       }
       if (!have_op) throw d_.error(st.mark, "this step has no 'op'");

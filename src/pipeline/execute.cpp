@@ -9,6 +9,7 @@
 #include "src/core/hash.h"
 #include "src/core/text.h"
 #include "src/pipeline/extents.h"
+#include "src/pipeline/checkpoint.h"
 #include "src/pipeline/fault.h"
 #include "io/io.h"
 
@@ -224,10 +225,38 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   const double startup = process_age_seconds();  // process start to the first step
   const auto t_run = Clock::now();
   const size_t nsteps = plan.steps.size();
+  Checkpointer* const ck = opts.checkpoints;
+  if (ck) {  // --resume: the checkpoints the run needs, read and checked before the first step
+    std::vector<std::string> notes;
+    ck->restore(store, notes);
+    if (talk)
+      for (const std::string& n : notes) std::fprintf(opts.log, "%s\n", n.c_str());
+  }
   for (size_t pos = 0; pos < nsteps; ++pos) {
     const PlannedStep& ps = plan.steps[pos];
     const Step& st = *ps.step;
     const std::string label = fmt::format("[{}/{}] {}", pos + 1, nsteps, st.id);
+    if (ck && stop_requested(comm, st.id))
+      throw StopRequested(
+          fmt::format("stopped on request (SIGUSR1) before step '{}': {} of {} steps done", st.id, pos,
+                      nsteps),
+          pos);
+    if (ck && ck->source(pos) != StepSource::run) {  // read before the first step, or not needed
+      local_seconds.push_back(0);
+      local_rss.push_back(peak_rss_bytes());
+      if (!opts.keep_results)
+        for (const std::string& name : ps.frees) store.erase(name);
+      if (talk) {
+        if (ck->source(pos) == StepSource::checkpoint)
+          std::fprintf(opts.log, "%s: %s: from checkpoint %s\n", label.c_str(), ps.op->name.c_str(),
+                       ck->file(pos).c_str());
+        else
+          std::fprintf(opts.log, "%s: %s: skipped (its results are not needed)\n", label.c_str(),
+                       ps.op->name.c_str());
+        std::fflush(opts.log);
+      }
+      continue;
+    }
     if (talk) {
       const std::string in = inputs_str(ps);
       progress.begin(fmt::format("{}: {}{}{}", label, ps.op->name, in.empty() ? "" : " ", in));
@@ -284,7 +313,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                      opts.out,
                      &outputs,
                      &ps.files};
+      if (ck) ck->begin_step(pos);
       outs = ps.op->run(ctx);
+      if (ck) ck->end_step();
       progress.finish();
       DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(),
                  ps.info.outputs.size());
@@ -298,6 +329,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                                           dnd::meta_str(a),
                                           meta_str(expected->outputs[f], expected_at_most[f])));
       }
+    } catch (const StopRequested&) {  // agreed on every rank inside the step (kmeans)
+      progress.abandon();
+      throw;
     } catch (Error& e) {  // the kind is kept: a bug stays a bug, a user's value error stays one
       progress.abandon();
       e.add_prefix(fmt::format("step '{}' ({}, {}:{})", st.id, ps.op->name, doc.file, st.mark.line));
@@ -314,6 +348,16 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     const double secs = since(t0);
     local_seconds.push_back(secs);
     local_rss.push_back(peak_rss_bytes());
+    std::string ck_line;
+    if (ck) {
+      try {
+        ck_line = ck->after_step(pos, outs);
+      } catch (Error& e) {
+        e.add_prefix(fmt::format("step '{}' ({}, {}:{}): writing its checkpoint", st.id, ps.op->name,
+                                 doc.file, st.mark.line));
+        throw;
+      }
+    }
     for (size_t f = 0; f < outs.size(); ++f)
       store.insert_or_assign(ps.output_names[f], std::move(outs[f]));
     if (!opts.keep_results)
@@ -321,6 +365,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     if (talk) {
       for (; notes_shown < outputs.notes().size(); ++notes_shown)
         progress.line(label, outputs.notes()[notes_shown]);
+      if (!ck_line.empty()) progress.line(label, ck_line);
       progress.end(label, secs);
     }
   }
@@ -354,6 +399,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     t.op = plan.steps[s].op->name;
     t.seconds = times[s];
     t.comm_bytes = plan.steps[s].info.comm_bytes;
+    if (ck) t.source = source_name(ck->source(s));
     for (int r = 0; r < p; ++r) t.peak_rss.push_back(all_rss[static_cast<size_t>(r) * nsteps + s]);
     result.steps.push_back(t);
   }
@@ -375,7 +421,8 @@ void write_timings(const std::string& path, const Plan& plan, const RunResult& r
                      {"op", t.op},
                      {"seconds", t.seconds},
                      {"comm_bytes", t.comm_bytes},
-                     {"peak_rss_bytes", t.peak_rss}});
+                     {"peak_rss_bytes", t.peak_rss},
+                     {"source", t.source}});
   ordered_json params = ordered_json::object();
   for (const auto& [k, v] : plan.doc->params)
     params[k] = v.IsScalar() ? v.Scalar() : YAML::Dump(v);  // in effect, after --set

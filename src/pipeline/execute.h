@@ -15,6 +15,8 @@ class DNDarray;
 
 namespace dnd::pipeline {
 
+class Checkpointer;  // checkpoint.h
+
 struct RunOptions {
   bool quiet = false;         // no progress lines (results of print steps still go to `out`)
   std::string timings_path;   // --timings OUT.json ("" for none)
@@ -22,6 +24,10 @@ struct RunOptions {
   std::FILE* log = stderr;    // progress (rank 0)
   bool keep_results = false;  // keep every value in RunResult (tests, bench); else free after last use
   bool sync = true;           // saves synced to the device before the commit (--no-sync: false)
+  // Checkpoints written after their steps, and with --resume read before the first step
+  // (steps then come from a checkpoint, run, or are skipped); stop requests (SIGUSR1) end
+  // the run at a step boundary with StopRequested. nullptr: none of it.
+  Checkpointer* checkpoints = nullptr;
 };
 
 struct StepTiming {
@@ -29,6 +35,7 @@ struct StepTiming {
   double seconds = 0;             // the slowest rank
   int64_t comm_bytes = 0;         // planned bytes sent by the busiest rank
   std::vector<int64_t> peak_rss;  // per rank, bytes, after the step
+  std::string source = "run";     // "run", "checkpoint" (read from one), "skipped" (--resume)
 };
 
 struct RunResult {

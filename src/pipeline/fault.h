@@ -4,6 +4,10 @@
 //
 //   DND_TEST_FAULT=internal-plan:STEP   the planner's rule for STEP breaks an invariant
 //   DND_TEST_FAULT=internal-run:STEP    STEP breaks an invariant while running
+//   DND_TEST_FAULT=stop-before:STEP     a stop request (SIGUSR1) before STEP; STEP@N: kmeans
+//                                       after iteration N (checkpoint.h)
+//   DND_TEST_FAULT=signal-launcher-before:STEP   rank 0 sends SIGUSR1 to its parent (mpirun)
+//   DND_TEST_FAULT=slow-before:STEP     4 s of sleep before STEP
 #pragma once
 
 #include <cstdlib>

@@ -418,6 +418,7 @@ Params::Params(const Step& step, const std::vector<ParamSpec>& specs, const Docu
   std::vector<std::string> names;
   for (const auto& s : specs) names.push_back(s.name);
   for (const auto& [k, v] : step.params) {
+    if (k == "checkpoint") continue;  // a step key of every op (checked by the parser)
     auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; });
     if (it == specs.end()) {
       std::string known;

@@ -243,7 +243,12 @@ TEST(Jobs, PipelineScriptCarriesTheRequest) {
         "srun --mpi=pmix --cpus-per-task=\"${SLURM_CPUS_PER_TASK:-3}\" --kill-on-bad-exit=1 \"$DND\" -v "
         "run "
         "\"$PIPELINE\" "
-        "\"${SETS[@]}\"\n"})
+        "\"${SETS[@]}\" \"${RESUME[@]}\" &\n",
+        // Time limits: a warning signal 300 s before, passed on to the ranks; exit 75 requeues.
+        "#SBATCH --signal=B:USR1@300\n#SBATCH --requeue\n#SBATCH --open-mode=append\n",
+        "if [ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ]; then RESUME=(--resume); fi\n",
+        "trap 'if [ -n \"$launcher\" ]; then kill -USR1 \"$launcher\" 2>/dev/null || true; fi' USR1\n",
+        "if [ \"$rc\" -eq 75 ]; then\n", "  scontrol requeue \"${SLURM_JOB_ID}\"\n"})
     EXPECT_TRUE(has(s, line)) << "missing: " << line << "\nin:\n" << s;
   EXPECT_TRUE(
       has(s, "PIPELINE=" + shell_quote(std::filesystem::absolute(pipeline_file()).string()) + "\n"));
@@ -253,6 +258,37 @@ TEST(Jobs, PipelineScriptCarriesTheRequest) {
   // The #SBATCH lines come before the first command (sbatch stops reading them there).
   EXPECT_LT(s.find("#SBATCH --output"), s.find("set -euo pipefail"));
   EXPECT_EQ(s.rfind("#!/bin/bash\n", 0), 0u);
+}
+
+TEST(Jobs, WarningSignalBeforeTheTimeLimit) {
+  Request r = base();
+  r.time = "10";  // 600 s: the signal comes a tenth of it before the limit
+  EXPECT_TRUE(has(rendered(r), "#SBATCH --signal=B:USR1@60\n"));
+  r.signal_before = 90;
+  EXPECT_TRUE(has(rendered(r), "#SBATCH --signal=B:USR1@90\n"));
+  r.time = "1:30";  // 90 s
+  EXPECT_NE(error_of(r).find(
+                "--signal-before 90: the signal must come before the time limit --time 1:30 (90 s)"),
+            std::string::npos)
+      << error_of(r);
+  r.signal_before = 0;
+  EXPECT_NE(error_of(r).find("at least 1"), std::string::npos);
+  r = base();
+  r.sweep = "n=1,2";
+  const std::string a = rendered(r);
+  EXPECT_TRUE(has(a, "#SBATCH --signal=B:USR1@300\n")) << a;
+  EXPECT_TRUE(has(a, "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"")) << a;
+  r = base();
+  r.pipeline.clear();
+  r.workload = "matmul";
+  EXPECT_FALSE(has(rendered(r), "--signal")) << "the bench template does not stop on a signal";
+  for (const auto& [t, s] : {std::pair<const char*, int64_t>{"10", 600},
+                             {"1:30", 90},
+                             {"2:03:04", 7384},
+                             {"1-2", 93600},
+                             {"1-2:03", 93780},
+                             {"1-2:03:04", 93784}})
+    EXPECT_EQ(time_seconds(t), s) << t;
 }
 
 TEST(Jobs, MpirunLauncherMapsRanksPerNode) {

@@ -339,6 +339,47 @@ else
       ok "gpu: 2 GPUs, 2 ranks, the results of mpirun -n 2"
   fi
 
+  # Time limits: the warning signal (sent here by scancel --signal=USR1 --batch, as Slurm
+  # sends it before the limit) reaches the ranks through the script and the launcher; they
+  # stop at a step boundary (exit 75), the script requeues the job, and the requeued job
+  # resumes from the checkpoints: the result equals an uninterrupted run's.
+  mkdir -p long-out
+  cat > long.yaml << 'EOF'
+version: 1
+steps:
+  - {id: a, op: random.normal, shape: [200, 8], seed: 5, split: 0, checkpoint: true}
+  - {id: b, op: exp, input: a, checkpoint: true}
+  - {id: c, op: multiply, inputs: [b, 3], checkpoint: true}
+  - {id: d, op: reduce, input: c, fn: sum, axis: 1}
+  - {op: save, input: d, path: long-out/d.npy, overwrite: true}
+EOF
+  mpirun -n 2 "$DND" run long.yaml --quiet --checkpoint-dir ref.checkpoints && mv long-out/d.npy ref-d.npy
+  for launcher in srun mpirun; do
+    check="requeue-$launcher"
+    rm -rf long-out/long.checkpoints long-out/d.npy
+    render "$check.sh" long.yaml -N 1 --ntasks-per-node 2 --launcher "$launcher" -t 10 --signal-before 120 || continue
+    has "$check" "$check.sh" '^#SBATCH --signal=B:USR1@120$' && has "$check" "$check.sh" '^#SBATCH --requeue$' || continue
+    id="$(DND_TEST_FAULT=slow-before:d submit "$check.sh")" || { bad "$check" "sbatch refused it"; continue; }
+    t0=$SECONDS
+    for _ in $(seq 240); do [ "$(ls long-out/long.checkpoints 2> /dev/null | grep -c '^c\.')" = 1 ] && break; sleep 0.5; done
+    timeout 10 scancel --signal=USR1 --batch "$id" || bad "$check" "scancel --signal refused"
+    log="dnd-long-$id.out"
+    # Slurm holds a requeued job back for about two minutes: start it now.
+    for _ in $(seq 120); do grep -q "requeueing job $id" "$log" 2> /dev/null && break; sleep 0.5; done
+    for _ in $(seq 20); do
+      [ "$(timeout 5 squeue -h -j "$id" -o %T 2> /dev/null)" = PENDING ] && break
+      sleep 0.5
+    done
+    timeout 10 scontrol update JobId="$id" StartTime=now > /dev/null 2>&1
+    expect_job "$check" "$id" "COMPLETED 0:0" || { cat "$log" 2> /dev/null; continue; }
+    has "$check" "$log" "stopped on request \(SIGUSR1\) before step 'd'" &&
+      has "$check" "$log" "requeueing job $id" &&
+      has "$check" "$log" "\[3/5\] c: multiply: from checkpoint" &&
+      if cmp -s ref-d.npy long-out/d.npy; then
+        ok "$check: signalled, stopped, requeued, resumed from step 3's checkpoint; the result equals mpirun's ($((SECONDS - t0)) s)"
+      else bad "$check" "long-out/d.npy differs from the uninterrupted run's"; fi
+  done
+
   # The memory check: 1 KiB per node cannot hold the pipeline.
   if render tiny-mem.sh "$PIPE" -N 1 --ntasks-per-node 2 --mem 1K; then
     has mem-warning tiny-mem.sh.err "warning: the pipeline needs about .* per rank at 2 ranks \\(dnd plan\\), .* but a node has 1.0 KiB \\(--mem 1K\\)" &&

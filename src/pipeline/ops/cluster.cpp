@@ -3,6 +3,7 @@
 #include "kernels/cluster/cdist.h"
 #include "kernels/cluster/kmeans.h"
 #include "src/core/factories.h"
+#include "src/pipeline/checkpoint.h"
 #include "src/pipeline/ops/common.h"
 
 #include <cmath>
@@ -46,7 +47,11 @@ OpDef kmeans_op() {
               ParamSpec{"seed", ParamKind::integer, "seed: same result at any rank count", false, "0"},
               ParamSpec{"oversampling", ParamKind::number, "kmeans||: rows sampled per round, times k",
                         false, "2.0"},
-              ParamSpec{"rounds", ParamKind::integer, "kmeans||: sampling rounds", false, "5"}};
+              ParamSpec{"rounds", ParamKind::integer, "kmeans||: sampling rounds", false, "5"},
+              ParamSpec{"checkpoint_every", ParamKind::integer,
+                        "keep the fit's state every N iterations (dnd run --resume continues it; 0: "
+                        "never)",
+                        false, "0"}};
   d.outputs = {"centroids", "labels", "inertia", "n_iter"};
   d.infer = [](const InferContext& c) {
     const ArrayMeta& x = c.array(0);
@@ -58,6 +63,9 @@ OpDef kmeans_op() {
           fmt::format("kmeans: k = {} is larger than the number of samples ({})", k, x.shape[0]));
     if (c.params.integer("max_iter") < 1) throw ValueError("kmeans: max_iter must be at least 1");
     if (c.params.integer("n_init") < 1) throw ValueError("kmeans: n_init must be at least 1");
+    if (c.params.integer("checkpoint_every") < 0)
+      throw ValueError(fmt::format("kmeans: checkpoint_every must be 0 (never) or more, got {}",
+                                   c.params.integer("checkpoint_every")));
     // The kernel's own checks, before anything runs.
     const double tol = c.params.number("tol"), over = c.params.number("oversampling");
     if (!(tol >= 0) || !std::isfinite(tol))
@@ -102,6 +110,30 @@ OpDef kmeans_op() {
       progress.update(
           fmt::format("iteration {}/{}  inertia {:.6g}  shift {:.3g}", iter, max_iter, inertia, shift));
     };
+    // The fit's state: kept every checkpoint_every iterations and when a stop is requested
+    // between iterations; read back with --resume (checkpoint.h).
+    const StepState* st = current_step_state();
+    if (st) {
+      const int64_t every = c.params.integer("checkpoint_every");
+      if (every > 0 && st->resume) {
+        std::string note;
+        o.start = load_kmeans_state(*st, c.comm, note);
+        if (!note.empty()) c.progress.summary(note);
+      }
+      const std::string id = c.step.id;
+      const int64_t iters = o.max_iter;
+      const Communicator& comm = c.comm;
+      o.on_state = [st, every, id, iters, &comm](const cluster::KMeansState& s) {
+        const bool stop = stop_requested(comm, fmt::format("{}@{}", id, s.iter));
+        if (every > 0 && (s.iter % every == 0 || stop)) save_kmeans_state(*st, comm, s);
+        if (stop)
+          throw StopRequested(
+              fmt::format("stopped on request (SIGUSR1) in step '{}' after iteration {} of "
+                          "at most {}{}",
+                          id, s.iter, iters, every > 0 ? " (its state is kept)" : ""),
+              0);
+      };
+    }
     cluster::KMeansResult km = cluster::kmeans(c.array(0), o);
     const ArrayOptions scalar = ArrayOptions{}.with_comm(c.comm);
     std::vector<DNDarray> out;
