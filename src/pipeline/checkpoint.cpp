@@ -399,7 +399,8 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& dir) {
         m.dtype = e.info.dtype;
         const std::string split = attrs["dnd_split"];
         if (!split.empty() && split != "-1") m.split = std::stoll(split);
-        c.metas.push_back(e.info.supported ? dnd::meta_str(m) : shape_str(e.info.shape) + " " + e.info.type);
+        c.metas.push_back(e.info.supported ? dnd::meta_str(m)
+                                           : shape_str(e.info.shape) + " " + e.info.type);
       }
       if (c.datasets.empty()) c.problem = "not a dnd checkpoint";
     } catch (const std::exception& e) {
