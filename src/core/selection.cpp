@@ -6,6 +6,7 @@
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
 #include "src/core/shape_ops.h"
+#include "src/core/words.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -92,19 +93,6 @@ void local_unique(const at::Tensor& flat, const at::Tensor& weights, at::Tensor&
   else
     counts.index_add_(0, run, at::ones({flat.numel()}, counts.options()));
   if (inverse) *inverse = at::empty_like(run).index_put_({perm}, run);
-}
-
-template <typename T>
-int64_t to_word(T v) {
-  int64_t w = 0;
-  std::memcpy(&w, &v, sizeof(T));
-  return w;
-}
-template <typename T>
-T from_word(int64_t w) {
-  T v;
-  std::memcpy(&v, &w, sizeof(T));
-  return v;
 }
 
 // Where each rank's sorted distinct values go: send_counts[q] of them (in order) to rank

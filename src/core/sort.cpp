@@ -2,6 +2,7 @@
 
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
+#include "src/core/words.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -54,22 +55,6 @@ struct Before {
     return a.index < b.index;
   }
 };
-
-// Samples travel through allgather_values as int64 words: the value's bytes, bit for bit.
-template <typename T>
-int64_t to_word(T v) {
-  static_assert(sizeof(T) <= sizeof(int64_t), "sort: element wider than 8 bytes");
-  int64_t w = 0;
-  std::memcpy(&w, &v, sizeof(T));
-  return w;
-}
-
-template <typename T>
-T from_word(int64_t w) {
-  T v;
-  std::memcpy(&v, &w, sizeof(T));
-  return v;
-}
 
 // The 1-D distributed sample sort of a CPU block x (this rank's rows [offset, offset + n)
 // of the global array). Returns this rank's share of the sorted values and their global
