@@ -5,6 +5,10 @@
 #include "src/core/distribution.h"
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
+#include "src/core/radix_sort.h"
+#include "src/core/elementwise.h"
+#include "src/core/math.h"
+#include "src/core/reductions.h"
 #include "src/core/shape_ops.h"
 #include "src/core/words.h"
 
@@ -93,6 +97,91 @@ void local_unique(const at::Tensor& flat, const at::Tensor& weights, at::Tensor&
   else
     counts.index_add_(0, run, at::ones({flat.numel()}, counts.options()));
   if (inverse) *inverse = at::empty_like(run).index_put_({perm}, run);
+}
+
+// Two values in one run of unique (NaN equals NaN, as numpy's equal_nan).
+template <typename T>
+bool same(T a, T b) {
+  return a == b || (nan_of(a) && nan_of(b));
+}
+
+// local_unique without an inverse or weights, without torch's sort (at 1e8 values torch
+// 1.13's sort, twice, was most of unique's time): a radix-sorted copy, then its runs.
+template <typename T>
+void sorted_unique(const at::Tensor& flat, at::Tensor& values, at::Tensor& counts) {
+  const int64_t n = flat.numel();
+  at::Tensor buf = flat.clone(at::MemoryFormat::Contiguous);
+  T* b = buf.data_ptr<T>();
+  at::Tensor scratch = at::empty_like(buf);
+  radix_sort(b, n, scratch.data_ptr<T>());
+  scratch = at::Tensor();
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; ++i) k += (i == 0 || !same(b[i], b[i - 1]));
+  values = at::empty({k}, flat.options());
+  counts = at::empty({k}, flat.options().dtype(at::kLong));
+  T* v = values.data_ptr<T>();
+  int64_t* c = counts.data_ptr<int64_t>();
+  int64_t r = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i == 0 || !same(b[i], b[i - 1])) {
+      v[++r] = b[i];
+      c[r] = 0;
+    }
+    ++c[r];
+  }
+}
+
+// The merge of unique: `v` holds sorted runs of distinct values (one per sender, lengths
+// `len`), `c` their counts; the distinct values of all of them, with the counts summed.
+// Pairwise merges, log2(p) rounds of one pass each.
+template <typename T>
+void merge_unique(const at::Tensor& v, const at::Tensor& c, const std::vector<int64_t>& len,
+                  at::Tensor& values, at::Tensor& counts) {
+  using S = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;  // no std::vector<bool>
+  const S* vs = reinterpret_cast<const S*>(v.data_ptr<T>());
+  std::vector<S> a(vs, vs + v.numel()), na;
+  std::vector<int64_t> ac(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()), nc;
+  std::vector<int64_t> runs(len.begin(), len.end()), nruns;
+  while (runs.size() > 1) {
+    na.clear();
+    nc.clear();
+    nruns.clear();
+    na.reserve(a.size());
+    nc.reserve(a.size());
+    int64_t at = 0;
+    for (size_t r = 0; r < runs.size(); r += 2) {
+      const int64_t i0 = at, i1 = at + runs[r];
+      const int64_t j0 = i1, j1 = r + 1 < runs.size() ? i1 + runs[r + 1] : i1;
+      const size_t before = na.size();
+      int64_t i = i0, j = j0;
+      while (i < i1 && j < j1) {
+        if (same(a[i], a[j])) {
+          na.push_back(a[i]);
+          nc.push_back(ac[i++] + ac[j++]);
+        } else if (less(a[i], a[j])) {
+          na.push_back(a[i]);
+          nc.push_back(ac[i++]);
+        } else {
+          na.push_back(a[j]);
+          nc.push_back(ac[j++]);
+        }
+      }
+      for (; i < i1; ++i) na.push_back(a[i]), nc.push_back(ac[i]);
+      for (; j < j1; ++j) na.push_back(a[j]), nc.push_back(ac[j]);
+      nruns.push_back(static_cast<int64_t>(na.size() - before));
+      at = j1;
+    }
+    a.swap(na);
+    ac.swap(nc);
+    runs.swap(nruns);
+  }
+  const int64_t k = static_cast<int64_t>(a.size());
+  values = at::empty({k}, v.options());
+  counts = at::empty({k}, c.options());
+  if (k > 0) {
+    std::memcpy(values.data_ptr<T>(), a.data(), static_cast<size_t>(k) * sizeof(S));
+    std::memcpy(counts.data_ptr<int64_t>(), ac.data(), static_cast<size_t>(k) * sizeof(int64_t));
+  }
 }
 
 // Where each rank's sorted distinct values go: send_counts[q] of them (in order) to rank
@@ -283,7 +372,11 @@ UniqueResult unique(const DNDarray& x, bool return_inverse) {
   const at::Device device = x.larray().device();
   const at::Tensor flat = x.larray().reshape({-1}).cpu();
   at::Tensor values, counts, run;
-  local_unique(flat, at::Tensor(), values, counts, return_inverse ? &run : nullptr);
+  if (return_inverse)
+    local_unique(flat, at::Tensor(), values, counts, &run);
+  else
+    AT_DISPATCH_ALL_TYPES_AND(at::kBool, flat.scalar_type(), "unique",
+                              [&] { sorted_unique<scalar_t>(flat, values, counts); });
   const auto dev = [&](const at::Tensor& t) { return device.is_cpu() ? t : t.to(device); };
   if (!x.split()) {
     UniqueResult r{DNDarray(dev(values), Shape{values.numel()}, kReplicated, comm),
@@ -304,7 +397,11 @@ UniqueResult unique(const DNDarray& x, bool return_inverse) {
   exchange(comm, pieces(counts, send), pieces(rc, recv));
   // Merge: the distinct values of what arrived, their counts summed.
   at::Tensor mv, mc, mrun;
-  local_unique(rv, rc, mv, mc, return_inverse ? &mrun : nullptr);
+  if (return_inverse)
+    local_unique(rv, rc, mv, mc, &mrun);
+  else
+    AT_DISPATCH_ALL_TYPES_AND(at::kBool, rv.scalar_type(), "unique",
+                              [&] { merge_unique<scalar_t>(rv, rc, recv, mv, mc); });
   const std::vector<int64_t> shares = allgather_value(comm, mv.numel());
   const Shape g{sum_of(shares)};
   UniqueResult r{DNDarray(dev(mv), g, Split(0), comm, shares),
@@ -516,6 +613,14 @@ DNDarray take(const DNDarray& x0, const DNDarray& indices, std::optional<int64_t
   const at::Tensor rows = got.index_select(ax, inverse.to(got.device()));
   if (!r.split) return DNDarray(place(rows, mine), r.shape, kReplicated, comm);
   return DNDarray(place(rows, mine), r.shape, r.split, comm, idx.counts());
+}
+
+std::pair<DNDarray, int64_t> rows_without_nan(const DNDarray& a) {
+  if (a.ndim() != 2)
+    throw ShapeError(fmt::format("rows_without_nan: a must be 2-D, got {}", shape_str(a.gshape())));
+  const DNDarray bad = any(isnan(a), Axes{std::vector<int64_t>{1}});
+  const int64_t n = sum(bad).larray().item<int64_t>();
+  return {logical_not(bad), n};
 }
 
 }  // namespace dnd

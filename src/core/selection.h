@@ -87,4 +87,9 @@ OpMeta take_meta(const ArrayMeta& x, const ArrayMeta& indices, std::optional<int
 // the indices are split along 0); along another axis it keeps x's split.
 DNDarray take(const DNDarray& x, const DNDarray& indices, std::optional<int64_t> axis);
 
+// Collective. The rows of a 2-D a that hold no NaN (1-D bool, one entry per row, split 0
+// like a's rows or replicated) and how many rows do hold NaN: the mask that filter takes
+// for `nan_policy: omit`.
+std::pair<DNDarray, int64_t> rows_without_nan(const DNDarray& a);
+
 }  // namespace dnd

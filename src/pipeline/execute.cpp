@@ -11,6 +11,7 @@
 #include "src/pipeline/extents.h"
 #include "src/pipeline/checkpoint.h"
 #include "src/pipeline/fault.h"
+#include "src/pipeline/watchdog.h"
 #include "io/io.h"
 
 #include <ATen/ATen.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -232,10 +234,20 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     if (talk)
       for (const std::string& n : notes) std::fprintf(opts.log, "%s\n", n.c_str());
   }
+  // A rank that dies ends the others, with a message naming it and the step (watchdog.h).
+  std::vector<std::string> doing;
+  for (size_t pos = 0; pos < nsteps; ++pos)
+    doing.push_back(fmt::format("during step '{}' ([{}/{}], {})", plan.steps[pos].step->id, pos + 1,
+                                nsteps, plan.steps[pos].op->name));
+  const std::string committing = "while the outputs were committed";
+  PeerWatch watch(comm);
   for (size_t pos = 0; pos < nsteps; ++pos) {
     const PlannedStep& ps = plan.steps[pos];
     const Step& st = *ps.step;
     const std::string label = fmt::format("[{}/{}] {}", pos + 1, nsteps, st.id);
+    watch.at_step(doing[pos].c_str());
+    // die-before:STEP: the last rank is killed (SIGKILL) before STEP.
+    if (comm.rank() == comm.size() - 1 && fault_injected("die-before:" + st.id)) ::raise(SIGKILL);
     if (ck && stop_requested(comm, st.id))
       throw StopRequested(
           fmt::format("stopped on request (SIGUSR1) before step '{}': {} of {} steps done", st.id, pos,
@@ -369,6 +381,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       progress.end(label, secs);
     }
   }
+  watch.at_step(committing.c_str());
   if (!outputs.empty()) {
     const auto t_commit = Clock::now();
     try {
@@ -392,6 +405,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   allreduce_(comm, tt, ReduceOp::max);
   const double* times = tt.data_ptr<double>();
   const std::vector<int64_t> all_rss = allgather_values(comm, local_rss);
+  watch.finish();  // every rank got here: from now on a rank that exits has ended normally
   const int p = comm.size();
   for (size_t s = 0; s < nsteps; ++s) {
     StepTiming t;

@@ -8,6 +8,8 @@
 #    downstream of it; a damaged checkpoint (data or header) is reported and recomputed;
 #  - SIGUSR1 to mpirun (what the Slurm templates forward before the time limit) stops every
 #    rank at the next step boundary with exit 75, no output written, and --resume completes;
+#  - a rank killed with SIGKILL ends the job within 30 s with a message naming that rank and
+#    the step; the checkpoints written before stay valid and --resume completes;
 #  - kmeans' state every N iterations: a fit stopped at iteration 30 of 60 resumes and equals
 #    the uninterrupted fit;
 #  - `dnd checkpoints DIR` lists and removes stale checkpoints; bad options exit 2.
@@ -118,6 +120,24 @@ for n in 3; do
   check "signal-resume-np$n" 0 '' -- mpirun -n $n "$DND" run ck.yaml --quiet --resume --timings t.json
   check "signal-resume-sources-np$n" 0 '^a=skipped b=skipped c=checkpoint d=run' -- sources t.json
   check "signal-resume-equal-np$n" 0 '^same$' -- same_outputs ref
+done
+
+# ---- a rank that dies (SIGKILL) ends the others within 30 s, naming it and the step ---------
+for n in 2 3; do
+  rm -rf "$ckdir" out/e.npy out/c.h5
+  t0=$SECONDS
+  out="$(env DND_TEST_FAULT=die-before:d timeout 60 mpirun -x DND_TEST_FAULT -n $n "$DND" run ck.yaml 2>&1)"
+  rc=$? took=$((SECONDS - t0)) dead=$((n - 1))
+  if [ "$rc" = 0 ] || [ "$rc" = 124 ] || [ "$took" -gt 30 ]; then
+    echo "FAIL rank-dies-np$n: exit $rc after $took s"; echo "$out" | sed 's/^/    /'; fail=1
+  elif ! grep -qE "rank $dead \(pid [0-9]+ on [^)]+\) died during step 'd' \(\[4/7\], reduce\)" <<<"$out"; then
+    echo "FAIL rank-dies-np$n: no message naming rank $dead and step d"; echo "$out" | sed 's/^/    /'; fail=1
+  elif [ -e out/e.npy ] || [ "$(count $ckdir)" != 3 ]; then
+    echo "FAIL rank-dies-np$n: outputs or checkpoints"; ls -laR out; fail=1
+  else echo "ok   rank-dies-np$n (exit $rc after $took s)"; fi
+  check "rank-dies-resume-np$n" 0 '' -- mpirun -n $n "$DND" run ck.yaml --quiet --resume --timings t.json
+  check "rank-dies-resume-sources-np$n" 0 '^a=skipped b=skipped c=checkpoint d=run' -- sources t.json
+  check "rank-dies-resume-equal-np$n" 0 '^same$' -- same_outputs ref
 done
 
 # ---- kmeans' state every N iterations: stopped at iteration 30 of 60, resumed, equal -------

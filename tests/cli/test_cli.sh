@@ -75,5 +75,33 @@ if [ -n "$EXAMPLE" ]; then
   check readme-example-ranks 0 '^same$' -- bash -c "diff <(\"$EXAMPLE\") <(mpirun -n 2 \"$EXAMPLE\") && echo same"
 fi
 
+# Bash completion offers every command and every option that the --help texts list.
+COMPLETION="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/share/dnd-completion.bash"
+completes() {  # completes WORD...: the words completing after them offers (current word "")
+  bash -c 'source "$1"; shift; COMP_WORDS=(dnd "$@" ""); COMP_CWORD=$(($# + 1)); _dnd; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$COMPLETION" "$@"
+}
+help_options() {  # the options of a --help text: -x and --long, one per line
+  awk '/^Options:/ { o = 1; next } /^[A-Z][A-Za-z]*:/ { o = 0 } o && /^  -/ { print $1 }' | tr ',' '\n'
+}
+missing=""
+commands="$("$DND" --help | awk '/^Subcommands:/ { s = 1; next } /^[A-Z][A-Za-z]*:/ { s = 0 } s && /^  [a-z]/ { print $1 }')"
+[ -n "$commands" ] || missing="(no commands in dnd --help)"
+offered="$(completes)"
+for c in $commands $("$DND" --help | help_options); do
+  grep -qxF -- "$c" <<<"$offered" || missing="$missing dnd:$c"
+done
+for c in $commands; do
+  words=("$c")
+  [ "$c" = jobs ] && words=(jobs sbatch)
+  offered="$(completes "${words[@]}")"
+  for o in $("$DND" "${words[@]}" --help | help_options); do
+    grep -qxF -- "$o" <<<"$offered" || missing="$missing ${words[*]}:$o"
+  done
+done
+grep -qxF sbatch <<<"$(completes jobs)" || missing="$missing jobs:sbatch"
+if [ -z "$missing" ]; then echo "ok   completion: every command and option of --help"
+else echo "FAIL completion: share/dnd-completion.bash lacks$missing"; fail=1; fi
+
 if [ "$fail" -ne 0 ]; then echo "cli: FAILED"; exit 1; fi
 echo "cli: all passed"

@@ -119,6 +119,11 @@ CASES["median-all"] = op("{id: Y, op: median, input: X}", X)
 # statistics, scaling, pca (issue 20)
 CASES["standardize"] = op("{id: Y, op: standardize, input: X}", X)
 CASES["standardize-int32"] = op("{id: Y, op: standardize, input: X}", XI)
+# nan_policy omit: a quarter of the rows hold NaN (the log of their negative column 0)
+XN = [X, "{id: C0, op: slice, input: X, index: ':, :1'}", "{id: M, op: less, inputs: [C0, -0.674]}",
+      "{id: L, op: log, input: X}", "{id: XN, op: where, inputs: [M, L, X]}"]
+CASES["standardize-omit"] = XN + ["{id: Y, op: standardize, input: XN, nan_policy: omit}"]
+CASES["kmeans-omit"] = XN + ["{id: Y, op: kmeans, input: XN, k: 4, max_iter: 3, nan_policy: omit}"]
 CASES["minmax_scale"] = op("{id: Y, op: minmax_scale, input: X}", X)
 CASES["normalize"] = op("{id: Y, op: normalize, input: X}", X)
 CASES["normalize-split1"] = op("{id: Y, op: normalize, input: T}", X, "{id: T, op: resplit, input: X, axis: 1}")

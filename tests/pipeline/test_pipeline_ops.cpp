@@ -1,6 +1,8 @@
 // Pipeline ops end to end through the planner and executor, at any rank count: each op's
 // results equal the same torch call on the whole array in this one process, and the
 // executor checks every result against the planner's shape, dtype and split.
+#include "src/core/error.h"
+#include "src/core/factories.h"
 #include "src/core/manipulation.h"
 #include "src/core/math.h"
 #include "tests/pipeline/run_pipeline.h"
@@ -390,6 +392,46 @@ TEST(PipelineOps, KMeansAndCdistMatchTheKernels) {
   expect_global(r["b.labels"], labels);
   const at::Tensor noise = r.full("b.X") - r.full("b.centers").index_select(0, labels);
   EXPECT_LT(noise.abs().max().item<double>(), 3.0);
+}
+
+// nan_policy: raise (the default) refuses rows holding NaN; omit fits on the other rows
+// (the same fit as on those rows alone) and labels the NaN rows -1. Every split, and a
+// table whose NaN rows fall unevenly across ranks (301 rows, every 7th from row 3).
+TEST(PipelineOps, KMeansNanPolicy) {
+  for (Split split : {Split(0), Split(1), kReplicated}) {
+    const std::string s = split ? std::to_string(*split) : "none";
+    const std::string table = fmt::format(R"(steps:
+  - {{id: b, op: random.blobs, n: 301, d: 3, k: 4, std: 0.5, seed: 2, split: {}}}
+  - {{id: i, op: arange, start: 0, stop: 301, dtype: int64}}
+  - {{id: r, op: remainder, inputs: [i, 7]}}
+  - {{id: m, op: equal, inputs: [r, 3]}}
+  - {{id: m2, op: reshape, input: m, shape: [301, 1]}}
+  - {{id: nan, op: full, shape: [301, 3], value: .nan, split: {}}}
+  - {{id: X, op: where, inputs: [m2, nan, b.X]}}
+)",
+                                          s, s);
+    SCOPED_TRACE("split " + s);
+    EXPECT_THROW(run_pipeline(table + "  - {id: km, op: kmeans, input: X, k: 4, seed: 5}\n"), Error);
+    Ran r = run_pipeline(table + "  - {id: km, op: kmeans, input: X, k: 4, seed: 5, max_iter: 30, "
+                                 "nan_policy: omit}\n");
+    const at::Tensor keep = at::remainder(at::arange(301, at::kLong), 7).ne(3);
+    const at::Tensor rows = r.full("b.X").index({keep});
+    cluster::KMeansOptions o;
+    o.k = 4;
+    o.seed = 5;
+    o.max_iter = 30;
+    const cluster::KMeansResult direct = cluster::kmeans(array(rows, Split(0)), o);
+    expect_global(r["km.centroids"], allgather(direct.centroids), 1e-5, 1e-5);
+    at::Tensor labels = at::full({301}, -1, at::kLong);
+    labels.index_put_({keep}, allgather(direct.labels));
+    expect_global(r["km.labels"], labels);
+    EXPECT_EQ(r["km.labels"].split(), split ? Split(0) : kReplicated);
+    EXPECT_NEAR(r.full("km.inertia").item<double>(), direct.inertia, 1e-5 * direct.inertia);
+    // Too few rows without NaN for k: a clear error.
+    EXPECT_THROW(run_pipeline(table + "  - {id: f, op: full, shape: [301, 3], value: .nan, split: " + s +
+                              "}\n  - {id: km, op: kmeans, input: f, k: 2, nan_policy: omit}\n"),
+                 Error);
+  }
 }
 
 }  // namespace

@@ -370,6 +370,13 @@ EOF
       [ "$(timeout 5 squeue -h -j "$id" -o %T 2> /dev/null)" = PENDING ] && break
       sleep 0.5
     done
+    # The first run's slurmstepd ends a moment after the job is requeued; a requeued job
+    # forced to start before that fails to launch its step 0 again ("task launch failed"),
+    # which Slurm's own two-minute hold avoids. Wait until that step is gone.
+    for _ in $(seq 60); do
+      grep -qs "^slurmstepd: \[$id\." /proc/[0-9]*/cmdline || break
+      sleep 0.5
+    done
     timeout 10 scontrol update JobId="$id" StartTime=now > /dev/null 2>&1
     expect_job "$check" "$id" "COMPLETED 0:0" || { cat "$log" 2> /dev/null; continue; }
     has "$check" "$log" "stopped on request \(SIGUSR1\) before step 'd'" &&
@@ -379,6 +386,23 @@ EOF
         ok "$check: signalled, stopped, requeued, resumed from step 3's checkpoint; the result equals mpirun's ($((SECONDS - t0)) s)"
       else bad "$check" "long-out/d.npy differs from the uninterrupted run's"; fi
   done
+
+  # A rank killed with SIGKILL under srun: the others end within 30 s (srun alone would
+  # leave them waiting in a collective), with a message naming the rank and the step; the
+  # checkpoints written before stay valid.
+  rm -rf long-out/long.checkpoints long-out/d.npy
+  if render die-srun.sh long.yaml -N 1 --ntasks-per-node 2 --launcher srun -t 10; then
+    t0=$SECONDS
+    id="$(DND_TEST_FAULT=die-before:d submit die-srun.sh)" && got="$(wait_job "$id" 60)"
+    took=$((SECONDS - t0)) log="dnd-long-$id.out"
+    if [ -z "${id:-}" ] || [ "${got%% *}" = COMPLETED ] || [ "$took" -gt 30 ]; then
+      bad die-srun "job ${id:-?} ended as [$got] after $took s"; cat "$log" 2> /dev/null
+    elif has die-srun "$log" "rank 1 \(pid [0-9]+ on [^)]+\) died during step 'd' \(\[4/5\], reduce\)"; then
+      [ "$(ls long-out/long.checkpoints 2> /dev/null | grep -c '\.h5$')" = 3 ] && [ ! -e long-out/d.npy ] &&
+        ok "die-srun: rank 1 killed, the job ended in $took s naming it and step d; 3 checkpoints kept" ||
+        bad die-srun "checkpoints or outputs: $(ls long-out long-out/long.checkpoints 2>&1 | tr '\n' ' ')"
+    fi
+  fi
 
   # The memory check: 1 KiB per node cannot hold the pipeline.
   if render tiny-mem.sh "$PIPE" -N 1 --ntasks-per-node 2 --mem 1K; then

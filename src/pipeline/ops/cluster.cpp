@@ -3,10 +3,13 @@
 #include "kernels/cluster/cdist.h"
 #include "kernels/cluster/kmeans.h"
 #include "src/core/factories.h"
+#include "src/core/manipulation.h"
+#include "src/core/selection.h"
 #include "src/pipeline/checkpoint.h"
 #include "src/pipeline/ops/common.h"
 
 #include <cmath>
+#include <optional>
 
 namespace dnd::pipeline::ops {
 namespace {
@@ -51,7 +54,14 @@ OpDef kmeans_op() {
               ParamSpec{"checkpoint_every", ParamKind::integer,
                         "keep the fit's state every N iterations (dnd run --resume continues it; 0: "
                         "never)",
-                        false, "0"}};
+                        false, "0"},
+              ParamSpec{"nan_policy",
+                        ParamKind::choice,
+                        "rows holding NaN: raise an error, or omit them from the fit (their label "
+                        "is -1)",
+                        false,
+                        "raise",
+                        {"raise", "omit"}}};
   d.outputs = {"centroids", "labels", "inertia", "n_iter"};
   d.infer = [](const InferContext& c) {
     const ArrayMeta& x = c.array(0);
@@ -91,6 +101,13 @@ OpDef kmeans_op() {
     r.comm_bytes =
         2 * k * (x.shape[1] + 2) * 8 * c.params.integer("max_iter") * c.params.integer("n_init");
     if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
+    // omit: isnan of the block, one flag per row, the rows kept (a copy of at most the
+    // block). raise needs nothing: the kernel's column sums already see a NaN.
+    if (c.params.string("nan_policy") == "omit") {
+      ArrayMeta mask = x;
+      mask.dtype = at::kBool;
+      r.temp_bytes += max_block_bytes(mask, c.nranks) + max_block_bytes(x, c.nranks);
+    }
     return r;
   };
   d.run = [](RunContext& c) {
@@ -134,7 +151,45 @@ OpDef kmeans_op() {
               0);
       };
     }
-    cluster::KMeansResult km = cluster::kmeans(c.array(0), o);
+    // nan_policy: raise, the kernel refuses NaN (from the column sums it makes anyway);
+    // omit fits on the rows without NaN, each rank keeping its own (no data moves), and
+    // labels the others -1.
+    const DNDarray& x0 = c.array(0);
+    std::optional<DNDarray> kept, keep;
+    if (c.params.string("nan_policy") == "omit") {
+      auto [mask, nan_rows] = rows_without_nan(x0);
+      keep = std::move(mask);
+      const int64_t rows = x0.gshape()[0];
+      if (nan_rows > 0 && rows - nan_rows < o.k)
+        throw ValueError(fmt::format("kmeans: k = {} is larger than the number of rows without NaN "
+                                     "({} of {})",
+                                     o.k, rows - nan_rows, rows));
+      if (nan_rows > 0 && x0.split() == Split(1)) {
+        DNDarray rowwise = resplit(x0, Split(0));
+        keep = rows_without_nan(rowwise).first;
+        kept = filter(rowwise, *keep, 0);
+      } else if (nan_rows > 0) {
+        kept = filter(x0, *keep, 0);
+      }
+    }
+    cluster::KMeansResult km = [&] {
+      try {
+        return cluster::kmeans(kept ? *kept : x0, o);
+      } catch (const ValueError& e) {
+        if (keep || std::string(e.what()).find("holds NaN") == std::string::npos) throw;
+        throw ValueError(std::string(e.what()) +
+                         "; `nan_policy: omit` fits on the rows without NaN (their label is -1), or "
+                         "fill them first (`op: nan_to_num`) or drop them (`op: filter` with a mask)");
+      }
+    }();
+    if (kept) {  // every row's label: -1 where the row holds NaN
+      const DNDarray& m = *keep;
+      at::Tensor all = at::full({m.larray().size(0)}, -1,
+                                at::TensorOptions().dtype(at::kLong).device(km.labels.larray().device()));
+      all.index_put_({m.larray().to(all.device())}, km.labels.larray());
+      km.labels = m.split() ? DNDarray(all, m.gshape(), m.split(), m.comm(), m.counts())
+                            : DNDarray(all, m.gshape(), m.split(), m.comm());
+    }
     const ArrayOptions scalar = ArrayOptions{}.with_comm(c.comm);
     std::vector<DNDarray> out;
     out.push_back(std::move(km.centroids));

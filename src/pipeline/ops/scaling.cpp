@@ -19,13 +19,6 @@ std::vector<std::string> standardize_fields(const Params& p) {
   return f;
 }
 
-// The rows of a that hold no NaN (a 1-D bool, one entry per row) and how many do.
-std::pair<DNDarray, int64_t> rows_without_nan(const DNDarray& a) {
-  const DNDarray bad = any(isnan(a), Axes{std::vector<int64_t>{1}});
-  const int64_t n = sum(bad).larray().item<int64_t>();
-  return {logical_not(bad), n};
-}
-
 OpDef standardize_op() {
   OpDef d;
   d.name = "standardize";
