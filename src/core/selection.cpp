@@ -106,7 +106,9 @@ bool same(T a, T b) {
 }
 
 // local_unique without an inverse or weights, without torch's sort (at 1e8 values torch
-// 1.13's sort, twice, was most of unique's time): a radix-sorted copy, then its runs.
+// 1.13's sort, twice, was most of unique's time): a radix-sorted copy, compacted in place
+// to its distinct values; the counts go into the sort's scratch when it is wide enough.
+// Fresh memory is dear (a page fault per 4 KiB), so nothing else is allocated.
 template <typename T>
 void sorted_unique(const at::Tensor& flat, at::Tensor& values, at::Tensor& counts) {
   const int64_t n = flat.numel();
@@ -114,74 +116,75 @@ void sorted_unique(const at::Tensor& flat, at::Tensor& values, at::Tensor& count
   T* b = buf.data_ptr<T>();
   at::Tensor scratch = at::empty_like(buf);
   radix_sort(b, n, scratch.data_ptr<T>());
-  scratch = at::Tensor();
   int64_t k = 0;
   for (int64_t i = 0; i < n; ++i) k += (i == 0 || !same(b[i], b[i - 1]));
-  values = at::empty({k}, flat.options());
-  counts = at::empty({k}, flat.options().dtype(at::kLong));
-  T* v = values.data_ptr<T>();
+  counts = sizeof(T) == sizeof(int64_t) ? scratch.view(at::kLong).narrow(0, 0, k)
+                                        : at::empty({k}, flat.options().dtype(at::kLong));
   int64_t* c = counts.data_ptr<int64_t>();
   int64_t r = -1;
   for (int64_t i = 0; i < n; ++i) {
     if (i == 0 || !same(b[i], b[i - 1])) {
-      v[++r] = b[i];
-      c[r] = 0;
+      c[++r] = 0;
+      b[r] = b[i];  // r <= i: in place
     }
     ++c[r];
   }
+  values = buf.narrow(0, 0, k);
 }
 
 // The merge of unique: `v` holds sorted runs of distinct values (one per sender, lengths
 // `len`), `c` their counts; the distinct values of all of them, with the counts summed.
-// Pairwise merges, log2(p) rounds of one pass each.
+// Pairwise merges, log2(p) rounds of one pass each, between v, c (overwritten) and one
+// more pair of buffers; the results are views of one of the two pairs.
 template <typename T>
-void merge_unique(const at::Tensor& v, const at::Tensor& c, const std::vector<int64_t>& len,
-                  at::Tensor& values, at::Tensor& counts) {
-  using S = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;  // no std::vector<bool>
-  const S* vs = reinterpret_cast<const S*>(v.data_ptr<T>());
-  std::vector<S> a(vs, vs + v.numel()), na;
-  std::vector<int64_t> ac(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()), nc;
-  std::vector<int64_t> runs(len.begin(), len.end()), nruns;
+void merge_unique(at::Tensor& v, at::Tensor& c, const std::vector<int64_t>& len, at::Tensor& values,
+                  at::Tensor& counts) {
+  std::vector<int64_t> runs, nruns;
+  for (int64_t l : len)
+    if (l > 0) runs.push_back(l);
+  at::Tensor bufv[2] = {v, at::Tensor()}, bufc[2] = {c, at::Tensor()};
+  int from = 0;
+  int64_t total = v.numel();
   while (runs.size() > 1) {
-    na.clear();
-    nc.clear();
+    const int to = 1 - from;
+    if (!bufv[to].defined()) {
+      bufv[to] = at::empty_like(v);
+      bufc[to] = at::empty_like(c);
+    }
+    const T* a = bufv[from].data_ptr<T>();
+    const int64_t* an = bufc[from].data_ptr<int64_t>();
+    T* o = bufv[to].data_ptr<T>();
+    int64_t* on = bufc[to].data_ptr<int64_t>();
+    int64_t w = 0, at = 0;
     nruns.clear();
-    na.reserve(a.size());
-    nc.reserve(a.size());
-    int64_t at = 0;
     for (size_t r = 0; r < runs.size(); r += 2) {
-      const int64_t i0 = at, i1 = at + runs[r];
-      const int64_t j0 = i1, j1 = r + 1 < runs.size() ? i1 + runs[r + 1] : i1;
-      const size_t before = na.size();
-      int64_t i = i0, j = j0;
+      const int64_t i1 = at + runs[r];
+      const int64_t j1 = r + 1 < runs.size() ? i1 + runs[r + 1] : i1;
+      const int64_t before = w;
+      int64_t i = at, j = i1;
       while (i < i1 && j < j1) {
         if (same(a[i], a[j])) {
-          na.push_back(a[i]);
-          nc.push_back(ac[i++] + ac[j++]);
+          o[w] = a[i];
+          on[w++] = an[i++] + an[j++];
         } else if (less(a[i], a[j])) {
-          na.push_back(a[i]);
-          nc.push_back(ac[i++]);
+          o[w] = a[i];
+          on[w++] = an[i++];
         } else {
-          na.push_back(a[j]);
-          nc.push_back(ac[j++]);
+          o[w] = a[j];
+          on[w++] = an[j++];
         }
       }
-      for (; i < i1; ++i) na.push_back(a[i]), nc.push_back(ac[i]);
-      for (; j < j1; ++j) na.push_back(a[j]), nc.push_back(ac[j]);
-      nruns.push_back(static_cast<int64_t>(na.size() - before));
+      for (; i < i1; ++i, ++w) o[w] = a[i], on[w] = an[i];
+      for (; j < j1; ++j, ++w) o[w] = a[j], on[w] = an[j];
+      nruns.push_back(w - before);
       at = j1;
     }
-    a.swap(na);
-    ac.swap(nc);
     runs.swap(nruns);
+    total = w;
+    from = to;
   }
-  const int64_t k = static_cast<int64_t>(a.size());
-  values = at::empty({k}, v.options());
-  counts = at::empty({k}, c.options());
-  if (k > 0) {
-    std::memcpy(values.data_ptr<T>(), a.data(), static_cast<size_t>(k) * sizeof(S));
-    std::memcpy(counts.data_ptr<int64_t>(), ac.data(), static_cast<size_t>(k) * sizeof(int64_t));
-  }
+  values = bufv[from].narrow(0, 0, total);
+  counts = bufc[from].narrow(0, 0, total);
 }
 
 // Where each rank's sorted distinct values go: send_counts[q] of them (in order) to rank
@@ -378,11 +381,13 @@ UniqueResult unique(const DNDarray& x, bool return_inverse) {
     AT_DISPATCH_ALL_TYPES_AND(at::kBool, flat.scalar_type(), "unique",
                               [&] { sorted_unique<scalar_t>(flat, values, counts); });
   const auto dev = [&](const at::Tensor& t) { return device.is_cpu() ? t : t.to(device); };
-  if (!x.split()) {
-    UniqueResult r{DNDarray(dev(values), Shape{values.numel()}, kReplicated, comm),
-                   DNDarray(dev(counts), Shape{counts.numel()}, kReplicated, comm), std::nullopt};
+  if (!x.split() || comm.size() == 1) {  // nothing to exchange
+    const Split split = x.split() ? Split(0) : kReplicated;
+    const Shape g{values.numel()};
+    UniqueResult r{DNDarray(dev(values), g, split, comm), DNDarray(dev(counts), g, split, comm),
+                   std::nullopt};
     if (return_inverse)
-      r.inverse = DNDarray(dev(run.reshape(x.larray().sizes())), x.gshape(), kReplicated, comm);
+      r.inverse = DNDarray(dev(run.reshape(x.larray().sizes())), x.gshape(), x.split(), comm);
     return r;
   }
   // Each value to the rank owning its range.

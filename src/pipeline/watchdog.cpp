@@ -59,7 +59,8 @@ struct Buf {
     char d[24];
     int k = 0;
     const bool neg = v < 0;
-    unsigned long long u = neg ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+    unsigned long long u =
+        neg ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
     do {
       d[k++] = static_cast<char>('0' + u % 10);
       u /= 10;
@@ -120,8 +121,9 @@ void report(const Peer& p) {
     m.add(" ");
     m.add(step);
   }
-  m.add(" (killed by a signal: SIGKILL, or the out-of-memory killer?); the other ranks end now."
-        " The checkpoints written before stay valid: `dnd run --resume` continues from them\n");
+  m.add(
+      " (killed by a signal: SIGKILL, or the out-of-memory killer?); the other ranks end now."
+      " The checkpoints written before stay valid: `dnd run --resume` continues from them\n");
   ssize_t off = 0;
   while (off < static_cast<ssize_t>(m.n)) {
     const ssize_t w = ::write(STDERR_FILENO, m.s + off, m.n - static_cast<size_t>(off));

@@ -91,8 +91,12 @@ TEST(Selection, FilterMatchesTorchAlongEveryAxis) {
                 const DNDarray r = filter(x, mask, axis, bal);
                 expect_global(r, expected, 0, 0, where);
                 expect_fits(r, b.meta.outputs[0], b.at_most[0], where);
-                if (bal && x.split() == Split(ax)) EXPECT_TRUE(r.is_balanced()) << where;
-                if (x.split() && *x.split() != ax) EXPECT_EQ(r.counts(), x.counts()) << where;
+                if (bal && x.split() == Split(ax)) {
+                  EXPECT_TRUE(r.is_balanced()) << where;
+                }
+                if (x.split() && *x.split() != ax) {
+                  EXPECT_EQ(r.counts(), x.counts()) << where;
+                }
               }
         }
       }
@@ -181,10 +185,33 @@ TEST(Selection, UniqueMatchesNumpyAtEverySplit) {
         expect_fits(r.values, b.meta.outputs[0], b.at_most[0], where);
         expect_fits(r.counts, b.meta.outputs[1], b.at_most[1], where);
         expect_fits(*r.inverse, b.meta.outputs[2], b.at_most[2], where);
-        EXPECT_FALSE(unique(x, false).inverse.has_value());
+        // Without the inverse: another path (a radix sort and a merge of sorted runs).
+        const UniqueResult q = unique(x, false);
+        EXPECT_FALSE(q.inverse.has_value());
+        expect_global(q.values, e.values, 0, 0, where + " values, no inverse");
+        expect_global(q.counts, e.counts, 0, 0, where + " counts, no inverse");
       }
     }
   EXPECT_THROW(unique(array(sample({3}, at::kComplexFloat), Split(0)), false), TypeError);
+}
+
+// NaN of either sign is one value, after inf; -inf first; at every layout, both paths.
+TEST(Selection, UniqueOrdersInfinitiesAndNaNOfEitherSign) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(),
+               inf = std::numeric_limits<double>::infinity();
+  for (at::ScalarType dt : {at::kFloat, at::kDouble}) {
+    const at::Tensor t =
+        at::tensor({nan, 2.0, -nan, 1.0, inf, -inf, 2.0, -1e30, nan}, at::kDouble).to(dt);
+    const at::Tensor values = at::tensor({-inf, -1e30, 1.0, 2.0, inf, nan}, at::kDouble).to(dt);
+    const at::Tensor counts = at::tensor({1, 1, 1, 2, 1, 3}, at::kLong);
+    for (const DNDarray& x : layouts(t))
+      for (bool inverse : {false, true}) {
+        const std::string where = fmt::format("{} {} inverse {}", where_str(x), dtype_name(dt), inverse);
+        const UniqueResult r = unique(x, inverse);
+        expect_global(r.values, values, 0, 0, where);
+        expect_global(r.counts, counts, 0, 0, where);
+      }
+  }
 }
 
 // The indices select the values (NaN where NaN), each line's indices distinct.

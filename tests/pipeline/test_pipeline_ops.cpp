@@ -412,8 +412,9 @@ TEST(PipelineOps, KMeansNanPolicy) {
                                           s, s);
     SCOPED_TRACE("split " + s);
     EXPECT_THROW(run_pipeline(table + "  - {id: km, op: kmeans, input: X, k: 4, seed: 5}\n"), Error);
-    Ran r = run_pipeline(table + "  - {id: km, op: kmeans, input: X, k: 4, seed: 5, max_iter: 30, "
-                                 "nan_policy: omit}\n");
+    Ran r = run_pipeline(table +
+                         "  - {id: km, op: kmeans, input: X, k: 4, seed: 5, max_iter: 30, "
+                         "nan_policy: omit}\n");
     const at::Tensor keep = at::remainder(at::arange(301, at::kLong), 7).ne(3);
     const at::Tensor rows = r.full("b.X").index({keep});
     cluster::KMeansOptions o;

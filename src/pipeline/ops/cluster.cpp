@@ -161,9 +161,10 @@ OpDef kmeans_op() {
       keep = std::move(mask);
       const int64_t rows = x0.gshape()[0];
       if (nan_rows > 0 && rows - nan_rows < o.k)
-        throw ValueError(fmt::format("kmeans: k = {} is larger than the number of rows without NaN "
-                                     "({} of {})",
-                                     o.k, rows - nan_rows, rows));
+        throw ValueError(
+            fmt::format("kmeans: k = {} is larger than the number of rows without NaN "
+                        "({} of {})",
+                        o.k, rows - nan_rows, rows));
       if (nan_rows > 0 && x0.split() == Split(1)) {
         DNDarray rowwise = resplit(x0, Split(0));
         keep = rows_without_nan(rowwise).first;
@@ -184,8 +185,9 @@ OpDef kmeans_op() {
     }();
     if (kept) {  // every row's label: -1 where the row holds NaN
       const DNDarray& m = *keep;
-      at::Tensor all = at::full({m.larray().size(0)}, -1,
-                                at::TensorOptions().dtype(at::kLong).device(km.labels.larray().device()));
+      at::Tensor all =
+          at::full({m.larray().size(0)}, -1,
+                   at::TensorOptions().dtype(at::kLong).device(km.labels.larray().device()));
       all.index_put_({m.larray().to(all.device())}, km.labels.larray());
       km.labels = m.split() ? DNDarray(all, m.gshape(), m.split(), m.comm(), m.counts())
                             : DNDarray(all, m.gshape(), m.split(), m.comm());
