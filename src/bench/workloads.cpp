@@ -708,8 +708,8 @@ const std::vector<WorkloadDef>& defs() {
        map_cases},
       {"map-compile", 1000, "ms", "planning the same pipeline without the map step", map_compile_cases},
       {"statistics", 131072, "GFLOP/s, GB/s",
-       "torch.mm X^T X on each rank's block (cov), STREAM triad (standardize); torch on 1 process "
-       "(cases cov, standardize of (rows, 64) float32)",
+       "torch.mm X^T X on each rank's block (cov), STREAM triad (standardize, nan_to_num); torch on 1 "
+       "process (cases cov, standardize, nan_to_num of (rows, 64) float32)",
        statistics_cases},
       {"selection", 1048576, "Mvalues/s",
        "torch.sort, torch.unique on 1 process (cases sort of float32, unique of int64; --size: "

@@ -6,10 +6,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -28,11 +32,17 @@ using Clock = std::chrono::steady_clock;
 struct Peer {
   int rank;  // in the watch's communicator
   pid_t pid;
+  unsigned long long start;  // its start time (/proc/PID/stat): a reused pid is another process
 };
 
 // One watch per process: the SIGTERM handler reaches it through these globals, which it
 // only reads (async-signal-safe: no allocation, no locks, no stdio).
 std::vector<Peer> g_peers;  // the other ranks of this node, by rank; fixed while armed
+// A rank that leaves the steps early on purpose (an error it will report, a stop request)
+// tells its peers first, so that its exit is not taken for a death: one datagram to each
+// peer's socket in the abstract namespace (gone with its process: nothing to clean up).
+int g_sock = -1;
+std::vector<char> g_leaving;  // per peer: it said it leaves
 int g_rank = 0;
 MPI_Comm g_comm = MPI_COMM_NULL;  // the watch's communicator, for finish()
 char g_host[256] = "?";
@@ -70,45 +80,118 @@ struct Buf {
   }
 };
 
-// Gone, or a zombie nobody reaped yet.
-bool dead(pid_t pid) {
-  if (::kill(pid, 0) == -1 && errno == ESRCH) return true;
+// What /proc/PID/stat says of a process: whether it exists, its state letter and its
+// start time (clock ticks after boot, field 22).
+struct ProcStat {
+  bool exists = false;
+  char state = '?';
+  unsigned long long start = 0;
+};
+
+ProcStat proc_stat(pid_t pid) {
+  ProcStat r;
   Buf path;
   path.add("/proc/");
   path.add(static_cast<long long>(pid));
   path.add("/stat");
   path.s[path.n] = 0;
   const int fd = ::open(path.s, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT;
-  char st[512];
+  if (fd < 0) return r;
+  char st[1024];
   const ssize_t got = ::read(fd, st, sizeof(st) - 1);
   ::close(fd);
-  if (got <= 0) return false;
-  // "pid (comm) S ...": the state follows the last ')'.
-  ssize_t close_paren = -1;
-  for (ssize_t i = 0; i < got; ++i)
-    if (st[i] == ')') close_paren = i;
-  if (close_paren < 0 || close_paren + 2 >= got) return false;
-  const char state = st[close_paren + 2];
-  return state == 'Z' || state == 'X';
+  if (got <= 0) return r;
+  // "pid (comm) S ppid ...": the fields after the last ')' are separated by spaces.
+  ssize_t i = -1;
+  for (ssize_t k = 0; k < got; ++k)
+    if (st[k] == ')') i = k;
+  if (i < 0 || i + 2 >= got) return r;
+  r.exists = true;
+  r.state = st[i + 2];
+  int field = 3;  // the state's
+  for (i += 2; i < got && field < 22; ++i)
+    if (st[i] == ' ') ++field;
+  for (; i < got && st[i] >= '0' && st[i] <= '9'; ++i)
+    r.start = r.start * 10 + static_cast<unsigned>(st[i] - '0');
+  return r;
 }
 
-// The first dead peer, or nullptr.
+// Gone, a zombie nobody reaped yet, or its pid now another process's.
+bool dead(const Peer& p) {
+  if (::kill(p.pid, 0) == -1 && errno == ESRCH) return true;
+  const ProcStat s = proc_stat(p.pid);
+  if (!s.exists) return errno == ENOENT;
+  return s.state == 'Z' || s.state == 'X' || s.start != p.start;
+}
+
+// The abstract socket address of a rank's watch ("\0dnd-watch.PID.START").
+socklen_t watch_address(sockaddr_un& a, pid_t pid, unsigned long long start) {
+  std::memset(&a, 0, sizeof(a));
+  a.sun_family = AF_UNIX;
+  Buf n;
+  n.add("dnd-watch.");
+  n.add(static_cast<long long>(pid));
+  n.add(".");
+  n.add(static_cast<long long>(start));
+  std::memcpy(a.sun_path + 1, n.s, std::min(n.n, sizeof(a.sun_path) - 1));
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n.n);
+}
+
+// Tells every peer that this rank ends on purpose: "L" (it leaves the steps early: an
+// error, a stop), "T" (the launcher terminates it) or "R" (it reported a dead peer and
+// ends), and the rank. Async-signal-safe.
+void send_notes(char kind) {
+  if (g_sock < 0) return;
+  Buf note;
+  const char k[2] = {kind, 0};
+  note.add(k);
+  note.add(static_cast<long long>(g_rank));
+  for (const Peer& p : g_peers) {
+    sockaddr_un to{};
+    const socklen_t len = watch_address(to, p.pid, p.start);
+    ::sendto(g_sock, note.s, note.n, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), len);
+  }
+}
+
+// Reads the peers' notes ("L" or "T", and the rank).
+void drain_notes() {
+  if (g_sock < 0) return;
+  char m[32];
+  for (;;) {
+    const ssize_t got = ::recv(g_sock, m, sizeof(m), MSG_DONTWAIT);
+    if (got <= 0) return;
+    if (m[0] != 'L' && m[0] != 'T' && m[0] != 'R') continue;
+    // R: a peer printed the message (not twice). L: a peer left the steps for an error it
+    // reports itself (or a stop): the launcher then ends the job, its ranks in any order
+    // and not always by SIGTERM, which is no news either.
+    if (m[0] == 'R' || m[0] == 'L') g_reported.store(true);
+    long long r = 0;
+    for (ssize_t i = 1; i < got && m[i] >= '0' && m[i] <= '9'; ++i) r = r * 10 + (m[i] - '0');
+    for (size_t i = 0; i < g_peers.size(); ++i)
+      if (g_peers[i].rank == r) g_leaving[i] = 1;
+  }
+}
+
+// The first peer that died without saying it leaves, or nullptr.
 const Peer* dead_peer() {
-  for (const Peer& p : g_peers)
-    if (dead(p.pid)) return &p;
+  drain_notes();
+  for (size_t i = 0; i < g_peers.size(); ++i)
+    if (!g_leaving[i] && dead(g_peers[i])) return &g_peers[i];
   return nullptr;
 }
 
 // The lowest surviving rank of this node speaks for it.
 bool speaks() {
-  for (const Peer& p : g_peers)
-    if (p.rank < g_rank && !dead(p.pid)) return false;
+  for (size_t i = 0; i < g_peers.size(); ++i)
+    if (g_peers[i].rank < g_rank && !g_leaving[i] && !dead(g_peers[i])) return false;
   return true;
 }
 
-void report(const Peer& p) {
-  if (g_reported.exchange(true) || !speaks()) return;
+// Prints the message when this rank speaks for the node and nobody printed it yet; true
+// when it printed.
+bool report(const Peer& p) {
+  drain_notes();
+  if (g_reported.load() || !speaks() || g_reported.exchange(true)) return false;
   Buf m;
   m.add("dnd run: error: rank ");
   m.add(static_cast<long long>(p.rank));
@@ -130,12 +213,17 @@ void report(const Peer& p) {
     if (w <= 0) break;
     off += w;
   }
+  return true;
 }
 
 void on_term(int sig) {
   const int saved = errno;
+  // The launcher ends the ranks one by one after a death (or another rank's abort): the
+  // survivors must not take this rank's end for news.
+  if (g_armed.load()) send_notes('T');
   if (g_armed.load() && !g_ending.load())
-    if (const Peer* p = dead_peer()) report(*p);
+    if (const Peer* p = dead_peer())
+      if (report(*p)) send_notes('R');
   // Then the launcher's intent: end as SIGTERM would have.
   ::sigaction(SIGTERM, &g_old_term, nullptr);
   errno = saved;
@@ -160,9 +248,10 @@ void watch_loop() {
       if (Clock::now() - ending_since < kEndGrace) continue;
     }
     if (const Peer* p = dead_peer()) {
-      report(*p);
+      const bool spoke = report(*p);
+      send_notes(spoke ? 'R' : 'T');  // this rank's exit is not news either
       // Give the rank that speaks a moment to be heard before the launcher ends it.
-      if (!speaks()) std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (!spoke) std::this_thread::sleep_for(std::chrono::seconds(1));
       std::_Exit(1);
     }
   }
@@ -184,15 +273,39 @@ PeerWatch::PeerWatch(const Communicator& comm) {
     return;
   int nlocal = 1;
   MPI_Comm_size(local, &nlocal);
-  const long long mine[2] = {comm.rank(), static_cast<long long>(::getpid())};
-  std::vector<long long> all(2 * static_cast<size_t>(nlocal));
-  const int rc = MPI_Allgather(mine, 2, MPI_LONG_LONG, all.data(), 2, MPI_LONG_LONG, local);
+  const long long mine[3] = {comm.rank(), static_cast<long long>(::getpid()),
+                             static_cast<long long>(proc_stat(::getpid()).start)};
+  // The socket for the peers' notes, bound before the allgather: once it returns, every
+  // peer's socket exists, and a note sent after that cannot be lost.
+  g_sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un me{};
+  const socklen_t len = watch_address(me, ::getpid(), static_cast<unsigned long long>(mine[2]));
+  const bool bound = g_sock >= 0 && ::bind(g_sock, reinterpret_cast<const sockaddr*>(&me), len) == 0;
+  std::vector<long long> all(3 * static_cast<size_t>(nlocal));
+  const int rc = MPI_Allgather(mine, 3, MPI_LONG_LONG, all.data(), 3, MPI_LONG_LONG, local);
   MPI_Comm_free(&local);
-  if (rc != MPI_SUCCESS) return;
-  for (int i = 0; i < nlocal; ++i)
-    if (all[2 * i] != comm.rank())
-      g_peers.push_back({static_cast<int>(all[2 * i]), static_cast<pid_t>(all[2 * i + 1])});
-  if (g_peers.empty()) return;
+  if (rc != MPI_SUCCESS) {
+    if (g_sock >= 0) ::close(g_sock);
+    g_sock = -1;
+    return;
+  }
+  for (int i = 0; i < nlocal; ++i) {
+    const Peer p{static_cast<int>(all[3 * i]), static_cast<pid_t>(all[3 * i + 1]),
+                 static_cast<unsigned long long>(all[3 * i + 2])};
+    if (p.rank == comm.rank()) continue;
+    // Watched only when this rank sees that very process: a peer in another pid namespace
+    // (a container per rank) is left to the launcher.
+    const ProcStat seen = proc_stat(p.pid);
+    if (seen.exists && p.start != 0 && seen.start == p.start) g_peers.push_back(p);
+  }
+  if (g_peers.empty() || !bound) {
+    // Without the notes an error on a peer would read as its death: watch nobody.
+    if (g_sock >= 0) ::close(g_sock);
+    g_sock = -1;
+    g_peers.clear();
+    return;
+  }
+  g_leaving.assign(g_peers.size(), 0);
   ::gethostname(g_host, sizeof(g_host) - 1);
   struct sigaction sa {};
   sa.sa_handler = on_term;
@@ -205,6 +318,7 @@ PeerWatch::PeerWatch(const Communicator& comm) {
 
 PeerWatch::~PeerWatch() {
   if (!g_thread.joinable()) return;
+  if (g_armed.load()) send_notes('L');  // before finish(): an exception (an error, a stop)
   g_armed.store(false);
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -213,7 +327,10 @@ PeerWatch::~PeerWatch() {
   g_cv.notify_all();
   g_thread.join();
   ::sigaction(SIGTERM, &g_old_term, nullptr);
+  ::close(g_sock);
+  g_sock = -1;
   g_peers.clear();
+  g_leaving.clear();
 }
 
 void PeerWatch::at_step(const char* label) { g_step.store(label); }

@@ -9,7 +9,9 @@
 // pid and node, and the step, and every survivor ends (exit 1). Checkpoints written before
 // stay valid: they are durable before a step is counted as done (checkpoint.h).
 //
-// Ranks on other nodes are not watched; the launcher ends them (the job templates run srun
+// A peer whose process this rank cannot see (another pid namespace: a container per rank)
+// is not watched, and a pid that now belongs to another process (by its start time) counts
+// as dead. Ranks on other nodes are not watched; the launcher ends them (the job templates run srun
 // with --kill-on-bad-exit=1; mpirun ends the job when a rank dies).
 #pragma once
 
@@ -23,8 +25,8 @@ class PeerWatch {
  public:
   // Collective over comm. One PeerWatch at a time in a process.
   explicit PeerWatch(const Communicator& comm);
-  // Disarms: whatever ends the steps early on every rank (an error, a stop request) is
-  // not taken for a death.
+  // Disarms. Before finish() (an error, a stop request: an exception), it first tells the
+  // peers of this node that this rank leaves, so that its exit is not taken for a death.
   ~PeerWatch();
   PeerWatch(const PeerWatch&) = delete;
   PeerWatch& operator=(const PeerWatch&) = delete;
