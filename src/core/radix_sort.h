@@ -35,44 +35,11 @@ auto radix_key(T v) {
   }
 }
 
-// Sorts v[0..n) in place; `scratch` holds n values (its contents are lost).
-template <typename T>
-void radix_sort(T* v, int64_t n, T* scratch) {
-  constexpr int kBytes = sizeof(T);
-  if (n < 2) return;
-  std::vector<int64_t> hist(static_cast<size_t>(kBytes) * 256, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    auto k = radix_key(v[i]);
-    for (int b = 0; b < kBytes; ++b) ++hist[static_cast<size_t>(b) * 256 + ((k >> (8 * b)) & 0xff)];
-  }
-  T* from = v;
-  T* to = scratch;
-  for (int b = 0; b < kBytes; ++b) {
-    int64_t* h = hist.data() + static_cast<size_t>(b) * 256;
-    bool trivial = false;
-    for (int d = 0; d < 256; ++d)
-      if (h[d] == n) trivial = true;
-    if (trivial) continue;  // every value has the same byte here
-    int64_t at = 0;
-    for (int d = 0; d < 256; ++d) {
-      const int64_t c = h[d];
-      h[d] = at;
-      at += c;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const T x = from[i];
-      to[h[(radix_key(x) >> (8 * b)) & 0xff]++] = x;
-    }
-    std::swap(from, to);
-  }
-  if (from != v) std::memcpy(v, from, static_cast<size_t>(n) * sizeof(T));
-}
+namespace radix_detail {
 
-// A stable sort of v[0..n) carrying idx[0..n) along (LSD radix sort is stable: equal
-// values keep their order, as torch's stable sort keeps them), ascending or descending
-// (NaN first then, as torch). sv, si: scratch of n values and n indices.
-template <typename T>
-void radix_sort_with_index(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bool descending) {
+// The LSD passes, one per byte that differs somewhere; idx (when kIndex) moves along.
+template <bool kIndex, typename T>
+void sort(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bool descending) {
   constexpr int kBytes = sizeof(T);
   if (n < 2) return;
   using K = decltype(radix_key(T{}));
@@ -94,7 +61,7 @@ void radix_sort_with_index(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bo
     bool trivial = false;
     for (int d = 0; d < 256; ++d)
       if (h[d] == n) trivial = true;
-    if (trivial) continue;
+    if (trivial) continue;  // every value has the same byte here
     int64_t at = 0;
     for (int d = 0; d < 256; ++d) {
       const int64_t c = h[d];
@@ -105,15 +72,32 @@ void radix_sort_with_index(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bo
       const T x = from[i];
       const int64_t dst = h[(key(x) >> (8 * b)) & 0xff]++;
       to[dst] = x;
-      ito[dst] = ifrom[i];
+      if constexpr (kIndex) ito[dst] = ifrom[i];
     }
     std::swap(from, to);
-    std::swap(ifrom, ito);
+    if constexpr (kIndex) std::swap(ifrom, ito);
   }
   if (from != v) {
     std::memcpy(v, from, static_cast<size_t>(n) * sizeof(T));
-    std::memcpy(idx, ifrom, static_cast<size_t>(n) * sizeof(int64_t));
+    if constexpr (kIndex) std::memcpy(idx, ifrom, static_cast<size_t>(n) * sizeof(int64_t));
   }
+}
+
+}  // namespace radix_detail
+
+// Sorts v[0..n) in place, ascending (NaN last); `scratch` holds n values (its contents are
+// lost).
+template <typename T>
+void radix_sort(T* v, int64_t n, T* scratch) {
+  radix_detail::sort<false>(v, nullptr, n, scratch, nullptr, false);
+}
+
+// A stable sort of v[0..n) carrying idx[0..n) along (LSD radix sort is stable: equal
+// values keep their order, as torch's stable sort keeps them), ascending or descending
+// (NaN first then, as torch). sv, si: scratch of n values and n indices.
+template <typename T>
+void radix_sort_with_index(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bool descending) {
+  radix_detail::sort<true>(v, idx, n, sv, si, descending);
 }
 
 }  // namespace dnd

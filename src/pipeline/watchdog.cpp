@@ -153,7 +153,7 @@ void send_notes(char kind) {
   }
 }
 
-// Reads the peers' notes ("L" or "T", and the rank).
+// Reads the peers' notes ("L", "T" or "R", and the rank: send_notes).
 void drain_notes() {
   if (g_sock < 0) return;
   char m[32];
