@@ -35,8 +35,8 @@ struct Peer {
   unsigned long long start;  // its start time (/proc/PID/stat): a reused pid is another process
 };
 
-// One watch per process: the SIGTERM handler reaches it through these globals, which it
-// only reads (async-signal-safe: no allocation, no locks, no stdio).
+// One watch per process: the SIGTERM handler reaches it through these globals, and only
+// through async-signal-safe calls (no allocation, no locks, no stdio).
 std::vector<Peer> g_peers;  // the other ranks of this node, by rank; fixed while armed
 // A rank that leaves the steps early on purpose (an error it will report, a stop request)
 // tells its peers first, so that its exit is not taken for a death: one datagram to each

@@ -154,30 +154,30 @@ OpDef kmeans_op() {
     // nan_policy: raise, the kernel refuses NaN (from the column sums it makes anyway);
     // omit fits on the rows without NaN, each rank keeping its own (no data moves), and
     // labels the others -1.
-    const DNDarray& x0 = c.array(0);
+    const bool omit = c.params.string("nan_policy") == "omit";
+    // omit: a split-1 table as rows first (the kernel would resplit it anyway), so that the
+    // mask is split like the rows.
+    const DNDarray x =
+        omit && c.array(0).split() == Split(1) ? resplit(c.array(0), Split(0)) : c.array(0);
     std::optional<DNDarray> kept, keep;
-    if (c.params.string("nan_policy") == "omit") {
-      auto [mask, nan_rows] = rows_without_nan(x0);
-      keep = std::move(mask);
-      const int64_t rows = x0.gshape()[0];
+    if (omit) {
+      auto [mask, nan_rows] = rows_without_nan(x);
+      const int64_t rows = x.gshape()[0];
       if (nan_rows > 0 && rows - nan_rows < o.k)
         throw ValueError(
             fmt::format("kmeans: k = {} is larger than the number of rows without NaN "
                         "({} of {})",
                         o.k, rows - nan_rows, rows));
-      if (nan_rows > 0 && x0.split() == Split(1)) {
-        DNDarray rowwise = resplit(x0, Split(0));
-        keep = rows_without_nan(rowwise).first;
-        kept = filter(rowwise, *keep, 0);
-      } else if (nan_rows > 0) {
-        kept = filter(x0, *keep, 0);
+      if (nan_rows > 0) {
+        kept = filter(x, mask, 0);
+        keep = std::move(mask);
       }
     }
     cluster::KMeansResult km = [&] {
       try {
-        return cluster::kmeans(kept ? *kept : x0, o);
+        return cluster::kmeans(kept ? *kept : x, o);
       } catch (const ValueError& e) {
-        if (keep || std::string(e.what()).find("holds NaN") == std::string::npos) throw;
+        if (omit || std::string(e.what()).find("holds NaN") == std::string::npos) throw;
         throw ValueError(std::string(e.what()) +
                          "; `nan_policy: omit` fits on the rows without NaN (their label is -1), or "
                          "fill them first (`op: nan_to_num`) or drop them (`op: filter` with a mask)");
