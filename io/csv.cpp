@@ -12,9 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string_view>
 
 namespace dnd::io::detail {
@@ -57,22 +61,84 @@ bool parse_field(std::string_view s, T& out) {
   }
 }
 
+// What a CSV's empty fields read as (LoadOptions::missing); checked before any parsing,
+// alike on every rank: NaN and fractions fill floating dtypes only.
+void check_missing(const LoadOptions& o, const std::string& what) {
+  if (!o.missing || at::isFloatingType(o.dtype)) return;
+  const double m = *o.missing;
+  if (!std::isfinite(m))
+    throw ValueError(fmt::format(
+        "{}: missing: {} cannot fill {} values ({} is not an integer); give an integer (missing: 0) "
+        "or a floating dtype (dtype: float64)",
+        what, m, dtype_name(o.dtype), std::isnan(m) ? "NaN" : "infinity"));
+  double lo = -9.2e18, hi = 9.2e18;  // int64, rounded inwards to doubles
+  switch (o.dtype) {
+    case at::kBool:
+      lo = 0, hi = 1;
+      break;
+    case at::kByte:
+      lo = 0, hi = 255;
+      break;
+    case at::kChar:
+      lo = -128, hi = 127;
+      break;
+    case at::kShort:
+      lo = -32768, hi = 32767;
+      break;
+    case at::kInt:
+      lo = -2147483648.0, hi = 2147483647.0;
+      break;
+    default:
+      break;
+  }
+  const bool fits = m == std::floor(m) && m >= lo && m <= hi;
+  if (!fits)
+    throw ValueError(fmt::format("{}: missing: {} is not a value of {}", what, m, dtype_name(o.dtype)));
+}
+
+// The other delimiter a field that did not parse seems to hold ("1;2;3" read with ','),
+// as a hint for the message; "" when none.
+std::string delimiter_hint(std::string_view field, char delim) {
+  for (const char c : {',', ';', '\t', '|'}) {
+    if (c == delim || field.find(c) == std::string_view::npos) continue;
+    return c == '\t' ? std::string("; the fields look tab-separated: set delimiter: tab")
+                     : fmt::format("; the fields look separated by '{}': set delimiter: '{}'", c, c);
+  }
+  return "";
+}
+
+// The hint for a first row that does not parse: a header line (the option that skips
+// it: header_lines lines are skipped, so line N of the file needs N).
+std::string header_hint(int64_t line) {
+  return fmt::format("; if line {} is a header, skip it with header: {}", line, line);
+}
+
 struct Parsed {
   int64_t rows = 0, cols = -1;
   int64_t lines = 0;            // physical lines, blank ones included
   int64_t first_row_line = -1;  // local line index of the first row
   int64_t error_line = -1;      // local line index of the first invalid value, and why
   std::string error;
-  int64_t mismatch_line = -1;  // local line index of the first row with another field count
+  bool error_in_first_row = false;  // the invalid value is in this text's first row
+  bool error_empty = false;         // ... and it is an empty field
+  int64_t mismatch_line = -1;       // local line index of the first row with another field count
   int64_t mismatch_cols = 0;
   at::Tensor values;
 };
 
+// Parses the rows of `text` straight into the result (its rows are at most the text's
+// lines, known before the second row: the peak is the text and the values, no copy).
 template <class T>
-Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
+Parsed parse_lines(std::string_view text, char delim, Dtype dtype,
+                   const std::optional<double>& missing) {
   Parsed p;
   using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;  // no vector<bool>
-  std::vector<Stored> vals;
+  const Stored fill = missing ? (std::is_same_v<T, bool> ? static_cast<Stored>(*missing != 0)
+                                                         : static_cast<Stored>(*missing))
+                              : Stored{};
+  std::vector<Stored> first;  // the first row, before the field count is known
+  at::Tensor out;
+  Stored* dst = nullptr;  // the next row's slot in `out`
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -87,50 +153,77 @@ Parsed parse_lines(std::string_view text, char delim, Dtype dtype) {
       const size_t f1 = std::min(line.find(delim, f0), line.size());
       const std::string_view field = trim(line.substr(f0, f1 - f0));
       T v{};
-      if (!parse_field(field, v)) {
+      Stored stored{};
+      if (field.empty() && missing) {
+        stored = fill;
+      } else if (parse_field(field, v)) {
+        stored = static_cast<Stored>(v);
+      } else {
         p.error_line = here;
-        p.error = fmt::format("'{}' is not a valid {} (field {})", std::string(field.substr(0, 40)),
-                              dtype_name(dtype), fields + 1);
+        p.error_in_first_row = p.cols < 0;
+        p.error_empty = field.empty();
+        p.error = field.empty() ? fmt::format("field {} is empty (missing: {} reads empty fields as {})",
+                                              fields + 1, at::isFloatingType(dtype) ? "nan" : "0",
+                                              at::isFloatingType(dtype) ? "NaN" : "0")
+                                : fmt::format("'{}' is not a valid {} (field {}){}",
+                                              std::string(field.substr(0, 40)), dtype_name(dtype),
+                                              fields + 1, delimiter_hint(field, delim));
         break;
       }
-      vals.push_back(static_cast<Stored>(v));
+      if (p.cols < 0)
+        first.push_back(stored);
+      else if (fields < p.cols)
+        *dst++ = stored;  // a row longer than the first is a mismatch below, never written past
       ++fields;
       if (f1 == line.size()) break;
       f0 = f1 + 1;
     }
     if (p.error_line >= 0) continue;
-    if (p.cols < 0) p.cols = fields, p.first_row_line = here;
-    if (fields != p.cols) {
+    if (p.cols < 0) {
+      p.cols = fields, p.first_row_line = here;
+      // This row and at most one per line after it.
+      const int64_t max_rows =
+          1 +
+          std::count(text.begin() + static_cast<std::ptrdiff_t>(std::min(pos, text.size())), text.end(),
+                     '\n') +
+          1;
+      out = at::empty({max_rows, fields}, at::TensorOptions().dtype(dtype));
+      dst = static_cast<Stored*>(out.data_ptr());
+      std::memcpy(dst, first.data(), first.size() * sizeof(Stored));
+      dst += first.size();
+      first = {};
+    } else if (fields != p.cols) {
       p.mismatch_line = here, p.mismatch_cols = fields;
-      continue;
+      continue;  // nothing after it is parsed, and the values are not used
     }
     ++p.rows;
   }
   const int64_t cols = std::max<int64_t>(p.cols, 0);
-  p.values = at::empty({p.rows, cols}, at::TensorOptions().dtype(dtype));
-  if (p.error_line < 0 && p.mismatch_line < 0 && !vals.empty())
-    std::memcpy(p.values.data_ptr(), vals.data(), vals.size() * sizeof(Stored));
+  if (out.defined() && p.error_line < 0 && p.mismatch_line < 0)
+    p.values = out.narrow(0, 0, p.rows);
+  else
+    p.values = at::empty({p.rows, cols}, at::TensorOptions().dtype(dtype));
   return p;
 }
 
-Parsed parse(std::string_view text, char delim, Dtype dtype) {
+Parsed parse(std::string_view text, char delim, Dtype dtype, const std::optional<double>& missing) {
   switch (dtype) {
     case at::kBool:
-      return parse_lines<bool>(text, delim, dtype);
+      return parse_lines<bool>(text, delim, dtype, missing);
     case at::kByte:
-      return parse_lines<uint8_t>(text, delim, dtype);
+      return parse_lines<uint8_t>(text, delim, dtype, missing);
     case at::kChar:
-      return parse_lines<int8_t>(text, delim, dtype);
+      return parse_lines<int8_t>(text, delim, dtype, missing);
     case at::kShort:
-      return parse_lines<int16_t>(text, delim, dtype);
+      return parse_lines<int16_t>(text, delim, dtype, missing);
     case at::kInt:
-      return parse_lines<int32_t>(text, delim, dtype);
+      return parse_lines<int32_t>(text, delim, dtype, missing);
     case at::kLong:
-      return parse_lines<int64_t>(text, delim, dtype);
+      return parse_lines<int64_t>(text, delim, dtype, missing);
     case at::kFloat:
-      return parse_lines<float>(text, delim, dtype);
+      return parse_lines<float>(text, delim, dtype, missing);
     default:
-      return parse_lines<double>(text, delim, dtype);
+      return parse_lines<double>(text, delim, dtype, missing);
   }
 }
 
@@ -183,9 +276,19 @@ void format_rows(const at::Tensor& t, char delim, std::string& out) {
 
 }  // namespace
 
+namespace {
+// What a CSV load checks before reading (io::check_csv_options).
+void check_options(const std::string& path, const LoadOptions& o) {
+  const std::string what = "load " + path;
+  check_csv_dtype(o.dtype, what);
+  if (o.header_lines < 0) throw ValueError(fmt::format("{}: header_lines must be >= 0", what));
+  check_missing(o, what);
+}
+}  // namespace
+
 ArrayInfo probe_csv(const std::string& path, const LoadOptions& o) {
-  check_csv_dtype(o.dtype, "load " + path);
-  if (o.header_lines < 0) throw ValueError(fmt::format("load {}: header_lines must be >= 0", path));
+  const std::string what = "load " + path;
+  check_options(path, o);
   Fd f(path);
   ArrayInfo info;
   info.format = Format::csv;
@@ -195,28 +298,38 @@ ArrayInfo probe_csv(const std::string& path, const LoadOptions& o) {
   info.type = dtype_name(o.dtype);
   int64_t off = skip_lines(f, o.header_lines), rows = 0, cols = -1;
   info.data_offset = off;
-  std::string line;
+  // The first row is kept (up to kFirstRow bytes) and parsed: a header line or another
+  // delimiter fails at plan time. Later lines are only counted.
+  constexpr size_t kFirstRow = size_t{1} << 20;
+  std::string first;
+  bool blank = true, first_whole = true;
+  int64_t line_no = o.header_lines + 1, first_line = -1, delims = 0;
   std::vector<char> buf(static_cast<size_t>(kStep));
   auto finish_line = [&] {
-    const std::string_view l = trim(line);
-    if (!l.empty()) {
+    if (!blank) {
       ++rows;
-      if (cols < 0) {
-        cols = 1;
-        for (char c : l) cols += c == o.delimiter;
-      }
+      if (cols < 0) cols = delims + 1, first_line = line_no;
     }
-    line.clear();
+    if (cols < 0) first.clear(), first_whole = true;
+    blank = true, delims = 0;
+    ++line_no;
   };
   while (true) {
     const ssize_t n = ::pread(f.fd, buf.data(), buf.size(), off);
     if (n <= 0) break;
     for (ssize_t i = 0; i < n; ++i) {
       const char c = buf[static_cast<size_t>(i)];
-      if (c == '\n')
+      if (c == '\n') {
         finish_line();
-      else if (line.size() < 64 || cols < 0)
-        line += c;  // only the first row's fields matter
+        continue;
+      }
+      if (c != ' ' && c != '\t' && c != '\r') blank = false;
+      if (cols >= 0) continue;  // only the first row's fields matter
+      delims += c == o.delimiter;
+      if (first.size() < kFirstRow)
+        first += c;
+      else
+        first_whole = false;
     }
     off += n;
   }
@@ -224,13 +337,18 @@ ArrayInfo probe_csv(const std::string& path, const LoadOptions& o) {
   info.shape = {rows, std::max<int64_t>(cols, 0)};
   info.nbytes = checked_nbytes(info.shape, itemsize(o.dtype), path);
   info.storage_bytes = off - info.data_offset;
+  if (cols > 0 && first_whole) {
+    const Parsed p = parse(first, o.delimiter, o.dtype, o.missing);
+    if (p.error_line >= 0)
+      throw ValueError(fmt::format("{}: line {}: {}{}", what, first_line, p.error,
+                                   p.error_empty ? "" : header_hint(first_line)));
+  }
   return info;
 }
 
 DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communicator& comm) {
   const std::string what = "load " + path;
-  check_csv_dtype(o.dtype, what);
-  if (o.header_lines < 0) throw ValueError(fmt::format("{}: header_lines must be >= 0", what));
+  check_options(path, o);
   if (o.slices.size() > 2)
     throw ValueError(fmt::format("{}: {} slices given for a 2-D CSV array", what, o.slices.size()));
   Split split = o.split;
@@ -282,7 +400,7 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
         if (static_cast<int64_t>(begin) >= hi - from) begin = text.size();  // no line starts in [lo, hi)
         text.erase(0, begin);
       }
-      parsed = parse(text, o.delimiter, o.dtype);
+      parsed = parse(text, o.delimiter, o.dtype, o.missing);
     });
   } catch (...) {
     mpi_close(f);
@@ -317,8 +435,14 @@ DNDarray load_csv(const std::string& path, const LoadOptions& o, const Communica
             fmt::format("{}: line {}: {} fields where line {} has {}", what, fr, qc, first_line, cols));
     }
     if (err >= 0) {
+      // The file's first row (no rank before had one, nor this one before the error):
+      // perhaps a header.
+      const bool first_row = value_error_first && cols < 0;
       agree(comm, [&] {
-        if (q == r) throw ValueError(fmt::format("{}: line {}: {}", what, err, parsed.error));
+        if (q == r)
+          throw ValueError(fmt::format(
+              "{}: line {}: {}{}", what, err, parsed.error,
+              first_row && parsed.error_in_first_row && !parsed.error_empty ? header_hint(err) : ""));
       });
     }
     if (mm >= 0)
@@ -391,3 +515,7 @@ void save_csv(const DNDarray& a, const std::string& tmp, const SaveOptions& o) {
 }
 
 }  // namespace dnd::io::detail
+
+namespace dnd::io {
+void check_csv_options(const std::string& path, const LoadOptions& o) { detail::check_options(path, o); }
+}  // namespace dnd::io

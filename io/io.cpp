@@ -74,13 +74,19 @@ ArrayInfo probe(const std::string& path, const std::string& dataset, Format form
   return probe(path, o);
 }
 
-std::vector<Entry> list(const std::string& path, Format format) {
-  const Format f = format_of(path, format);
+std::vector<Entry> list(const std::string& path, const LoadOptions& o) {
+  const Format f = format_of(path, o.format);
   if (f == Format::hdf5) return list_hdf5(path);
-  LoadOptions o;
-  o.format = f;
+  LoadOptions one = o;
+  one.format = f;
   const auto slash = path.find_last_of('/');
-  return {Entry{slash == std::string::npos ? path : path.substr(slash + 1), false, probe(path, o)}};
+  return {Entry{slash == std::string::npos ? path : path.substr(slash + 1), false, probe(path, one)}};
+}
+
+std::vector<Entry> list(const std::string& path, Format format) {
+  LoadOptions o;
+  o.format = format;
+  return list(path, o);
 }
 
 Shape selection_shape(const Shape& shape, const std::vector<Slice>& slices) {

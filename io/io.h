@@ -75,6 +75,10 @@ struct LoadOptions {
   int64_t header_lines = 0;
   char delimiter = ',';
   Dtype dtype = kDefaultDtype;
+  // CSV: the value of an empty (or whitespace-only) field, as numpy.genfromtxt's
+  // filling_values (NaN: floating dtypes only; integer dtypes take an integer in range);
+  // none: an empty field is an error.
+  std::optional<double> missing;
 };
 
 // HDF5 attribute values: a bool (h5py's enum), an integer (int64), a float (float64), a
@@ -145,13 +149,20 @@ struct Entry {
 ArrayInfo probe(const std::string& path, const std::string& dataset = "",
                 Format format = Format::automatic);
 // The same with load's options: the dataset, the format, and for CSV the header lines,
-// delimiter and dtype (a CSV's shape needs one pass over the file's lines).
+// delimiter and dtype (a CSV's shape needs one pass over the file's lines; its first row
+// is parsed too, so that a header line or a wrong delimiter fails here, with a hint).
 ArrayInfo probe(const std::string& path, const LoadOptions& o);
+// The checks of a CSV load's options that need no file: a CSV dtype, header lines >= 0,
+// a missing value of the dtype (NaN for floating dtypes only). ValueError / TypeError
+// naming "load PATH".
+void check_csv_options(const std::string& path, const LoadOptions& o);
 // The shape a load with these slices gives for an array of `shape` (numpy's rules);
 // ValueError for a zero step or more slices than axes.
 Shape selection_shape(const Shape& shape, const std::vector<Slice>& slices);
 // Every group and dataset of an HDF5 file (one entry for npy / CSV). No MPI.
 std::vector<Entry> list(const std::string& path, Format format = Format::automatic);
+// The same with load's options (a CSV's header lines, delimiter, dtype, missing).
+std::vector<Entry> list(const std::string& path, const LoadOptions& o);
 
 // Collective over comm: the array in `path`, split as asked (balanced blocks).
 DNDarray load(const std::string& path, const LoadOptions& o = {},

@@ -4,9 +4,14 @@
 #include "src/core/error.h"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
+#include <set>
+#include <thread>
 #include <tuple>
 
 namespace dnd::bench {
@@ -123,6 +128,7 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
                                                 o.ranks.size(), p, p == 1 ? "" : "s");
           std::vector<std::string> names;
           std::vector<std::vector<double>> step_times;
+          std::vector<size_t> timed;  // indices of pb.timed_steps in names
           StepClock clock;
           double work = pb.work;
           for (int i = -o.warmup; i < o.repeat; ++i) {
@@ -138,19 +144,36 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
             allreduce_(sub, vt, ReduceOp::max);
             if (names.empty()) {
               names = clock.names();
-              step_times.resize(names.size());
+              step_times.resize(names.size() + (pb.rest_step.empty() ? 0 : 1));
+              for (const std::string& t : pb.timed_steps) {
+                const size_t k =
+                    static_cast<size_t>(std::find(names.begin(), names.end(), t) - names.begin());
+                DND_ASSERT(k < names.size(), c.name + ": no step '" + t + "' to time");
+                timed.push_back(k);
+              }
             }
             DND_ASSERT(clock.names() == names, c.name + ": a run's steps differ from the first run's");
             if (clock.work() > 0) work = clock.work();
-            if (i >= 0) {
-              row.times.push_back(v.back());
-              for (size_t k = 0; k < names.size(); ++k) step_times[k].push_back(v[k]);
+            const double run_s = v.back();
+            double rest = run_s, figure = run_s;
+            for (size_t k = 0; k < names.size(); ++k) rest -= v[k];
+            if (!timed.empty()) {
+              figure = 0;
+              for (size_t k : timed) figure += v[k];
             }
-            progress.run_done(label, i, o.warmup, o.repeat, v.back());
+            if (i >= 0) {
+              row.times.push_back(figure);
+              if (!timed.empty()) row.run_times.push_back(run_s);
+              for (size_t k = 0; k < names.size(); ++k) step_times[k].push_back(v[k]);
+              if (!pb.rest_step.empty()) step_times.back().push_back(rest);
+            }
+            progress.run_done(label, i, o.warmup, o.repeat, figure);
           }
           row.t = stats_of(row.times);
+          if (!row.run_times.empty()) row.run = stats_of(row.run_times);
+          if (!pb.rest_step.empty()) names.push_back(pb.rest_step);
           for (size_t k = 0; k < names.size(); ++k)
-            row.steps.push_back(StepStats{names[k], stats_of(step_times[k])});
+            row.steps.push_back(StepStats{names[k], stats_of(step_times[k]), step_times[k]});
           double figure_s = row.t.median;
           if (!pb.figure_step.empty()) {
             figure_s = kNaN;
@@ -205,6 +228,160 @@ void compare_with(Study& s, const Study& old) {
     r.old_median = it->second;
     r.ratio = r.t.median / r.old_median;
   }
+}
+
+// ---- the machine ---------------------------------------------------------------------------
+
+namespace {
+
+// The CPUs of a cgroup's quota (cgroup v2 cpu.max, else v1 cfs_quota_us / cfs_period_us),
+// rounded up; 0 when there is none. A container limited to 2 CPUs of 64 shows all 64 in
+// its affinity mask.
+int cgroup_quota() {
+  double quota = -1, period = 0;
+  if (std::ifstream f("/sys/fs/cgroup/cpu.max"); f) {
+    std::string q;
+    if (f >> q >> period && q != "max") quota = std::atof(q.c_str());
+  } else {
+    std::ifstream fq("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), fp("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    if (!(fq >> quota && fp >> period)) quota = -1;
+  }
+  if (!(quota > 0 && period > 0)) return 0;
+  return std::max(1, static_cast<int>(std::ceil(quota / period - 1e-9)));
+}
+
+std::string host_name() {
+  char h[256] = {0};
+  gethostname(h, sizeof(h) - 1);
+  return h;
+}
+
+// A place as int64 words for one allgather: cpus, quota, the host name (kHostWords
+// words) and the affinity mask (kMaskWords words of 64 CPUs each).
+constexpr size_t kHostWords = 32, kMaskWords = CPU_SETSIZE / 64;
+
+}  // namespace
+
+RankPlace this_place() {
+  RankPlace p;
+  p.host = host_name();
+  p.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) p.allowed.push_back(c);
+  } else {
+    for (int c = 0; c < p.cpus; ++c) p.allowed.push_back(c);
+  }
+  p.quota = cgroup_quota();
+  return p;
+}
+
+std::vector<RankPlace> gather_places(const Communicator& comm) {
+  const RankPlace me = this_place();
+  std::vector<int64_t> w(2 + kHostWords + kMaskWords, 0);
+  w[0] = me.cpus;
+  w[1] = me.quota;
+  for (size_t i = 0; i < me.host.size() && i < kHostWords * 8 - 1; ++i)
+    w[2 + i / 8] |= static_cast<int64_t>(static_cast<unsigned char>(me.host[i])) << (8 * (i % 8));
+  for (int c : me.allowed) w[2 + kHostWords + c / 64] |= int64_t{1} << (c % 64);
+  const std::vector<int64_t> all = allgather_values(comm, w);
+  std::vector<RankPlace> places;
+  for (size_t r = 0; r < all.size() / w.size(); ++r) {
+    const int64_t* x = all.data() + r * w.size();
+    RankPlace p;
+    p.cpus = static_cast<int>(x[0]);
+    p.quota = static_cast<int>(x[1]);
+    for (size_t i = 0; i < kHostWords * 8; ++i) {
+      const char ch = static_cast<char>((x[2 + i / 8] >> (8 * (i % 8))) & 0xff);
+      if (ch == 0) break;
+      p.host += ch;
+    }
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if ((x[2 + kHostWords + c / 64] >> (c % 64)) & 1) p.allowed.push_back(c);
+    places.push_back(std::move(p));
+  }
+  return places;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  // x86 names it "model name"; some other architectures "cpu model" or "Processor".
+  for (int n = 0; n < 10000 && std::getline(f, line); ++n)
+    for (const char* key : {"model name", "cpu model", "Processor"})
+      if (line.rfind(key, 0) == 0) {
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const size_t b = line.find_first_not_of(" \t", colon + 1);
+        if (b != std::string::npos) return line.substr(b);
+      }
+  return "unknown";
+}
+
+void place_rows(Study& s, const std::vector<RankPlace>& places, int threads) {
+  int most = 0;
+  for (Row& r : s.rows) {
+    most = std::max(most, r.ranks);
+    // Per host: its ranks and the CPUs they may use together.
+    std::map<std::string, std::pair<int, std::set<int>>> nodes;
+    std::map<std::string, int> quota;
+    for (int k = 0; k < r.ranks && k < static_cast<int>(places.size()); ++k) {
+      const RankPlace& p = places[static_cast<size_t>(k)];
+      auto& [n, cpus] = nodes[p.host];
+      ++n;
+      cpus.insert(p.allowed.begin(), p.allowed.end());
+      if (p.quota > 0) {
+        auto q = quota.find(p.host);
+        if (q == quota.end())
+          quota.emplace(p.host, p.quota);
+        else
+          q->second = std::min(q->second, p.quota);
+      }
+    }
+    // The node most over (or least under) its cores.
+    double worst = -1;
+    for (const auto& [host, nc] : nodes) {
+      int cores = std::max(1, static_cast<int>(nc.second.size()));
+      if (quota.count(host)) cores = std::min(cores, quota[host]);
+      const double load = static_cast<double>(nc.first) * std::max(1, threads) / cores;
+      if (load > worst) {
+        worst = load;
+        r.node_ranks = nc.first;
+        r.node_cores = cores;
+      }
+    }
+    r.oversubscribed = static_cast<int64_t>(r.node_ranks) * std::max(1, threads) > r.node_cores;
+  }
+  std::set<std::string> hosts;
+  for (int k = 0; k < most && k < static_cast<int>(places.size()); ++k)
+    hosts.insert(places[static_cast<size_t>(k)].host);
+  s.context.hosts.assign(hosts.begin(), hosts.end());
+  s.context.nodes = static_cast<int>(hosts.size());
+}
+
+std::string oversubscription_warning(const Study& s) {
+  std::vector<int> at;
+  int ranks = 0, cores = 0;
+  for (const Row& r : s.rows)
+    if (r.oversubscribed && std::find(at.begin(), at.end(), r.ranks) == at.end()) {
+      at.push_back(r.ranks);
+      if (ranks == 0) std::tie(ranks, cores) = std::make_pair(r.node_ranks, r.node_cores);
+    }
+  if (at.empty()) return "";
+  std::sort(at.begin(), at.end());
+  std::string list;
+  for (size_t i = 0; i < at.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == at.size() ? " and " : ", ") + std::to_string(at[i]);
+  const int t = s.context.threads;
+  // The part before "; " is the plots' first line of it.
+  return fmt::format(
+      "WARNING: oversubscribed at {} rank{}: {} rank{} x {} thread{} per rank on a node with {} "
+      "core{} for them; ranks that share cores measure the sharing, not how dnd scales (use fewer "
+      "ranks or threads per rank, or more nodes)",
+      list, at.size() == 1 && at[0] == 1 ? "" : "s", ranks, ranks == 1 ? "" : "s", t, t == 1 ? "" : "s",
+      cores, cores == 1 ? "" : "s");
 }
 
 }  // namespace dnd::bench

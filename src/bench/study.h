@@ -83,6 +83,16 @@ struct Problem {
   // more than what the figure is about (a pipeline that makes its input, then maps it);
   // "" for the whole run.
   std::string figure_step;
+  // The steps whose sum is the run's time (dnd bench --time: a pipeline's set-up, such as
+  // making random input, stays out of the figure): each repeat's time is then the sum of
+  // these steps (each the slowest rank's), Row::run keeps the whole run's. Empty: the
+  // whole run.
+  std::vector<std::string> timed_steps;
+  // When set, one more step of this name after the run's own: the whole run minus the sum
+  // of its steps (each the slowest rank's), in each repeat, so that the steps add up to
+  // the run (a pipeline's time outside its steps: the executor's set-up and commit). It
+  // may be slightly negative when different ranks were the slowest in different steps.
+  std::string rest_step;
   // Extra figures, measured once after the repeats and the baseline, collective over the
   // problem's communicator, the same names on every rank. row: the times so far (run and
   // steps, slowest rank); baseline_s: Problem::baseline's seconds (NaN when none). May be
@@ -128,6 +138,7 @@ struct Stats {
 struct StepStats {
   std::string name;
   Stats t;
+  std::vector<double> times;  // every timed repeat (slowest rank), in order
 };
 
 // One case in one mode at one rank count.
@@ -136,9 +147,17 @@ struct Row {
   int ranks = 0;
   int64_t size = 0;  // the size at this rank count
   std::string shape;
-  Stats t;                    // the whole run, slowest rank
+  Stats t;                    // the whole run (or the timed steps), slowest rank
   std::vector<double> times;  // every timed repeat (slowest rank), in order
   std::vector<StepStats> steps;
+  // With Problem::timed_steps: t and times are the sums of those steps, run and run_times
+  // the whole run's (else run_times is empty).
+  Stats run;
+  std::vector<double> run_times;
+  // Where the ranks ran (place_rows): the most loaded node's ranks and the cores they may
+  // use there; oversubscribed when its ranks x threads per rank exceed those cores.
+  int node_ranks = 0, node_cores = 0;
+  bool oversubscribed = false;
   std::string unit;
   double value = kNaN;           // work / median / unit_scale
   std::string baseline_name;     // the case's baseline (solo or at these ranks)
@@ -155,7 +174,14 @@ struct Row {
 struct Context {
   std::string host, date, version, command, source, hash, launcher, torch, blas;
   int world_ranks = 0, threads = 0, repeat = 0, warmup = 0;
-  std::string compare;  // the --compare file, if any
+  std::string compare;             // the --compare file, if any
+  std::vector<std::string> timed;  // --time: the steps the times count; empty: whole runs
+  // The machine: rank 0's CPU model and logical CPUs (cores), the nodes (distinct host
+  // names) of the ranks, and the warning of oversubscription_warning ("" when none).
+  std::string cpu_model;
+  int cores = 0, nodes = 0;
+  std::vector<std::string> hosts;
+  std::string warning;
 };
 
 struct CaseInfo {
@@ -188,6 +214,32 @@ void derive_scaling(Study& s);
 
 // Fills old_median and ratio for the rows that `old` has (same case, mode and ranks).
 void compare_with(Study& s, const Study& old);
+
+// Where one rank runs: its host, the logical CPUs of the host, the CPUs it may run on
+// (its affinity mask) and a CPU quota of its cgroup (0 when none).
+struct RankPlace {
+  std::string host;
+  int cpus = 0;
+  std::vector<int> allowed;
+  int quota = 0;
+};
+
+// This process's place.
+RankPlace this_place();
+
+// Collective over comm: every rank's place, in rank order.
+std::vector<RankPlace> gather_places(const Communicator& comm);
+
+// The CPU model of this machine ("model name" of /proc/cpuinfo), or "unknown".
+std::string cpu_model();
+
+// Fills every row's node_ranks, node_cores and oversubscribed (a row at p ranks ran on
+// the first p places with `threads` threads per rank), and the context's nodes and hosts
+// (over the first places of the largest rank count).
+void place_rows(Study& s, const std::vector<RankPlace>& places, int threads);
+
+// "WARNING: ..." naming the rank counts whose rows are oversubscribed, "" when none.
+std::string oversubscription_warning(const Study& s);
 
 // fnv1a_hex: the 64-bit FNV-1a of src/core/hash.h, as 16 hex digits.
 inline std::string fnv1a_hex(const std::string& text) { return fnv1a64_hex(text); }

@@ -20,6 +20,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -775,8 +776,27 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
 // ---- pipelines ---------------------------------------------------------------------------
 
 Case pipeline_case(const std::string& path, const std::vector<std::string>& sets,
-                   const std::string& scale) {
+                   const std::string& scale, const std::vector<std::string>& time_opt) {
   const pipeline::Document doc = pipeline::load_document(path, sets);
+  // --time wins over the pipeline's own `timed:` list (its ids are checked when it loads).
+  std::vector<std::string> timed = time_opt;
+  if (timed.empty())
+    for (const auto& [id, mark] : doc.timed) timed.push_back(id);
+  {
+    std::vector<std::string> ids;
+    for (const pipeline::Step& st : doc.steps) ids.push_back(st.id);
+    std::string list;
+    for (const std::string& n : ids) list += (list.empty() ? "" : ", ") + n;
+    for (size_t i = 0; i < timed.size(); ++i) {
+      const std::string& t = timed[i];
+      if (std::find(ids.begin(), ids.end(), t) == ids.end())
+        throw ValueError(fmt::format("--time: {} has no step '{}'{} (its steps: {})", path, t,
+                                     did_you_mean(t, ids), list));
+      if (std::find(timed.begin(), timed.begin() + static_cast<std::ptrdiff_t>(i), t) !=
+          timed.begin() + static_cast<std::ptrdiff_t>(i))
+        throw ValueError(fmt::format("--time: the step '{}' is given twice", t));
+    }
+  }
   std::string param = scale, value;
   if (const size_t eq = scale.find('='); eq != std::string::npos) {
     param = scale.substr(0, eq);
@@ -834,6 +854,10 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
   c.definition = text.str();
   for (const std::string& s : sets) c.definition += "\n--set " + s;
   c.definition += "\n--scale " + scale;
+  if (!timed.empty()) {
+    c.definition += "\n--time ";
+    for (size_t i = 0; i < timed.size(); ++i) c.definition += (i ? "," : "") + timed[i];
+  }
   // The sets at a size: the user's, then the scaled param (the last --set wins).
   auto sets_at = [sets, param](int64_t size) {
     std::vector<std::string> s = sets;
@@ -848,7 +872,7 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
         pipeline::make_plan(d, p);
       }
   };
-  c.make = [path, sets_at](const Communicator& comm, int64_t size) {
+  c.make = [path, sets_at, timed](const Communicator& comm, int64_t size) {
     struct Loaded {
       pipeline::Document doc;
       std::unique_ptr<pipeline::Plan> plan;
@@ -858,6 +882,10 @@ Case pipeline_case(const std::string& path, const std::vector<std::string>& sets
     l->plan = std::make_unique<pipeline::Plan>(pipeline::make_plan(l->doc, comm.size()));
     Problem p;
     p.shape = fmt::format("{} steps", l->plan->steps.size());
+    p.timed_steps = timed;
+    // The executor's own work between and around the steps (its set-up, committing the
+    // saves) is part of the run: shown as a step of its own, so that the steps add up.
+    p.rest_step = "(outside steps)";
     p.run = [l, comm](StepClock& clock) {
       static std::FILE* devnull = std::fopen("/dev/null", "w");
       pipeline::RunOptions o;

@@ -46,9 +46,12 @@ std::vector<Case> workload_cases(const std::string& name, const WorkloadOptions&
 
 // A pipeline file as a case. `scale` names the param that weak scaling multiplies by the
 // rank count ("n", or "n=4096" to set its value at one rank); empty: strong scaling only.
-// The file is read (and its param checked) now; Case::check plans it at a size. Throws
-// pipeline::PipelineError for an invalid file, dnd::ValueError for a bad scale.
+// `timed` (--time): the step ids whose sum is the time of a run (empty: the whole run).
+// The file is read (and its param and timed steps checked) now; Case::check plans it at
+// a size. Its runs have one more step, "(outside steps)": the run minus its steps. Throws
+// pipeline::PipelineError for an invalid file, dnd::ValueError for a bad scale or an
+// unknown timed step (with the nearest id).
 Case pipeline_case(const std::string& path, const std::vector<std::string>& sets,
-                   const std::string& scale);
+                   const std::string& scale, const std::vector<std::string>& timed = {});
 
 }  // namespace dnd::bench

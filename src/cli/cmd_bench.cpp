@@ -44,7 +44,8 @@ struct BenchArgs {
   std::string pipeline, workload, ranks, mode = "strong", scale, out = "bench-results", compare,
                                          split_pair, launcher;
   std::string io_format = "h5", scratch;
-  bool io_sync = false;
+  std::string time;  // --time STEP,...: the pipeline steps a run's time counts
+  bool io_sync = false, log = false;
   std::vector<std::string> sets;
   int repeat = 5, warmup = 1, threads = 0;
   int64_t size = 0, cols = 0;
@@ -94,8 +95,27 @@ std::vector<std::string> modes_of(const std::string& mode) {
 struct Prepared {
   std::vector<bench::Case> cases;
   std::vector<std::string> modes;
+  std::vector<std::string> timed;  // --time
   std::unique_ptr<bench::Study> old;
 };
+
+// --time a,b,c: the step ids, in order.
+std::vector<std::string> parse_time(const std::string& text) {
+  std::vector<std::string> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string id = text.substr(pos, comma - pos);
+    if (id.empty())
+      throw UsageError(
+          fmt::format("--time {}: expected the ids of pipeline steps separated by commas, as in "
+                      "--time kmeans or --time resplit,kmeans",
+                      text));
+    ids.push_back(id);
+    pos = comma + 1;
+  }
+  return ids;
+}
 
 // The io workloads' files: --scratch, else a directory under --out removed afterwards.
 std::string scratch_dir(const BenchArgs& a) {
@@ -112,6 +132,10 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
         "--scale");
   if (!a.workload.empty() && (!a.scale.empty() || !a.sets.empty()))
     throw UsageError("--scale and --set are for pipelines; a built-in workload takes --size");
+  if (!a.workload.empty() && !a.time.empty())
+    throw UsageError(
+        "--time is for pipelines: it names the steps of the pipeline file whose time counts");
+  if (!a.time.empty()) p.timed = parse_time(a.time);
   if (a.repeat < 1) throw UsageError(fmt::format("--repeat must be at least 1, got {}", a.repeat));
   if (a.warmup < 0) throw UsageError(fmt::format("--warmup must be 0 or more, got {}", a.warmup));
   p.modes = modes_of(a.mode);
@@ -121,7 +145,11 @@ Prepared prepare(const BenchArgs& a, const std::vector<int>& ranks) {
           a.workload,
           bench::WorkloadOptions{a.size, a.split_pair, a.io_format, scratch_dir(a), a.io_sync, a.cols});
     } else {
-      p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale));
+      // No --time: the pipeline's own `timed:` list, if it has one.
+      if (p.timed.empty())
+        for (const auto& [id, mark] : pipeline::load_document(a.pipeline, a.sets).timed)
+          p.timed.push_back(id);
+      p.cases.push_back(bench::pipeline_case(a.pipeline, a.sets, a.scale, p.timed));
       if (!p.cases.back().weak_ok && std::count(p.modes.begin(), p.modes.end(), "weak"))
         throw UsageError(
             fmt::format("--mode {} needs --scale PARAM: weak scaling grows a param of {} with the ranks",
@@ -163,7 +191,9 @@ std::string command_of(const BenchArgs& a, const std::string& ranks) {
   if (a.cols) c += fmt::format(" --cols {}", a.cols);
   if (!a.scale.empty()) c += " --scale " + a.scale;
   for (const std::string& s : a.sets) c += " --set " + s;
+  if (!a.time.empty()) c += " --time " + a.time;
   if (a.threads) c += fmt::format(" --threads {}", a.threads);
+  if (a.log) c += " --log";
   if (!a.launcher.empty()) c += " --launcher " + a.launcher;
   return c;
 }
@@ -193,19 +223,28 @@ void fill_context(bench::Study& s, const BenchArgs& a, const Prepared& p, const 
   c.repeat = a.repeat;
   c.warmup = a.warmup;
   c.compare = a.compare;
+  c.timed = p.timed;
+  // This machine's (rank 0's); a --launcher study takes them from its launches.
+  c.cpu_model = bench::cpu_model();
+  c.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // Rank 0: --compare, the files, the table.
 void finish(bench::Study& s, const BenchArgs& a, const Prepared& p, const Global& g) {
   if (p.old) bench::compare_with(s, *p.old);
-  const std::vector<std::string> paths = bench::write_outputs(s, a.out);
+  std::vector<std::string> removed;
+  const std::vector<std::string> paths =
+      bench::write_outputs(s, a.out, bench::PlotOptions{a.log}, &removed);
   if (!g.quiet && !a.quiet) {
     fmt::print("{}\n", bench::format_table(s));
     // The table reaches stdout before the note reaches stderr: a log of both keeps
     // the table's lines whole (the smoke test reads such a log).
     std::fflush(stdout);
-    fmt::print(stderr, "dnd bench: wrote {}/results.json, results.csv and {} plot{} in {}/plots\n",
-               a.out, paths.size() - 2, paths.size() == 3 ? "" : "s", a.out);
+    fmt::print(stderr, "dnd bench: wrote {}/results.json, results.csv and {} plot{} in {}/plots{}\n",
+               a.out, paths.size() - 2, paths.size() == 3 ? "" : "s", a.out,
+               removed.empty() ? ""
+                               : fmt::format(" (removed {} plot{} of an earlier study there)",
+                                             removed.size(), removed.size() == 1 ? "" : "s"));
   }
 }
 
@@ -244,7 +283,21 @@ int run_in_job(BenchArgs& a, const Global& g) {
     return kExitUsage;
   }
 
+  // Where every rank runs (collective): the nodes, and whether some rank count puts more
+  // ranks x threads on a node than it has cores.
+  const std::vector<bench::RankPlace> places = bench::gather_places(world);
   const bool talk = root && !g.quiet && !a.quiet;
+  if (talk) {
+    bench::Study plan;  // the rows to come, to warn before the sweep
+    plan.context.threads = threads();
+    for (int r : ranks) {
+      plan.rows.emplace_back();
+      plan.rows.back().ranks = r;
+    }
+    bench::place_rows(plan, places, threads());
+    const std::string warning = bench::oversubscription_warning(plan);
+    if (!warning.empty()) fmt::print(stderr, "dnd bench: {}\n", warning);
+  }
   if (talk) {
     std::string names;
     for (const bench::Case& c : p.cases) names += (names.empty() ? "" : ", ") + c.name;
@@ -268,6 +321,8 @@ int run_in_job(BenchArgs& a, const Global& g) {
     ::rmdir(scratch_dir(a).c_str());  // only if the io workloads left it empty
   if (root) {
     fill_context(s, a, p, ranks, world.size(), threads());
+    bench::place_rows(s, places, threads());
+    s.context.warning = bench::oversubscription_warning(s);
     if (a.part)
       bench::write_outputs(s, a.out);
     else
@@ -336,6 +391,7 @@ int run_launches(BenchArgs& a, const Global& g) {
       if (a.cols) args.insert(args.end(), {"--cols", std::to_string(a.cols)});
       if (!a.scale.empty()) args.insert(args.end(), {"--scale", a.scale});
       for (const std::string& s : a.sets) args.insert(args.end(), {"--set", s});
+      if (!a.time.empty()) args.insert(args.end(), {"--time", a.time});
       if (!first) args.push_back("--no-baselines");  // measured once, by the first launch
       if (g.quiet || a.quiet) args.push_back("--quiet");
       if (!g.quiet && !a.quiet) {
@@ -350,7 +406,15 @@ int run_launches(BenchArgs& a, const Global& g) {
         return kExitFailure;
       }
       bench::Study part = bench::read_json(dir + "/results.json");
-      if (first) merged.cases = part.cases;
+      if (first) {
+        merged.cases = part.cases;
+        merged.context.cpu_model = part.context.cpu_model;  // the machine of the ranks
+        merged.context.cores = part.context.cores;
+      }
+      for (const std::string& h : part.context.hosts)
+        if (std::find(merged.context.hosts.begin(), merged.context.hosts.end(), h) ==
+            merged.context.hosts.end())
+          merged.context.hosts.push_back(h);
       for (bench::Row& row : part.rows) {
         // The one-process baselines come from the first launch.
         for (const bench::CaseInfo& c : merged.cases)
@@ -376,7 +440,14 @@ int run_launches(BenchArgs& a, const Global& g) {
                             std::make_tuple(case_index(y.case_name), y.mode != "strong", y.ranks);
                    });
   bench::derive_scaling(merged);
+  const bench::Context machine = merged.context;
   fill_context(merged, a, p, ranks, ranks.back(), threads);
+  merged.context.cpu_model = machine.cpu_model;
+  merged.context.cores = machine.cores;
+  merged.context.hosts = machine.hosts;
+  std::sort(merged.context.hosts.begin(), merged.context.hosts.end());
+  merged.context.nodes = static_cast<int>(machine.hosts.size());
+  merged.context.warning = bench::oversubscription_warning(merged);
   finish(merged, a, p, g);
   return kExitOk;
 }
@@ -411,12 +482,18 @@ Command add_bench(CLI::App& root, const Global& g) {
   app->add_option("--scale", a->scale,
                   "pipelines: the param weak scaling multiplies by the ranks (n, or n=4096)");
   app->add_option("--set", a->sets, "pipelines: override a param, key=value (repeatable)")->take_all();
+  app->add_option("--time", a->time,
+                  "pipelines: time only these steps, e.g. --time kmeans (set-up such as random "
+                  "input stays out of the times)");
   app->add_option("--repeat", a->repeat, "timed runs per size")->capture_default_str();
   app->add_option("--warmup", a->warmup, "discarded runs first")->capture_default_str();
   app->add_option("--threads", a->threads,
                   "torch threads per rank (default: DND_NUM_THREADS, else cores / ranks)");
-  app->add_option("-o,--out", a->out, "directory for results.json, results.csv and plots/")
+  app->add_option("-o,--out", a->out,
+                  "directory for results.json, results.csv and plots/ (plots of an earlier study "
+                  "there are replaced)")
       ->capture_default_str();
+  app->add_flag("--log", a->log, "log-log time and speedup plots");
   app->add_option("--compare", a->compare,
                   "an earlier results.json: adds time / old time for the same rows");
   app->add_option("--launcher", a->launcher, "start each rank count as its own launch: mpirun or srun")

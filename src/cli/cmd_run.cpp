@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <filesystem>
@@ -30,6 +31,7 @@ struct RunArgs {
   bool force = false;
   bool no_sync = false;
   bool dry_run = false;
+  bool json = false;
   pipeline::CheckpointOptions ck;
 };
 
@@ -146,7 +148,12 @@ int run_pipeline(const RunArgs& a, const Global& g) {
   pipeline::Checkpointer checkpoints(*plan, std::move(ckplan), world, o.sync);
   o.checkpoints = &checkpoints;
   try {
-    pipeline::execute(*plan, world, o);
+    const pipeline::RunResult r = pipeline::execute(*plan, world, o);
+    // --json: the run's summary, the last line of standard output (after print steps).
+    if (a.json && world.rank() == 0) {
+      fmt::print("{}\n", pipeline::run_summary_json(*plan, r, world.size(), -1));
+      std::fflush(stdout);
+    }
   } catch (const pipeline::StopRequested& e) {  // on every rank alike: no output was changed
     if (world.rank() == 0)
       fmt::print(stderr,
@@ -177,10 +184,15 @@ Command add_run(CLI::App& root, const Global& g) {
                 "do not sync saved files to the device before renaming them (scratch data; also "
                 "defaults: {sync: false})");
   app->add_flag("--dry-run", args->dry_run, "plan only: print what `dnd plan` prints, run nothing");
+  app->add_flag("--json", args->json,
+                "at the end, print the run's summary (steps, times, outputs written, params in "
+                "effect, pipeline hash) as one JSON line on standard output; with --dry-run, "
+                "the plan as JSON");
   add_checkpoint_options(app, args->ck);
   Command c{app, [args, &g] {
               if (args->dry_run)
-                return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, false, &args->ck);
+                return print_plan(args->file, args->sets, g.nranks > 0 ? g.nranks : 1, args->json,
+                                  &args->ck);
               return run_pipeline(*args, g);
             }};
   c.without_mpi = [args] { return args->dry_run; };

@@ -59,6 +59,9 @@ Command add_jobs(CLI::App& root, const Global& g);
 Command add_inspect(CLI::App& root, const Global& g);
 Command add_bench(CLI::App& root, const Global& g);
 Command add_checkpoints(CLI::App& root, const Global& g);
+// dnd completion bash|zsh and dnd man, generated from `root` (cmd_reference.cpp).
+Command add_completion(CLI::App& root, const Global& g);
+Command add_man(CLI::App& root, const Global& g);
 
 // did_you_mean: core/text.h.
 
@@ -89,7 +92,7 @@ struct UsageError : std::runtime_error {
   bool bare = false;
 };
 
-// Exit codes of DESIGN.md.
+// Exit codes (README "The dnd command", docs/ARCHITECTURE.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;

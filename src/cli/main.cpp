@@ -1,5 +1,5 @@
 // dnd: the command-line entry point. Parses flags, starts MPI, dispatches to one
-// subcommand, and turns errors into DESIGN.md's exit codes: 2 for invalid input (nothing
+// subcommand, and turns errors into the exit codes of docs/ARCHITECTURE.md: 2 for invalid input (nothing
 // ran), 1 for a failure while running (one message naming the rank).
 #include "src/cli/commands.h"
 #include "src/core/collectives.h"
@@ -60,10 +60,10 @@ int main(int argc, char** argv) {
 
   // Global options may also follow the subcommand: dnd run pipe.yaml -n 4.
   app.fallthrough();
-  std::vector<Command> commands{add_demo(app, g),       add_info(app, g),     add_run(app, g),
-                                add_plan(app, g),       add_validate(app, g), add_ops(app, g),
-                                add_jobs(app, g),       add_inspect(app, g),  add_bench(app, g),
-                                add_checkpoints(app, g)};
+  std::vector<Command> commands{add_demo(app, g),        add_info(app, g),       add_run(app, g),
+                                add_plan(app, g),        add_validate(app, g),   add_ops(app, g),
+                                add_jobs(app, g),        add_inspect(app, g),    add_bench(app, g),
+                                add_checkpoints(app, g), add_completion(app, g), add_man(app, g)};
 
   std::vector<std::string> names;
   for (const Command& c : commands) names.push_back(c.app->get_name());

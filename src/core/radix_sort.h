@@ -85,11 +85,12 @@ void sort(T* v, int64_t* idx, int64_t n, T* sv, int64_t* si, bool descending) {
 
 }  // namespace radix_detail
 
-// Sorts v[0..n) in place, ascending (NaN last); `scratch` holds n values (its contents are
-// lost).
+// Sorts v[0..n) in place, ascending (NaN last) or descending (NaN first), stably (equal
+// values, -0.0 and 0.0 among them, keep their order); `scratch` holds n values (its
+// contents are lost).
 template <typename T>
-void radix_sort(T* v, int64_t n, T* scratch) {
-  radix_detail::sort<false>(v, nullptr, n, scratch, nullptr, false);
+void radix_sort(T* v, int64_t n, T* scratch, bool descending = false) {
+  radix_detail::sort<false>(v, nullptr, n, scratch, nullptr, descending);
 }
 
 // A stable sort of v[0..n) carrying idx[0..n) along (LSD radix sort is stable: equal

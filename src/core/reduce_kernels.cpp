@@ -51,6 +51,10 @@ void col_sumsq(const float* x, int64_t R, int64_t ld, int64_t n, const float* ce
 void col_sumsq(const double* x, int64_t R, int64_t ld, int64_t n, const double* center, double* out) {
   DND_DISPATCH(col_sumsq(x, R, ld, n, center, out));
 }
+void col_moments(const float* x, int64_t R, int64_t ld, int64_t n, const double* shift, double* sum,
+                 double* sumsq) {
+  DND_DISPATCH(col_moments(x, R, ld, n, shift, sum, sumsq));
+}
 void col_extreme(const float* x, int64_t R, int64_t ld, int64_t n, bool is_max, float* out) {
   DND_DISPATCH(col_extreme(x, R, ld, n, is_max, out));
 }

@@ -23,6 +23,13 @@ void col_sum(const int64_t* x, int64_t R, int64_t ld, int64_t n, int64_t* out);
 void col_sumsq(const float* x, int64_t R, int64_t ld, int64_t n, const float* center, float* out);
 void col_sumsq(const double* x, int64_t R, int64_t ld, int64_t n, const double* center, double* out);
 
+// Shifted moments in one read of x: sum[j] = sum_i (x[i, j] - shift[j]) and
+// sumsq[j] = sum_i (x[i, j] - shift[j])^2, in float64. With shift a value near the column's
+// mean (a row of the data), (sumsq - sum^2 / R) / R is its variance without the
+// cancellation of E[x^2] - E[x]^2 (standardize of float32 tables).
+void col_moments(const float* x, int64_t R, int64_t ld, int64_t n, const double* shift, double* sum,
+                 double* sumsq);
+
 // out[j] = min_i / max_i x[i, j]; R >= 1. NaN in a column gives NaN (numpy).
 void col_extreme(const float* x, int64_t R, int64_t ld, int64_t n, bool is_max, float* out);
 void col_extreme(const double* x, int64_t R, int64_t ld, int64_t n, bool is_max, double* out);

@@ -5,6 +5,7 @@
 #include "dnd/version.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <fmt/format.h>
 #include <torch/version.h>
 
@@ -125,20 +126,39 @@ std::string blas_info() {
   return where;
 }
 
-std::string runtime_report() {
+RuntimeFacts runtime_facts() {
   char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
   int len = 0;
   MPI_Get_library_version(mpi_version, &len);
-  std::string mpi(mpi_version, static_cast<size_t>(len));
-  if (auto nl = mpi.find_first_of(",\n"); nl != std::string::npos) mpi.resize(nl);
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  RuntimeFacts f;
+  f.mpi.assign(mpi_version, static_cast<size_t>(len));
+  if (auto nl = f.mpi.find_first_of(",\n"); nl != std::string::npos) f.mpi.resize(nl);
+  MPI_Comm_size(MPI_COMM_WORLD, &f.ranks);
+  f.dnd = DND_VERSION_STRING;
+  f.torch = TORCH_VERSION;
+  f.blas = blas_info();
+  f.node_ranks = node_local_size();
+  f.threads = threads();
+  f.allocator =
+      memory::caching_enabled() ? "caching (large blocks reused, huge pages advised)" : "system";
+  const auto& cuda = at::detail::getCUDAHooks();
+  f.cuda = cuda.hasCUDA();
+  f.gpus = f.cuda ? static_cast<int>(cuda.getNumGPUs()) : 0;
+  f.transfers =
+      single_copy_enabled() ? "single-copy between ranks of this node (process_vm_readv)" : "MPI";
+  return f;
+}
+
+std::string runtime_report() {
+  const RuntimeFacts f = runtime_facts();
   return fmt::format(
       "dnd {}\n  torch     {}\n  MPI       {}\n  BLAS      {}\n  ranks     {} ({} on this node)\n"
-      "  threads   {} per rank\n  allocator {}\n  transfers {}\n",
-      DND_VERSION_STRING, TORCH_VERSION, mpi, blas_info(), size, node_local_size(), threads(),
-      memory::caching_enabled() ? "caching (large blocks reused, huge pages advised)" : "system",
-      single_copy_enabled() ? "single-copy between ranks of this node (process_vm_readv)" : "MPI");
+      "  threads   {} per rank\n  GPUs      {}\n  allocator {}\n  transfers {}\n",
+      f.dnd, f.torch, f.mpi, f.blas, f.ranks, f.node_ranks, f.threads,
+      !f.cuda       ? std::string("none (this libtorch has no CUDA)")
+      : f.gpus == 0 ? std::string("none visible")
+                    : fmt::format("{} visible", f.gpus),
+      f.allocator, f.transfers);
 }
 
 void abort_all(int code) {

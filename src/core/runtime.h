@@ -39,6 +39,14 @@ int threads();
 // Which BLAS torch's matrix products run on, e.g.
 // "OpenBLAS 0.3.21 (openmp) core=Haswell, /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3".
 std::string blas_info();
+// What dnd runs on: `dnd info` prints it as text or, with --json, as one object.
+struct RuntimeFacts {
+  std::string dnd, torch, mpi, blas, allocator, transfers;
+  int ranks = 1, node_ranks = 1, threads = 1;
+  bool cuda = false;  // this libtorch was built with CUDA
+  int gpus = 0;       // GPUs visible to this rank
+};
+RuntimeFacts runtime_facts();
 // Several lines: dnd, torch, MPI library, BLAS, threads, ranks.
 std::string runtime_report();
 

@@ -19,12 +19,13 @@ namespace dnd {
 
 namespace {
 
+bool radix_sortable(const at::Tensor& t);
+
 // torch's stable sort along `axis` of a local block: (values, indices), both contiguous.
 // A 1-D CPU block: the same order from an LSD radix sort (radix_sort.h), several times
 // faster than torch 1.13's sort at 1e7 values and more.
 std::pair<at::Tensor, at::Tensor> local_sort(const at::Tensor& t, int64_t axis, bool descending) {
-  if (t.dim() == 1 && t.device().is_cpu() && t.numel() >= 2 && !at::isComplexType(t.scalar_type()) &&
-      t.scalar_type() != at::kHalf && t.scalar_type() != at::kBFloat16) {
+  if (radix_sortable(t)) {
     at::Tensor values = t.clone(at::MemoryFormat::Contiguous);
     at::Tensor indices = at::arange(t.numel(), t.options().dtype(at::kLong));
     at::Tensor sv = at::empty_like(values), si = at::empty_like(indices);
@@ -36,6 +37,36 @@ std::pair<at::Tensor, at::Tensor> local_sort(const at::Tensor& t, int64_t axis, 
   }
   auto [values, indices] = at::sort(t, /*stable=*/true, axis, descending);
   return {values.contiguous(), indices.contiguous()};
+}
+
+// Whether local blocks of this tensor sort by the radix sort (1-D, CPU, a plain real dtype).
+bool radix_sortable(const at::Tensor& t) {
+  return t.dim() == 1 && t.device().is_cpu() && t.numel() >= 2 && !at::isComplexType(t.scalar_type()) &&
+         t.scalar_type() != at::kHalf && t.scalar_type() != at::kBFloat16;
+}
+
+// local_sort's values alone (the same order; a stable sort of the values needs no indices).
+at::Tensor local_sort_values(const at::Tensor& t, int64_t axis, bool descending) {
+  if (radix_sortable(t)) {
+    at::Tensor values = t.clone(at::MemoryFormat::Contiguous);
+    at::Tensor scratch = at::empty_like(values);
+    AT_DISPATCH_ALL_TYPES_AND(at::kBool, values.scalar_type(), "sort", [&] {
+      radix_sort(values.data_ptr<scalar_t>(), values.numel(), scratch.data_ptr<scalar_t>(), descending);
+    });
+    return values;
+  }
+  return std::get<0>(at::sort(t, /*stable=*/true, axis, descending)).contiguous();
+}
+
+// The axis an n-d array is resplit along so that every line along `ax` is local: the
+// largest other axis (the first on ties).
+int64_t line_axis(const DNDarray& a, int64_t ax) {
+  int64_t other = -1;
+  for (int64_t d = 0; d < a.ndim(); ++d)
+    if (d != ax &&
+        (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
+      other = d;
+  return other;
 }
 
 // An element of the 1-D sample sort: its value and its global index.
@@ -84,9 +115,12 @@ struct Before {
 //  4. one exchange moves every element once (values and indices);
 //  5. the received runs arrive in source rank order, i.e. in global index order for equal
 //     values, so a stable sort of the received values by value alone yields Before order.
+// Without `with_indices` (sort_values), the indices rank the local run only: step 4 moves
+// the values alone and step 5 sorts them alone; out_indices stays undefined.
 template <typename T>
 void sample_sort(const Communicator& comm, const at::Tensor& x, int64_t offset, bool descending,
-                 at::Tensor& out_values, at::Tensor& out_indices, std::vector<int64_t>& out_counts) {
+                 bool with_indices, at::Tensor& out_values, at::Tensor& out_indices,
+                 std::vector<int64_t>& out_counts) {
   const int p = comm.size(), me = comm.rank();
   const size_t np = static_cast<size_t>(p);
   const int64_t n = x.numel();
@@ -142,23 +176,32 @@ void sample_sort(const Communicator& comm, const at::Tensor& x, int64_t offset, 
     recv_counts[q] = matrix[q * np + static_cast<size_t>(me)];
     total += recv_counts[q];
   }
-  at::Tensor rv = at::empty({total}, sv.options()), ri = at::empty({total}, si.options());
+  at::Tensor rv = at::empty({total}, sv.options());
+  at::Tensor ri = with_indices ? at::empty({total}, si.options()) : at::Tensor();
   std::vector<at::Tensor> send_v(np), send_i(np), recv_v(np), recv_i(np);
   for (size_t q = 0, s = 0, r = 0; q < np; ++q) {
     send_v[q] = sv.narrow(0, static_cast<int64_t>(s), send_counts[q]);
-    send_i[q] = si.narrow(0, static_cast<int64_t>(s), send_counts[q]);
     recv_v[q] = rv.narrow(0, static_cast<int64_t>(r), recv_counts[q]);
-    recv_i[q] = ri.narrow(0, static_cast<int64_t>(r), recv_counts[q]);
+    if (with_indices) {
+      send_i[q] = si.narrow(0, static_cast<int64_t>(s), send_counts[q]);
+      recv_i[q] = ri.narrow(0, static_cast<int64_t>(r), recv_counts[q]);
+    }
     s += static_cast<size_t>(send_counts[q]);
     r += static_cast<size_t>(recv_counts[q]);
   }
   exchange(comm, send_v, recv_v);
-  exchange(comm, send_i, recv_i);
+  if (with_indices) exchange(comm, send_i, recv_i);
+  sv = at::Tensor();  // the local run is sent: free it before the merge
+  si = at::Tensor();
 
   // 5. Merge.
-  auto [mv, perm] = local_sort(rv, 0, descending);
-  out_values = mv;
-  out_indices = ri.index_select(0, perm);
+  if (with_indices) {
+    auto [mv, perm] = local_sort(rv, 0, descending);
+    out_values = mv;
+    out_indices = ri.index_select(0, perm);
+  } else {
+    out_values = local_sort_values(rv, 0, descending);
+  }
   out_counts.assign(np, 0);
   for (size_t q = 0; q < np; ++q)
     for (size_t r = 0; r < np; ++r) out_counts[q] += matrix[r * np + q];
@@ -220,12 +263,7 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   // n-d along the split axis: make the lines local by splitting along the largest other
   // axis (the first on ties), sort, and move back to a's split axis and counts.
   if (a.ndim() >= 2) {
-    int64_t other = -1;
-    for (int64_t d = 0; d < a.ndim(); ++d)
-      if (d != ax &&
-          (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
-        other = d;
-    const DNDarray lines = resplit(a, other);
+    const DNDarray lines = resplit(a, line_axis(a, ax));
     auto [v, i] = local_sort(lines.larray(), ax, descending);
     const DNDarray values(v, lines.gshape(), lines.split(), comm, lines.counts());
     const DNDarray indices(i, lines.gshape(), lines.split(), comm, lines.counts());
@@ -238,7 +276,8 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   at::Tensor values, indices;
   std::vector<int64_t> counts;
   AT_DISPATCH_ALL_TYPES_AND(at::kBool, x.scalar_type(), "sort", [&] {
-    sample_sort<scalar_t>(comm, x.contiguous(), a.chunk().offset, descending, values, indices, counts);
+    sample_sort<scalar_t>(comm, x.contiguous(), a.chunk().offset, descending, /*with_indices=*/true,
+                          values, indices, counts);
   });
   const at::Device device = a.larray().device();
   if (!device.is_cpu()) {
@@ -247,6 +286,61 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   }
   return {balance(DNDarray(values, a.gshape(), 0, comm, counts)),
           balance(DNDarray(indices, a.gshape(), 0, comm, counts))};
+}
+
+OpMeta sort_values_meta(const ArrayMeta& a, int64_t axis, int nranks) {
+  OpMeta m = sort_meta(a, axis, nranks);  // its checks, and the shapes
+  m.outputs.resize(1);
+  ArrayMeta idx = a;
+  idx.dtype = at::kLong;
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  const int64_t ax = normalize_axis(axis, std::max<int64_t>(nd, 1), "sort");
+  const int64_t vb = max_block_bytes(a, nranks), ib = max_block_bytes(idx, nranks);
+  const bool radix = nd <= 1 && !at::isComplexType(a.dtype) && a.dtype != at::kHalf &&
+                     a.dtype != at::kBFloat16 && a.device == DeviceKind::cpu;
+  const bool distributed = a.split && *a.split == ax && nranks > 1 && nd > 0 && shape_numel(a.shape) > 0;
+  if (!distributed) {
+    // The radix sort: its scratch. torch's sort of n-d lines: the indices it makes anyway
+    // (measured); a 1-D line torch sorts: as sort_meta.
+    m.temp_bytes = radix ? vb : nd <= 1 ? m.temp_bytes : ib;
+    return m;
+  }
+  if (nd == 1) {
+    // The ranked local run (values, indices and their scratch), the received values (up to
+    // about twice a block), their merge and its scratch, then the rebalance.
+    m.comm_bytes = move_bytes(a, nranks);
+    m.temp_bytes = 4 * vb + 2 * ib;
+    m.note = "distributed sample sort (one exchange of the values), then rebalanced";
+    return m;
+  }
+  // n-d along the split axis: resplit along another axis, sort the lines, resplit back.
+  m.comm_bytes = 2 * move_bytes(a, nranks);
+  m.temp_bytes = 2 * vb + ib;
+  return m;
+}
+
+DNDarray sort_values(const DNDarray& a, int64_t axis, bool descending) {
+  sort_values_meta(meta_of(a), axis, a.comm().size());
+  const int64_t ax = normalize_axis(axis, std::max<int64_t>(a.ndim(), 1), "sort");
+  const Communicator& comm = a.comm();
+  if (!a.split() || *a.split() != ax || comm.size() == 1 || a.ndim() == 0 || a.numel() == 0)
+    return DNDarray(local_sort_values(a.larray(), a.ndim() == 0 ? 0 : ax, descending), a.gshape(),
+                    a.split(), comm, a.counts());
+  if (a.ndim() >= 2) {  // as sort: lines made local along the largest other axis, and back
+    const DNDarray lines = resplit(a, line_axis(a, ax));
+    const DNDarray values(local_sort_values(lines.larray(), ax, descending), lines.gshape(),
+                          lines.split(), comm, lines.counts());
+    return resplit(values, ax, a.counts());
+  }
+  at::Tensor x = a.larray().device().is_cpu() ? a.larray() : a.larray().cpu();
+  at::Tensor values, unused;
+  std::vector<int64_t> counts;
+  AT_DISPATCH_ALL_TYPES_AND(at::kBool, x.scalar_type(), "sort", [&] {
+    sample_sort<scalar_t>(comm, x.contiguous(), a.chunk().offset, descending, /*with_indices=*/false,
+                          values, unused, counts);
+  });
+  if (!a.larray().device().is_cpu()) values = values.to(a.larray().device());
+  return balance(DNDarray(values, a.gshape(), 0, comm, counts));
 }
 
 }  // namespace dnd

@@ -4,6 +4,7 @@
 #include "src/core/elementwise.h"
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
+#include "src/core/map_kernels.h"
 #include "src/core/reduce_kernels.h"
 #include "src/core/reductions.h"
 #include "src/core/shape_ops.h"
@@ -43,6 +44,13 @@ double eps_of(Dtype t) {
 bool fast_cpu(const at::Tensor& x) {
   return x.device().is_cpu() && x.is_contiguous() && x.dim() == 2 &&
          (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble);
+}
+
+// standardize's statistics in one pass (col_moments): float32 CPU tables with rows. (A
+// float64 table keeps two passes: its results want float64's precision, which a shift
+// that is far from the mean would cost.)
+bool one_pass_moments(const ArrayMeta& a) {
+  return a.dtype == at::kFloat && a.device == DeviceKind::cpu && a.shape.size() == 2 && a.shape[0] > 0;
 }
 
 // Column sums of a 2-D block (float64 result of the block's column count).
@@ -103,7 +111,15 @@ at::Tensor center_scale(const at::Tensor& x, const at::Tensor& sub, const at::Te
       at::Tensor d = (1.0 / div.to(at::kDouble)).to(x.scalar_type()).contiguous();
       const T* sp = s.data_ptr<T>();
       const T* dp = d.data_ptr<T>();
-      rowwise<T>(x, out, [sp, dp](T v, int64_t j) { return (v - sp[j]) * dp[j]; });
+      const T* xp = x.data_ptr<T>();
+      T* op = out.data_ptr<T>();
+      const int64_t R = x.size(0), C = x.size(1);
+      // map_kernels.h: AVX2, and streaming stores for an output too large for the cache.
+      const bool stream = x.numel() * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
+      const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C));
+      at::parallel_for(0, R, grain, [&](int64_t b, int64_t e) {
+        kernels::center_scale(xp, op, b, e, C, sp, dp, stream);
+      });
     };
     if (x.scalar_type() == at::kFloat)
       run(float{});
@@ -184,9 +200,15 @@ OpMeta standardize_meta(const ArrayMeta& a, int nranks) {
   m.outputs.push_back(ArrayMeta{a.shape, wt, a.split, a.device});
   m.outputs.push_back(column_meta(a, wt));
   m.outputs.push_back(column_meta(a, wt));
-  if (a.split == 0 && nranks > 1)  // the column sums, then the squared deviations
-    m.comm_bytes =
-        2 * allreduce_bytes(ArrayMeta{{a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
+  if (a.split == 0 && nranks > 1) {
+    const ArrayMeta cols{{a.shape[1]}, at::kDouble, kReplicated, a.device};
+    if (one_pass_moments(a))  // the shift row (a broadcast), then both sums in one message
+      m.comm_bytes =
+          global_bytes(cols) +
+          allreduce_bytes(ArrayMeta{{2 * a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
+    else  // the column sums, then the squared deviations
+      m.comm_bytes = 2 * allreduce_bytes(cols, nranks);
+  }
   if (wt != a.dtype) m.temp_bytes = block_as(a, wt, nranks);  // the converted block
   return m;
 }
@@ -197,12 +219,39 @@ StandardizeResult standardize(const DNDarray& a, bool with_mean, bool with_std) 
   const at::Tensor x = a.larray().to(wt).contiguous();
   const bool over = a.split() == 0;
   const auto n = static_cast<double>(a.gshape()[0]);
-  at::Tensor s1 = col_sums(x);
-  if (over) combine(a.comm(), s1, ReduceOp::sum);
-  at::Tensor mean = s1 / n;  // 0 rows: NaN, as numpy's mean of nothing
-  at::Tensor ss = col_sumsq(x, mean);
-  if (over) combine(a.comm(), ss, ReduceOp::sum);
-  const at::Tensor var = ss / n;
+  at::Tensor mean, var;
+  if (one_pass_moments(meta_of(a)) && fast_cpu(x)) {
+    // One read for both statistics: sums of x - K and (x - K)^2 in float64 around a row K
+    // of the data (the global first row, the same on every rank; non-finite entries 0), so
+    // that the variance (S2 - S1^2 / n) / n does not cancel as E[x^2] - E[x]^2 would.
+    const int64_t C = x.size(1);
+    const Communicator& comm = a.comm();
+    at::Tensor shift = at::zeros({C}, at::TensorOptions().dtype(at::kDouble));
+    int owner = comm.rank();
+    if (over && comm.size() > 1) {
+      const std::vector<int64_t>& counts = a.counts();
+      owner = static_cast<int>(
+          std::find_if(counts.begin(), counts.end(), [](int64_t c) { return c > 0; }) - counts.begin());
+    }
+    if (comm.rank() == owner && x.size(0) > 0) shift = x.select(0, 0).to(at::kDouble).contiguous();
+    if (over && comm.size() > 1) broadcast_(comm, shift, owner);
+    shift.masked_fill_(at::isfinite(shift).logical_not(), 0.0);
+    at::Tensor both = at::zeros({2 * C}, at::TensorOptions().dtype(at::kDouble));
+    if (x.size(0) > 0)
+      kernels::col_moments(x.data_ptr<float>(), x.size(0), C, C, shift.data_ptr<double>(),
+                           both.data_ptr<double>(), both.data_ptr<double>() + C);
+    if (over) combine(comm, both, ReduceOp::sum);
+    const at::Tensor s1 = both.narrow(0, 0, C), s2 = both.narrow(0, C, C);
+    mean = shift + s1 / n;
+    var = ((s2 - s1.square() / n) / n).clamp_min(0.0);  // NaN stays NaN
+  } else {
+    at::Tensor s1 = col_sums(x);
+    if (over) combine(a.comm(), s1, ReduceOp::sum);
+    mean = s1 / n;  // 0 rows: NaN, as numpy's mean of nothing
+    at::Tensor ss = col_sumsq(x, mean);
+    if (over) combine(a.comm(), ss, ReduceOp::sum);
+    var = ss / n;
+  }
   // sklearn's _is_constant_feature: a variance within rounding of zero is zero.
   const double eps = eps_of(wt);
   const at::Tensor bound = n * eps * var + (n * eps * mean).square();

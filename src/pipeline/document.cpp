@@ -93,7 +93,7 @@ PipelineError Document::error(Mark m, const std::string& msg) const {
 namespace {
 
 const std::set<std::string> kTopKeys{"version",  "name",  "description", "params",
-                                     "defaults", "steps", "plugins"};
+                                     "defaults", "steps", "plugins",     "timed"};
 
 bool valid_id(const std::string& s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -526,6 +526,24 @@ Document parse_document(const std::string& text, const std::string& file,
   p.params(by_key["params"], sets);
   p.defaults(by_key["defaults"]);
   p.steps(by_key["steps"]);
+  if (by_key.count("timed")) {  // dnd bench: the steps a run's time adds up
+    const YAML::Node& t = by_key["timed"];
+    if (!t.IsSequence())
+      throw d.error(mark_of(t), "'timed' must be a list of step ids, such as [fit, project]");
+    std::vector<std::string> ids;
+    for (const Step& st : d.steps) ids.push_back(st.id);
+    for (const YAML::Node& x : t) {  // at most one entry per step: repeats are refused
+      if (!x.IsScalar() || x.Scalar().empty())
+        throw d.error(mark_of(x), "a timed step must be a step id");
+      const std::string& id = x.Scalar();
+      if (std::find(ids.begin(), ids.end(), id) == ids.end())
+        throw d.error(mark_of(x), fmt::format("'timed' names no step '{}'{}", id.substr(0, 60),
+                                              did_you_mean(id, ids)));
+      for (const auto& [seen, m] : d.timed)
+        if (seen == id) throw d.error(mark_of(x), fmt::format("'timed' names the step '{}' twice", id));
+      d.timed.emplace_back(id, mark_of(x));
+    }
+  }
   if (by_key.count("plugins")) {  // loaded by the planner, before it looks up any op
     const YAML::Node& pl = by_key["plugins"];
     if (!pl.IsSequence())

@@ -73,6 +73,9 @@ struct Document {
   bool default_sync = true;  // defaults: {sync: false}: saves are not synced (scratch data)
   std::vector<Step> steps;
   std::vector<std::pair<std::string, Mark>> plugins;  // `plugins:` libraries, with their positions
+  // `timed: [fit, svd]`: the steps whose times `dnd bench` adds up as a run's time (set-up
+  // such as random.blobs stays out); every id is a step's. `dnd run` ignores it.
+  std::vector<std::pair<std::string, Mark>> timed;
 
   // An error at a position of this file, with its source line.
   PipelineError error(Mark m, const std::string& msg) const;

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <utility>
 
 namespace dnd::pipeline {
 
@@ -44,18 +46,30 @@ int64_t peak_rss_bytes() {
   return static_cast<int64_t>(ru.ru_maxrss) * 1024;
 }
 
-// Rank 0's step lines and live line. A step that ends within kAnnounceAfter prints one line
-// ("[2/5] m: reduce X: done in 0.004 s"); a longer one is announced when it passes that
-// (by a watcher thread), or before its first progress line, and ends with "done in". The
-// live line is rewritten in place on a terminal and printed every kPipeCadence on a pipe
-// (mpirun, srun, a log file), where a rewritten line would never be seen.
+// Rank 0's step lines and live line. A step that ends within one interval prints one line
+// ("[2/5] m: reduce X: done in 0.004 s"); a longer one is announced when it passes an
+// interval (by a watcher thread), or before its first progress line, and ends with "done in". The
+// live line is rewritten in place on a terminal and printed every interval on a pipe
+// (mpirun, srun, a log file), where a rewritten line would never be seen. A long step
+// whose op reports nothing (svd, sort, a resplit) gets a line from the watcher every
+// five intervals: how long it has run, and what it moves as planned.
+//
+// The cadence is DND_PROGRESS_INTERVAL seconds (default 2; 0.1 to 3600): a step is
+// announced after one interval, pipe lines come at most once per interval, heartbeats
+// every five (a Slurm log of a long job may want 60).
 class LiveProgress : public Progress {
  public:
-  static constexpr std::chrono::milliseconds kAnnounceAfter{2000};
-  static constexpr double kPipeCadence = 2.0;  // seconds
-
   LiveProgress(bool enabled, std::FILE* log)
       : enabled_(enabled), log_(log), tty_(isatty(fileno(log)) != 0) {
+    double secs = 2.0;
+    if (const char* e = std::getenv("DND_PROGRESS_INTERVAL")) {
+      char* end = nullptr;
+      const double v = std::strtod(e, &end);
+      if (end != e && *end == '\0' && v >= 0.1 && v <= 3600) secs = v;
+    }
+    cadence_ = secs;
+    announce_after_ = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
+    heartbeat_ = 5 * announce_after_;
     if (enabled_) watcher_ = std::thread([this] { watch(); });
   }
   ~LiveProgress() override {
@@ -67,12 +81,15 @@ class LiveProgress : public Progress {
     cv_.notify_all();
     watcher_.join();
   }
-  // A step starts; `line` announces it if it takes long.
-  void begin(std::string line) {
+  // A step starts; `line` announces it if it takes long; `plan_note` (such as "moves 1.2
+  // GiB per rank") goes into its heartbeat lines.
+  void begin(std::string line, std::string plan_note = {}) {
     if (!enabled_) return;
     std::lock_guard<std::mutex> lk(mu_);
     pending_ = std::move(line);
-    began_ = Clock::now();
+    plan_note_ = std::move(plan_note);
+    began_ = last_activity_ = Clock::now();
+    running_ = true;
     cv_.notify_all();
   }
   // A line of the step (a note), after its announcement.
@@ -83,48 +100,53 @@ class LiveProgress : public Progress {
     std::fprintf(log_, "%s: %s\n", label.c_str(), text.c_str());
     std::fflush(log_);
   }
-  // The step ended: one line when it was never announced.
-  void end(const std::string& label, double secs) {
+  // The step ended: one line when it was never announced; `detail` (bytes and rate of a
+  // file's read or write) is appended.
+  void end(const std::string& label, double secs, const std::string& detail = {}) {
     if (!enabled_) return;
     std::lock_guard<std::mutex> lk(mu_);
     clear_locked();
-    if (!pending_.empty())
-      std::fprintf(log_, "%s: done in %.3f s\n", pending_.c_str(), secs);
-    else
-      std::fprintf(log_, "%s: done in %.3f s\n", label.c_str(), secs);
+    std::fprintf(log_, "%s: done in %.3f s%s\n", pending_.empty() ? label.c_str() : pending_.c_str(),
+                 secs, detail.c_str());
     std::fflush(log_);
     pending_.clear();
+    deferred_.clear();
+    running_ = false;
   }
   void update(const std::string& text) override {
     if (!enabled_) return;
     std::lock_guard<std::mutex> lk(mu_);
-    announce_locked();
     const auto now = Clock::now();
-    if (tty_) {
-      std::fprintf(log_, "\r\033[K      %s", text.c_str());
-      dirty_ = true;
-    } else {
-      if (printed_ && std::chrono::duration<double>(now - last_).count() < kPipeCadence) return;
-      std::fprintf(log_, "      %s\n", text.c_str());
+    last_activity_ = now;
+    // A young step is not announced yet: its latest live text waits for the announcement
+    // (a quick step keeps its one line).
+    if (!pending_.empty() && now - began_ < announce_after_) {
+      deferred_ = text;
+      return;
     }
-    std::fflush(log_);
-    last_ = now;
-    printed_ = true;
+    announce_locked();
+    show_locked(text, now);
   }
   void summary(const std::string& text) override {
     if (!enabled_) return;
     std::lock_guard<std::mutex> lk(mu_);
     announce_locked();
     clear_locked();
+    deferred_.clear();
+    const auto now = Clock::now();
+    last_activity_ = now;
     std::fprintf(log_, "      %s\n", text.c_str());
     std::fflush(log_);
-    printed_ = false;
+    // The next live line comes a cadence later on a pipe (a summary was just printed).
+    printed_ = true;
+    last_ = now;
   }
   // The live line is done (summary lines stay).
   void finish() {
     if (!enabled_) return;
     std::lock_guard<std::mutex> lk(mu_);
     clear_locked();
+    deferred_.clear();
     printed_ = false;
   }
   // A failed step: no announcement left pending (the error names the step).
@@ -132,6 +154,7 @@ class LiveProgress : public Progress {
     finish();
     std::lock_guard<std::mutex> lk(mu_);
     pending_.clear();
+    running_ = false;
   }
 
  private:
@@ -141,21 +164,58 @@ class LiveProgress : public Progress {
     std::fprintf(log_, "%s\n", pending_.c_str());
     std::fflush(log_);
     pending_.clear();
+    if (!deferred_.empty()) show_locked(std::exchange(deferred_, std::string()), Clock::now());
+  }
+  // The live line: rewritten in place on a terminal, at most once per interval on a pipe.
+  void show_locked(const std::string& text, Clock::time_point now) {
+    if (tty_) {
+      std::fprintf(log_, "\r\033[K      %s", text.c_str());
+      dirty_ = true;
+    } else {
+      if (printed_ && std::chrono::duration<double>(now - last_).count() < cadence_) return;
+      std::fprintf(log_, "      %s\n", text.c_str());
+    }
+    std::fflush(log_);
+    last_ = now;
+    printed_ = true;
   }
   void clear_locked() {
     if (dirty_) std::fprintf(log_, "\r\033[K");
     dirty_ = false;
   }
+  void heartbeat_locked(Clock::time_point now) {
+    const double secs = std::chrono::duration<double>(now - began_).count();
+    const std::string text =
+        fmt::format("running for {:.0f} s{}", secs, plan_note_.empty() ? "" : "; " + plan_note_);
+    if (tty_) {
+      std::fprintf(log_, "\r\033[K      %s", text.c_str());
+      dirty_ = true;
+    } else {
+      std::fprintf(log_, "      %s\n", text.c_str());
+    }
+    std::fflush(log_);
+    last_activity_ = now;
+  }
   void watch() {
     std::unique_lock<std::mutex> lk(mu_);
     while (!stop_) {
-      if (pending_.empty()) {
+      if (!running_) {
         cv_.wait(lk);
         continue;
       }
-      const auto due = began_ + kAnnounceAfter;
-      if (Clock::now() >= due) {
-        announce_locked();
+      const auto now = Clock::now();
+      if (!pending_.empty()) {
+        const auto due = began_ + announce_after_;
+        if (now >= due) {
+          announce_locked();
+          continue;
+        }
+        cv_.wait_until(lk, due);
+        continue;
+      }
+      const auto due = last_activity_ + heartbeat_;
+      if (now >= due) {
+        heartbeat_locked(now);
         continue;
       }
       cv_.wait_until(lk, due);
@@ -165,16 +225,51 @@ class LiveProgress : public Progress {
   bool enabled_;
   std::FILE* log_;
   bool tty_;
+  double cadence_ = 2.0;
+  Clock::duration announce_after_{};
+  Clock::duration heartbeat_{};
   bool dirty_ = false;
   bool printed_ = false;
+  bool running_ = false;
   Clock::time_point last_{};
+  Clock::time_point last_activity_{};
   std::mutex mu_;
   std::condition_variable cv_;
   std::string pending_;
+  std::string deferred_;  // the live text of a step not yet announced
+  std::string plan_note_;
   Clock::time_point began_{};
   bool stop_ = false;
   std::thread watcher_;
 };
+
+// Bytes of an array of this meta (shapes from the plan are checked products).
+double meta_bytes(const ArrayMeta& m) {
+  double n = static_cast<double>(c10::elementSize(m.dtype));
+  for (int64_t d : m.shape) n *= static_cast<double>(d);
+  return n;
+}
+
+// A file step's bytes and rate for its line: ", 64.0 MiB at 1.23 GB/s" (empty otherwise).
+std::string io_detail(const PlannedStep& ps, double secs) {
+  if (ps.files.empty()) return {};
+  double bytes = 0;
+  if (std::any_of(ps.files.begin(), ps.files.end(), [](const FileUse& f) { return f.write; })) {
+    for (const InputMeta& in : ps.inputs)
+      if (!in.is_scalar) bytes += meta_bytes(in.array);
+  } else {
+    for (const ArrayMeta& m : ps.info.outputs) bytes += meta_bytes(m);
+  }
+  if (bytes <= 0) return {};
+  std::string rate;
+  if (secs > 0) {
+    const double r = bytes / secs;
+    rate = r >= 1e9   ? fmt::format(" at {:.2f} GB/s", r / 1e9)
+           : r >= 1e6 ? fmt::format(" at {:.1f} MB/s", r / 1e6)
+                      : fmt::format(" at {:.0f} kB/s", r / 1e3);
+  }
+  return fmt::format(" ({}{})", human_bytes(bytes), rate);
+}
 
 std::string inputs_str(const PlannedStep& ps) {
   std::string s;
@@ -271,7 +366,10 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     }
     if (talk) {
       const std::string in = inputs_str(ps);
-      progress.begin(fmt::format("{}: {}{}{}", label, ps.op->name, in.empty() ? "" : " ", in));
+      progress.begin(fmt::format("{}: {}{}{}", label, ps.op->name, in.empty() ? "" : " ", in),
+                     ps.info.comm_bytes > 0
+                         ? fmt::format("it moves {} per rank (planned)", human_bytes(ps.info.comm_bytes))
+                         : std::string());
     }
     const auto t0 = Clock::now();
     std::vector<DNDarray> outs;
@@ -326,6 +424,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                      &outputs,
                      &ps.files};
       if (ck) ck->begin_step(pos);
+      if (fault_injected("slow-in:" + st.id)) std::this_thread::sleep_for(std::chrono::seconds(3));
       outs = ps.op->run(ctx);
       if (ck) ck->end_step();
       progress.finish();
@@ -378,7 +477,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       for (; notes_shown < outputs.notes().size(); ++notes_shown)
         progress.line(label, outputs.notes()[notes_shown]);
       if (!ck_line.empty()) progress.line(label, ck_line);
-      progress.end(label, secs);
+      progress.end(label, secs, io_detail(ps, secs));
     }
   }
   watch.at_step(committing.c_str());
@@ -427,16 +526,27 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   return result;
 }
 
-void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks) {
+std::string run_summary_json(const Plan& plan, const RunResult& r, int nranks, int indent) {
   using nlohmann::ordered_json;
   ordered_json steps = ordered_json::array();
-  for (const StepTiming& t : r.steps)
+  ordered_json outputs = ordered_json::array();
+  for (size_t s = 0; s < r.steps.size(); ++s) {
+    const StepTiming& t = r.steps[s];
     steps.push_back({{"id", t.id},
                      {"op", t.op},
                      {"seconds", t.seconds},
                      {"comm_bytes", t.comm_bytes},
                      {"peak_rss_bytes", t.peak_rss},
                      {"source", t.source}});
+    if (s >= plan.steps.size() || t.source == "skipped") continue;
+    for (const FileUse& f : plan.steps[s].files)
+      if (f.write) {
+        ordered_json o{{"path", f.path}, {"format", f.format}};
+        if (!f.dataset.empty()) o["dataset"] = f.dataset;
+        o["step"] = t.id;
+        outputs.push_back(std::move(o));
+      }
+  }
   ordered_json params = ordered_json::object();
   for (const auto& [k, v] : plan.doc->params)
     params[k] = v.IsScalar() ? v.Scalar() : YAML::Dump(v);  // in effect, after --set
@@ -448,8 +558,13 @@ void write_timings(const std::string& path, const Plan& plan, const RunResult& r
                           {"ranks", nranks},
                           {"seconds", r.seconds},
                           {"startup_seconds", r.startup_seconds},
-                          {"steps", steps}};
-  const std::string o = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                          {"steps", steps},
+                          {"outputs", outputs}};
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks) {
+  const std::string o = run_summary_json(plan, r, nranks) + "\n";
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);

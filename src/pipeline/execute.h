@@ -50,7 +50,11 @@ struct RunResult {
 // are committed together after the last step (io::Outputs): a failed run changes no file.
 RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& opts = {});
 
-// Writes the timings JSON that `dnd run --timings` produces (rank 0).
+// The run as one JSON object (`dnd run --timings` writes it, `dnd run --json` prints it):
+// the pipeline, its hash, the params in effect, ranks, times, every step (time, bytes,
+// peak memory, source) and the outputs written. indent -1: one line.
+std::string run_summary_json(const Plan& plan, const RunResult& r, int nranks, int indent = 2);
+// Writes run_summary_json to `path` (rank 0), replacing it whole.
 void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks);
 
 }  // namespace dnd::pipeline

@@ -8,6 +8,7 @@
 //                                       after iteration N (checkpoint.h)
 //   DND_TEST_FAULT=signal-launcher-before:STEP   rank 0 sends SIGUSR1 to its parent (mpirun)
 //   DND_TEST_FAULT=slow-before:STEP     4 s of sleep before STEP
+//   DND_TEST_FAULT=slow-in:STEP         3 s of sleep inside STEP (its progress lines)
 //   DND_TEST_FAULT=die-before:STEP      the last rank kills itself (SIGKILL) before STEP
 #pragma once
 

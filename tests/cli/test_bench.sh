@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end checks of `dnd bench` at 4 (oversubscribed) ranks: strong, weak and both
 # sweeps of small workloads and of a pipeline, the table, results.json / results.csv /
-# SVG plots (checked by bench_check.py, which recomputes every derived figure), --compare,
-# --launcher mpirun, -n, and clear errors with exit 2 for bad input.
+# SVG plots (checked by bench_check.py, which recomputes every derived figure), per-step
+# times and --time, the machine and the oversubscription warning, a reused --out, --log,
+# --compare, --launcher mpirun, -n, and clear errors with exit 2 for bad input.
 set -u
 DND="$1"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -18,6 +19,18 @@ check strong-table 0 'strong +4 +64 ' -- bash -c "$MPI '$DND' bench --workload e
 check strong-progress 0 'elementwise strong \[1/3\] 1 rank: (warm-up|repeat) .*elapsed .*left' -- cat "$T/strong.log"
 check strong-files 0 'ok$' -- $CHECK study "$T/strong" --cases elementwise --modes strong --ranks 1,2,4 --size 64 \
   --repeat 3 --steps 'a*b,+c' --unit GB/s --work-per-row 4096 --solo-baseline
+# The machine heads the table; under each row its steps. 4 ranks of 1 thread on fewer than
+# 4 cores share them: a warning in the table, results.json (bench_check) and the plots.
+check strong-machine 0 '^machine: .*: [0-9]+ cores? \(.*\); 1 thread per rank; 1 node$' -- cat "$T/strong.log"
+check strong-step-lines 0 '^ +[0-9.e-]+ +[0-9.e-]+ +[0-9.e-]+  \+c$' -- cat "$T/strong.log"
+if [ "$(nproc)" -lt 4 ]; then
+  check oversubscribed-table 0 \
+    '^WARNING: oversubscribed at 4 ranks: 4 ranks x 1 thread per rank on a node with [0-9]+ cores? for them' -- \
+    cat "$T/strong.log"
+  check oversubscribed-early 0 '^dnd bench: WARNING: oversubscribed at 4 ranks' -- cat "$T/strong.log"
+  check oversubscribed-plot 0 'class="warning".*WARNING: oversubscribed at 4 ranks' -- \
+    cat "$T/strong/plots/elementwise-strong.svg"
+fi
 
 # Weak scaling of a movement: the rows grow with the ranks; MPI_Alltoall baseline per size.
 check weak-table 0 'weak +4 +256 ' -- $MPI "$DND" bench --workload resplit --size 64 --ranks 1,2,4 --mode weak \
@@ -61,10 +74,44 @@ steps:
     fn: sum
     axis: 0
 EOF
-check pipeline 0 'tiny' -- $MPI "$DND" bench "$T/tiny.yaml" --scale n=32 --ranks 1,2,4 --mode both --repeat 2 \
-  --out "$T/pipe"
+check pipeline 0 'tiny' -- bash -c "$MPI '$DND' bench '$T/tiny.yaml' --scale n=32 --ranks 1,2,4 --mode both \
+  --repeat 2 --out '$T/pipe' > '$T/pipe.log' 2>&1; rc=\$?; cat '$T/pipe.log'; exit \$rc"
+# Each repeat's steps, with the time outside them, add up to its run (bench_check).
 check pipeline-files 0 'ok$' -- $CHECK study "$T/pipe" --cases tiny --modes strong,weak --ranks 1,2,4 --size 32 \
-  --repeat 2 --steps X,Y,s
+  --repeat 2 --steps 'X,Y,s,(outside steps)'
+check pipeline-step-lines 0 '^ +-?[0-9.e-]+ +-?[0-9.e-]+ +-?[0-9.e-]+  \(outside steps\)$' -- cat "$T/pipe.log"
+
+# --time: the times count the chosen steps only (their sum in every repeat), the whole
+# run beside them; the table marks the steps.
+check timed 0 'times of Y \+ s only' -- bash -c "$MPI '$DND' bench '$T/tiny.yaml' --time Y,s --ranks 1,2,4 \
+  --repeat 3 --out '$T/timed' > '$T/timed.log' 2>&1; rc=\$?; cat '$T/timed.log'; exit \$rc"
+check timed-files 0 'ok$' -- $CHECK study "$T/timed" --cases tiny --modes strong --ranks 1,2,4 --size 0 --repeat 3 \
+  --steps 'X,Y,s,(outside steps)' --timed Y,s
+check timed-marks 0 '  \* Y$' -- cat "$T/timed.log"
+check timed-run-column 0 'run s' -- cat "$T/timed.log"
+
+# `timed:` in the pipeline does what --time does (--time wins); its ids are checked when
+# the file loads, in validate too.
+{ sed 's/^params: {n: 64}$/params: {n: 64}\ntimed: [Y, s]/' "$T/tiny.yaml"; } > "$T/timed-key.yaml"
+check timed-key 0 'times of Y \+ s only' -- $MPI "$DND" bench "$T/timed-key.yaml" --ranks 1,2 --repeat 2 --out "$T/timed-key"
+check timed-key-files 0 'ok$' -- $CHECK study "$T/timed-key" --cases tiny --modes strong --ranks 1,2 --size 0 --repeat 2 \
+  --steps 'X,Y,s,(outside steps)' --timed Y,s
+check timed-key-overridden 0 'times of s only' -- $MPI "$DND" bench "$T/timed-key.yaml" --time s --ranks 1 --repeat 1 \
+  --out "$T/timed-key2"
+sed 's/^timed: \[Y, s\]$/timed: [Y, Yy]/' "$T/timed-key.yaml" > "$T/timed-bad.yaml"
+check timed-key-unknown 2 "timed-bad.yaml:[0-9]+:[0-9]+: error: 'timed' names no step 'Yy', did you mean 'Y'\\?" -- "$DND" validate "$T/timed-bad.yaml"
+
+# A reused --out: the plots of the earlier study (weak) go, a user's files stay; --log
+# draws log-log time and speedup panels.
+echo '<svg xmlns="http://www.w3.org/2000/svg"><text>mine</text></svg>' > "$T/pipe/plots/mine-weak.svg"
+echo 'notes' > "$T/pipe/plots/notes.svg"
+check reuse-out 0 'removed 2 plots of an earlier study' -- $MPI "$DND" bench "$T/tiny.yaml" --scale n=32 \
+  --ranks 1,2,4 --repeat 2 --log --out "$T/pipe"
+check reuse-out-files 0 'ok$' -- $CHECK study "$T/pipe" --cases tiny --modes strong --ranks 1,2,4 --size 32 \
+  --repeat 2 --steps 'X,Y,s,(outside steps)' --log --other-plots mine-weak.svg,notes.svg
+check reuse-out-kept 0 '^kept$' -- bash -c "grep -q mine '$T/pipe/plots/mine-weak.svg' && \
+  test -f '$T/pipe/plots/notes.svg' && echo kept"
+check log-axis 0 'data-y-scale="log"' -- cat "$T/pipe/plots/tiny-strong.svg"
 
 # --compare: against the strong study itself, and against an edited copy (other medians,
 # one row missing) so that the ratios must come from the old file.
@@ -106,6 +153,12 @@ check no-workload 2 'give either a pipeline file or --workload' -- $MPI "$DND" b
 check weak-without-scale 2 '--mode weak needs --scale PARAM' -- $MPI "$DND" bench "$T/tiny.yaml" --mode weak \
   --out "$T/err"
 check bad-scale 2 "--scale m: .* has no param 'm'" -- $MPI "$DND" bench "$T/tiny.yaml" --scale m --out "$T/err"
+check bad-time 2 "--time: .* has no step 'Yy', did you mean 'Y'\? \(its steps: X, Y, s\)" -- "$DND" bench \
+  "$T/tiny.yaml" --time X,Yy --out "$T/err"
+check empty-time 2 '--time X,: expected the ids of pipeline steps' -- "$DND" bench "$T/tiny.yaml" --time X, \
+  --out "$T/err"
+check time-twice 2 "--time: the step 'X' is given twice" -- "$DND" bench "$T/tiny.yaml" --time X,X --out "$T/err"
+check time-workload 2 '--time is for pipelines' -- "$DND" bench --workload reduce --time sum --out "$T/err"
 { cat "$T/tiny.yaml"; echo "  - {op: save, input: s, path: $T/out.npy}"; } > "$T/save.yaml"
 check save-without-overwrite 2 "save step '.*' needs 'overwrite: true'" -- "$DND" bench "$T/save.yaml" --out "$T/err"
 check missing-compare 2 'cannot read .*nope.json' -- $MPI "$DND" bench --workload reduce --compare "$T/nope.json" \

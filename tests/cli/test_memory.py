@@ -181,6 +181,11 @@ CASES["save-npy"] = op(f"{{op: save, input: X, path: {work}/x.npy, overwrite: tr
 CASES["save-h5"] = op(f"{{op: save, input: X, path: {work}/x.h5, overwrite: true}}", X)
 LOADS = {"load-npy": [f"{{id: Y, op: load, path: {work}/x.npy, split: 0}}"],
          "load-h5": [f"{{id: Y, op: load, path: {work}/x.h5, split: 0}}"]}
+# CSV text of R x D values, one in 7 fields empty, read with missing: nan (each rank holds
+# its share of the text while it parses: the plan counts it).
+with open(f"{work}/m.csv", "w") as f:
+    f.write((",".join("" if j % 7 == 3 else str((j % 13) * 0.25) for j in range(D)) + "\n") * R)
+LOADS["load-csv-missing"] = [f"{{id: Y, op: load, path: {work}/m.csv, missing: nan, split: 0}}"]
 EXPECTED = set(CASES) | set(LOADS)
 
 

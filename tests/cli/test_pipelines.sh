@@ -94,6 +94,23 @@ check run-n 0 'on 2 ranks' -- "$DND" run "$Q" -n 2
 # A quick step prints one line: what it runs and its time.
 check progress 0 '^\[4/8\] scaled: divide X, col_std: done in [0-9.]+ s$' -- "$DND" run "$Q"
 check progress-one-line-per-quick-step 0 '^ok$' -- bash -c "[ \"\$('$DND' run '$Q' 2>&1 | grep -c '^\[[0-9]/8\]')\" = 8 ] && echo ok"
+# Progress on a pipe (under -n, stderr is a pipe): kmeans names each restart, its rate and
+# the time left, and always ends with its summary; a file step's line gives bytes and rate;
+# a long step that reports nothing gets heartbeat lines (DND_PROGRESS_INTERVAL=0.2: announced
+# after 0.2 s, a heartbeat every 1 s; slow-in sleeps 3 s inside the step).
+cat > progress.yaml <<'Y'
+version: 1
+steps:
+  - {id: b, op: random.blobs, n: 3000, d: 4, k: 3, seed: 1, split: 0}
+  - {id: km, op: kmeans, input: b.X, k: 3, n_init: 3, seed: 2, init: random}
+  - {id: r, op: resplit, input: b.X, axis: 1}
+  - {op: save, input: r, path: prog.npy, overwrite: true}
+  - {id: l, op: load, path: prog.npy, split: 0}
+Y
+check progress-kmeans-restarts 0 '^ok$' -- bash -c "out=\$('$DND' run progress.yaml -n 2 2>&1 >/dev/null); for r in 1 2 3; do grep -qE \"^      restart \$r/3  iteration 1/300  inertia [0-9.e+]+  shift [0-9.e+-]+  [0-9.e+-]+ M rows/s  at most [0-9]+ s left\$\" <<< \"\$out\" || { echo \"no line of restart \$r:\"; echo \"\$out\"; exit; }; done; grep -qE '^      [0-9]+ iterations \(the best of 3 restarts\), inertia' <<< \"\$out\" && echo ok || echo \"\$out\""
+check progress-save-bytes 0 '^\[4/5\] save#4: save r: done in [0-9.]+ s \(46\.9 KiB at [0-9.]+ [kMG]B/s\)$' -- bash -c "'$DND' run progress.yaml -n 2 2>&1 >/dev/null"
+check progress-load-bytes 0 '^\[5/5\] l: load: done in [0-9.]+ s \(46\.9 KiB at [0-9.]+ [kMG]B/s\)$' -- bash -c "'$DND' run progress.yaml -n 2 2>&1 >/dev/null"
+check progress-heartbeat 0 '^ok$' -- bash -c "out=\$(DND_PROGRESS_INTERVAL=0.2 DND_TEST_FAULT=slow-in:r '$DND' run progress.yaml -n 2 2>&1 >/dev/null); grep -qx '\[3/5\] r: resplit b.X' <<< \"\$out\" && grep -qE '^      running for [0-9]+ s; it moves [0-9.]+ [KMG]?i?B per rank \(planned\)\$' <<< \"\$out\" && grep -qE '^\[3/5\] r: done in [3-9]\.[0-9]+ s\$' <<< \"\$out\" && echo ok || echo \"\$out\""
 check memory-refusal 2 'the plan needs [0-9.]+ TiB per rank at its peak \(step .[a-z_]+.\).*--force' -- \
   "$DND" run "$Q" --set n=1000000000000
 cat > fails.yaml <<'Y'

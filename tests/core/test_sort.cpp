@@ -61,6 +61,23 @@ void expect_sorted(const DNDarray& a, const at::Tensor& t, int64_t axis, bool de
     EXPECT_TRUE(values.is_balanced());
   else
     EXPECT_EQ(values.counts(), a.counts());
+  // sort_values: the same values bit for bit (-0.0 and 0.0, NaNs of either sign, in torch's
+  // stable order), split and counts, without the indices.
+  const DNDarray only = sort_values(a, axis, descending);
+  EXPECT_EQ(only.split(), values.split());
+  EXPECT_EQ(only.counts(), values.counts());
+  const at::Tensor got = allgather(only);
+  ASSERT_EQ(got.sizes(), ev.sizes());
+  ASSERT_EQ(got.scalar_type(), ev.scalar_type());
+  if (at::isFloatingType(ev.scalar_type())) {
+    const at::ScalarType bits = ev.element_size() == 4 ? at::kInt : at::kLong;
+    EXPECT_TRUE(at::equal(got.contiguous().view(bits), ev.contiguous().view(bits)))
+        << "sort_values differs in its bits:\n"
+        << got << "\nexpected\n"
+        << ev;
+  } else {
+    EXPECT_TRUE(at::equal(got, ev)) << "sort_values:\n" << got << "\nexpected\n" << ev;
+  }
 }
 
 }  // namespace
@@ -205,9 +222,13 @@ TEST(Sort, Errors) {
     const DNDarray a = array(t, split);
     EXPECT_THROW(sort(a, 2), ValueError);
     EXPECT_THROW(sort(a, -3), ValueError);
+    EXPECT_THROW(sort_values(a, 2), ValueError);
   }
   EXPECT_THROW(sort(array(sample({5}, at::kFloat), 0), 1), ValueError);
   EXPECT_THROW(sort(array(sample({}, at::kFloat), kReplicated), 1), ValueError);
   for (at::ScalarType dt : {at::kComplexFloat, at::kComplexDouble})
-    for (Split split : all_splits(1)) EXPECT_THROW(sort(array(sample({6}, dt), split), 0), TypeError);
+    for (Split split : all_splits(1)) {
+      EXPECT_THROW(sort(array(sample({6}, dt), split), 0), TypeError);
+      EXPECT_THROW(sort_values(array(sample({6}, dt), split), 0), TypeError);
+    }
 }

@@ -90,6 +90,39 @@ TEST(Statistics, StandardizeMatchesSklearnFormula) {
   });
 }
 
+// float32 tables take one pass for both statistics around a shift row (col_moments): a
+// column far from 0 and one of a tiny spread keep their variance, at every split, with
+// the shift row's owner not rank 0 (unbalanced) and a non-finite entry in the shift row.
+TEST(Statistics, StandardizeOnePassKeepsAnOffsetColumnsVariance) {
+  // The same values on every rank (no random generator).
+  at::Tensor t = at::sin(at::arange(257 * 3, at::kDouble).reshape({257, 3}) * 0.731) * 1.7;
+  t.select(1, 0).mul_(10).add_(1e4);   // mean 1e4, std ~12 (not constant by sklearn's bound)
+  t.select(1, 1).mul_(1e-3).add_(-5);  // tiny spread
+  t[0][2] = std::numeric_limits<double>::infinity();  // a non-finite shift entry
+  const at::Tensor f = t.to(at::kFloat);
+  const at::Tensor x = f.to(at::kDouble);
+  const at::Tensor mean = x.mean(0), stdv = (x - mean).square().mean(0).sqrt();
+  for (Split sp : all_splits(2)) {
+    for (bool uneven : {false, true}) {
+      const DNDarray a = uneven && sp == Split(0) ? unbalanced(f, 0) : array(f, sp);
+      const StandardizeResult r = standardize(a);
+      const std::string ctx = fmt::format("split={} uneven={}", split_str(sp), uneven);
+      const at::Tensor got = allgather(r.X).to(at::kDouble), m = allgather(r.mean).to(at::kDouble);
+      const at::Tensor sc = allgather(r.scale).to(at::kDouble);
+      for (int64_t j = 0; j < 2; ++j) {
+        EXPECT_NEAR(m[j].item<double>(), mean[j].item<double>(), 1e-6 * std::abs(mean[j].item<double>()))
+            << ctx << " column " << j;
+        EXPECT_NEAR(sc[j].item<double>(), stdv[j].item<double>(), 1e-4 * stdv[j].item<double>())
+            << ctx << " column " << j;
+        EXPECT_TRUE(at::allclose(got.select(1, j), (x.select(1, j) - mean[j]) / stdv[j], 1e-3, 1e-3))
+            << ctx << " column " << j;
+      }
+      EXPECT_FALSE(std::isfinite(m[2].item<double>()))
+          << ctx << ": an infinite entry makes the mean inf";
+    }
+  }
+}
+
 TEST(Statistics, MinmaxScaleMatchesSklearnFormula) {
   for_tables([](const at::Tensor& t, const DNDarray& a, const std::string& ctx) {
     const Dtype wt = work_of(t.scalar_type());

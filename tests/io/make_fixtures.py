@@ -93,6 +93,16 @@ def main(d):
         f.write("1,2,3\n4,5,6\n7,8\n9,10,11\n")
     with open(os.path.join(d, "words.csv"), "w") as f:
         f.write("1,2\n3,x\n")
+    # Missing values: 40 rows of 3 fields, field (i, j) empty where (3i + j) % 5 == 0
+    # (blanks where % 10 == 0), else 3i + j; a blank line after row 19.
+    with open(os.path.join(d, "missing.csv"), "w") as f:
+        for i in range(40):
+            v = [3 * i + j for j in range(3)]
+            f.write(",".join((" " if x % 10 == 0 else "") if x % 5 == 0 else str(x) for x in v) + "\n")
+            if i == 19:
+                f.write("\n")
+    with open(os.path.join(d, "tabs.csv"), "w") as f:
+        f.write("1\t2\n3\t4\n")
 
 
 if __name__ == "__main__":

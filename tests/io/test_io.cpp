@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -339,6 +340,82 @@ TEST(IoCsv, NumpyFilesAndRoundTrips) {
         io::save(array(sample({2, 2, 2}, at::kFloat), 0), dir + "/c.csv");
       },
       "CSV holds 1-D or 2-D arrays");
+}
+
+// Empty fields read as LoadOptions::missing (numpy.genfromtxt's filling_values), else an
+// error; a header line or another delimiter fails with the option that fixes it.
+TEST(IoCsv, MissingValuesAndHints) {
+  // missing.csv (make_fixtures.py): 40 rows, field (i, j) empty where (3i + j) % 5 == 0.
+  const at::Tensor values = at::arange(120, at::kDouble).reshape({40, 3});
+  const at::Tensor empty = (at::arange(120, at::kLong) % 5 == 0).reshape({40, 3});
+  for (Split s : dnd::testing::all_splits(2)) {
+    io::LoadOptions o = opts("", s);
+    o.dtype = at::kDouble;
+    o.missing = std::nan("");
+    expect_global(io::load(fx("missing.csv"), o), values.masked_fill(empty, std::nan("")));
+    o.dtype = at::kLong;
+    o.missing = -1;
+    expect_global(io::load(fx("missing.csv"), o), values.to(at::kLong).masked_fill(empty, -1));
+    EXPECT_EQ(io::probe(fx("missing.csv"), o).shape, (Shape{40, 3}));
+    o.dtype = at::kFloat;
+    o.missing = 2.5;
+    o.slices = {Slice{1, 3, std::nullopt}};
+    expect_global(io::load(fx("missing.csv"), o),
+                  values.masked_fill(empty, 2.5).narrow(0, 1, 2).to(at::kFloat));
+  }
+  io::LoadOptions o = opts("", 0);
+  o.dtype = at::kDouble;
+  const std::string no_fill = "line 1: field 1 is empty (missing: nan reads empty fields as NaN)";
+  expect_error<ValueError>([&] { io::load(fx("missing.csv"), o); }, no_fill);
+  expect_error<ValueError>([&] { io::probe(fx("missing.csv"), o); }, no_fill);
+  o.dtype = at::kInt;
+  expect_error<ValueError>([&] { io::load(fx("missing.csv"), o); },
+                           "(missing: 0 reads empty fields as 0)");
+  o.missing = std::nan("");
+  for (const auto& fn : std::vector<std::function<void()>>{
+           [&] { io::load(fx("missing.csv"), o); }, [&] { io::probe(fx("missing.csv"), o); },
+           [&] { io::check_csv_options("missing.csv", o); }})
+    expect_error<ValueError>(fn, "missing: nan cannot fill int32 values (NaN is not an integer)");
+  o.dtype = at::kChar;
+  o.missing = 1000;
+  expect_error<ValueError>([&] { io::load(fx("missing.csv"), o); },
+                           "missing: 1000 is not a value of int8");
+  o.missing = 0.5;
+  expect_error<ValueError>([&] { io::load(fx("missing.csv"), o); },
+                           "missing: 0.5 is not a value of int8");
+
+  // floats.csv: a header line "a;b;c;d" over ';'-separated values, read with the defaults.
+  const std::string hints =
+      "line 1: 'a;b;c;d' is not a valid float32 (field 1); the fields look separated by ';': set "
+      "delimiter: ';'; if line 1 is a header, skip it with header: 1";
+  io::LoadOptions d = opts("", 0);
+  expect_error<ValueError>([&] { io::load(fx("floats.csv"), d); }, hints);
+  expect_error<ValueError>([&] { io::probe(fx("floats.csv"), d); }, hints);
+  d.delimiter = ';';
+  expect_error<ValueError>(
+      [&] { io::probe(fx("floats.csv"), d); },
+      "line 1: 'a' is not a valid float32 (field 1); if line 1 is a header, skip it "
+      "with header: 1");
+  d.delimiter = ',';
+  d.header_lines = 1;
+  expect_error<ValueError>([&] { io::load(fx("floats.csv"), d); }, "set delimiter: ';'");
+  expect_error<ValueError>(
+      [&] { io::probe(fx("tabs.csv"), opts("", 0)); },
+      "line 1: '1\t2' is not a valid float32 (field 1); the fields look tab-separated: "
+      "set delimiter: tab");
+  // A bad value after the first row: no header hint.
+  io::LoadOptions w = opts("", 0);
+  w.dtype = at::kLong;
+  expect_error<ValueError>(
+      [&] {
+        try {
+          io::load(fx("words.csv"), w);
+        } catch (const ValueError& e) {
+          EXPECT_EQ(std::string(e.what()).find("header"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      "line 2: 'x' is not a valid int64 (field 2)");
 }
 
 TEST(IoSave, NeverReplacesOrLeavesPartialFiles) {

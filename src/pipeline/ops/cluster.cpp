@@ -8,7 +8,9 @@
 #include "src/pipeline/checkpoint.h"
 #include "src/pipeline/ops/common.h"
 
+#include <chrono>
 #include <cmath>
+#include <memory>
 #include <optional>
 
 namespace dnd::pipeline::ops {
@@ -121,12 +123,47 @@ OpDef kmeans_op() {
     o.oversampling = c.params.number("oversampling");
     o.rounds = c.params.integer("rounds");
     if (c.inputs.size() == 2) o.centroids = c.array(1);
+    // The live line, after every Lloyd iteration: the restart, the iteration, inertia and
+    // shift, rows per second, and at most how long is left (max_iter iterations of every
+    // restart to go; a fit that converges ends sooner).
     Progress& progress = c.progress;
     const int64_t max_iter = o.max_iter;
-    o.progress = [&progress, max_iter](int iter, double inertia, double shift) {
-      progress.update(
-          fmt::format("iteration {}/{}  inertia {:.6g}  shift {:.3g}", iter, max_iter, inertia, shift));
+    const int64_t runs = o.centroids ? 1 : o.n_init;
+    struct Last {
+      double inertia = 0, shift = 0;
+      int64_t iters_done = 0;  // over all restarts, this process
+      int64_t run = -1;        // the restart of the last line
+      std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
     };
+    auto last = std::make_shared<Last>();
+    o.progress = [last](int, double inertia, double shift) {
+      last->inertia = inertia;
+      last->shift = shift;
+      ++last->iters_done;
+    };
+    const int64_t rows = c.array(0).ndim() > 0 ? c.array(0).gshape()[0] : 0;
+    auto report = [last, &progress, max_iter, runs, rows](const cluster::KMeansState& s) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - last->t0).count();
+      const double per_iter = last->iters_done > 0 ? secs / static_cast<double>(last->iters_done) : 0;
+      const int64_t left_iters = (runs - s.run - 1) * max_iter + (max_iter - s.iter);
+      std::string rate;
+      if (per_iter > 0)
+        rate = fmt::format("  {:.3g} M rows/s  at most {:.0f} s left",
+                           static_cast<double>(rows) / per_iter / 1e6,
+                           per_iter * static_cast<double>(left_iters));
+      const std::string line =
+          fmt::format("{}iteration {}/{}  inertia {:.6g}  shift {:.3g}{}",
+                      runs > 1 ? fmt::format("restart {}/{}  ", s.run + 1, runs) : "", s.iter, max_iter,
+                      last->inertia, last->shift, rate);
+      // A restart's first line stays (on a pipe, too), so that a log shows every restart.
+      if (runs > 1 && s.run != last->run)
+        progress.summary(line);
+      else
+        progress.update(line);
+      last->run = s.run;
+    };
+    o.on_state = report;
     // The fit's state: kept every checkpoint_every iterations and when a stop is requested
     // between iterations; read back with --resume (checkpoint.h).
     const StepState* st = current_step_state();
@@ -140,7 +177,8 @@ OpDef kmeans_op() {
       const std::string id = c.step.id;
       const int64_t iters = o.max_iter;
       const Communicator& comm = c.comm;
-      o.on_state = [st, every, id, iters, &comm](const cluster::KMeansState& s) {
+      o.on_state = [report, st, every, id, iters, &comm](const cluster::KMeansState& s) {
+        report(s);
         const bool stop = stop_requested(comm, fmt::format("{}@{}", id, s.iter));
         if (every > 0 && (s.iter % every == 0 || stop)) save_kmeans_state(*st, comm, s);
         if (stop)
@@ -198,8 +236,10 @@ OpDef kmeans_op() {
     out.push_back(std::move(km.labels));
     out.push_back(full({}, km.inertia, ArrayOptions(scalar).with_dtype(at::kDouble)));
     out.push_back(full({}, km.n_iter, ArrayOptions(scalar).with_dtype(at::kLong)));
-    c.progress.summary(fmt::format("{} iterations, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s",
-                                   km.n_iter, km.inertia, km.init_seconds, km.iter_seconds));
+    c.progress.summary(fmt::format("{} iterations{}, inertia {:.6g}; init {:.3f} s, iterations {:.3f} s",
+                                   km.n_iter,
+                                   runs > 1 ? fmt::format(" (the best of {} restarts)", runs) : "",
+                                   km.inertia, km.init_seconds, km.iter_seconds));
     return out;
   };
   return d;

@@ -4,6 +4,7 @@
 // missing file or dataset, or a slice out of range, fails before anything runs. save
 // writes into the run's io::Outputs, committed after the last step.
 #include "src/core/shape_ops.h"
+#include "src/core/limits.h"
 #include "io/io.h"
 #include "src/pipeline/files.h"
 #include "src/pipeline/ops/common.h"
@@ -114,6 +115,28 @@ std::vector<io::Attribute> attributes(const Params& p) {
   return out;
 }
 
+// The most characters dnd's CSV save writes per value of type t, delimiter included
+// ("-1.2345678901234567e-308,"): the text a load of a CSV planned from a save reads.
+int64_t csv_chars(Dtype t) {
+  switch (t) {
+    case at::kBool:
+      return 2;
+    case at::kByte:
+    case at::kChar:
+      return 5;
+    case at::kShort:
+      return 7;
+    case at::kInt:
+      return 12;
+    case at::kLong:
+      return 21;
+    case at::kFloat:
+      return 16;
+    default:
+      return 25;
+  }
+}
+
 // Integers in `slice` select one entry and drop the axis (numpy): the file read keeps it
 // (a one-entry slice), then the axis is squeezed away; `dropped` lists those axes.
 io::LoadOptions load_options(const Params& p, Dtype default_dtype,
@@ -124,6 +147,7 @@ io::LoadOptions load_options(const Params& p, Dtype default_dtype,
   o.header_lines = p.integer("header");
   o.delimiter = delimiter_of(p);
   o.dtype = p.dtype("dtype", default_dtype);
+  if (!p.is_none("missing")) o.missing = p.number("missing");
   if (!p.is_none("slice")) {
     for (const Index& ix : p.index("slice")) {
       if (const Slice* s = std::get_if<Slice>(&ix)) {
@@ -153,21 +177,37 @@ OpDef load_op() {
                         "read only a selection: \"0:1000, 3\" (start:stop:step per axis)"},
               p_format(),
               ParamSpec{"header", ParamKind::integer, "CSV: lines to skip at the top", false, "0"},
-              ParamSpec{"delimiter", ParamKind::string, "CSV: field delimiter", false, "','"},
+              ParamSpec{"delimiter", ParamKind::string,
+                        "CSV: field delimiter, one character (tab: a tab)", false, "','"},
+              ParamSpec{"missing", ParamKind::number,
+                        "CSV: the value of empty fields (nan, or a number; numpy.genfromtxt's "
+                        "filling_values); without it an empty field is an error"},
               p_dtype("CSV: element type (default: defaults.dtype); HDF5 and npy keep the file's type")};
   d.files = [](const Params& p) { return std::vector<FileUse>{file_use(p, false)}; };
   d.infer = [](const InferContext& c) {
     const std::string path = c.params.string("path");
     std::vector<int64_t> dropped;
     const io::LoadOptions o = load_options(c.params, c.default_dtype, &dropped);
+    const bool csv = io::format_of(path, o.format) == io::Format::csv;
+    if (o.missing && !csv)
+      throw ValueError(fmt::format("load: missing fills empty CSV fields; {} files have none",
+                                   io::format_name(io::format_of(path, o.format))));
+    if (csv) io::check_csv_options(path, o);
     io::ArrayInfo info;
-    if (c.files && !c.files->empty() && (*c.files)[0].planned) {
+    const bool planned = c.files && !c.files->empty() && (*c.files)[0].planned;
+    Dtype saved = info.dtype;  // planned: the type the save writes as text
+    if (planned) {
       // Written by an earlier step of the run: what that step saves, no file probe.
       const ArrayMeta& w = *(*c.files)[0].planned;
       info.shape = w.shape;
-      info.dtype = w.dtype;
-      if (io::format_of(path, o.format) == io::Format::csv && !c.params.given("dtype"))
+      info.dtype = saved = w.dtype;
+      if (csv) {
+        // CSV text is read as the load's dtype, and always as rows of columns: a saved 1-D
+        // array comes back as one column, an empty one as no lines at all.
         info.dtype = o.dtype;
+        if (info.shape.size() == 1) info.shape.push_back(1);
+        if (shape_numel(info.shape) == 0) info.shape = {0, 0};
+      }
     } else {
       info = io::probe(path, o);  // metadata only; throws for a bad file
     }
@@ -199,6 +239,18 @@ OpDef load_op() {
       r.comm_bytes = move_bytes(rows, c.nranks);
       r.temp_bytes = max_block_bytes(rows, c.nranks);
       r.note = fmt::format("reads row blocks, then resplits to axis {}", *m.split);
+    }
+    if (csv) {
+      // Each rank holds its share of the text (its byte range, one read step more for the
+      // line crossing its end) while it parses the rows into the values; a selection is
+      // cut from the whole rows after, and the rows (cut at bytes) are balanced.
+      ArrayMeta rows{info.shape, info.dtype, Split(0), m.device};
+      const int64_t text =
+          (planned ? checked_numel(info.shape, csv_chars(saved)) : info.storage_bytes) / c.nranks +
+          (int64_t{64} << 10);
+      const int64_t parsed = o.slices.empty() ? 0 : max_block_bytes(rows, c.nranks);
+      r.temp_bytes =
+          std::max({r.temp_bytes, text + parsed, c.nranks > 1 ? max_block_bytes(rows, c.nranks) : 0});
     }
     return r;
   };

@@ -16,16 +16,18 @@ OpDef sort_op(const char* name, const char* summary, bool values) {
               ParamSpec{"descending", ParamKind::boolean,
                         "largest first (equal values keep their order; NaN first)", false, "false"}};
   d.infer = [values](const InferContext& c) {
+    if (values) return sort_values_meta(c.array(0), c.params.integer("axis"), c.nranks);
     OpMeta m = sort_meta(c.array(0), c.params.integer("axis"), c.nranks);
-    // The other result exists while the op runs.
-    const size_t drop = values ? 1 : 0;
-    m.temp_bytes += max_block_bytes(m.outputs[drop], c.nranks);
-    m.outputs.erase(m.outputs.begin() + static_cast<std::ptrdiff_t>(drop));
+    // The values exist while the op runs.
+    m.temp_bytes += max_block_bytes(m.outputs[0], c.nranks);
+    m.outputs.erase(m.outputs.begin());
     return m;
   };
   d.run = [values](RunContext& c) {
-    auto [v, i] = sort(c.array(0), c.params.integer("axis"), c.params.boolean("descending"));
-    return one(values ? v : i);
+    const int64_t axis = c.params.integer("axis");
+    const bool descending = c.params.boolean("descending");
+    if (values) return one(sort_values(c.array(0), axis, descending));  // no indices made
+    return one(sort(c.array(0), axis, descending).second);
   };
   return d;
 }
