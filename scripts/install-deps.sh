@@ -13,7 +13,7 @@ PACKAGES=(
   ccache  # rebuilds in other clones of the repository are cheap
   strace  # the CLI tests check that saves sync their files
   clang-format  # the format_check test (scripts/format.sh --check)
-  groff-base zsh  # the CLI tests render the manual page and check the zsh completion
+  groff-base man-db bsdextrautils zsh  # the CLI tests render the manual page (man, col) and check the zsh completion
   # The job tests start a private single-node Slurm (not the slurm-wlm metapackage,
   # whose recommends pull in ~30 more packages).
   slurmctld slurmd slurm-client munge
