@@ -377,6 +377,10 @@ EOF
       grep -qs "^slurmstepd: \[$id\." /proc/[0-9]*/cmdline || break
       sleep 0.5
     done
+    # slurmd revokes the first run's credential at the requeue, to the second: a job
+    # started within that second gets a credential of the same time, which counts as
+    # revoked ("Killing non-startable batch job: Job credential revoked"). Start it 2 s on.
+    sleep 2
     timeout 10 scontrol update JobId="$id" StartTime=now > /dev/null 2>&1
     expect_job "$check" "$id" "COMPLETED 0:0" || { cat "$log" 2> /dev/null; continue; }
     has "$check" "$log" "stopped on request \(SIGUSR1\) before step 'd'" &&
