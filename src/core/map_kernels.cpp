@@ -1,4 +1,5 @@
 #include "src/core/map_kernels.h"
+#include "src/core/reduce_kernels.h"  // use_avx2
 
 #include <cstdint>
 #include <limits>
@@ -91,14 +92,6 @@ bool center_scale_stream(const typename S::T* x, typename S::T* out, int64_t r0,
 #endif
 
 namespace {
-bool use_avx2() {
-#ifdef DND_HAVE_AVX2_MAP_KERNELS
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
-}
 
 template <class T>
 void nan_to_num_any(const T* in, T* out, int64_t n, T nan, T posinf, T neginf) {

@@ -16,7 +16,6 @@ namespace avx2 {
 #define DND_HAVE_AVX2_KERNELS 1
 #endif
 
-namespace {
 bool use_avx2() {
 #ifdef DND_HAVE_AVX2_KERNELS
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -25,7 +24,6 @@ bool use_avx2() {
   return false;
 #endif
 }
-}  // namespace
 
 #ifdef DND_HAVE_AVX2_KERNELS
 #define DND_DISPATCH(call) return use_avx2() ? avx2::call : base::call

@@ -13,6 +13,9 @@
 
 namespace dnd::kernels {
 
+// Whether this CPU runs the AVX2 + FMA builds of the kernels (reduce and map kernels).
+bool use_avx2();
+
 // out[j] = sum_i x[i, j] (float32 results are float64 sums rounded once).
 void col_sum(const float* x, int64_t R, int64_t ld, int64_t n, float* out);
 void col_sum(const double* x, int64_t R, int64_t ld, int64_t n, double* out);
