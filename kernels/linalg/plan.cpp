@@ -4,6 +4,7 @@
 #include "src/core/distribution.h"
 #include "src/core/error.h"
 #include "kernels/linalg/plan_impl.h"
+#include "src/core/comm_count.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,10 +52,11 @@ std::vector<int64_t> bcast_bytes(int nranks, int root, int64_t bytes) {
   return out;
 }
 
-std::vector<int64_t> allreduce_bytes(int nranks, int64_t bytes) {
-  // A ring (reduce-scatter + allgather) sends 2 (p - 1) / p of the buffer.
-  return std::vector<int64_t>(static_cast<size_t>(nranks),
-                              nranks > 1 ? 2 * bytes * (nranks - 1) / nranks : 0);
+std::vector<int64_t> allreduce_bytes(int nranks, int64_t numel, int64_t itemsize) {
+  std::vector<int64_t> out(static_cast<size_t>(nranks), 0);
+  for (int r = 0; r < nranks; ++r)
+    out[static_cast<size_t>(r)] = allreduce_rank_bytes(numel, itemsize, nranks, r);
+  return out;
 }
 
 MatmulGeom matmul_geometry(const Shape& a, Split sa, const Shape& b, Split sb, bool outer,
@@ -270,7 +272,7 @@ MatmulDecision decide_matmul(const Shape& a, Split sa, const std::vector<int64_t
     }
     if (g.full_split < 0) {  // dot product of vectors
       plan.algorithm = MatmulAlgorithm::allreduce;
-      const auto ar = allreduce_bytes(p, numel_c);
+      const auto ar = allreduce_bytes(p, numel_c / s, s);
       for (int r = 0; r < p; ++r)
         plan.bytes_sent[static_cast<size_t>(r)] =
             align[static_cast<size_t>(r)] + ar[static_cast<size_t>(r)];
@@ -458,8 +460,8 @@ QrPlan plan_qr(const Shape& a, Split split, int nranks, Dtype dtype, QrMode mode
   }
   if (*split == 0 && m >= n) {
     plan.algorithm = QrAlgorithm::cholesky_qr2;
-    const auto ar = detail::allreduce_bytes(p, n * n * s);
-    const auto bc = detail::bcast_bytes(p, 0, n * n * s + 8);
+    const auto ar = detail::allreduce_bytes(p, n * n, s);
+    const auto bc = detail::bcast_bytes(p, 0, (n * n + 1) * s);  // R and a status flag
     for (int r = 0; r < p; ++r)
       plan.bytes_sent[static_cast<size_t>(r)] =
           2 * (ar[static_cast<size_t>(r)] + bc[static_cast<size_t>(r)]);
@@ -555,9 +557,12 @@ SvdPlan plan_svd(const Shape& a, Split split, int nranks, Dtype dtype, const Svd
     const Shape at = tall ? a : Shape{n, m};
     const Split st = tall ? split : Split(1 - *split);
     add(plan_qr(at, st, p, dtype, o.compute_uv ? QrMode::reduced : QrMode::r).bytes_sent);
+    // Rank 0's small SVD goes to everyone: S (and U_R, V^T in full, before the rank cut),
+    // each after its shape (three int64).
+    add(detail::bcast_bytes(p, 0, kk * s + 3 * 8));
     if (o.compute_uv) {
       add(plan_matmul({at[0], kk}, st, {kk, r}, kReplicated, p, dtype, dtype).bytes_sent);
-      add(detail::bcast_bytes(p, 0, (kk * r + r + at[1] * r) * s));
+      add(detail::bcast_bytes(p, 0, (kk * kk + kk * at[1]) * s + 2 * 3 * 8));
     }
   } else if (plan.method == SvdMethod::hsvd) {
     // Every rank but the root sends its merged vectors once up the tree; the root broadcasts.

@@ -57,7 +57,9 @@ int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>
                     int64_t per_index);
 // Per-rank bytes of a binomial-tree broadcast of `bytes` from `root`.
 std::vector<int64_t> bcast_bytes(int nranks, int root, int64_t bytes);
-// Per-rank bytes of a ring allreduce of `bytes`.
-std::vector<int64_t> allreduce_bytes(int nranks, int64_t bytes);
+// Per-rank bytes of an allreduce of `numel` elements of `itemsize` bytes, as
+// src/core/comm_count.h counts allreduce_ (balanced segments reduce-scattered, then
+// allgathered).
+std::vector<int64_t> allreduce_bytes(int nranks, int64_t numel, int64_t itemsize);
 
 }  // namespace dnd::linalg::detail

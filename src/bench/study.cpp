@@ -1,6 +1,7 @@
 #include "src/bench/study.h"
 
 #include "src/bench/timing.h"
+#include "src/core/comm_count.h"
 #include "src/core/error.h"
 
 #include <fmt/format.h>
@@ -131,12 +132,15 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           std::vector<size_t> timed;  // indices of pb.timed_steps in names
           StepClock clock;
           double work = pb.work;
+          int64_t sent = 0;  // counted (comm_count.h) in the last run, this rank
           for (int i = -o.warmup; i < o.repeat; ++i) {
             clock.clear();
             if (pb.prepare) pb.prepare();
             barrier(sub);
             const double t0 = now_seconds();
+            const int64_t sent0 = comm_count().sent;
             pb.run(clock);
+            sent = comm_count().sent - sent0;
             std::vector<double> v = clock.seconds();
             v.push_back(now_seconds() - t0);
             // One collective per run: the slowest rank's total and steps.
@@ -193,6 +197,10 @@ Study run_study(const Communicator& world, const std::vector<Case>& cases, const
           }
           if (row.value > 0 && row.baseline_value > 0) row.vs_baseline = row.value / row.baseline_value;
           if (pb.extras) row.extras = pb.extras(row, tb);
+          // What one run moved between ranks, as the MPI layer counted it (busiest rank).
+          row.extras.push_back(
+              Extra{"MB sent / rank (counted)",
+                    static_cast<double>(allreduce_value(sub, sent, ReduceOp::max)) / 1e6});
           std::string fig;
           if (!std::isnan(row.value)) fig = fmt::format(", {:.3g} {}", row.value, c.unit);
           progress.line(fmt::format("{}: median {:.4g} s (min {:.4g}, max {:.4g}){}", label,

@@ -1,6 +1,7 @@
 #include "src/core/communicator.h"
 
 #include "src/core/collectives.h"
+#include "src/core/comm_count.h"
 #include "src/core/error.h"
 #include "src/core/p2p.h"
 
@@ -181,6 +182,16 @@ static MPI_Op mpi_op(ReduceOp op) {
   return MPI_OP_NULL;
 }
 
+namespace {
+std::atomic<int64_t> g_sent{0}, g_received{0};
+}  // namespace
+
+CommCount comm_count() { return CommCount{g_sent.load(), g_received.load()}; }
+void count_comm(int64_t sent, int64_t received) {
+  g_sent += sent;
+  g_received += received;
+}
+
 void barrier(const Communicator& comm) { DND_MPI_CHECK(MPI_Barrier(comm.get())); }
 
 static void check_host_contiguous(const at::Tensor& t, const char* what) {
@@ -266,6 +277,9 @@ void allreduce_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
   } else {
     MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
     const int64_t esize = buf.element_size();
+    // Counted as the large path moves it (its exchanges count themselves).
+    const int64_t moved = allreduce_rank_bytes(buf.numel(), esize, comm.size(), comm.rank());
+    count_comm(moved, moved);
     char* p = static_cast<char*>(buf.data_ptr());
     for_each_piece(
         buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
@@ -283,6 +297,8 @@ void exscan_(const Communicator& comm, at::Tensor& t, ReduceOp op) {
     at::Tensor buf = t.scalar_type() == at::kBool ? t.to(at::kByte) : t;
     MPI_Datatype dt = mpi_datatype(static_cast<int>(buf.scalar_type()));
     const int64_t esize = buf.element_size();
+    const int64_t n = buf.numel() * esize;
+    count_comm(comm.rank() + 1 < comm.size() ? n : 0, comm.rank() > 0 ? n : 0);
     char* p = static_cast<char*>(buf.data_ptr());
     for_each_piece(
         buf.numel(), std::max<int64_t>(1, kMaxMessageBytes / esize), [&](int64_t off, int cnt) {
@@ -298,9 +314,11 @@ void broadcast_(const Communicator& comm, at::Tensor& t, int root) {
   check_host_contiguous(t, "broadcast");
   if (comm.size() == 1) return;
   char* p = static_cast<char*>(t.data_ptr());
-  for_each_piece(
-      t.numel() * static_cast<int64_t>(t.element_size()), kMaxMessageBytes,
-      [&](int64_t off, int cnt) { DND_MPI_CHECK(MPI_Bcast(p + off, cnt, MPI_BYTE, root, comm.get())); });
+  const int64_t n = t.numel() * static_cast<int64_t>(t.element_size());
+  count_comm(binomial_children(comm.size(), root, comm.rank()) * n, comm.rank() == root ? 0 : n);
+  for_each_piece(n, kMaxMessageBytes, [&](int64_t off, int cnt) {
+    DND_MPI_CHECK(MPI_Bcast(p + off, cnt, MPI_BYTE, root, comm.get()));
+  });
 }
 
 std::vector<int64_t> allgather_value(const Communicator& comm, int64_t v) {
@@ -343,6 +361,7 @@ void alltoall(const Communicator& comm, const at::Tensor& send, at::Tensor& recv
   DND_ASSERT(bytes == recv.numel() * static_cast<int64_t>(recv.element_size()) && bytes % p == 0,
              "alltoall: send and receive buffers of p equal parts");
   const int64_t share = bytes / p;
+  count_comm(bytes - share, bytes - share);
   const auto* sp = static_cast<const char*>(send.data_ptr());
   auto* rp = static_cast<char*>(recv.data_ptr());
   // Shares above one piece go in rounds: round k moves piece k of every share, a strided
@@ -624,6 +643,19 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
     if (static_cast<int64_t>(list.size()) * kMinRun > bytes) ok = 0;
   }
   if (allreduce_value(comm, ok, ReduceOp::min) == 0) return false;
+  {  // counted: what this rank reads from others, and what they read from it
+    const int p = comm.size();
+    std::vector<int64_t> want(static_cast<size_t>(p), 0), given(static_cast<size_t>(p), 0);
+    for (int q = 0; q < p; ++q)
+      if (q != comm.rank())
+        for (const RangeCopy& r : wanted[static_cast<size_t>(q)])
+          want[static_cast<size_t>(q)] += r.bytes;
+    DND_MPI_CHECK(MPI_Alltoall(want.data(), 1, MPI_INT64_T, given.data(), 1, MPI_INT64_T, comm.get()));
+    int64_t sent = 0, received = 0;
+    for (int q = 0; q < p; ++q)
+      sent += given[static_cast<size_t>(q)], received += want[static_cast<size_t>(q)];
+    count_comm(sent, received);
+  }
   const auto where = allgather_values(
       comm,
       {static_cast<int64_t>(getpid()), static_cast<int64_t>(reinterpret_cast<uintptr_t>(exposed))});
@@ -688,6 +720,16 @@ void exchange(const Communicator& comm, const std::vector<at::Tensor>& sends,
   DND_ASSERT(static_cast<int>(sends.size()) == p && static_cast<int>(recvs.size()) == p,
              "exchange needs one send and one receive slot per rank");
 
+  {
+    int64_t sent = 0, received = 0;
+    for (int q = 0; q < p; ++q) {
+      if (q == me) continue;
+      if (has_data(sends[q])) sent += sends[q].numel() * static_cast<int64_t>(sends[q].element_size());
+      if (has_data(recvs[q]))
+        received += recvs[q].numel() * static_cast<int64_t>(recvs[q].element_size());
+    }
+    count_comm(sent, received);
+  }
   std::vector<MPI_Request> reqs;
   std::vector<MPI_Datatype> types;                        // freed after Waitall
   std::vector<std::pair<at::Tensor, at::Tensor>> unpack;  // (staging buffer, destination view)

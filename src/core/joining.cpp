@@ -3,6 +3,7 @@
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
 #include "src/core/movement_impl.h"
+#include "src/core/moves.h"
 #include "src/core/shape_ops.h"
 
 #include <ATen/ATen.h>
@@ -36,7 +37,6 @@ OpMeta concatenate_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int 
   ArrayMeta m = first;
   m.shape[static_cast<size_t>(ax)] = 0;
   m.split = kReplicated;
-  int64_t comm = 0;
   for (const ArrayMeta& a : arrays) {
     DND_CHECK_TYPE(a.device == first.device, "concatenate: arrays live on different devices");
     bool fits = static_cast<int64_t>(a.shape.size()) == nd;
@@ -47,9 +47,19 @@ OpMeta concatenate_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int 
     m.shape[static_cast<size_t>(ax)] += a.shape[static_cast<size_t>(ax)];
     m.dtype = c10::promoteTypes(m.dtype, a.dtype);
     if (!m.split && a.split) m.split = a.split;
-    comm += move_bytes(a, nranks);  // each operand's elements travel to their owners
   }
-  return OpMeta{{m}, m.split ? comm : 0};
+  // Each split operand's elements travel to their owners in the result (detail::place).
+  std::vector<int64_t> sent(static_cast<size_t>(std::max(nranks, 1)), 0);
+  int64_t offset = 0;
+  for (const ArrayMeta& a : arrays) {
+    if (m.split) {
+      const auto per = place_rank_bytes(a.shape, a.split, {}, m.shape, m.split, {}, ax, offset,
+                                        static_cast<int64_t>(c10::elementSize(m.dtype)), nranks);
+      for (size_t r = 0; r < sent.size(); ++r) sent[r] += per[r];
+    }
+    offset += a.shape[static_cast<size_t>(ax)];
+  }
+  return OpMeta{{m}, max_of(sent)};
 }
 
 OpMeta stack_meta(const std::vector<ArrayMeta>& arrays, int64_t axis, int nranks) {

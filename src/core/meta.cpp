@@ -1,5 +1,6 @@
 #include "src/core/meta.h"
 
+#include "src/core/comm_count.h"
 #include "src/core/limits.h"
 
 #include <fmt/format.h>
@@ -34,9 +35,8 @@ int64_t allgather_bytes(const ArrayMeta& m, int nranks) {
 
 int64_t allreduce_bytes(const ArrayMeta& part, int nranks) {
   if (nranks <= 1) return 0;
-  ArrayMeta whole = part;
-  whole.split = kReplicated;
-  return 2 * global_bytes(whole);
+  const int64_t esize = static_cast<int64_t>(c10::elementSize(part.dtype));
+  return allreduce_max_bytes(checked_numel(part.shape, 1), esize, nranks);
 }
 
 }  // namespace dnd

@@ -1,5 +1,6 @@
 #include "src/core/p2p.h"
 
+#include "src/core/comm_count.h"
 #include "src/core/error.h"
 
 #include <ATen/core/Tensor.h>
@@ -27,6 +28,7 @@ Requests::~Requests() {
 }
 
 void Requests::isend(const Communicator& comm, const at::Tensor& t, int dest, int tag) {
+  if (dest != comm.rank()) count_comm(t.numel() * static_cast<int64_t>(t.element_size()), 0);
   pieces(t, "isend", [&](char* p, int n, MPI_Datatype dt) {
     MPI_Request r;
     DND_MPI_CHECK(MPI_Isend(p, n, dt, dest, tag, comm.get(), &r));
@@ -35,6 +37,7 @@ void Requests::isend(const Communicator& comm, const at::Tensor& t, int dest, in
 }
 
 void Requests::irecv(const Communicator& comm, const at::Tensor& t, int src, int tag) {
+  if (src != comm.rank()) count_comm(0, t.numel() * static_cast<int64_t>(t.element_size()));
   pieces(t, "irecv", [&](char* p, int n, MPI_Datatype dt) {
     MPI_Request r;
     DND_MPI_CHECK(MPI_Irecv(p, n, dt, src, tag, comm.get(), &r));

@@ -160,6 +160,26 @@ std::vector<Piece> shared_pieces(const Runs& a, const Runs& b) {
   }
   return out;
 }
+// The bytes the busiest rank sends in reshape's exchange (balanced blocks on both sides):
+// its old block less what its new block shares with it. The work is linear in the runs;
+// past kMaxRuns of them (a split axis deep inside a huge array) meta.h's estimate stands.
+int64_t reshape_sent_bytes(const ArrayMeta& a, const Shape& r, int64_t target, int p) {
+  constexpr int64_t kMaxRuns = int64_t{1} << 24;
+  const int64_t s = *a.split;
+  const auto esize = static_cast<int64_t>(c10::elementSize(a.dtype));
+  int64_t most = 0, work = 0;
+  for (int q = 0; q < p; ++q) {
+    const Runs from = runs_of(a.shape, s, balanced_chunk(a.shape[static_cast<size_t>(s)], q, p));
+    const Runs to = runs_of(r, target, balanced_chunk(r[static_cast<size_t>(target)], q, p));
+    work += from.outer + to.outer;
+    if (work > kMaxRuns) return move_bytes(a, p);
+    int64_t kept = 0;
+    for (const Piece& pc : shared_pieces(from, to)) kept += pc.len;
+    most = std::max(most, (from.outer * from.len - kept) * esize);
+  }
+  return most;
+}
+
 }  // namespace
 
 Shape resolve_shape(const ArrayMeta& a, const Shape& shape) {
@@ -189,7 +209,7 @@ OpMeta reshape_meta(const ArrayMeta& a, const Shape& shape, std::optional<Split>
   m.split = new_split ? *new_split : (a.split && nd > 0 ? Split(0) : kReplicated);
   if (m.split) m.split = normalize_axis(*m.split, nd, "reshape");
   OpMeta r;
-  if (a.split && m.split) r.comm_bytes = move_bytes(a, nranks);
+  if (a.split && m.split && nranks > 1) r.comm_bytes = reshape_sent_bytes(a, m.shape, *m.split, nranks);
   if (a.split && !m.split) r.comm_bytes = allgather_bytes(a, nranks);
   r.outputs.push_back(m);
   return r;

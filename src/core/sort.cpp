@@ -1,5 +1,6 @@
 #include "src/core/sort.h"
 
+#include "src/core/moves.h"
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
 #include "src/core/radix_sort.h"
@@ -67,6 +68,28 @@ int64_t line_axis(const DNDarray& a, int64_t ax) {
         (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
       other = d;
   return other;
+}
+
+// The busiest rank's bytes of the n-d path: `a` (split along ax) resplit along the line
+// axis, then the sorted values (and the int64 indices) resplit back to ax.
+int64_t lines_bytes(const ArrayMeta& a, int64_t ax, int p, bool with_indices) {
+  int64_t line = -1;
+  for (int64_t d = 0; d < static_cast<int64_t>(a.shape.size()); ++d)
+    if (d != ax && (line < 0 || a.shape[static_cast<size_t>(d)] > a.shape[static_cast<size_t>(line)]))
+      line = d;
+  const auto es = static_cast<int64_t>(c10::elementSize(a.dtype));
+  std::vector<int64_t> sent = place_rank_bytes(a.shape, ax, {}, a.shape, line, {}, -1, 0, es, p);
+  const auto back = place_rank_bytes(a.shape, line, {}, a.shape, ax, {}, -1, 0, es, p);
+  for (size_t r = 0; r < sent.size(); ++r) sent[r] += back[r] + (with_indices ? back[r] / es * 8 : 0);
+  return max_of(sent);
+}
+
+// A bound on the 1-D sample sort's bytes: the exchange sends every element of a block at
+// most once; the rebalance after it, at most all but a share of the whole (a rank may
+// have received everything).
+int64_t sample_sort_bound(const ArrayMeta& a, int p) {
+  const int64_t n = a.shape.empty() ? 1 : a.shape[0];
+  return max_block_bytes(a, p) + global_bytes(a) - (n > 0 ? global_bytes(a) / n * (n / p) : 0);
 }
 
 // An element of the 1-D sample sort: its value and its global index.
@@ -234,13 +257,13 @@ OpMeta sort_meta(const ArrayMeta& a, int64_t axis, int nranks) {
     // Sample sort: the sorted run (values, indices), the received runs (up to about twice
     // a block), their merge and its permutation, then the rebalance, which moves a few
     // rows (measured: about four blocks of values and indices besides the results).
-    m.comm_bytes = move_bytes(a, nranks) + move_bytes(idx, nranks);
+    m.comm_bytes = sample_sort_bound(a, nranks) + sample_sort_bound(idx, nranks);
     m.temp_bytes = 4 * (vb + ib) + ib;
     m.note = "distributed sample sort (one exchange), then rebalanced";
     return m;
   }
   // n-d along the split axis: resplit along another axis, sort the lines, resplit back.
-  m.comm_bytes = move_bytes(a, nranks) + move_bytes(a, nranks) + move_bytes(idx, nranks);
+  m.comm_bytes = lines_bytes(a, ax, nranks, true);
   m.temp_bytes = vb + 2 * (vb + ib);
   m.note = "resplits along another axis to sort whole lines, then back (two exchanges)";
   return m;
@@ -308,13 +331,13 @@ OpMeta sort_values_meta(const ArrayMeta& a, int64_t axis, int nranks) {
   if (nd == 1) {
     // The ranked local run (values, indices and their scratch), the received values (up to
     // about twice a block), their merge and its scratch, then the rebalance.
-    m.comm_bytes = move_bytes(a, nranks);
+    m.comm_bytes = sample_sort_bound(a, nranks);
     m.temp_bytes = 4 * vb + 2 * ib;
     m.note = "distributed sample sort (one exchange of the values), then rebalanced";
     return m;
   }
   // n-d along the split axis: resplit along another axis, sort the lines, resplit back.
-  m.comm_bytes = 2 * move_bytes(a, nranks);
+  m.comm_bytes = lines_bytes(a, ax, nranks, false);
   m.temp_bytes = 2 * vb + ib;
   return m;
 }

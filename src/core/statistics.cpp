@@ -1,5 +1,6 @@
 #include "src/core/statistics.h"
 
+#include "src/core/comm_count.h"
 #include "src/core/communicator.h"
 #include "src/core/elementwise.h"
 #include "src/core/error.h"
@@ -204,7 +205,7 @@ OpMeta standardize_meta(const ArrayMeta& a, int nranks) {
     const ArrayMeta cols{{a.shape[1]}, at::kDouble, kReplicated, a.device};
     if (one_pass_moments(a))  // the shift row (a broadcast), then both sums in one message
       m.comm_bytes =
-          global_bytes(cols) +
+          broadcast_max_bytes(global_bytes(cols), nranks) +
           allreduce_bytes(ArrayMeta{{2 * a.shape[1]}, at::kDouble, kReplicated, a.device}, nranks);
     else  // the column sums, then the squared deviations
       m.comm_bytes = 2 * allreduce_bytes(cols, nranks);

@@ -4,6 +4,7 @@
 #include "src/pipeline/execute.h"
 
 #include "src/core/communicator.h"
+#include "src/core/comm_count.h"
 #include "src/core/dndarray.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
@@ -315,6 +316,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   RunResult result;
   std::vector<double> local_seconds;
   std::vector<int64_t> local_rss;
+  std::vector<int64_t> local_moved;  // per step: counted bytes sent, then received
   // Every save goes into this set; nothing under a final name changes before the commit
   // after the last step (a failure unwinds it: the temporaries are removed).
   io::Outputs outputs(comm, opts.sync);
@@ -351,6 +353,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     if (ck && ck->source(pos) != StepSource::run) {  // read before the first step, or not needed
       local_seconds.push_back(0);
       local_rss.push_back(peak_rss_bytes());
+      local_moved.insert(local_moved.end(), {0, 0});
       if (!opts.keep_results)
         for (const std::string& name : ps.frees) store.erase(name);
       if (talk) {
@@ -372,6 +375,7 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
                          : std::string());
     }
     const auto t0 = Clock::now();
+    const CommCount moved0 = comm_count();
     std::vector<DNDarray> outs;
     try {
       std::vector<Operand> operands;
@@ -426,6 +430,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
       if (ck) ck->begin_step(pos);
       if (fault_injected("slow-in:" + st.id)) std::this_thread::sleep_for(std::chrono::seconds(3));
       outs = ps.op->run(ctx);
+      const CommCount moved1 = comm_count();
+      local_moved.insert(local_moved.end(),
+                         {moved1.sent - moved0.sent, moved1.received - moved0.received});
       if (ck) ck->end_step();
       progress.finish();
       DND_ASSERT(outs.size() == ps.info.outputs.size(), ps.op->name, outs.size(),
@@ -504,6 +511,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
   allreduce_(comm, tt, ReduceOp::max);
   const double* times = tt.data_ptr<double>();
   const std::vector<int64_t> all_rss = allgather_values(comm, local_rss);
+  at::Tensor mv = at::tensor(local_moved, at::kLong);
+  allreduce_(comm, mv, ReduceOp::max);
+  const int64_t* moved = mv.data_ptr<int64_t>();
   watch.finish();  // every rank got here: from now on a rank that exits has ended normally
   const int p = comm.size();
   for (size_t s = 0; s < nsteps; ++s) {
@@ -512,6 +522,9 @@ RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& 
     t.op = plan.steps[s].op->name;
     t.seconds = times[s];
     t.comm_bytes = plan.steps[s].info.comm_bytes;
+    t.comm_at_most = plan.steps[s].comm_at_most;
+    t.sent_bytes = moved[2 * s];
+    t.received_bytes = moved[2 * s + 1];
     if (ck) t.source = source_name(ck->source(s));
     for (int r = 0; r < p; ++r) t.peak_rss.push_back(all_rss[static_cast<size_t>(r) * nsteps + s]);
     result.steps.push_back(t);
@@ -536,6 +549,9 @@ std::string run_summary_json(const Plan& plan, const RunResult& r, int nranks, i
                      {"op", t.op},
                      {"seconds", t.seconds},
                      {"comm_bytes", t.comm_bytes},
+                     {"comm_bytes_at_most", t.comm_at_most},
+                     {"sent_bytes", t.sent_bytes},
+                     {"received_bytes", t.received_bytes},
                      {"peak_rss_bytes", t.peak_rss},
                      {"source", t.source}});
     if (s >= plan.steps.size() || t.source == "skipped") continue;

@@ -34,6 +34,9 @@ struct StepTiming {
   std::string id, op;
   double seconds = 0;             // the slowest rank
   int64_t comm_bytes = 0;         // planned bytes sent by the busiest rank
+  bool comm_at_most = false;      // comm_bytes is a bound (PlannedStep::comm_at_most)
+  int64_t sent_bytes = 0;         // counted (comm_count.h): bytes sent by the busiest rank
+  int64_t received_bytes = 0;     // counted: bytes received by the busiest rank
   std::vector<int64_t> peak_rss;  // per rank, bytes, after the step
   std::string source = "run";     // "run", "checkpoint" (read from one), "skipped" (--resume)
 };
@@ -51,8 +54,8 @@ struct RunResult {
 RunResult execute(const Plan& plan, const Communicator& comm, const RunOptions& opts = {});
 
 // The run as one JSON object (`dnd run --timings` writes it, `dnd run --json` prints it):
-// the pipeline, its hash, the params in effect, ranks, times, every step (time, bytes,
-// peak memory, source) and the outputs written. indent -1: one line.
+// the pipeline, its hash, the params in effect, ranks, times, every step (time, bytes
+// planned and counted, peak memory, source) and the outputs written. indent -1: one line.
 std::string run_summary_json(const Plan& plan, const RunResult& r, int nranks, int indent = 2);
 // Writes run_summary_json to `path` (rank 0), replacing it whole.
 void write_timings(const std::string& path, const Plan& plan, const RunResult& r, int nranks);

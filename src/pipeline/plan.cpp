@@ -424,6 +424,9 @@ void Planner::infer() {
       if (in_bounds[0]) saved_bounds[i] = in_bounds[0];
     }
     ps.files = files_.uses[i];
+    ps.comm_at_most = ps.info.comm_bytes > 0 &&
+                      (comm_bytes_bounded(op.name) || std::any_of(in_bounds.begin(), in_bounds.end(),
+                                                                  [](uint64_t b) { return b != 0; }));
     if (std::any_of(in_bounds.begin(), in_bounds.end(), [](uint64_t b) { return b != 0; })) {
       const std::vector<uint64_t> moved = inherited_bounds(op, ps, in_bounds);
       for (size_t f = 0; f < ps.at_most.size(); ++f) ps.at_most[f] |= moved[f];
@@ -514,7 +517,8 @@ std::string plan_table(const Plan& plan) {
                         meta_str(ps.info.outputs[f], ps.at_most[f]));
     if (results.empty()) results.push_back("-");
     o += fmt::format("{:<3} {:<16} {:<16} {:<34} {:>10} {:>10} {:>10}\n", k, ps.step->id, ps.op->name,
-                     results[0], human_bytes(ps.out_bytes), human_bytes(ps.info.comm_bytes),
+                     results[0], human_bytes(ps.out_bytes),
+                     (ps.comm_at_most ? "<=" : "") + human_bytes(ps.info.comm_bytes),
                      human_bytes(ps.live_bytes));
     for (size_t f = 1; f < results.size(); ++f)
       o += fmt::format("{:<3} {:<16} {:<16} {}\n", "", "", "", results[f]);
@@ -523,6 +527,19 @@ std::string plan_table(const Plan& plan) {
   o += fmt::format("peak memory per rank: {} (at step '{}'); communication per rank: {}\n",
                    human_bytes(plan.peak_bytes), plan.peak_step, human_bytes(plan.comm_bytes));
   return o;
+}
+
+bool comm_bytes_bounded(const std::string& op) {
+  // Sorting and selection move what the values send where; kmeans stops when it
+  // converges and its kmeans|| rounds find at most their quota; balance cannot know its
+  // input's blocks; qr falls back from CholeskyQR2 to Householder on an ill-conditioned
+  // matrix (the plan counts CholeskyQR2).
+  static const char* const kBounded[] = {
+      "sort",       "argsort", "unique",  "filter", "nonzero", "where", "topk", "median",   "quantile",
+      "percentile", "kmeans",  "balance", "qr",     "svd",     "pca",   "take", "histogram"};
+  for (const char* b : kBounded)
+    if (op == b) return true;
+  return false;
 }
 
 std::string plan_json(const Plan& plan) {
@@ -547,6 +564,7 @@ std::string plan_json(const Plan& plan) {
                      {"inputs", inputs},
                      {"outputs", outputs},
                      {"comm_bytes_per_rank", ps.info.comm_bytes},
+                     {"comm_bytes_at_most", ps.comm_at_most},
                      {"temp_bytes_per_rank", ps.info.temp_bytes},
                      {"live_bytes_per_rank", ps.live_bytes},
                      {"note", ps.info.note}});

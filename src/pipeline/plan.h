@@ -25,7 +25,14 @@ struct PlannedStep {
   int64_t live_bytes = 0;                 // per rank while the step runs
   std::vector<std::string> frees;         // values dropped after the step
   std::vector<FileUse> files;             // files read / written (the planner's file table)
+  // info.comm_bytes is a bound, not the exact bytes: the values decide what moves (sort,
+  // kmeans, balance, ..., see comm_bytes_bounded), or an input's extent is a bound.
+  bool comm_at_most = false;
 };
+
+// Whether an op's planned bytes depend on the data (the plan gives a bound for them);
+// every other op's comm_bytes are what comm_count.h counts during the run.
+bool comm_bytes_bounded(const std::string& op);
 
 struct Plan {
   std::shared_ptr<const Document> doc;  // the steps above point into it

@@ -6,6 +6,8 @@
 #include "src/core/manipulation.h"
 #include "src/core/selection.h"
 #include "src/pipeline/checkpoint.h"
+#include "src/core/comm_count.h"
+#include "src/core/moves.h"
 #include "src/pipeline/ops/common.h"
 
 #include <chrono>
@@ -98,11 +100,35 @@ OpDef kmeans_op() {
     r.outputs.push_back(ArrayMeta{{x.shape[0]}, at::kLong, row_split(x), x.device});
     r.outputs.push_back(ArrayMeta{{}, at::kDouble, kReplicated, x.device});
     r.outputs.push_back(ArrayMeta{{}, at::kLong, kReplicated, x.device});
-    // One allreduce of k x (d + 1) doubles per iteration (the planner cannot know how
-    // many iterations run; this is max_iter's worth).
-    r.comm_bytes =
-        2 * k * (x.shape[1] + 2) * 8 * c.params.integer("max_iter") * c.params.integer("n_init");
-    if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
+    // A bound (the planner cannot know how many iterations run, nor how many kmeans||
+    // candidates a round finds): the variance's allreduce of 2d doubles; per restart the
+    // initial centroids (rows fetched by allreduces of doubles: k for random, one at a
+    // time for kmeans++, at most 1 + rounds x ceil(oversampling k) for kmeans|| and their
+    // weights) and max_iter iterations of one allreduce of k (d + 1) + 1 doubles. Rank 0
+    // owns the largest segment of every allreduce, so the sums are the busiest rank's.
+    {
+      const int p = c.nranks;
+      const int64_t d = x.shape[1];
+      auto ar = [&](int64_t numel) { return allreduce_max_bytes(numel, 8, p); };
+      const int64_t runs = c.inputs.size() == 2 ? 1 : c.params.integer("n_init");
+      int64_t init = 0;
+      if (c.inputs.size() == 2) {
+        init = c.array(1).split ? allgather_bytes(c.array(1), p) : 0;
+      } else {
+        const std::string how = c.params.string("init");
+        if (how == "random") {
+          init = ar(k * d);
+        } else if (how == "kmeans++") {
+          init = k * ar(d);
+        } else {
+          const auto l = static_cast<int64_t>(std::ceil(over * static_cast<double>(k)));
+          const int64_t rounds = c.params.integer("rounds");
+          init = ar(d) + rounds * ar(l * d) + ar(1 + rounds * l);
+        }
+      }
+      r.comm_bytes = ar(2 * d) + runs * (init + c.params.integer("max_iter") * ar(k * (d + 1) + 1));
+    }
+    if (x.split && *x.split == 1) r.comm_bytes += resplit_bytes(x, 0, c.nranks);
     // omit: isnan of the block, one flag per row, the rows kept (a copy of at most the
     // block). raise needs nothing: the kernel's column sums already see a NaN.
     if (c.params.string("nan_policy") == "omit") {

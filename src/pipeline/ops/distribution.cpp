@@ -1,6 +1,7 @@
 // Distribution ops: split (distribute a replicated array), resplit, redistribute,
 // balance, gather (make whole on every rank), astype.
 #include "src/core/manipulation.h"
+#include "src/core/moves.h"
 #include "src/pipeline/ops/common.h"
 
 namespace dnd::pipeline::ops {
@@ -38,9 +39,9 @@ OpDef resplit_op() {
         checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "resplit");
     InferResult r;
     if (m.split && to && *m.split != *to) {
-      r.comm_bytes = move_bytes(m, c.nranks);
+      r.comm_bytes = resplit_bytes(m, to, c.nranks);
     } else if (m.split && !to) {
-      r.comm_bytes = allgather_bytes(m, c.nranks);
+      r.comm_bytes = resplit_bytes(m, kReplicated, c.nranks);
     }
     m.split = to;
     r.outputs.push_back(m);
@@ -73,7 +74,11 @@ OpDef redistribute_op() {
     if (sum != m.shape[static_cast<size_t>(*m.split)])
       throw ValueError(fmt::format("redistribute: counts sum to {}, but axis {} has extent {}", sum,
                                    *m.split, m.shape[static_cast<size_t>(*m.split)]));
-    return single(m, move_bytes(m, c.nranks));
+    // From balanced blocks (what the plan assumes of its input) to counts.
+    const int64_t ax = *m.split;
+    return single(m,
+                  max_of(place_rank_bytes(m.shape, m.split, {}, m.shape, ax, counts, -1, 0,
+                                          static_cast<int64_t>(c10::elementSize(m.dtype)), c.nranks)));
   };
   d.run = [](RunContext& c) { return one(redistribute(c.array(0), c.params.int_list("counts"))); };
   return d;
@@ -86,7 +91,14 @@ OpDef balance_op() {
   d.summary = "restore balanced blocks (n/p rows per rank, the first n%p one more)";
   d.category = "distribution";
   d.infer = [](const InferContext& c) {
-    return single(c.array(0));  // balanced inputs move nothing; the plan assumes balanced blocks
+    // Balanced inputs move nothing, but the plan cannot know an input's blocks (after
+    // redistribute, filter, unique, a load of uneven rows): at most, one rank holds the
+    // whole array and sends all of it but its own share (plan.h: a bound).
+    const ArrayMeta& m = c.array(0);
+    int64_t most = 0;
+    const int64_t ext = m.split ? m.shape[static_cast<size_t>(*m.split)] : 0;
+    if (c.nranks > 1 && ext > 0) most = global_bytes(m) - global_bytes(m) / ext * (ext / c.nranks);
+    return single(m, most);
   };
   d.run = [](RunContext& c) { return one(balance(c.array(0))); };
   return d;
