@@ -5,6 +5,7 @@
 
 #include "src/core/error.h"
 #include "src/core/manipulation.h"
+#include "src/core/moves.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -72,7 +73,7 @@ ElementwiseMeta elementwise_meta(const char* op, const std::vector<const ArrayMe
       note += fmt::format("{}input {} made whole (split {} is broadcast)", note.empty() ? "" : "; ",
                           k + 1, *a->split);
     } else if (*a->split != d) {
-      r.op.comm_bytes += move_bytes(*a, nranks);
+      r.op.comm_bytes += resplit_bytes(*a, Split(d), nranks);
       r.op.temp_bytes += max_block_bytes(*a, nranks);
       note += fmt::format("{}aligns input {}: resplit {} -> {}", note.empty() ? "" : "; ", k + 1,
                           *a->split, d);

@@ -2,6 +2,7 @@
 
 #include "src/core/communicator.h"
 #include "src/core/error.h"
+#include "src/core/moves.h"
 #include "src/core/manipulation.h"
 
 #include <ATen/ATen.h>
@@ -276,7 +277,7 @@ OpMeta quantile_meta(const char* op, const ArrayMeta& a, const std::vector<doubl
   // (torch's kthvalue), the NaN mask.
   m.temp_bytes = (work.dtype != a.dtype ? block : 0) + block + 9 * elements;
   if (l.route == Route::resplit) {
-    m.comm_bytes = move_bytes(a, nranks);
+    m.comm_bytes = resplit_bytes(a, Split(l.other), nranks);
     m.temp_bytes += block;  // the resplit block
     m.note = fmt::format("resplit {} -> {} first", *a.split, l.other);
   } else if (l.route == Route::sorted) {

@@ -7,6 +7,7 @@
 #include "src/core/selection.h"
 #include "src/pipeline/checkpoint.h"
 #include "src/core/comm_count.h"
+#include "src/core/distribution.h"
 #include "src/core/moves.h"
 #include "src/pipeline/ops/common.h"
 
@@ -317,12 +318,17 @@ OpDef cdist_op() {
     ArrayMeta m{{x.shape[0], y.shape[0]}, c10::promoteTypes(x.dtype, y.dtype), kReplicated, x.device};
     if (x.split) {
       m.split = 0;
-      if (y.split) r.comm_bytes = allgather_bytes(y, c.nranks);  // y's blocks travel round the ring
+      if (y.split && c.nranks > 1) {
+        // y's blocks travel round the ring: rank r sends every block but rank r+1's.
+        const std::vector<int64_t> counts = balanced_counts(y.shape[0], c.nranks);
+        const int64_t row = y.shape[1] * static_cast<int64_t>(c10::elementSize(m.dtype));
+        r.comm_bytes = (y.shape[0] - *std::min_element(counts.begin(), counts.end())) * row;
+      }
     } else if (y.split) {
       m.split = 1;
     }
-    if (x.split && *x.split == 1) r.comm_bytes += move_bytes(x, c.nranks);
-    if (y.split && *y.split == 1) r.comm_bytes += move_bytes(y, c.nranks);
+    if (x.split && *x.split == 1) r.comm_bytes += resplit_bytes(x, 0, c.nranks);
+    if (y.split && *y.split == 1) r.comm_bytes += resplit_bytes(y, 0, c.nranks);
     r.outputs.push_back(m);
     return r;
   };
