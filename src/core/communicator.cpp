@@ -643,7 +643,8 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
     if (static_cast<int64_t>(list.size()) * kMinRun > bytes) ok = 0;
   }
   if (allreduce_value(comm, ok, ReduceOp::min) == 0) return false;
-  {  // counted: what this rank reads from others, and what they read from it
+  int64_t sent = 0, received = 0;  // what this rank reads from others, and what they read from it
+  {
     const int p = comm.size();
     std::vector<int64_t> want(static_cast<size_t>(p), 0), given(static_cast<size_t>(p), 0);
     for (int q = 0; q < p; ++q)
@@ -651,10 +652,8 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
         for (const RangeCopy& r : wanted[static_cast<size_t>(q)])
           want[static_cast<size_t>(q)] += r.bytes;
     DND_MPI_CHECK(MPI_Alltoall(want.data(), 1, MPI_INT64_T, given.data(), 1, MPI_INT64_T, comm.get()));
-    int64_t sent = 0, received = 0;
     for (int q = 0; q < p; ++q)
       sent += given[static_cast<size_t>(q)], received += want[static_cast<size_t>(q)];
-    count_comm(sent, received);
   }
   const auto where = allgather_values(
       comm,
@@ -683,7 +682,9 @@ bool copy_ranges(const Communicator& comm, const void* exposed, void* into,
     if (ok) g_cma_bytes += bytes;
   }
   // Also the barrier that keeps every exposed buffer alive until all reads are done.
-  return allreduce_value(comm, ok, ReduceOp::min) == 1;
+  const bool done = allreduce_value(comm, ok, ReduceOp::min) == 1;
+  if (done) count_comm(sent, received);  // else the caller's exchange counts the move
+  return done;
 }
 
 namespace {

@@ -17,10 +17,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE = os.path.join(HERE, "comm", "counts.yaml")
-# Ops whose plan is a bound; every other step must be exact. qr and svd are flagged as
-# bounds by the planner (an ill-conditioned matrix falls back to Householder), but on
-# this well-conditioned data their plan is exact, and the test holds them to it.
-BOUNDED = {"sort", "argsort", "kmeans", "balance"}
+# Ops whose plan is a bound (the values decide what moves); every other step must be
+# exact, and must not be marked as a bound.
+BOUNDED = {"sort", "argsort", "kmeans", "balance", "median", "topk"}
 
 
 def counts_for(p, m=37):
@@ -71,8 +70,11 @@ def main():
                         failures.append(f"{p} ranks: step {sid} ({op}): not marked as a bound")
                     if sent > want:
                         failures.append(f"{p} ranks: step {sid} ({op}): sent {sent} > bound {want}")
-                elif sent != want:
-                    failures.append(f"{p} ranks: step {sid} ({op}): sent {sent}, planned {want}")
+                else:
+                    if sent != want:
+                        failures.append(f"{p} ranks: step {sid} ({op}): sent {sent}, planned {want}")
+                    if s["comm_bytes_at_most"]:
+                        failures.append(f"{p} ranks: step {sid} ({op}): exact, but marked as a bound")
             if p > 1 and moved == 0:
                 failures.append(f"{p} ranks: nothing counted at all")
             print(f"{p} ranks: {len(steps)} steps, {moved} bytes sent by the busiest ranks in all")
