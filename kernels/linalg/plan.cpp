@@ -43,12 +43,8 @@ int64_t recut_bytes(const std::vector<int64_t>& from, const std::vector<int64_t>
 
 std::vector<int64_t> bcast_bytes(int nranks, int root, int64_t bytes) {
   std::vector<int64_t> out(static_cast<size_t>(nranks), 0);
-  for (int v = 0; v < nranks; ++v) {  // relative rank v sends to v + 2^i for 2^i > v
-    int children = 0;
-    for (int64_t step = 1; step < nranks; step <<= 1)
-      if (v < step && v + step < nranks) ++children;
-    out[static_cast<size_t>((v + root) % nranks)] = children * bytes;
-  }
+  for (int r = 0; r < nranks; ++r)
+    out[static_cast<size_t>(r)] = binomial_children(nranks, root, r) * bytes;
   return out;
 }
 

@@ -61,22 +61,17 @@ at::Tensor local_sort_values(const at::Tensor& t, int64_t axis, bool descending)
 
 // The axis an n-d array is resplit along so that every line along `ax` is local: the
 // largest other axis (the first on ties).
-int64_t line_axis(const DNDarray& a, int64_t ax) {
+int64_t line_axis(const Shape& g, int64_t ax) {
   int64_t other = -1;
-  for (int64_t d = 0; d < a.ndim(); ++d)
-    if (d != ax &&
-        (other < 0 || a.gshape()[static_cast<size_t>(d)] > a.gshape()[static_cast<size_t>(other)]))
-      other = d;
+  for (int64_t d = 0; d < static_cast<int64_t>(g.size()); ++d)
+    if (d != ax && (other < 0 || g[static_cast<size_t>(d)] > g[static_cast<size_t>(other)])) other = d;
   return other;
 }
 
 // The busiest rank's bytes of the n-d path: `a` (split along ax) resplit along the line
 // axis, then the sorted values (and the int64 indices) resplit back to ax.
 int64_t lines_bytes(const ArrayMeta& a, int64_t ax, int p, bool with_indices) {
-  int64_t line = -1;
-  for (int64_t d = 0; d < static_cast<int64_t>(a.shape.size()); ++d)
-    if (d != ax && (line < 0 || a.shape[static_cast<size_t>(d)] > a.shape[static_cast<size_t>(line)]))
-      line = d;
+  const int64_t line = line_axis(a.shape, ax);
   const auto es = static_cast<int64_t>(c10::elementSize(a.dtype));
   std::vector<int64_t> sent = place_rank_bytes(a.shape, ax, {}, a.shape, line, {}, -1, 0, es, p);
   const auto back = place_rank_bytes(a.shape, line, {}, a.shape, ax, {}, -1, 0, es, p);
@@ -286,7 +281,7 @@ std::pair<DNDarray, DNDarray> sort(const DNDarray& a, int64_t axis, bool descend
   // n-d along the split axis: make the lines local by splitting along the largest other
   // axis (the first on ties), sort, and move back to a's split axis and counts.
   if (a.ndim() >= 2) {
-    const DNDarray lines = resplit(a, line_axis(a, ax));
+    const DNDarray lines = resplit(a, line_axis(a.gshape(), ax));
     auto [v, i] = local_sort(lines.larray(), ax, descending);
     const DNDarray values(v, lines.gshape(), lines.split(), comm, lines.counts());
     const DNDarray indices(i, lines.gshape(), lines.split(), comm, lines.counts());
@@ -350,7 +345,7 @@ DNDarray sort_values(const DNDarray& a, int64_t axis, bool descending) {
     return DNDarray(local_sort_values(a.larray(), a.ndim() == 0 ? 0 : ax, descending), a.gshape(),
                     a.split(), comm, a.counts());
   if (a.ndim() >= 2) {  // as sort: lines made local along the largest other axis, and back
-    const DNDarray lines = resplit(a, line_axis(a, ax));
+    const DNDarray lines = resplit(a, line_axis(a.gshape(), ax));
     const DNDarray values(local_sort_values(lines.larray(), ax, descending), lines.gshape(),
                           lines.split(), comm, lines.counts());
     return resplit(values, ax, a.counts());

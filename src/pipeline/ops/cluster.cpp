@@ -12,6 +12,7 @@
 #include "src/pipeline/ops/common.h"
 
 #include <chrono>
+#include <limits>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -122,12 +123,24 @@ OpDef kmeans_op() {
         } else if (how == "kmeans++") {
           init = k * ar(d);
         } else {
-          const auto l = static_cast<int64_t>(std::ceil(over * static_cast<double>(k)));
+          // A round finds at most its quota, and never more rows than there are.
+          const auto l = static_cast<int64_t>(
+              std::min(std::ceil(over * static_cast<double>(k)), static_cast<double>(x.shape[0])));
           const int64_t rounds = c.params.integer("rounds");
-          init = ar(d) + rounds * ar(l * d) + ar(1 + rounds * l);
+          init = ar(d) + static_cast<int64_t>(std::min(static_cast<double>(rounds) * ar(l * d), 1e18)) +
+                 ar(static_cast<int64_t>(
+                     std::min(1.0 + static_cast<double>(rounds) * static_cast<double>(l),
+                              static_cast<double>(x.shape[0]))));
         }
       }
-      r.comm_bytes = ar(2 * d) + runs * (init + c.params.integer("max_iter") * ar(k * (d + 1) + 1));
+      // In doubles (exact far beyond any real run), so that a huge max_iter or n_init
+      // saturates instead of overflowing.
+      const double bound =
+          static_cast<double>(ar(2 * d)) +
+          static_cast<double>(runs) *
+              (static_cast<double>(init) + static_cast<double>(c.params.integer("max_iter")) *
+                                               static_cast<double>(ar(k * (d + 1) + 1)));
+      r.comm_bytes = bound >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(bound);
     }
     if (x.split && *x.split == 1) r.comm_bytes += resplit_bytes(x, 0, c.nranks);
     // omit: isnan of the block, one flag per row, the rows kept (a copy of at most the

@@ -38,11 +38,7 @@ OpDef resplit_op() {
     const Split to =
         checked_split(c.params.split("axis"), static_cast<int64_t>(m.shape.size()), "resplit");
     InferResult r;
-    if (m.split && to && *m.split != *to) {
-      r.comm_bytes = resplit_bytes(m, to, c.nranks);
-    } else if (m.split && !to) {
-      r.comm_bytes = resplit_bytes(m, kReplicated, c.nranks);
-    }
+    r.comm_bytes = resplit_bytes(m, to, c.nranks);  // 0 unless split and moving
     m.split = to;
     r.outputs.push_back(m);
     return r;
